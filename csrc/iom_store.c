@@ -1,0 +1,438 @@
+/* iom_store: see iom_store.h for the design. */
+#include "iom_store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define IOM_TOMB 0x10000000u
+#define IOM_SLOT_BITS 0x0FFFFFFFu
+#define IOM_PREFETCH_AHEAD 16
+
+#if defined(__GNUC__) || defined(__clang__)
+#define IOM_PREFETCH(p) __builtin_prefetch((p), 1, 1)
+#define IOM_LIKELY(x) __builtin_expect(!!(x), 1)
+#else
+#define IOM_PREFETCH(p) ((void)0)
+#define IOM_LIKELY(x) (x)
+#endif
+
+/* ---- hashing ------------------------------------------------------------ */
+
+/* splitmix64's finaliser: sequential ids spread over the whole table. */
+static inline uint64_t iom_mix(int64_t key) {
+    uint64_t z = (uint64_t)key + 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static inline uint32_t iom_tag(uint64_t h) { return (uint32_t)(h >> 60) << 28; }
+
+static int iom_index_alloc(iom_index *ix, int64_t capacity) {
+    uint32_t *b = (uint32_t *)calloc((size_t)capacity, sizeof(uint32_t));
+    if (!b) return IOM_ENOMEM;
+    free(ix->buckets);
+    ix->buckets = b;
+    ix->mask = capacity - 1;
+    ix->count = 0;
+    ix->tombs = 0;
+    return IOM_OK;
+}
+
+/* Smallest power of two holding `count` entries at a load of at most 0.7. */
+static int64_t iom_capacity_for(int64_t count) {
+    int64_t cap = 16;
+    while (cap * 7 < count * 10) cap <<= 1;
+    return cap;
+}
+
+static inline int64_t iom_index_find(const iom_index *ix, const int64_t *keys, int64_t key) {
+    uint64_t h = iom_mix(key);
+    uint32_t tag = iom_tag(h);
+    int64_t pos = (int64_t)(h & (uint64_t)ix->mask);
+    for (;;) {
+        uint32_t b = ix->buckets[pos];
+        if (b == 0) return -1;
+        if ((b & ~IOM_SLOT_BITS) == tag && (b & IOM_SLOT_BITS) != 0) {
+            int64_t slot = (int64_t)(b & IOM_SLOT_BITS) - 1;
+            if (keys[slot] == key) return slot;
+        }
+        pos = (pos + 1) & ix->mask;
+    }
+}
+
+/* Insert a key known to be absent; reuses the first tombstone on its path. */
+static inline void iom_index_put(iom_index *ix, int64_t key, int64_t slot) {
+    uint64_t h = iom_mix(key);
+    int64_t pos = (int64_t)(h & (uint64_t)ix->mask);
+    for (;;) {
+        uint32_t b = ix->buckets[pos];
+        if (b == 0 || b == IOM_TOMB) {
+            if (b == IOM_TOMB) ix->tombs--;
+            ix->buckets[pos] = iom_tag(h) | (uint32_t)(slot + 1);
+            ix->count++;
+            return;
+        }
+        pos = (pos + 1) & ix->mask;
+    }
+}
+
+static inline void iom_index_delete(iom_index *ix, int64_t key, int64_t slot) {
+    uint64_t h = iom_mix(key);
+    int64_t pos = (int64_t)(h & (uint64_t)ix->mask);
+    uint32_t want = iom_tag(h) | (uint32_t)(slot + 1);
+    while (ix->buckets[pos] != want) pos = (pos + 1) & ix->mask;
+    ix->buckets[pos] = IOM_TOMB;
+    ix->count--;
+    ix->tombs++;
+}
+
+static inline void iom_index_prefetch(const iom_index *ix, int64_t key) {
+    IOM_PREFETCH(&ix->buckets[iom_mix(key) & (uint64_t)ix->mask]);
+}
+
+/* Make room for `extra` more entries under a load (tombstones included) of 3/4.
+ * A rebuild at least doubles a full table, so a stream of small inserts
+ * re-hashes each entry O(1) times; a bulk insert sizes the table for its
+ * final count at once (load up to 0.7). A table full of tombstones is
+ * rebuilt at its own size. */
+static int iom_index_fit(iom_index *ix, int64_t extra, const int64_t *keys, int64_t top,
+                         const uint16_t *kinds) {
+    int64_t need = ix->count + extra;
+    int64_t cap = ix->mask + 1;
+    if ((need + ix->tombs) * 4 <= cap * 3) return IOM_OK;
+    int64_t newcap = iom_capacity_for(need);
+    if (need * 4 > cap * 3 && newcap < 2 * cap) newcap = 2 * cap;
+    if (newcap < cap && need * 2 > cap) newcap = cap; /* avoid shrink-grow churn */
+    int rc = iom_index_alloc(ix, newcap);
+    if (rc != IOM_OK) return rc;
+    for (int64_t slot = 0; slot < top; slot++) {
+        if (kinds == NULL || kinds[slot] != IOM_DEAD_KIND) iom_index_put(ix, keys[slot], slot);
+    }
+    return IOM_OK;
+}
+
+/* ---- growth ------------------------------------------------------------- */
+
+static int iom_grow(void **p, int64_t n, size_t size) {
+    void *q = realloc(*p, (size_t)n * size);
+    if (!q && n) return IOM_ENOMEM;
+    *p = q;
+    return IOM_OK;
+}
+
+static int iom_reserve_slots(iom_store *s, int64_t extra) {
+    int64_t need = s->slot_top + (extra > s->n_free ? extra - s->n_free : 0);
+    if (need > IOM_MAX_SLOTS) return IOM_ETOOMANY;
+    if (need <= s->slot_cap) return IOM_OK;
+    int64_t cap = s->slot_cap + s->slot_cap / 2;
+    if (cap < need) cap = need;
+    if (cap > IOM_MAX_SLOTS) cap = IOM_MAX_SLOTS;
+    if (iom_grow((void **)&s->ev_id, cap, sizeof(int64_t)) ||
+        iom_grow((void **)&s->ev_nom, cap, sizeof(int32_t)) ||
+        iom_grow((void **)&s->ev_kind, cap, sizeof(uint16_t)) ||
+        iom_grow((void **)&s->ev_day, cap, sizeof(uint16_t)) ||
+        iom_grow((void **)&s->ev_next, cap, sizeof(int32_t)))
+        return IOM_ENOMEM;
+    s->slot_cap = cap;
+    return IOM_OK;
+}
+
+static int iom_reserve_nominals(iom_store *s, int64_t extra) {
+    int64_t need = s->n_nom + extra;
+    if (need > INT32_MAX) return IOM_ETOOMANY;
+    if (need > s->nom_cap) {
+        int64_t cap = s->nom_cap + s->nom_cap / 2;
+        if (cap < need) cap = need;
+        if (cap < 16) cap = 16;
+        if (iom_grow((void **)&s->nom_id, cap, sizeof(int64_t)) ||
+            iom_grow((void **)&s->score, cap, sizeof(int64_t)) ||
+            iom_grow((void **)&s->live, cap, sizeof(int32_t)) ||
+            iom_grow((void **)&s->stamp, cap, sizeof(int32_t)) ||
+            iom_grow((void **)&s->touched, cap, sizeof(int32_t)) ||
+            iom_grow((void **)&s->touched_old, cap, sizeof(int64_t)))
+            return IOM_ENOMEM;
+        s->nom_cap = cap;
+        s->touched_cap = cap;
+    }
+    return iom_index_fit(&s->nom_index, extra, s->nom_id, s->n_nom, NULL);
+}
+
+int iom_reserve_events(iom_store *s, int64_t extra) {
+    int rc = iom_reserve_slots(s, extra);
+    if (rc != IOM_OK) return rc;
+    return iom_index_fit(&s->ev_index, extra, s->ev_id, s->slot_top, s->ev_kind);
+}
+
+/* ---- lifecycle ---------------------------------------------------------- */
+
+int iom_store_init(iom_store *s, int64_t ring_days, int64_t as_of, int64_t start,
+                   const int64_t *points, int64_t n_kinds) {
+    memset(s, 0, sizeof(*s));
+    int64_t ring = 16;
+    while (ring < ring_days) ring <<= 1;
+    s->day_head = (int32_t *)malloc((size_t)ring * sizeof(int32_t));
+    s->points = (int64_t *)malloc((size_t)(n_kinds > 0 ? n_kinds : 1) * sizeof(int64_t));
+    if (!s->day_head || !s->points) return IOM_ENOMEM;
+    for (int64_t i = 0; i < ring; i++) s->day_head[i] = -1;
+    s->ring_mask = ring - 1;
+    memcpy(s->points, points, (size_t)n_kinds * sizeof(int64_t));
+    s->n_kinds = n_kinds;
+    s->free_head = -1;
+    s->as_of = as_of;
+    s->start = start;
+    if (iom_index_alloc(&s->ev_index, 16) || iom_index_alloc(&s->nom_index, 16)) return IOM_ENOMEM;
+    return iom_reserve_nominals(s, 0);
+}
+
+void iom_store_free(iom_store *s) {
+    free(s->ev_id);
+    free(s->ev_nom);
+    free(s->ev_kind);
+    free(s->ev_day);
+    free(s->ev_next);
+    free(s->ev_index.buckets);
+    free(s->day_head);
+    free(s->nom_id);
+    free(s->score);
+    free(s->live);
+    free(s->stamp);
+    free(s->nom_index.buckets);
+    free(s->points);
+    free(s->touched);
+    free(s->touched_old);
+    memset(s, 0, sizeof(*s));
+}
+
+int64_t iom_store_event_bytes(const iom_store *s) {
+    return s->slot_cap * (int64_t)(8 + 4 + 2 + 2 + 4) + (s->ev_index.mask + 1) * 4 +
+           (s->ring_mask + 1) * 4;
+}
+
+int64_t iom_store_bytes(const iom_store *s) {
+    return iom_store_event_bytes(s) + s->nom_cap * (int64_t)(8 + 8 + 4 + 4 + 4 + 8) +
+           (s->nom_index.mask + 1) * 4 + s->n_kinds * 8;
+}
+
+/* ---- lookups ------------------------------------------------------------ */
+
+int64_t iom_find_event(const iom_store *s, int64_t event_id) {
+    return iom_index_find(&s->ev_index, s->ev_id, event_id);
+}
+
+int64_t iom_find_nominal(const iom_store *s, int64_t nominal_id) {
+    return iom_index_find(&s->nom_index, s->nom_id, nominal_id);
+}
+
+int64_t iom_event_day(const iom_store *s, int64_t slot) {
+    return s->as_of - (int64_t)((uint16_t)((uint16_t)s->as_of - s->ev_day[slot]));
+}
+
+void iom_find_events(const iom_store *s, int64_t n, const int64_t *ids, int64_t *out_slot) {
+    for (int64_t i = 0; i < n; i++) {
+        if (i + IOM_PREFETCH_AHEAD < n) iom_index_prefetch(&s->ev_index, ids[i + IOM_PREFETCH_AHEAD]);
+        out_slot[i] = iom_index_find(&s->ev_index, s->ev_id, ids[i]);
+    }
+}
+
+void iom_find_nominals(const iom_store *s, int64_t n, const int64_t *ids, int64_t *out_index) {
+    for (int64_t i = 0; i < n; i++) {
+        if (i + IOM_PREFETCH_AHEAD < n) iom_index_prefetch(&s->nom_index, ids[i + IOM_PREFETCH_AHEAD]);
+        out_index[i] = iom_index_find(&s->nom_index, s->nom_id, ids[i]);
+    }
+}
+
+void iom_classify(const iom_store *s, int64_t n, const int64_t *ids, const int64_t *nominal_ids,
+                  const uint16_t *kinds, const int32_t *days, int8_t *out_status,
+                  int64_t *out_slot) {
+    iom_find_events(s, n, ids, out_slot);
+    for (int64_t i = 0; i < n; i++) {
+        int64_t slot = out_slot[i];
+        if (slot < 0) {
+            out_status[i] = IOM_NEW;
+        } else if (s->nom_id[s->ev_nom[slot]] == nominal_ids[i] && s->ev_kind[slot] == kinds[i] &&
+                   iom_event_day(s, slot) == (int64_t)days[i]) {
+            out_status[i] = IOM_SAME;
+        } else {
+            out_status[i] = IOM_CONFLICT;
+        }
+    }
+}
+
+/* ---- mutation ----------------------------------------------------------- */
+
+void iom_begin(iom_store *s) {
+    s->n_touched = 0;
+    if (++s->epoch == INT32_MAX) { /* restart stamps rather than let them wrap */
+        memset(s->stamp, 0, (size_t)s->n_nom * sizeof(int32_t));
+        s->epoch = 1;
+    }
+}
+
+static inline void iom_touch(iom_store *s, int32_t nom) {
+    if (s->stamp[nom] != s->epoch) {
+        s->stamp[nom] = s->epoch;
+        s->touched[s->n_touched] = nom;
+        s->touched_old[s->n_touched] = s->score[nom];
+        s->n_touched++;
+    }
+}
+
+/* Points are capped at 100,000 and a store holds under 2**28 events, so a
+ * score stays below 2**45: overflow cannot happen. It is checked anyway, so
+ * that a future change of those limits fails loudly instead of wrapping. */
+static inline int iom_add_score(iom_store *s, int32_t nom, int64_t delta) {
+    int64_t out;
+    if (__builtin_add_overflow(s->score[nom], delta, &out)) return IOM_EOVERFLOW;
+    s->score[nom] = out;
+    return IOM_OK;
+}
+
+static int iom_kill(iom_store *s, int64_t slot) {
+    int32_t nom = s->ev_nom[slot];
+    iom_touch(s, nom);
+    int rc = iom_add_score(s, nom, -s->points[s->ev_kind[slot]]);
+    s->live[nom]--;
+    iom_index_delete(&s->ev_index, s->ev_id[slot], slot);
+    s->ev_kind[slot] = IOM_DEAD_KIND;
+    s->live_events--;
+    s->dead_events++;
+    return rc;
+}
+
+/* The index of a nominal, added if new; -1 only when memory runs out. */
+static int32_t iom_nominal_for(iom_store *s, int64_t nominal_id) {
+    int64_t nom = iom_index_find(&s->nom_index, s->nom_id, nominal_id);
+    if (nom >= 0) return (int32_t)nom;
+    if (iom_reserve_nominals(s, 1) != IOM_OK) return -1;
+    nom = s->n_nom++;
+    s->nom_id[nom] = nominal_id;
+    s->score[nom] = 0;
+    s->live[nom] = 0;
+    s->stamp[nom] = 0;
+    iom_index_put(&s->nom_index, nominal_id, nom);
+    return (int32_t)nom;
+}
+
+static int iom_insert(iom_store *s, int64_t id, int64_t nominal_id, uint16_t kind, int32_t day) {
+    int32_t nom = iom_nominal_for(s, nominal_id);
+    if (nom < 0) return IOM_ENOMEM;
+    iom_touch(s, nom);
+    int64_t slot;
+    if (s->free_head >= 0) {
+        slot = s->free_head;
+        s->free_head = s->ev_next[slot];
+        s->n_free--;
+    } else {
+        slot = s->slot_top++;
+    }
+    s->ev_id[slot] = id;
+    s->ev_nom[slot] = nom;
+    s->ev_kind[slot] = kind;
+    s->ev_day[slot] = (uint16_t)day;
+    int64_t ring = (int64_t)day & s->ring_mask;
+    s->ev_next[slot] = s->day_head[ring];
+    s->day_head[ring] = (int32_t)slot;
+    iom_index_put(&s->ev_index, id, slot);
+    s->live[nom]++;
+    s->live_events++;
+    return iom_add_score(s, nom, s->points[kind]);
+}
+
+int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nominal_ids,
+              const uint16_t *kinds, const int32_t *days, const int8_t *action,
+              const int64_t *slot) {
+    int64_t inserts = 0;
+    for (int64_t i = 0; i < n; i++) inserts += (action[i] == IOM_ACT_INSERT || action[i] == IOM_ACT_REPLACE);
+    int rc = iom_reserve_events(s, inserts);
+    if (rc != IOM_OK) return rc;
+    iom_begin(s);
+    /* Retractions first: a REPLACE row frees its old slot before any insert. */
+    for (int64_t i = 0; i < n; i++) {
+        if (action[i] == IOM_ACT_RETRACT || action[i] == IOM_ACT_REPLACE) {
+            rc = iom_kill(s, slot[i]);
+            if (rc != IOM_OK) return rc;
+        }
+    }
+    for (int64_t i = 0; i < n; i++) {
+        if (i + IOM_PREFETCH_AHEAD < n) {
+            iom_index_prefetch(&s->ev_index, ids[i + IOM_PREFETCH_AHEAD]);
+            iom_index_prefetch(&s->nom_index, nominal_ids[i + IOM_PREFETCH_AHEAD]);
+        }
+        if (action[i] == IOM_ACT_INSERT || action[i] == IOM_ACT_REPLACE) {
+            rc = iom_insert(s, ids[i], nominal_ids[i], kinds[i], days[i]);
+            if (rc != IOM_OK) return rc;
+        }
+    }
+    return IOM_OK;
+}
+
+int iom_retract(iom_store *s, int64_t n, const int64_t *slots) {
+    iom_begin(s);
+    for (int64_t i = 0; i < n; i++) {
+        int rc = iom_kill(s, slots[i]);
+        if (rc != IOM_OK) return rc;
+    }
+    return IOM_OK;
+}
+
+/* Release one day's list: live events stop counting, dead ones are freed. */
+static int iom_expire_list(iom_store *s, int64_t ring, int64_t *expired) {
+    int32_t slot = s->day_head[ring];
+    s->day_head[ring] = -1;
+    while (slot >= 0) {
+        int32_t next = s->ev_next[slot];
+        if (next >= 0) IOM_PREFETCH(&s->ev_kind[next]);
+        if (s->ev_kind[slot] != IOM_DEAD_KIND) {
+            int rc = iom_kill(s, slot);
+            if (rc != IOM_OK) return rc;
+            (*expired)++;
+        }
+        s->dead_events--;
+        s->ev_next[slot] = s->free_head;
+        s->free_head = slot;
+        s->n_free++;
+        slot = next;
+    }
+    return IOM_OK;
+}
+
+int iom_advance(iom_store *s, int64_t new_as_of, int64_t new_start, int64_t *expired) {
+    iom_begin(s);
+    *expired = 0;
+    int64_t ring = s->ring_mask + 1;
+    int64_t span = new_start - s->start;
+    int rc = IOM_OK;
+    if (span >= ring) {
+        for (int64_t r = 0; r < ring && rc == IOM_OK; r++) rc = iom_expire_list(s, r, expired);
+    } else {
+        for (int64_t day = s->start + 1; day <= new_start && rc == IOM_OK; day++)
+            rc = iom_expire_list(s, day & s->ring_mask, expired);
+    }
+    s->as_of = new_as_of;
+    s->start = new_start;
+    if (rc == IOM_OK && s->dead_events > s->live_events / 4 + 65536) iom_compact(s);
+    return rc;
+}
+
+void iom_compact(iom_store *s) {
+    for (int64_t r = 0; r <= s->ring_mask; r++) {
+        int32_t *link = &s->day_head[r];
+        while (*link >= 0) {
+            int32_t slot = *link;
+            if (s->ev_kind[slot] == IOM_DEAD_KIND) {
+                *link = s->ev_next[slot];
+                s->ev_next[slot] = s->free_head;
+                s->free_head = slot;
+                s->n_free++;
+                s->dead_events--;
+            } else {
+                link = &s->ev_next[slot];
+            }
+        }
+    }
+}
+
+void iom_set_points(iom_store *s, const int64_t *points) {
+    memcpy(s->points, points, (size_t)s->n_kinds * sizeof(int64_t));
+}

@@ -1,0 +1,148 @@
+/*
+ * iom_store: the sliding event buffers of iomscore, in plain C (no Python.h).
+ *
+ * The store holds every event inside the scoring window and keeps each
+ * nominal's score current as events arrive, are retracted and expire. The
+ * Cython module src/iomscore/_core.pyx wraps it; all validation happens
+ * before a call reaches this file, so these functions only fail on memory.
+ *
+ * Layout (memory per buffered event, see README "Memory"):
+ *   slot arrays   event id (8) + nominal index (4) + kind (2) + day (2)
+ *                 + next-in-day link (4)                       = 20 bytes
+ *   id index      one uint32 bucket per event at load 0.375..0.75 = 5.3..10.7 bytes
+ *
+ * Days are stored modulo 2**16: a buffered event lies in (start, as_of] and
+ * a window spans fewer than 65,536 days, so the full day number is the one
+ * day in that range with the stored residue.
+ *
+ * Expiry follows one singly linked list per day, kept in a ring of
+ * power-of-two size larger than the window: advancing one day walks only
+ * that day's list. Retraction marks the slot dead in place (its day list
+ * keeps it until the day expires or a compaction runs), so both cost O(1)
+ * per event.
+ */
+#ifndef IOM_STORE_H
+#define IOM_STORE_H
+
+#include <stdint.h>
+
+#define IOM_OK 0
+#define IOM_ENOMEM (-1)
+#define IOM_EOVERFLOW (-2)
+#define IOM_ETOOMANY (-3)
+
+/* A kind value that marks a slot not holding a live event. */
+#define IOM_DEAD_KIND 0xFFFFu
+/* Slots are numbered in 28 bits inside an index bucket (4 bits hold a tag). */
+#define IOM_MAX_SLOTS ((int64_t)0x0FFFFFFE)
+
+/* Ingest actions per row, decided by the caller after iom_classify(). */
+#define IOM_ACT_SKIP 0
+#define IOM_ACT_INSERT 1
+#define IOM_ACT_RETRACT 2
+#define IOM_ACT_REPLACE 3
+
+/* iom_classify() results. */
+#define IOM_NEW 0
+#define IOM_SAME 1
+#define IOM_CONFLICT 2
+
+typedef struct {
+    uint32_t *buckets; /* 0 empty, IOM_TOMB deleted, else (tag << 28) | (slot + 1) */
+    int64_t mask;      /* capacity - 1; capacity is a power of two */
+    int64_t count;     /* live entries */
+    int64_t tombs;     /* deleted entries still occupying buckets */
+} iom_index;
+
+typedef struct {
+    /* events, by slot */
+    int64_t *ev_id;
+    int32_t *ev_nom;
+    uint16_t *ev_kind;
+    uint16_t *ev_day;
+    int32_t *ev_next;
+    int64_t slot_cap;
+    int64_t slot_top;   /* slots ever handed out: [0, slot_top) */
+    int32_t free_head;  /* free slots, linked through ev_next */
+    int64_t n_free;
+    int64_t live_events;
+    int64_t dead_events; /* retracted, still linked in a day list */
+    iom_index ev_index;
+
+    /* day lists */
+    int32_t *day_head;
+    int64_t ring_mask;
+    int64_t as_of;  /* day number D */
+    int64_t start;  /* exclusive lower bound of the window, day number */
+
+    /* nominals, by index */
+    int64_t *nom_id;
+    int64_t *score;
+    int32_t *live;
+    int32_t *stamp;
+    int64_t nom_cap;
+    int64_t n_nom;
+    iom_index nom_index;
+
+    /* points by kind */
+    int64_t *points;
+    int64_t n_kinds;
+
+    /* nominals touched by the current operation, with their score before it */
+    int32_t *touched;
+    int64_t *touched_old;
+    int64_t touched_cap;
+    int64_t n_touched;
+    int32_t epoch;
+} iom_store;
+
+/* Lifecycle. ring_days must exceed the window's length in days. */
+int iom_store_init(iom_store *s, int64_t ring_days, int64_t as_of, int64_t start,
+                   const int64_t *points, int64_t n_kinds);
+void iom_store_free(iom_store *s);
+
+/* Bytes held by every array of the store. */
+int64_t iom_store_bytes(const iom_store *s);
+int64_t iom_store_event_bytes(const iom_store *s);
+
+/* Read-only lookups. */
+int64_t iom_find_event(const iom_store *s, int64_t event_id);
+int64_t iom_find_nominal(const iom_store *s, int64_t nominal_id);
+int64_t iom_event_day(const iom_store *s, int64_t slot);
+void iom_find_events(const iom_store *s, int64_t n, const int64_t *ids, int64_t *out_slot);
+void iom_find_nominals(const iom_store *s, int64_t n, const int64_t *ids, int64_t *out_index);
+
+/* For each row: IOM_NEW, IOM_SAME (live with identical content) or IOM_CONFLICT;
+ * out_slot receives the live slot or -1. Changes nothing. */
+void iom_classify(const iom_store *s, int64_t n, const int64_t *ids, const int64_t *nominal_ids,
+                  const uint16_t *kinds, const int32_t *days, int8_t *out_status,
+                  int64_t *out_slot);
+
+/* Apply a validated batch. Rows with INSERT or REPLACE must lie in the window
+ * and their ids must be absent (INSERT) or live at slot[i] (REPLACE, RETRACT).
+ * Starts a new touched list. */
+int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nominal_ids,
+              const uint16_t *kinds, const int32_t *days, const int8_t *action,
+              const int64_t *slot);
+
+/* Retract live slots (distinct). Starts a new touched list. */
+int iom_retract(iom_store *s, int64_t n, const int64_t *slots);
+
+/* Move the date forward; events dated on or before new_start leave the window.
+ * Starts a new touched list. Returns the number expired in *expired. */
+int iom_advance(iom_store *s, int64_t new_as_of, int64_t new_start, int64_t *expired);
+
+/* Replace the points table (same number of kinds). Scores are not touched:
+ * the caller sets them from the matrix kernels (iom_set_scores). */
+void iom_set_points(iom_store *s, const int64_t *points);
+
+/* Start a touched list for a caller that changes scores in bulk. */
+void iom_begin(iom_store *s);
+
+/* Ensure room for `extra` more live events without reallocating during apply. */
+int iom_reserve_events(iom_store *s, int64_t extra);
+
+/* Unlink dead slots from the day lists into the free list: O(live events). */
+void iom_compact(iom_store *s);
+
+#endif

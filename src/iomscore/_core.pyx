@@ -1,0 +1,241 @@
+# cython: language_level=3
+"""The compiled event store: sliding event buffers with incremental scores.
+
+A thin typed wrapper over ``csrc/iom_store.c``. Every method that reaches C
+releases the GIL. Inputs are assumed valid: :mod:`iomscore.engine` checks
+them first, so a batch is never half applied.
+"""
+
+import numpy as np
+
+cimport numpy as cnp
+from libc.stdint cimport int8_t, int32_t, int64_t, uint16_t
+
+from ._cstore cimport (
+    IOM_ENOMEM, IOM_EOVERFLOW, IOM_ETOOMANY, IOM_MAX_SLOTS, IOM_OK,
+    iom_advance, iom_apply, iom_begin, iom_classify, iom_compact, iom_find_events,
+    iom_find_nominals, iom_retract, iom_set_points, iom_store, iom_store_bytes,
+    iom_store_event_bytes, iom_store_free, iom_store_init,
+)
+
+cnp.import_array()
+
+__all__ = ["EventStore", "MAX_EVENTS"]
+
+MAX_EVENTS = IOM_MAX_SLOTS
+
+
+cdef void _check(int rc) except *:
+    if rc == IOM_OK:
+        return
+    if rc == IOM_ENOMEM:
+        raise MemoryError("iomscore: out of memory while growing the event store")
+    if rc == IOM_EOVERFLOW:
+        raise OverflowError("iomscore: a score would exceed the int64 range")
+    if rc == IOM_ETOOMANY:
+        raise OverflowError(f"iomscore: the store holds at most {IOM_MAX_SLOTS} events")
+    raise RuntimeError(f"iomscore: store error {rc}")
+
+
+cdef object _view(void *ptr, int64_t n, object dtype):
+    """A read-only numpy view of n items at ptr (valid until the store changes)."""
+    if n == 0 or ptr == NULL:
+        return np.empty(0, dtype=dtype)
+    cdef cnp.npy_intp shape = n
+    cdef int typenum = np.dtype(dtype).num
+    arr = cnp.PyArray_SimpleNewFromData(1, &shape, typenum, ptr)
+    arr.setflags(write=False)
+    return arr
+
+
+cdef class EventStore:
+    """Events of the window, indexed by event id and by day, with live scores.
+
+    Parameters
+    ----------
+    ring_days : int
+        More than the number of days in the window (days).
+    as_of, start : int
+        Day numbers of D and of the window's exclusive lower bound.
+    points : int64 array
+        Points by kind (points).
+    """
+
+    cdef iom_store s
+    cdef bint ready
+
+    def __cinit__(self, int64_t ring_days, int64_t as_of, int64_t start, const int64_t[::1] points):
+        self.ready = False
+        _check(iom_store_init(&self.s, ring_days, as_of, start, &points[0], points.shape[0]))
+        self.ready = True
+
+    def __dealloc__(self):
+        iom_store_free(&self.s)
+
+    # -- state ---------------------------------------------------------------
+    @property
+    def as_of(self):
+        return self.s.as_of
+
+    @property
+    def start(self):
+        return self.s.start
+
+    @property
+    def n_nominals(self):
+        """Nominals ever seen (with or without live events)."""
+        return self.s.n_nom
+
+    @property
+    def live_events(self):
+        return self.s.live_events
+
+    @property
+    def n_kinds(self):
+        return self.s.n_kinds
+
+    @property
+    def slot_top(self):
+        return self.s.slot_top
+
+    def memory_bytes(self):
+        """Bytes held by all arrays of the store."""
+        return iom_store_bytes(&self.s)
+
+    def event_memory_bytes(self):
+        """Bytes held by the per-event arrays, the event-id index and the day ring."""
+        return iom_store_event_bytes(&self.s)
+
+    # -- zero-copy views (valid until the next change of the store) -----------
+    def nominal_ids(self):
+        return _view(self.s.nom_id, self.s.n_nom, np.int64)
+
+    def scores(self):
+        return _view(self.s.score, self.s.n_nom, np.int64)
+
+    def live_counts(self):
+        return _view(self.s.live, self.s.n_nom, np.int32)
+
+    def points(self):
+        return _view(self.s.points, self.s.n_kinds, np.int64)
+
+    def event_ids(self):
+        return _view(self.s.ev_id, self.s.slot_top, np.int64)
+
+    def event_nominals(self):
+        return _view(self.s.ev_nom, self.s.slot_top, np.int32)
+
+    def event_kinds(self):
+        """Kind by slot; 65535 marks a slot without a live event."""
+        return _view(self.s.ev_kind, self.s.slot_top, np.uint16)
+
+    def event_day_residues(self):
+        """Day numbers modulo 2**16 by slot."""
+        return _view(self.s.ev_day, self.s.slot_top, np.uint16)
+
+    def touched(self):
+        """Copies of (nominal index, score before) for the nominals the last change touched."""
+        n = self.s.n_touched
+        return (
+            _view(self.s.touched, n, np.int32).copy(),
+            _view(self.s.touched_old, n, np.int64).copy(),
+        )
+
+    # -- lookups --------------------------------------------------------------
+    def find_events(self, const int64_t[::1] ids not None):
+        """Slot of each event id, or -1."""
+        out = np.empty(ids.shape[0], dtype=np.int64)
+        cdef int64_t[::1] slots = out
+        with nogil:
+            if ids.shape[0]:
+                iom_find_events(&self.s, ids.shape[0], &ids[0], &slots[0])
+        return out
+
+    def find_nominals(self, const int64_t[::1] ids not None):
+        """Index of each nominal id, or -1."""
+        out = np.empty(ids.shape[0], dtype=np.int64)
+        cdef int64_t[::1] idx = out
+        with nogil:
+            if ids.shape[0]:
+                iom_find_nominals(&self.s, ids.shape[0], &ids[0], &idx[0])
+        return out
+
+    def classify(self, const int64_t[::1] ids not None, const int64_t[::1] nominal_ids not None,
+                 const uint16_t[::1] kinds not None, const int32_t[::1] days not None):
+        """(status, slot) per row: 0 new, 1 live and identical, 2 live and different."""
+        cdef int64_t n = ids.shape[0]
+        status = np.empty(n, dtype=np.int8)
+        slots = np.empty(n, dtype=np.int64)
+        cdef int8_t[::1] st = status
+        cdef int64_t[::1] sl = slots
+        with nogil:
+            if n:
+                iom_classify(&self.s, n, &ids[0], &nominal_ids[0], &kinds[0], &days[0],
+                             &st[0], &sl[0])
+        return status, slots
+
+    # -- changes ---------------------------------------------------------------
+    def apply(self, const int64_t[::1] ids not None, const int64_t[::1] nominal_ids not None,
+              const uint16_t[::1] kinds not None, const int32_t[::1] days not None,
+              const int8_t[::1] action not None, const int64_t[::1] slots not None):
+        """Apply a checked batch (actions: 0 skip, 1 insert, 2 retract, 3 replace)."""
+        cdef int64_t n = ids.shape[0]
+        cdef int rc = IOM_OK
+        with nogil:
+            if n:
+                rc = iom_apply(&self.s, n, &ids[0], &nominal_ids[0], &kinds[0], &days[0],
+                               &action[0], &slots[0])
+            else:
+                iom_begin(&self.s)
+        _check(rc)
+
+    def retract(self, const int64_t[::1] slots not None):
+        """Withdraw live events by slot (distinct slots)."""
+        cdef int rc = IOM_OK
+        cdef int64_t n = slots.shape[0]
+        with nogil:
+            if n:
+                rc = iom_retract(&self.s, n, &slots[0])
+            else:
+                iom_begin(&self.s)
+        _check(rc)
+
+    def advance(self, int64_t new_as_of, int64_t new_start):
+        """Move D forward; returns how many live events left the window."""
+        cdef int64_t expired = 0
+        cdef int rc
+        with nogil:
+            rc = iom_advance(&self.s, new_as_of, new_start, &expired)
+        _check(rc)
+        return expired
+
+    def begin(self):
+        """Start a new touched list (before a bulk change of scores)."""
+        iom_begin(&self.s)
+
+    def set_points(self, const int64_t[::1] points not None):
+        if points.shape[0] != self.s.n_kinds:
+            raise ValueError("points must have one entry per kind")
+        with nogil:
+            iom_set_points(&self.s, &points[0])
+
+    def set_scores(self, const int32_t[::1] nominals not None, const int64_t[::1] values not None):
+        """Overwrite the scores of some nominals (after a bulk rescore)."""
+        cdef int64_t i
+        cdef int64_t n = nominals.shape[0]
+        with nogil:
+            for i in range(n):
+                self.s.score[nominals[i]] = values[i]
+
+    def set_all_scores(self, const int64_t[::1] values not None):
+        """Overwrite every nominal's score (after a full rescore)."""
+        cdef int64_t i
+        if values.shape[0] != self.s.n_nom:
+            raise ValueError("one score per nominal is required")
+        with nogil:
+            for i in range(self.s.n_nom):
+                self.s.score[i] = values[i]
+
+    def compact(self):
+        with nogil:
+            iom_compact(&self.s)

@@ -1,0 +1,54 @@
+# Declarations of csrc/iom_store.h for Cython.
+from libc.stdint cimport int8_t, int32_t, int64_t, uint16_t
+
+
+cdef extern from "iom_store.h" nogil:
+    int IOM_OK
+    int IOM_ENOMEM
+    int IOM_EOVERFLOW
+    int IOM_ETOOMANY
+    int64_t IOM_MAX_SLOTS
+
+    ctypedef struct iom_index:
+        int64_t count
+
+    ctypedef struct iom_store:
+        int64_t *ev_id
+        int32_t *ev_nom
+        uint16_t *ev_kind
+        uint16_t *ev_day
+        int64_t slot_top
+        int64_t live_events
+        int64_t dead_events
+        int64_t n_free
+        int64_t as_of
+        int64_t start
+        int64_t *nom_id
+        int64_t *score
+        int32_t *live
+        int64_t n_nom
+        int64_t *points
+        int64_t n_kinds
+        int32_t *touched
+        int64_t *touched_old
+        int64_t n_touched
+
+    int iom_store_init(iom_store *s, int64_t ring_days, int64_t as_of, int64_t start,
+                       const int64_t *points, int64_t n_kinds)
+    void iom_store_free(iom_store *s)
+    int64_t iom_store_bytes(const iom_store *s)
+    int64_t iom_store_event_bytes(const iom_store *s)
+    void iom_find_events(const iom_store *s, int64_t n, const int64_t *ids, int64_t *out_slot)
+    void iom_find_nominals(const iom_store *s, int64_t n, const int64_t *ids, int64_t *out_index)
+    void iom_classify(const iom_store *s, int64_t n, const int64_t *ids,
+                      const int64_t *nominal_ids, const uint16_t *kinds, const int32_t *days,
+                      int8_t *out_status, int64_t *out_slot)
+    int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nominal_ids,
+                  const uint16_t *kinds, const int32_t *days, const int8_t *action,
+                  const int64_t *slot)
+    int iom_retract(iom_store *s, int64_t n, const int64_t *slots)
+    int iom_advance(iom_store *s, int64_t new_as_of, int64_t new_start, int64_t *expired)
+    void iom_set_points(iom_store *s, const int64_t *points)
+    void iom_begin(iom_store *s)
+    int iom_reserve_events(iom_store *s, int64_t extra)
+    void iom_compact(iom_store *s)

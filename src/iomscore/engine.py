@@ -1,0 +1,472 @@
+"""The Engine: a thin, thread-safe API over the compiled store and kernels.
+
+>>> from iomscore import Engine, Weights
+>>> engine = Engine(Weights.default(), as_of="2026-11-26")
+>>> report = engine.ingest({"event_id": [1], "nominal_id": [7], "dataset": ["arrest"],
+...                        "offence": ["028/01"], "date": ["2026-01-05"]})
+>>> engine.score(7) > 0
+True
+
+Concurrency: every change (ingest, retract, advance, reweight) holds the
+write side of a readers-writer lock for its whole duration and every read
+holds the read side, so a reader sees the state before or after a change,
+never part of one. The compiled code releases the GIL while it runs.
+"""
+
+from __future__ import annotations
+
+import datetime
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from . import _kernels
+from ._core import EventStore
+from ._rwlock import RWLock
+from .batch import EncodedBatch, EventError, RowLabel, encode_events, row_label
+from .calendar import MAX_WINDOW_YEARS, day_number, from_day_number, parse_date, window_start
+from .reference import DEFAULT_THRESHOLDS
+from .results import (
+    AdvanceReport,
+    BandChanges,
+    IngestReport,
+    RetractReport,
+    ReweightReport,
+    ScoreTable,
+    WhatIf,
+    band_codes,
+)
+from .weights import Weights
+
+__all__ = ["CountMatrix", "Engine", "EngineError", "WeightsRecord"]
+
+_NEW, _SAME, _CONFLICT = 0, 1, 2
+_SKIP, _INSERT, _RETRACT, _REPLACE = 0, 1, 2, 3
+
+
+class EngineError(ValueError):
+    """An operation the engine refuses (moving the date back, a table that does not fit)."""
+
+
+@dataclass(frozen=True)
+class WeightsRecord:
+    """One weight table the engine has scored with, in order of use."""
+
+    name: str
+    sha256: str
+    as_of: datetime.date
+    mode: str  # "initial", "full", "partial" or "none"
+
+
+@dataclass(frozen=True)
+class CountMatrix:
+    """The sparse nominal-by-(dataset, offence) count matrix, CSR.
+
+    Row ``r`` is the nominal ``nominal_id[r]``; column ``k`` is the kind
+    ``dataset_index * n_offences + offence_index`` of the weight table;
+    ``data`` holds the number of that nominal's live events of that kind.
+    """
+
+    nominal_id: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    n_kinds: int
+
+    @property
+    def nnz(self) -> int:
+        return int(self.indices.shape[0])
+
+    def to_scipy(self):  # pragma: no cover - optional peer
+        import scipy.sparse as sp
+
+        shape = (self.indptr.shape[0] - 1, self.n_kinds)
+        return sp.csr_array((self.data, self.indices.astype(np.int32), self.indptr), shape=shape)
+
+
+def _as_date(value: datetime.date | str) -> datetime.date:
+    if isinstance(value, datetime.datetime):
+        return value.date()
+    if isinstance(value, datetime.date):
+        return value
+    if isinstance(value, str):
+        return parse_date(value)
+    raise TypeError(
+        f"a date must be a datetime.date or 'YYYY-MM-DD' text, not {type(value).__name__}"
+    )
+
+
+def _check_thresholds(thresholds: Sequence[int]) -> tuple[int, int, int]:
+    values = tuple(int(t) for t in thresholds)
+    if len(values) != 3 or not (0 < values[0] < values[1] < values[2]):
+        raise EngineError(
+            f"thresholds must be three increasing positive integers, got {thresholds!r}"
+        )
+    return values  # type: ignore[return-value]
+
+
+class Engine:
+    """Scores a cohort of nominals under a weight table, kept current as events change.
+
+    Parameters
+    ----------
+    weights : Weights, optional
+        The table of points; the shipped default when omitted.
+    as_of : datetime.date or str
+        The scoring date D (``YYYY-MM-DD``).
+    window_years : int
+        Length of the window (years, default 2; rule 3).
+    thresholds : three ints
+        Lowest score of LOW, MEDIUM and HIGH (points; default 250, 500, 1000).
+    """
+
+    def __init__(
+        self,
+        weights: Weights | None = None,
+        as_of: datetime.date | str | None = None,
+        *,
+        window_years: int = 2,
+        thresholds: Sequence[int] = DEFAULT_THRESHOLDS,
+    ) -> None:
+        if as_of is None:
+            raise EngineError("as_of is required: the date the scores are for (YYYY-MM-DD)")
+        if not isinstance(window_years, int) or not 1 <= window_years <= MAX_WINDOW_YEARS:
+            raise EngineError(f"window_years must be an integer from 1 to {MAX_WINDOW_YEARS}")
+        self._weights = Weights.default() if weights is None else weights
+        self._as_of = _as_date(as_of)
+        self._window_years = window_years
+        self._thresholds = _check_thresholds(thresholds)
+        start = window_start(self._as_of, window_years)
+        ring_days = 366 * window_years + 2
+        self._store = EventStore(
+            ring_days, day_number(self._as_of), day_number(start), self._weights.kind_points()
+        )
+        self._lock = RWLock()
+        self._cache_lock = threading.Lock()
+        self._version = 0
+        self._matrix_cache: tuple[int, CountMatrix] | None = None
+        self._csc_cache: tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+        self._history = [
+            WeightsRecord(self._weights.name, self._weights.sha256, self._as_of, "initial")
+        ]
+
+    # -- state -------------------------------------------------------------------
+    @property
+    def weights(self) -> Weights:
+        """The table scores are current for."""
+        return self._weights
+
+    @property
+    def as_of(self) -> datetime.date:
+        """The scoring date D."""
+        return self._as_of
+
+    @property
+    def window_start(self) -> datetime.date:
+        """The window's exclusive lower bound: events dated after it and up to D count."""
+        return from_day_number(self._store.start)
+
+    @property
+    def window_years(self) -> int:
+        return self._window_years
+
+    @property
+    def thresholds(self) -> tuple[int, int, int]:
+        return self._thresholds
+
+    @property
+    def history(self) -> list[WeightsRecord]:
+        """Every weight table scored with, oldest first."""
+        return list(self._history)
+
+    def __len__(self) -> int:
+        """Live events in the window."""
+        return int(self._store.live_events)
+
+    def memory(self) -> dict[str, float]:
+        """Bytes held by the store, and per buffered event."""
+        with self._lock.read():
+            live = int(self._store.live_events)
+            event_bytes = int(self._store.event_memory_bytes())
+            return {
+                "live_events": live,
+                "event_bytes": event_bytes,
+                "total_bytes": int(self._store.memory_bytes()),
+                "bytes_per_event": event_bytes / live if live else float("nan"),
+            }
+
+    def __repr__(self) -> str:
+        return (
+            f"Engine(as_of={self._as_of}, events={len(self)}, weights={self._weights.name!r} "
+            f"{self._weights.short_hash()})"
+        )
+
+    # -- changes -------------------------------------------------------------------
+    def ingest(
+        self,
+        events: object,
+        *,
+        replace: bool = False,
+        future: Literal["error", "skip"] = "error",
+        label: RowLabel = row_label,
+    ) -> IngestReport:
+        """Take a batch of events, whole or not at all.
+
+        Parameters
+        ----------
+        events : mapping of columns, pyarrow Table, pandas DataFrame or Cohort
+            Columns ``event_id, nominal_id, dataset, offence, date``.
+        replace : bool
+            An event_id already held with different content is an error unless
+            True, when the new content replaces the old in the same step.
+        future : {"error", "skip"}
+            An event dated after as_of is an error, or (``"skip"``) counted in
+            the report and not taken: rule 3 does not count it at as_of.
+        label : callable
+            Names a row in error messages (the CLI names file lines).
+
+        Returns
+        -------
+        IngestReport
+            Rows taken, before the window (expired), identical duplicates,
+            replaced, after as_of; and the band changes.
+
+        Raises
+        ------
+        EventError
+            Any fault of the batch, naming the row and field; nothing is taken.
+        """
+        batch = encode_events(events, self._weights, label=label)
+        return self.ingest_encoded(batch, replace=replace, future=future, label=label)
+
+    def ingest_encoded(
+        self,
+        batch: EncodedBatch,
+        *,
+        replace: bool = False,
+        future: Literal["error", "skip"] = "error",
+        label: RowLabel = row_label,
+    ) -> IngestReport:
+        """:meth:`ingest` for a batch already checked by :func:`iomscore.batch.encode_events`.
+
+        The batch must have been encoded against this engine's current table.
+        """
+        if future not in ("error", "skip"):
+            raise ValueError("future must be 'error' or 'skip'")
+        with self._lock.write():
+            store = self._store
+            after = batch.day > store.as_of
+            if future == "error" and after.any():
+                row = int(np.flatnonzero(after)[0])
+                raise EventError(
+                    f"{label(row)}, field 'date': {from_day_number(batch.day[row])} is after "
+                    f"as_of {self._as_of} (advance the engine first)",
+                    row=row,
+                    field="date",
+                )
+            inside = (batch.day > store.start) & ~after
+            status, slots = store.classify(batch.event_id, batch.nominal_id, batch.kind, batch.day)
+            conflict = status == _CONFLICT
+            if conflict.any() and not replace:
+                row = int(np.flatnonzero(conflict)[0])
+                raise EventError(
+                    f"{label(row)}, field 'event_id': event {int(batch.event_id[row])} is already "
+                    "held with different content (pass replace=True to correct it)",
+                    row=row,
+                    field="event_id",
+                )
+            action = np.zeros(len(batch), dtype=np.int8)
+            action[(status == _NEW) & inside] = _INSERT
+            action[conflict & inside] = _REPLACE
+            action[conflict & ~inside] = _RETRACT
+            store.apply(batch.event_id, batch.nominal_id, batch.kind, batch.day, action, slots)
+            self._version += 1
+            changes = self._touched_changes()
+            return IngestReport(
+                received=len(batch),
+                taken=int(np.count_nonzero(action & 1)),
+                expired=int(np.count_nonzero(batch.day <= store.start)),
+                duplicates=int(np.count_nonzero(status == _SAME)),
+                replaced=int(np.count_nonzero(conflict)),
+                future=int(np.count_nonzero(after)),
+                changes=changes,
+            )
+
+    def retract(self, event_ids: Iterable[int] | np.ndarray) -> RetractReport:
+        """Withdraw events by id; ids the engine does not hold are reported in ``unknown``."""
+        ids = np.unique(
+            np.asarray(list(event_ids) if not isinstance(event_ids, np.ndarray) else event_ids)
+        )
+        if ids.size and ids.dtype.kind not in "iu":
+            raise EventError("event ids to retract must be integers", field="event_id")
+        ids = ids.astype(np.int64)
+        with self._lock.write():
+            slots = self._store.find_events(ids)
+            held = slots >= 0
+            self._store.retract(np.ascontiguousarray(slots[held]))
+            self._version += 1
+            return RetractReport(
+                retracted=int(held.sum()), unknown=ids[~held], changes=self._touched_changes()
+            )
+
+    def advance(self, as_of: datetime.date | str) -> AdvanceReport:
+        """Move D forward; events leaving the window stop counting. Moving back is an error."""
+        new = _as_date(as_of)
+        with self._lock.write():
+            if new < self._as_of:
+                raise EngineError(f"cannot move as_of back from {self._as_of} to {new}")
+            start = window_start(new, self._window_years)
+            expired = self._store.advance(day_number(new), day_number(start))
+            self._as_of = new
+            self._version += 1
+            return AdvanceReport(new, int(expired), self._touched_changes())
+
+    def _touched_changes(self) -> BandChanges:
+        index, old = self._store.touched()
+        new = self._store.scores()[index]
+        return BandChanges.between(self._store.nominal_ids()[index], old, new, self._thresholds)
+
+    # -- reads ---------------------------------------------------------------------------
+    def scores(self) -> ScoreTable:
+        """Every nominal with a live event: ``nominal_id, score, band`` in rule 6's order."""
+        with self._lock.read():
+            live = np.flatnonzero(self._store.live_counts() > 0)
+            ids = self._store.nominal_ids()[live]
+            points = self._store.scores()[live]
+            order = np.lexsort((ids, -points))
+            ids, points = ids[order], points[order]
+            return ScoreTable(
+                ids,
+                points,
+                band_codes(points, self._thresholds),
+                self._as_of,
+                self._weights.name,
+                self._weights.sha256,
+            )
+
+    def score(self, nominal_id: int) -> int:
+        """One nominal's score (points); 0 for a nominal with no live event."""
+        with self._lock.read():
+            index = int(self._store.find_nominals(np.array([nominal_id], dtype=np.int64))[0])
+            return int(self._store.scores()[index]) if index >= 0 else 0
+
+    def band(self, nominal_id: int) -> str:
+        """One nominal's band (rule 5)."""
+        from .reference import band
+
+        return band(self.score(nominal_id), self._thresholds)
+
+    # -- the count matrix and reweighting ---------------------------------------------------
+    def matrix(self) -> CountMatrix:
+        """The count matrix of the live events (built on first use, cached until a change)."""
+        with self._lock.read():
+            return self._matrix()
+
+    def _matrix(self) -> CountMatrix:
+        with self._cache_lock:
+            if self._matrix_cache is None or self._matrix_cache[0] != self._version:
+                store = self._store
+                indptr, indices, data = _kernels.build_csr(
+                    store.event_nominals(), store.event_kinds(), store.live_counts(), store.n_kinds
+                )
+                matrix = CountMatrix(
+                    store.nominal_ids().copy(), indptr, indices, data, store.n_kinds
+                )
+                self._matrix_cache = (self._version, matrix)
+            return self._matrix_cache[1]
+
+    def _csc(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        matrix = self._matrix()
+        with self._cache_lock:
+            if self._csc_cache is None or self._csc_cache[0] != self._version:
+                csc = _kernels.build_csc(matrix.indptr, matrix.indices, matrix.data, matrix.n_kinds)
+                self._csc_cache = (self._version, csc)
+            return self._csc_cache[1]
+
+    def _check_same_shape(self, weights: Weights) -> None:
+        if weights.datasets != self._weights.datasets:
+            raise EngineError(
+                f"the new table's datasets {list(weights.datasets)} differ from "
+                f"{list(self._weights.datasets)}"
+            )
+        if weights.offences != self._weights.offences:
+            missing = sorted(set(self._weights.offences) - set(weights.offences))
+            extra = sorted(set(weights.offences) - set(self._weights.offences))
+            raise EngineError(
+                "the new table must list the same offence codes as the current one "
+                f"({len(missing)} missing, e.g. {missing[:3]}; {len(extra)} extra, e.g. {extra[:3]})"
+            )
+
+    def _rescore(self, weights: Weights) -> tuple[str, np.ndarray, np.ndarray, int]:
+        """New scores under ``weights``: (mode, nominal indices, their new scores, changed kinds)."""
+        self._check_same_shape(weights)
+        old_points = self._store.points()
+        new_points = weights.kind_points()
+        changed = np.flatnonzero(old_points != new_points).astype(np.int64)
+        if changed.size == 0:
+            return "none", np.empty(0, np.int32), np.empty(0, np.int64), 0
+        matrix = self._matrix()
+        col_ptr, rows, counts = self._csc()
+        touched_entries = int(np.sum(col_ptr[changed + 1] - col_ptr[changed]))
+        if touched_entries * 4 < matrix.nnz:
+            delta = new_points[changed] - old_points[changed]
+            index, change = _kernels.partial_delta(
+                col_ptr, rows, counts, changed, delta, matrix.nominal_id.size
+            )
+            return "partial", index, self._store.scores()[index] + change, changed.size
+        scores = _kernels.csr_matvec(matrix.indptr, matrix.indices, matrix.data, new_points)
+        return "full", np.arange(scores.size, dtype=np.int32), scores, changed.size
+
+    def reweight(self, weights: Weights) -> ReweightReport:
+        """Rescore everyone under a new table (same datasets and offence codes).
+
+        Only the matrix columns whose points changed are visited when they hold
+        under a quarter of the entries (a partial rescore); otherwise the whole
+        matrix is multiplied by the new points (a full rescore).
+        """
+        with self._lock.write():
+            mode, index, new_scores, changed = self._rescore(weights)
+            old_scores = self._store.scores()[index].copy()
+            ids = self._store.nominal_ids()[index]
+            self._store.begin()
+            self._store.set_points(weights.kind_points())
+            if mode == "full":
+                self._store.set_all_scores(new_scores)
+            elif mode == "partial":
+                self._store.set_scores(index.astype(np.int32), new_scores)
+            self._weights = weights
+            self._history.append(WeightsRecord(weights.name, weights.sha256, self._as_of, mode))
+            # The matrix counts events, not points: it stays valid across a reweight.
+            changes = BandChanges.between(ids, old_scores, new_scores, self._thresholds)
+            return ReweightReport(weights.name, weights.sha256, changed, mode, changes)
+
+    def what_if(self, weights: Weights) -> WhatIf:
+        """The impact of a new table on the nominals with live events, without applying it."""
+        with self._lock.read():
+            _mode, index, new_scores, _ = self._rescore(weights)
+            live = self._store.live_counts()
+            old_all = self._store.scores()
+            keep = live[index] > 0
+            index, new_scores = index[keep], new_scores[keep]
+            old = old_all[index]
+            ids = self._store.nominal_ids()[index]
+            moved = new_scores != old
+            live_index = np.flatnonzero(live > 0)
+            old_band_all = band_codes(old_all[live_index], self._thresholds)
+            new_all = old_all.copy()
+            new_all[index] = new_scores
+            new_band_all = band_codes(new_all[live_index], self._thresholds)
+            transitions = np.bincount(
+                old_band_all.astype(np.int64) * 4 + new_band_all, minlength=16
+            ).reshape(4, 4)
+            return WhatIf(
+                old_weights=(self._weights.name, self._weights.sha256),
+                new_weights=(weights.name, weights.sha256),
+                transitions=transitions,
+                changes=BandChanges.between(ids, old, new_scores, self._thresholds),
+                nominal_id=ids[moved],
+                score_change=new_scores[moved] - old[moved],
+            )

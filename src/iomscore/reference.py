@@ -1,0 +1,157 @@
+"""The executable specification: rules 1-6 in plain Python.
+
+Nothing here uses numpy or compiled code, so anyone can read it against the
+framework. Every compiled path in iomscore is tested for equality with these
+functions. Where this module and the engine disagree, one of them is wrong and
+gets fixed; the tests do not.
+
+Rules (see README.md):
+
+1. An event is ``(event_id, nominal_id, dataset, offence, date)``.
+2. A weight table gives integer points to each ``(dataset, offence)``.
+3. At date D an event counts if and only if ``D - N years < date <= D``, where
+   ``D - N years`` is the same month and day N years earlier (29 February maps
+   to 28 February when that year has none). N defaults to 2.
+4. The score of a nominal at D is the sum of the points of its counting events.
+5. Bands: below 250 NONE, 250-499 LOW, 500-999 MEDIUM, 1000 and above HIGH.
+6. The result has one row per nominal with at least one counting event,
+   ordered by score descending, then nominal_id ascending.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+__all__ = [
+    "BANDS",
+    "DEFAULT_THRESHOLDS",
+    "INT64_MAX",
+    "Event",
+    "band",
+    "band_changes",
+    "counts",
+    "in_window",
+    "result",
+    "score",
+    "window_start",
+]
+
+INT64_MAX = 2**63 - 1
+BANDS = ("NONE", "LOW", "MEDIUM", "HIGH")
+# Lowest score of LOW, MEDIUM and HIGH (points).
+DEFAULT_THRESHOLDS = (250, 500, 1000)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event of a nominal (rule 1). ``offence`` is canonical ``CCC/SS``."""
+
+    event_id: int
+    nominal_id: int
+    dataset: str
+    offence: str
+    date: datetime.date
+
+
+def window_start(as_of: datetime.date, window_years: int = 2) -> datetime.date:
+    """Rule 3's lower bound: the same month and day ``window_years`` earlier."""
+    year = as_of.year - window_years
+    try:
+        return as_of.replace(year=year)
+    except ValueError:  # 29 February in a year that has none
+        return datetime.date(year, 2, 28)
+
+
+def in_window(event_date: datetime.date, as_of: datetime.date, window_years: int = 2) -> bool:
+    """Rule 3: does an event dated ``event_date`` count at ``as_of``?"""
+    return window_start(as_of, window_years) < event_date <= as_of
+
+
+def score(
+    events: Iterable[Event],
+    weights: Mapping[tuple[str, str], int],
+    as_of: datetime.date,
+    window_years: int = 2,
+) -> dict[int, int]:
+    """Rule 4: ``{nominal_id: score}`` for every nominal with a counting event.
+
+    Parameters
+    ----------
+    events : iterable of Event
+    weights : mapping of (dataset, offence) to int
+        Points of each pair; a counting event whose pair is missing is an error.
+    as_of : datetime.date
+        The date D of rule 3.
+    window_years : int
+        N of rule 3 (years).
+
+    Raises
+    ------
+    KeyError
+        A counting event names a (dataset, offence) the table lacks.
+    OverflowError
+        A score would exceed the int64 range.
+    """
+    scores: dict[int, int] = {}
+    for event in events:
+        if not in_window(event.date, as_of, window_years):
+            continue
+        total = scores.get(event.nominal_id, 0) + weights[(event.dataset, event.offence)]
+        if total > INT64_MAX:
+            raise OverflowError(f"score of nominal {event.nominal_id} exceeds int64")
+        scores[event.nominal_id] = total
+    return scores
+
+
+def counts(
+    events: Iterable[Event], as_of: datetime.date, window_years: int = 2
+) -> dict[int, dict[tuple[str, str], int]]:
+    """The nominal-by-(dataset, offence) count matrix of the counting events, as nested dicts."""
+    matrix: dict[int, dict[tuple[str, str], int]] = {}
+    for event in events:
+        if in_window(event.date, as_of, window_years):
+            row = matrix.setdefault(event.nominal_id, {})
+            key = (event.dataset, event.offence)
+            row[key] = row.get(key, 0) + 1
+    return matrix
+
+
+def band(points: int, thresholds: tuple[int, int, int] = DEFAULT_THRESHOLDS) -> str:
+    """Rule 5: the band of a score."""
+    low, medium, high = thresholds
+    if points >= high:
+        return "HIGH"
+    if points >= medium:
+        return "MEDIUM"
+    if points >= low:
+        return "LOW"
+    return "NONE"
+
+
+def result(
+    scores: Mapping[int, int], thresholds: tuple[int, int, int] = DEFAULT_THRESHOLDS
+) -> list[tuple[int, int, str]]:
+    """Rule 6: rows ``(nominal_id, score, band)``, score descending then nominal_id ascending."""
+    ordered = sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+    return [(nominal, points, band(points, thresholds)) for nominal, points in ordered]
+
+
+def band_changes(
+    before: Mapping[int, int],
+    after: Mapping[int, int],
+    thresholds: tuple[int, int, int] = DEFAULT_THRESHOLDS,
+) -> dict[int, tuple[str, str, int]]:
+    """Nominals whose band differs between two score maps: ``{id: (old, new, new_score)}``.
+
+    A nominal missing from a map has no counting event there: band NONE, score 0.
+    """
+    changes: dict[int, tuple[str, str, int]] = {}
+    for nominal in set(before) | set(after):
+        old = band(before.get(nominal, 0), thresholds)
+        new_score = after.get(nominal, 0)
+        new = band(new_score, thresholds)
+        if old != new:
+            changes[nominal] = (old, new, new_score)
+    return changes

@@ -1,0 +1,641 @@
+"""A seeded synthetic cohort of IOM events, for the demo, the tests and the benchmarks.
+
+Synthetic only: there are no people, names or places here, only integer ids
+drawn at random. Every array is produced by whole-array numpy operations (no
+Python loop per event or per nominal), so one million nominals with twenty
+million events take a few seconds.
+
+The shape of the data, briefly (see :func:`cohort` for the details):
+
+* **Who.** Each nominal gets an event rate from a clipped lognormal; a small
+  share of nominals holds most of the events (heavy tail). Every nominal has
+  at least one event when ``n_events >= n_nominals``.
+* **When.** Dates fall in the ``span_days`` days ending at ``as_of``, uniform
+  apart from a mild summer peak; rows come in date order.
+* **Where from.** The source dataset of each event follows
+  :data:`DATASET_SHARES` (intelligence most common, warrants least).
+* **What.** The offence follows :data:`OFFENCE_MIX`, a table of real Home
+  Office codes whose group shares resemble police recorded crime in England
+  and Wales; each nominal leans towards one offence group (a "style").
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from dataclasses import dataclass, replace
+from functools import cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover - typing only; pyarrow is imported when used
+    import os
+
+    import pyarrow as pa
+
+__all__ = [
+    "DATASETS",
+    "DATASET_SHARES",
+    "NOMINAL_ID_RANGE",
+    "OFFENCES",
+    "OFFENCE_GROUPS",
+    "OFFENCE_MIX",
+    "OFFENCE_SHARES",
+    "Cohort",
+    "cohort",
+]
+
+# --------------------------------------------------------------------------------------------
+# Datasets
+# --------------------------------------------------------------------------------------------
+
+#: The source datasets, in the order of :attr:`Cohort.dataset_index`.
+DATASETS: tuple[str, ...] = ("arrest", "disposal", "intelligence", "warrant", "dip")
+
+#: Share of events from each dataset, aligned with :data:`DATASETS`. Intelligence
+#: logs are the most numerous, then arrests, then disposals (charges, cautions,
+#: convictions), then DIP (Drug Interventions Programme) tests, then warrants.
+#: An illustrative choice, not a published statistic.
+DATASET_SHARES: tuple[float, ...] = (0.27, 0.19, 0.42, 0.05, 0.07)
+
+# --------------------------------------------------------------------------------------------
+# Offences
+# --------------------------------------------------------------------------------------------
+
+# The offence mix. Each row: (group, share of all events in percent, codes), each
+# code being (Home Office code CCC/SS, relative weight inside the group, what it is).
+# Every code is a real code of the Home Office catalogue
+# (shared/data/ho_offence_codes.csv; tests/test_synth.py checks each one); the
+# descriptions are shortened from the catalogue's.
+#
+# Group shares follow the rough proportions of police recorded crime in England and
+# Wales (ONS, year ending March 2024: violence against the person about 35%, of
+# which stalking and harassment about a third; theft about 25%; criminal damage and
+# arson about 9%; public order about 8%; vehicle offences about 6%; drugs, burglary
+# about 4% each; sexual offences about 3%; robbery, weapons about 1% each; other
+# crimes against society, here with fraud, about 4%). Weights inside a group are
+# illustrative orders of magnitude, leaning to the offences that police record most.
+OFFENCE_MIX: tuple[tuple[str, float, tuple[tuple[str, float, str], ...]], ...] = (
+    ("violence_with_injury", 10.0, (
+        ("008/06", 58.0, "assault occasioning actual bodily harm"),
+        ("008/01", 14.0, "wound or inflict GBH without intent (s.20)"),
+        ("005/01", 6.0, "wounding with intent to do GBH (s.18)"),
+        ("008/77", 12.0, "intentional strangulation"),
+        ("008/47", 3.0, "racially or religiously aggravated ABH"),
+        ("011/03", 6.0, "cruelty to or neglect of children"),
+        ("002/00", 0.6, "attempted murder"),
+        ("001/01", 0.4, "murder"),
+    )),
+    ("violence_without_injury", 13.0, (
+        ("105/01", 60.0, "common assault and battery"),
+        ("008/73", 14.0, "assault of an emergency worker"),
+        ("104/23", 4.0, "assault on a constable"),
+        ("003/01", 10.0, "making threats to kill"),
+        ("008/57", 4.0, "racially or religiously aggravated common assault"),
+        ("104/33", 6.0, "resist or obstruct constable"),
+        ("036/03", 2.0, "false imprisonment"),
+    )),
+    ("stalking_harassment", 12.0, (
+        ("195/41", 28.0, "malicious communications"),
+        ("195/94", 26.0, "offence of harassment"),
+        ("008/67", 12.0, "controlling or coercive behaviour"),
+        ("008/30", 6.0, "putting people in fear of violence"),
+        ("195/12", 6.0, "stalking (course of conduct)"),
+        ("008/65", 5.0, "stalking involving fear of violence"),
+        ("008/66", 4.0, "stalking involving serious alarm or distress"),
+        ("008/72", 8.0, "sending a threatening communication"),
+        ("008/50", 3.0, "racially or religiously aggravated harassment"),
+        ("005/28", 2.0, "sending a communication threatening death or serious harm"),
+    )),
+    ("theft", 25.0, (
+        ("046/00", 42.0, "shoplifting"),
+        ("049/10", 28.0, "other theft (Theft Act 1968 s.1)"),
+        ("039/00", 9.0, "theft from the person"),
+        ("044/00", 7.0, "theft of a pedal cycle"),
+        ("040/00", 6.0, "theft in a dwelling"),
+        ("041/00", 3.0, "theft by an employee"),
+        ("047/00", 1.5, "theft from automatic machines and meters"),
+        ("043/00", 1.5, "abstracting electricity"),
+        ("049/11", 1.0, "removal of articles on show to the public"),
+        ("049/12", 1.0, "theft of a conveyance other than a motor vehicle or cycle"),
+    )),
+    ("vehicle", 6.0, (
+        ("045/10", 45.0, "theft from a motor vehicle"),
+        ("048/01", 25.0, "theft of a motor vehicle"),
+        ("126/00", 12.0, "interference with a motor vehicle"),
+        ("130/01", 10.0, "taking a motor vehicle without consent"),
+        ("037/02", 5.0, "aggravated vehicle taking"),
+        ("131/01", 3.0, "aggravated vehicle taking, damage of 5,000 pounds or less"),
+    )),
+    ("burglary", 4.0, (
+        ("028/03", 38.0, "other burglary in a dwelling"),
+        ("028/01", 8.0, "burglary in a dwelling, intent to commit an indictable offence"),
+        ("028/02", 6.0, "burglary in a dwelling with violence or threat"),
+        ("029/00", 1.5, "aggravated burglary in a dwelling"),
+        ("030/02", 40.0, "burglary other than in a dwelling"),
+        ("030/01", 5.0, "burglary other than in a dwelling, indictable intent"),
+        ("031/00", 1.5, "aggravated burglary other than in a dwelling"),
+    )),
+    ("robbery", 1.0, (
+        ("034/01", 90.0, "robbery"),
+        ("034/02", 10.0, "assault with intent to rob"),
+    )),
+    ("criminal_damage", 9.0, (
+        ("058/00", 70.0, "other criminal damage"),
+        ("149/00", 8.0, "criminal damage of 5,000 pounds or less"),
+        ("056/02", 8.0, "arson not endangering life"),
+        ("056/01", 2.0, "arson endangering life"),
+        ("059/11", 7.0, "threat to commit criminal damage"),
+        ("059/13", 1.0, "possessing anything with intent to destroy or damage property"),
+        ("058/04", 4.0, "racially or religiously aggravated criminal damage"),
+    )),
+    ("public_order", 8.0, (
+        ("125/12", 34.0, "harassment, alarm or distress (s.5)"),
+        ("125/09", 24.0, "intentional harassment, alarm or distress (s.4A)"),
+        ("125/11", 20.0, "fear or provocation of violence (s.4)"),
+        ("066/01", 8.0, "affray"),
+        ("125/63", 6.0, "racially or religiously aggravated harassment, alarm or distress"),
+        ("141/01", 6.0, "drunk and disorderly"),
+        ("065/00", 2.0, "violent disorder"),
+    )),
+    ("drugs", 4.0, (
+        ("092/61", 40.0, "possession of a Class B drug: cannabis"),
+        ("092/50", 12.0, "possession of a Class A drug: cocaine"),
+        ("092/51", 4.0, "possession of a Class A drug: heroin"),
+        ("092/54", 4.0, "possession of a Class A drug: crack"),
+        ("092/69", 4.0, "possession of a controlled drug, class unspecified"),
+        ("093/72", 2.0, "possession of a Class C drug: ketamine"),
+        ("092/70", 7.0, "possession with intent to supply: cocaine"),
+        ("092/71", 3.0, "possession with intent to supply: heroin"),
+        ("092/74", 3.0, "possession with intent to supply: crack"),
+        ("092/81", 5.0, "possession with intent to supply: cannabis"),
+        ("092/30", 6.0, "supplying a Class A drug: cocaine"),
+        ("092/31", 3.0, "supplying a Class A drug: heroin"),
+        ("092/21", 7.0, "production of a Class B drug: cannabis"),
+    )),
+    ("weapons", 1.0, (
+        ("008/26", 45.0, "having a bladed article in a public place"),
+        ("008/11", 22.0, "possession of an offensive weapon"),
+        ("008/64", 8.0, "threatening with a blade in a public place"),
+        ("008/61", 4.0, "threatening with an offensive weapon in a public place"),
+        ("197/21", 4.0, "possessing an offensive weapon in a private place"),
+        ("008/27", 2.0, "having a bladed article on school premises"),
+        ("081/77", 6.0, "carrying a firearm or air weapon in a public place"),
+        ("081/17", 5.0, "possessing prohibited weapons or ammunition"),
+        ("081/03", 4.0, "possessing a firearm without a certificate"),
+    )),
+    ("sexual", 3.0, (
+        ("020/05", 32.0, "sexual assault on a female"),
+        ("019/08", 20.0, "rape of a female aged 16 or over"),
+        ("019/12", 3.0, "attempted rape of a female aged 16 or over"),
+        ("017/15", 5.0, "sexual assault on a male"),
+        ("022/04", 4.0, "causing sexual activity without consent, no penetration"),
+        ("088/09", 12.0, "exposure"),
+        ("088/10", 4.0, "voyeurism"),
+        ("088/15", 8.0, "sharing or threatening to share an intimate image"),
+        ("086/10", 8.0, "possession of an indecent photograph of a child"),
+        ("020/06", 4.0, "sexual assault on a female child under 13"),
+    )),
+    ("other", 4.0, (
+        ("053/40", 16.0, "fraud by false representation"),
+        ("053/25", 8.0, "making off without payment"),
+        ("053/43", 3.0, "possession of articles for use in fraud"),
+        ("054/01", 9.0, "receiving stolen goods"),
+        ("033/00", 5.0, "going equipped for stealing"),
+        ("035/00", 2.0, "blackmail"),
+        ("008/31", 15.0, "breach of a restraining order"),
+        ("066/39", 8.0, "breach of a non-molestation order"),
+        ("999/07", 6.0, "breach of a criminal behaviour order"),
+        ("083/01", 14.0, "absconding by a person released on bail"),
+        ("080/00", 1.0, "absconding from lawful custody"),
+        ("008/74", 3.0, "breach of a stalking order"),
+        ("066/08", 2.0, "breach of a sexual harm prevention order"),
+    )),
+)  # fmt: skip
+
+
+def _flatten_mix() -> tuple[tuple[str, ...], tuple[float, ...], tuple[str, ...], tuple[int, ...]]:
+    codes: list[str] = []
+    shares: list[float] = []
+    group_of: list[int] = []
+    total = sum(share for _, share, _ in OFFENCE_MIX)
+    for g, (_, group_share, rows) in enumerate(OFFENCE_MIX):
+        within = sum(weight for _, weight, _ in rows)
+        for code, weight, _ in rows:
+            codes.append(code)
+            shares.append(group_share / total * weight / within)
+            group_of.append(g)
+    if len(set(codes)) != len(codes):
+        raise AssertionError("OFFENCE_MIX lists a code twice")
+    return tuple(codes), tuple(shares), tuple(name for name, _, _ in OFFENCE_MIX), tuple(group_of)
+
+
+#: The offence codes of the mix, in the order of :attr:`Cohort.offence_index`.
+OFFENCES: tuple[str, ...]
+#: The share of events with each code (fractions summing to 1), aligned with :data:`OFFENCES`.
+OFFENCE_SHARES: tuple[float, ...]
+#: The group names of :data:`OFFENCE_MIX`, in table order.
+OFFENCE_GROUPS: tuple[str, ...]
+OFFENCES, OFFENCE_SHARES, OFFENCE_GROUPS, _GROUP_OF_OFFENCE = _flatten_mix()
+
+# --------------------------------------------------------------------------------------------
+# Generator settings
+# --------------------------------------------------------------------------------------------
+
+#: Nominal ids are drawn without repetition from ``[low, high)``: 7 to 9 digit ids.
+NOMINAL_ID_RANGE: tuple[int, int] = (1_000_000, 1_000_000_000)
+
+# Per-nominal event rates: exp(sigma * z), z standard normal clipped to +-_RATE_CLIP.
+# At the default 8 events per nominal this gives a median of 3 events, a 90th
+# percentile near 17, a 99th near 80 and a maximum of a couple of hundred; the top
+# 10% of nominals hold about half of all events.
+_RATE_SIGMA = 1.5
+_RATE_CLIP = 3.0
+# Seasonality: the daily rate is 1 + A cos(2 pi (day of year - peak) / 365.25).
+_SEASON_AMPLITUDE = 0.08
+_SEASON_PEAK_DAY = 196  # mid July
+# Share of a nominal's events drawn from their own offence group (their "style");
+# the rest follow the overall mix. Styles are drawn with the group shares, so the
+# overall mix is unchanged in expectation.
+_STYLE_SHARE = 0.5
+# Sampling tables: categorical draws are lookups of a uniform integer of this many bits.
+# An offence draw uses one 32-bit integer: the low 16 bits pick the code, the high 16
+# bits decide between the nominal's style and the overall mix.
+_LUT_BITS = 16
+# Event ids ascend from a random start in [_EVENT_ID_BASE, 2 * _EVENT_ID_BASE) with gaps of
+# 1 to 3 (the events of people outside the cohort).
+_EVENT_ID_BASE = 1_000_000_000
+
+
+def _lookup_table(shares: np.ndarray, dtype: type[np.signedinteger]) -> np.ndarray:
+    """Category of each of the ``2**_LUT_BITS`` equally likely integers, given category shares."""
+    size = 1 << _LUT_BITS
+    bounds = np.rint(np.cumsum(shares) / shares.sum() * size).astype(np.int64)
+    bounds[-1] = size
+    table = np.searchsorted(bounds, np.arange(size), side="right").astype(dtype)
+    if np.unique(table).size != shares.size:  # a share too small for the resolution
+        raise AssertionError("a category has no slot in the sampling table")
+    return table
+
+
+@cache
+def _tables() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sampling tables: datasets, offences (one row per style group + the overall mix), groups."""
+    dataset_table = _lookup_table(np.asarray(DATASET_SHARES), np.int8)
+    shares = np.asarray(OFFENCE_SHARES)
+    group_of = np.asarray(_GROUP_OF_OFFENCE)
+    n_groups = len(OFFENCE_GROUPS)
+    offence_table = np.empty((n_groups + 1, 1 << _LUT_BITS), dtype=np.int16)
+    for g in range(n_groups):  # one row per group: the mix restricted to that group
+        members = np.flatnonzero(group_of == g)  # contiguous: the table lists groups in turn
+        offence_table[g] = members[0] + _lookup_table(shares[members], np.int16)
+    offence_table[n_groups] = _lookup_table(shares, np.int16)
+    group_shares = np.bincount(group_of, weights=shares, minlength=n_groups)
+    for table in (dataset_table, offence_table, group_shares):
+        table.flags.writeable = False
+    return dataset_table, offence_table, group_shares
+
+
+# --------------------------------------------------------------------------------------------
+# The cohort
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class Cohort:
+    """A synthetic table of events, one row per event, as parallel numpy arrays.
+
+    Attributes
+    ----------
+    event_id : numpy.ndarray of int64
+        Unique event ids.
+    nominal_id : numpy.ndarray of int64
+        Pseudonymous id of the nominal the event belongs to (>= 0).
+    dataset_index : numpy.ndarray of int8
+        Index into :attr:`datasets`.
+    offence_index : numpy.ndarray of int16
+        Index into :attr:`offences`.
+    date : numpy.ndarray of datetime64[D]
+        Date of the event (whole days).
+    datasets : tuple of str
+        Dataset names (the dictionary of ``dataset_index``).
+    offences : tuple of str
+        Canonical ``CCC/SS`` offence codes (the dictionary of ``offence_index``).
+    as_of : datetime.date
+        The day the cohort was generated for: no event is dated after it.
+
+    Notes
+    -----
+    Arrays made by :func:`cohort` and :meth:`take` are read-only, so a cohort can be
+    shared between tests and benchmarks without copies.
+    """
+
+    event_id: np.ndarray
+    nominal_id: np.ndarray
+    dataset_index: np.ndarray
+    offence_index: np.ndarray
+    date: np.ndarray
+    datasets: tuple[str, ...]
+    offences: tuple[str, ...]
+    as_of: _dt.date
+
+    def __post_init__(self) -> None:
+        expected = {
+            "event_id": np.dtype(np.int64),
+            "nominal_id": np.dtype(np.int64),
+            "dataset_index": np.dtype(np.int8),
+            "offence_index": np.dtype(np.int16),
+            "date": np.dtype("datetime64[D]"),
+        }
+        n = len(self.event_id)
+        for name, dtype in expected.items():
+            array = getattr(self, name)
+            if not isinstance(array, np.ndarray) or array.dtype != dtype or array.ndim != 1:
+                raise TypeError(f"Cohort.{name} must be a 1-d numpy array of {dtype}")
+            if len(array) != n:
+                raise ValueError(f"Cohort.{name} has {len(array)} rows, event_id has {n}")
+
+    def __len__(self) -> int:
+        """Number of events (rows)."""
+        return len(self.event_id)
+
+    def __repr__(self) -> str:
+        span = f"dates {self.date.min()} to {self.date.max()}" if len(self) else "no events"
+        return f"Cohort({len(self):,} events, {span}, as_of={self.as_of.isoformat()})"
+
+    def columns(self) -> dict[str, object]:
+        """The five columns, cheaply: no string is built per event.
+
+        Returns
+        -------
+        dict
+            ``event_id`` and ``nominal_id`` (numpy int64), ``dataset`` and ``offence``
+            (``pyarrow.DictionaryArray``: the index arrays over the names),
+            ``date`` (numpy datetime64[D]).
+        """
+        import pyarrow as pa
+
+        return {
+            "event_id": self.event_id,
+            "nominal_id": self.nominal_id,
+            "dataset": pa.DictionaryArray.from_arrays(
+                pa.array(self.dataset_index), pa.array(self.datasets, type=pa.string())
+            ),
+            "offence": pa.DictionaryArray.from_arrays(
+                pa.array(self.offence_index), pa.array(self.offences, type=pa.string())
+            ),
+            "date": self.date,
+        }
+
+    def to_arrow(self) -> pa.Table:
+        """The cohort as a ``pyarrow.Table``.
+
+        Returns
+        -------
+        pyarrow.Table
+            Columns ``event_id`` (int64), ``nominal_id`` (int64), ``dataset``
+            (dictionary<int8, string>), ``offence`` (dictionary<int16, string>) and
+            ``date`` (date32, days since 1970-01-01).
+        """
+        import pyarrow as pa
+
+        cols = self.columns()
+        cols["date"] = pa.array(self.date.view(np.int64).astype(np.int32), type=pa.int32()).view(
+            pa.date32()
+        )
+        return pa.table(cols)
+
+    def write_csv(self, path: str | os.PathLike[str]) -> None:
+        """Write the cohort as CSV.
+
+        The header is ``event_id,nominal_id,dataset,offence,date``; dates are
+        ``YYYY-MM-DD``, offences ``CCC/SS`` text (``028/01``), nothing is quoted.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write (replaced if it exists).
+        """
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        table = self.to_arrow()
+        with pa.OSFile(str(path), "wb") as sink:
+            sink.write(b",".join(name.encode() for name in table.column_names) + b"\n")
+            pacsv.write_csv(
+                table, sink, pacsv.WriteOptions(include_header=False, quoting_style="none")
+            )
+
+    def write_parquet(self, path: str | os.PathLike[str]) -> None:
+        """Write the cohort as Parquet, with the columns and types of :meth:`to_arrow`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            The file to write (replaced if it exists).
+        """
+        import pyarrow.parquet as pq
+
+        pq.write_table(self.to_arrow(), str(path))
+
+    def take(self, mask_or_indices: np.ndarray | slice) -> Cohort:
+        """A cohort of some of the rows, e.g. one day's events.
+
+        Parameters
+        ----------
+        mask_or_indices : numpy.ndarray of bool or of int, or slice
+            A boolean mask of ``len(self)`` rows, row numbers (in the order wanted,
+            repeats allowed), or a slice (which gives views, no copy).
+
+        Returns
+        -------
+        Cohort
+            The selected rows, with the same ``datasets``, ``offences`` and ``as_of``.
+        """
+        if isinstance(mask_or_indices, slice):
+            rows: np.ndarray | slice = mask_or_indices
+        else:
+            rows = np.asarray(mask_or_indices)
+            if rows.dtype == np.bool_:
+                if rows.shape != (len(self),):
+                    raise ValueError(f"a mask must have shape ({len(self)},), got {rows.shape}")
+                rows = np.flatnonzero(rows)
+            elif rows.ndim != 1 or not (rows.size == 0 or np.issubdtype(rows.dtype, np.integer)):
+                raise TypeError("take() wants a boolean mask, 1-d row numbers or a slice")
+            rows = rows.astype(np.intp, copy=False)
+
+        def pick(array: np.ndarray) -> np.ndarray:
+            return _readonly(array[rows])
+
+        return replace(
+            self,
+            event_id=pick(self.event_id),
+            nominal_id=pick(self.nominal_id),
+            dataset_index=pick(self.dataset_index),
+            offence_index=pick(self.offence_index),
+            date=pick(self.date),
+        )
+
+
+def _readonly(array: np.ndarray) -> np.ndarray:
+    array.flags.writeable = False
+    return array
+
+
+def cohort(
+    n_nominals: int = 250_000,
+    n_events: int = 2_000_000,
+    *,
+    as_of: _dt.date = _dt.date(2026, 11, 26),
+    span_days: int = 731,
+    seed: int = 0,
+    ascending_ids: bool = True,
+) -> Cohort:
+    """Generate a synthetic cohort of events, reproducibly.
+
+    Parameters
+    ----------
+    n_nominals : int
+        Number of nominals (distinct people, as pseudonymous ids). Each gets a
+        unique id drawn from :data:`NOMINAL_ID_RANGE` (7 to 9 digits).
+    n_events : int
+        Number of events (rows).
+    as_of : datetime.date
+        The last day of the span: every event is dated on or before it.
+    span_days : int
+        Length of the span in days: dates fall in
+        ``[as_of - (span_days - 1) days, as_of]``. The default, 731 days, reaches
+        back to ``as_of`` minus 730 days; for the default ``as_of`` (no 29 February
+        in between) that first day is ``window_start(as_of, 2)``, the day just
+        outside the two-year window, so about 1 event in 731 sits on the boundary.
+        Use more days to place events outside the window on purpose.
+    seed : int
+        Seed of ``numpy.random.default_rng``. Same arguments, same arrays.
+    ascending_ids : bool
+        If true, event ids increase with the row (rows are in date order, so ids
+        also increase with the date); if false, the same ids are shuffled.
+
+    Returns
+    -------
+    Cohort
+        ``n_events`` rows in date order (ties in random order).
+
+    Notes
+    -----
+    *Nominals.* Nominal ``i`` has rate ``w_i = exp(1.5 z_i)``, ``z_i`` standard
+    normal clipped to [-3, 3]. When ``n_events >= n_nominals`` every nominal gets
+    one event and the other ``n_events - n_nominals`` are shared out by a
+    multinomial draw with probabilities proportional to ``w``. When
+    ``n_events < n_nominals``, ``n_events`` nominals picked at random get one
+    event each and the others do not appear. Events are then given to the rows
+    in random order.
+
+    *Dates.* The number of events on each day is a multinomial draw with a daily
+    rate of ``1 + 0.08 cos(2 pi (day of year - 196) / 365.25)`` (a mild summer
+    peak), so a day's count varies by about +-8% over the year.
+
+    *Datasets.* Each event independently, with the shares of :data:`DATASET_SHARES`.
+
+    *Offences.* Each nominal has a style, an offence group drawn with the group
+    shares of :data:`OFFENCE_MIX`. Each event takes, with probability 0.5, a code
+    from the nominal's own group (with the within-group weights), otherwise a
+    code from the whole mix. Overall the codes follow :data:`OFFENCE_SHARES`.
+
+    The generator makes a fixed sequence of draws; a change to this function may
+    change the arrays for a given seed (the version of numpy may too).
+
+    Examples
+    --------
+    >>> c = cohort(1_000, 8_000, seed=1)
+    >>> len(c), str(c.date.min()), str(c.date.max())
+    (8000, '2024-11-26', '2026-11-26')
+    """
+    n_nominals, n_events, span_days = (
+        _count("n_nominals", n_nominals),
+        _count("n_events", n_events),
+        _count("span_days", span_days),
+    )
+    id_low, id_high = NOMINAL_ID_RANGE
+    if n_nominals > id_high - id_low:
+        raise ValueError(f"n_nominals must be at most {id_high - id_low:,}, got {n_nominals:,}")
+    if n_events and not n_nominals:
+        raise ValueError("n_events > 0 needs n_nominals >= 1")
+    if span_days < 1:
+        raise ValueError(f"span_days must be at least 1, got {span_days}")
+    if isinstance(as_of, _dt.datetime) or not isinstance(as_of, _dt.date):
+        raise TypeError(f"as_of must be a datetime.date, got {as_of!r}")
+
+    rng = np.random.default_rng(seed)
+    dataset_table, offence_table, group_shares = _tables()
+
+    # Nominals: unique ids (one per stratum of the id range, then shuffled), rates, styles.
+    nominal_ids = _unique_ids(rng, n_nominals, id_low, id_high)
+    rate = np.exp(_RATE_SIGMA * np.clip(rng.standard_normal(n_nominals), -_RATE_CLIP, _RATE_CLIP))
+    style = rng.choice(len(group_shares), size=n_nominals, p=group_shares).astype(np.int8)
+
+    # Events per nominal: one each (while events last), the rest in proportion to the rates.
+    covered = min(n_nominals, n_events)
+    if covered == n_nominals:
+        per_nominal = np.ones(n_nominals, dtype=np.int64)
+    else:
+        per_nominal = np.zeros(n_nominals, dtype=np.int64)
+        per_nominal[rng.choice(n_nominals, size=covered, replace=False)] = 1
+    if n_events > covered:
+        per_nominal += rng.multinomial(n_events - covered, rate / rate.sum())
+    owner = np.repeat(np.arange(n_nominals, dtype=np.int32), per_nominal)
+    rng.shuffle(owner)  # events in random order; rows are then given dates in order
+
+    # Dates: events per day, laid out in date order.
+    first_day = np.datetime64(as_of, "D") - (span_days - 1)
+    days = first_day + np.arange(span_days)
+    day_of_year = (days - days.astype("datetime64[Y]").astype("datetime64[D]")).astype(np.int64)
+    rate_of_day = 1.0 + _SEASON_AMPLITUDE * np.cos(
+        2.0 * math.pi * (day_of_year - _SEASON_PEAK_DAY) / 365.25
+    )
+    per_day = rng.multinomial(n_events, rate_of_day / rate_of_day.sum())
+    date = np.repeat(days.view(np.int64), per_day).view("datetime64[D]")
+
+    # Datasets and offences: lookups of uniform random integers.
+    dataset_index = dataset_table[rng.integers(0, 1 << _LUT_BITS, size=n_events, dtype=np.uint16)]
+    bits = rng.integers(0, 1 << 32, size=n_events, dtype=np.uint32)
+    own_style = (bits >> np.uint32(_LUT_BITS)) < np.uint32(round(_STYLE_SHARE * (1 << 16)))
+    row = np.where(own_style, style[owner], np.int8(len(group_shares))).astype(np.int32)
+    offence_index = offence_table.reshape(-1)[
+        (row << _LUT_BITS) | (bits & np.uint32((1 << _LUT_BITS) - 1)).astype(np.int32)
+    ]
+    del bits, own_style, row
+
+    # Event ids: ascending with gaps of 1 to 3, optionally shuffled.
+    gaps = rng.integers(1, 4, size=n_events, dtype=np.int8)
+    event_id = np.cumsum(gaps, dtype=np.int64)
+    event_id += int(rng.integers(_EVENT_ID_BASE, 2 * _EVENT_ID_BASE)) - 1
+    if not ascending_ids:
+        rng.shuffle(event_id)
+
+    return Cohort(
+        event_id=_readonly(event_id),
+        nominal_id=_readonly(nominal_ids[owner]),
+        dataset_index=_readonly(dataset_index),
+        offence_index=_readonly(offence_index),
+        date=_readonly(date),
+        datasets=DATASETS,
+        offences=OFFENCES,
+        as_of=as_of,
+    )
+
+
+def _count(name: str, value: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return int(value)
+
+
+def _unique_ids(rng: np.random.Generator, n: int, low: int, high: int) -> np.ndarray:
+    """``n`` distinct int64 ids in ``[low, high)`` in random order: one per equal stratum."""
+    edges = low + (np.arange(n + 1, dtype=np.int64) * (high - low)) // max(n, 1)
+    ids = edges[:-1] + rng.integers(0, edges[1:] - edges[:-1])
+    rng.shuffle(ids)
+    return ids

@@ -1,0 +1,346 @@
+"""Tests of the synthetic cohort generator, :mod:`iomscore.synth` (small cohorts, fast)."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+import pytest
+
+from iomscore import synth
+from iomscore.calendar import window_start
+from iomscore.codes import normalize_offence
+
+REPO = Path(__file__).resolve().parents[1]
+AS_OF = datetime.date(2026, 11, 26)
+ARRAYS = ("event_id", "nominal_id", "dataset_index", "offence_index", "date")
+
+
+@pytest.fixture(scope="module")
+def mid() -> synth.Cohort:
+    """A cohort big enough for mix and tail statistics: 20,000 nominals, 200,000 events."""
+    return synth.cohort(20_000, 200_000, seed=7)
+
+
+def assert_same(a: synth.Cohort, b: synth.Cohort) -> None:
+    for name in ARRAYS:
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype, name
+        np.testing.assert_array_equal(x, y, err_msg=name)
+    assert (a.datasets, a.offences, a.as_of) == (b.datasets, b.offences, b.as_of)
+
+
+def days_between(start: datetime.date, end: datetime.date) -> int:
+    return (end - start).days
+
+
+# ------------------------------------------------------------------------------- the tables
+
+
+def test_offence_mix_table_is_well_formed():
+    assert sum(share for _, share, _ in synth.OFFENCE_MIX) == pytest.approx(100.0)
+    assert sum(synth.OFFENCE_SHARES) == pytest.approx(1.0)
+    assert len(synth.OFFENCES) == len(set(synth.OFFENCES)) == len(synth.OFFENCE_SHARES)
+    assert 30 <= len(synth.OFFENCES) <= 150
+    assert all(share > 0 for share in synth.OFFENCE_SHARES)
+    for code in synth.OFFENCES:
+        assert normalize_offence(code) == code, f"{code} is not canonical CCC/SS"
+    shares = {name: share for name, share, _ in synth.OFFENCE_MIX}
+    violence = shares["violence_with_injury"] + shares["violence_without_injury"]
+    assert violence + shares["stalking_harassment"] == pytest.approx(35.0)
+    assert shares["theft"] == pytest.approx(25.0)
+
+
+def _catalogue_codes() -> tuple[set[str], Path]:
+    in_repo = REPO / "weights" / "offence_catalogue.csv"
+    if in_repo.exists():
+        with in_repo.open(newline="", encoding="utf-8") as f:
+            rows = csv.DictReader(line for line in f if not line.startswith("#"))
+            return {normalize_offence(row["offence"]) for row in rows}, in_repo
+    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "ho_offence_codes.csv"
+    if shared.exists():
+        with shared.open(newline="", encoding="utf-8") as f:
+            return {normalize_offence(row["ho_code_5"]) for row in csv.DictReader(f)}, shared
+    pytest.skip("no offence catalogue: neither weights/offence_catalogue.csv nor ../shared/data")
+
+
+def test_every_offence_code_is_in_the_home_office_catalogue():
+    catalogue, source = _catalogue_codes()
+    missing = sorted(set(synth.OFFENCES) - catalogue)
+    assert not missing, f"codes not in {source}: {missing}"
+
+
+def test_dataset_shares_are_in_the_stated_order():
+    share = dict(zip(synth.DATASETS, synth.DATASET_SHARES, strict=True))
+    assert synth.DATASETS == ("arrest", "disposal", "intelligence", "warrant", "dip")
+    assert sum(synth.DATASET_SHARES) == pytest.approx(1.0)
+    order = ("intelligence", "arrest", "disposal", "dip", "warrant")
+    assert [share[name] for name in order] == sorted(share.values(), reverse=True)
+    assert len(set(share.values())) == len(share)
+
+
+# ------------------------------------------------------------------------------- the cohort
+
+
+def test_types_and_lengths():
+    c = synth.cohort(300, 2_000, seed=3)
+    assert len(c) == 2_000
+    assert c.event_id.dtype == np.int64 and c.nominal_id.dtype == np.int64
+    assert c.dataset_index.dtype == np.int8 and c.offence_index.dtype == np.int16
+    assert c.date.dtype == np.dtype("datetime64[D]")
+    assert c.datasets == synth.DATASETS and c.offences == synth.OFFENCES
+    assert c.as_of == AS_OF
+    assert c.dataset_index.min() >= 0 and c.dataset_index.max() < len(c.datasets)
+    assert c.offence_index.min() >= 0 and c.offence_index.max() < len(c.offences)
+    for name in ARRAYS:
+        assert not getattr(c, name).flags.writeable, name
+
+
+def test_same_seed_same_arrays():
+    assert_same(synth.cohort(500, 4_000, seed=11), synth.cohort(500, 4_000, seed=11))
+    assert_same(
+        synth.cohort(500, 4_000, seed=11, ascending_ids=False),
+        synth.cohort(500, 4_000, seed=11, ascending_ids=False),
+    )
+
+
+def test_different_seed_differs():
+    a, b = synth.cohort(500, 4_000, seed=1), synth.cohort(500, 4_000, seed=2)
+    for name in ARRAYS:
+        assert not np.array_equal(getattr(a, name), getattr(b, name)), name
+
+
+@pytest.mark.parametrize(
+    ("as_of", "span_days"),
+    [
+        (AS_OF, 731),
+        (AS_OF, 1),
+        (datetime.date(2024, 2, 29), 366),
+        (datetime.date(2030, 1, 1), 2_000),
+    ],
+)
+def test_dates_fall_in_the_span_ending_at_as_of(as_of, span_days):
+    c = synth.cohort(1_000, 20_000, as_of=as_of, span_days=span_days, seed=5)
+    first = np.datetime64(as_of - datetime.timedelta(days=span_days - 1))
+    last = np.datetime64(as_of)
+    assert c.date.min() == first and c.date.max() == last  # 20,000 events reach both ends
+    assert np.all(np.diff(c.date.view(np.int64)) >= 0), "rows are in date order"
+    assert c.as_of == as_of
+
+
+def test_default_span_starts_on_the_two_year_window_boundary():
+    c = synth.cohort(1_000, 20_000, seed=5)
+    assert c.date.min() == np.datetime64(window_start(AS_OF, 2))  # just outside the window
+
+
+def test_dates_are_spread_over_the_span(mid):
+    per_day = np.bincount((mid.date - mid.date.min()).view(np.int64), minlength=731)
+    assert per_day.size == 731
+    mean = per_day.mean()
+    assert per_day.min() > 0.75 * mean and per_day.max() < 1.25 * mean  # +-8% season + noise
+
+
+def test_a_longer_span_puts_events_outside_two_years():
+    c = synth.cohort(1_000, 10_000, span_days=3 * 365, seed=2)
+    outside = c.date <= np.datetime64(datetime.date(2024, 11, 26))
+    assert 0.25 < outside.mean() < 0.42  # about a third of three years
+
+
+def test_event_ids_are_unique_ascending_or_shuffled():
+    up = synth.cohort(400, 5_000, seed=9)
+    assert np.all(np.diff(up.event_id) > 0)
+    mixed = synth.cohort(400, 5_000, seed=9, ascending_ids=False)
+    assert np.unique(mixed.event_id).size == len(mixed)
+    assert not np.all(np.diff(mixed.event_id) > 0)
+    # The shuffle is the last draw: the same ids, and every other column identical.
+    np.testing.assert_array_equal(np.sort(mixed.event_id), up.event_id)
+    for name in ARRAYS[1:]:
+        np.testing.assert_array_equal(getattr(mixed, name), getattr(up, name))
+
+
+def test_every_nominal_appears_with_a_sparse_unique_id(mid):
+    low, high = synth.NOMINAL_ID_RANGE
+    ids = np.unique(mid.nominal_id)
+    assert ids.size == 20_000  # every nominal appears, and no two share an id
+    assert ids.min() >= low >= 0 and ids.max() < high
+    assert ids.max() - ids.min() > 100 * ids.size  # sparse, not 0..n-1
+    assert not np.all(np.diff(mid.nominal_id) >= 0)  # and not in id order
+
+
+def test_fewer_events_than_nominals_gives_one_event_each():
+    c = synth.cohort(1_000, 600, seed=4)
+    assert len(c) == 600 and np.unique(c.nominal_id).size == 600
+
+
+def test_no_events():
+    c = synth.cohort(10, 0)
+    assert len(c) == 0
+    for name in ARRAYS:
+        assert getattr(c, name).size == 0
+    assert c.to_arrow().num_rows == 0
+
+
+def test_offending_is_heavy_tailed(mid):
+    counts = np.sort(np.unique(mid.nominal_id, return_counts=True)[1])[::-1]
+    top_tenth = counts[: counts.size // 10].sum() / counts.sum()
+    assert top_tenth > 0.40
+    assert np.median(counts) <= 5  # a typical nominal has a handful of events
+    assert counts[0] >= 40  # a prolific few have dozens or more
+    assert counts[-1] >= 1
+
+
+def test_dataset_mix(mid):
+    n = np.bincount(mid.dataset_index, minlength=len(mid.datasets))
+    count = dict(zip(mid.datasets, n, strict=True))
+    order = ("intelligence", "arrest", "disposal", "dip", "warrant")
+    assert [count[name] for name in order] == sorted(count.values(), reverse=True)
+    assert len(set(count.values())) == len(count)
+    np.testing.assert_allclose(n / n.sum(), synth.DATASET_SHARES, atol=0.01)
+
+
+def test_offence_mix_follows_the_table(mid):
+    seen = np.bincount(mid.offence_index, minlength=len(mid.offences)) / len(mid)
+    group_of = np.repeat(
+        np.arange(len(synth.OFFENCE_MIX)), [len(rows) for _, _, rows in synth.OFFENCE_MIX]
+    )
+    by_group = np.bincount(group_of, weights=seen)
+    expected = np.array([share for _, share, _ in synth.OFFENCE_MIX]) / 100
+    # Styles make events of one nominal alike, so allow more than multinomial noise.
+    np.testing.assert_allclose(by_group, expected, atol=0.015)
+    np.testing.assert_allclose(seen, synth.OFFENCE_SHARES, atol=0.01)
+
+
+def test_prolific_nominals_lean_to_one_offence_group(mid):
+    sizes = [len(rows) for _, _, rows in synth.OFFENCE_MIX]
+    group = np.repeat(np.arange(len(sizes)), sizes)[mid.offence_index]
+    nominals, owner, counts = np.unique(mid.nominal_id, return_inverse=True, return_counts=True)
+    per_group = np.zeros((nominals.size, len(sizes)), dtype=np.int64)
+    np.add.at(per_group, (owner, group), 1)
+    busy = counts >= 20
+    top_share = per_group[busy].max(axis=1) / counts[busy]
+    assert busy.sum() > 100
+    assert np.mean(top_share) > 0.5  # about 0.26 without styles
+
+
+# ------------------------------------------------------------------------------- outputs
+
+
+def test_columns_are_cheap_views():
+    c = synth.cohort(200, 1_000, seed=6)
+    cols = c.columns()
+    assert list(cols) == ["event_id", "nominal_id", "dataset", "offence", "date"]
+    assert cols["event_id"] is c.event_id and cols["date"] is c.date
+    for name, index in (("dataset", c.dataset_index), ("offence", c.offence_index)):
+        arr = cols[name]
+        assert isinstance(arr, pa.DictionaryArray)
+        np.testing.assert_array_equal(arr.indices.to_numpy(), index)
+    assert cols["offence"].dictionary.to_pylist() == list(c.offences)
+    assert cols["dataset"].dictionary.to_pylist() == list(c.datasets)
+
+
+def test_to_arrow_schema_and_values():
+    c = synth.cohort(200, 1_000, seed=6)
+    t = c.to_arrow()
+    assert t.schema.names == ["event_id", "nominal_id", "dataset", "offence", "date"]
+    assert t.schema.field("event_id").type == pa.int64()
+    assert t.schema.field("date").type == pa.date32()
+    assert t.schema.field("offence").type == pa.dictionary(pa.int16(), pa.string())
+    assert t.schema.field("dataset").type == pa.dictionary(pa.int8(), pa.string())
+    np.testing.assert_array_equal(t.column("date").to_numpy(), c.date)
+    offences = np.array(c.offences, dtype=object)[c.offence_index]
+    assert t.column("offence").to_pylist() == offences.tolist()
+
+
+def test_csv_round_trip(tmp_path):
+    c = synth.cohort(300, 3_000, seed=8, ascending_ids=False)
+    path = tmp_path / "events.csv"
+    c.write_csv(path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "event_id,nominal_id,dataset,offence,date"
+    assert len(lines) == 1 + len(c)
+    assert '"' not in lines[1]
+    t = pacsv.read_csv(path)  # default type inference: the offence stays text
+    assert t.schema.field("offence").type == pa.string()
+    assert t.schema.field("date").type == pa.date32()
+    np.testing.assert_array_equal(t.column("event_id").to_numpy(), c.event_id)
+    np.testing.assert_array_equal(t.column("nominal_id").to_numpy(), c.nominal_id)
+    np.testing.assert_array_equal(t.column("date").to_numpy(), c.date)
+    assert t.column("offence").to_pylist() == [c.offences[i] for i in c.offence_index]
+    assert t.column("dataset").to_pylist() == [c.datasets[i] for i in c.dataset_index]
+    assert all(len(code) == 6 and code[3] == "/" for code in t.column("offence").to_pylist())
+
+
+def test_parquet_round_trip(tmp_path):
+    c = synth.cohort(300, 3_000, seed=8)
+    path = tmp_path / "events.parquet"
+    c.write_parquet(path)
+    assert pq.read_table(path).equals(c.to_arrow())
+
+
+def test_take_by_mask_indices_and_slice():
+    c = synth.cohort(300, 3_000, seed=10)
+    last_day = c.take(c.date == np.datetime64(AS_OF))
+    assert 0 < len(last_day) < len(c)
+    assert np.all(last_day.date == np.datetime64(AS_OF))
+    assert (last_day.datasets, last_day.offences, last_day.as_of) == (c.datasets, c.offences, AS_OF)
+    picked = c.take(np.array([5, 2, 5]))
+    np.testing.assert_array_equal(picked.event_id, c.event_id[[5, 2, 5]])
+    head = c.take(slice(0, 10))
+    np.testing.assert_array_equal(head.offence_index, c.offence_index[:10])
+    assert len(c.take(np.array([], dtype=np.int64))) == 0
+    assert not picked.event_id.flags.writeable
+
+
+def test_daily_batches_rebuild_the_cohort():
+    c = synth.cohort(200, 2_000, span_days=30, seed=12)
+    days = np.unique(c.date)
+    batches = [c.take(c.date == day) for day in days]
+    assert sum(len(b) for b in batches) == len(c)
+    np.testing.assert_array_equal(np.concatenate([b.event_id for b in batches]), c.event_id)
+
+
+def test_take_rejects_a_mask_of_the_wrong_length():
+    c = synth.cohort(10, 50)
+    with pytest.raises(ValueError, match="mask"):
+        c.take(np.ones(49, dtype=bool))
+    with pytest.raises(TypeError):
+        c.take(np.array([0.5, 1.5]))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"n_nominals": -1}, ValueError),
+        ({"n_events": -5}, ValueError),
+        ({"n_nominals": 0, "n_events": 3}, ValueError),
+        ({"span_days": 0}, ValueError),
+        ({"n_nominals": 2.5}, TypeError),
+        ({"n_events": True}, TypeError),
+        ({"as_of": "2026-11-26"}, TypeError),
+        ({"as_of": datetime.datetime(2026, 11, 26, 12, 0)}, TypeError),
+        ({"n_nominals": 10**9}, ValueError),
+    ],
+)
+def test_bad_arguments(kwargs, error):
+    args = {"n_nominals": 10, "n_events": 20} | kwargs
+    with pytest.raises(error):
+        synth.cohort(**args)
+
+
+def test_cohort_checks_its_arrays():
+    c = synth.cohort(10, 20)
+    with pytest.raises(TypeError, match="offence_index"):
+        synth.Cohort(
+            c.event_id, c.nominal_id, c.dataset_index, c.offence_index.astype(np.int64), c.date,
+            c.datasets, c.offences, c.as_of,
+        )  # fmt: skip
+    with pytest.raises(ValueError, match="rows"):
+        synth.Cohort(
+            c.event_id, c.nominal_id[:-1], c.dataset_index, c.offence_index, c.date,
+            c.datasets, c.offences, c.as_of,
+        )  # fmt: skip
