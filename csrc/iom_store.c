@@ -3,18 +3,61 @@
 
 #include <stdlib.h>
 #include <string.h>
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #define IOM_TOMB 0x10000000u
 #define IOM_SLOT_BITS 0x0FFFFFFFu
-#define IOM_PREFETCH_AHEAD 16
+/* Rows ahead at which the two prefetch stages of a batch loop run. */
+#ifndef IOM_AHEAD_FAR
+#define IOM_AHEAD_FAR 48
+#endif
+#ifndef IOM_AHEAD_NEAR
+#define IOM_AHEAD_NEAR 24
+#endif
+#define IOM_HUGE_BYTES ((size_t)8 << 20)
+#define IOM_HUGE_ALIGN ((size_t)2 << 20)
 
 #if defined(__GNUC__) || defined(__clang__)
-#define IOM_PREFETCH(p) __builtin_prefetch((p), 1, 1)
-#define IOM_LIKELY(x) __builtin_expect(!!(x), 1)
+#ifndef IOM_LOCALITY
+#define IOM_LOCALITY 3
+#endif
+#define IOM_PREFETCH(p) __builtin_prefetch((p), 1, IOM_LOCALITY)
 #else
 #define IOM_PREFETCH(p) ((void)0)
-#define IOM_LIKELY(x) (x)
 #endif
+
+/* ---- memory ------------------------------------------------------------- */
+
+/* Large arrays are 2 MiB aligned and advised for huge pages; both kinds of
+ * block are released with free(). */
+static void *iom_alloc(size_t bytes) {
+    if (bytes < IOM_HUGE_BYTES) return malloc(bytes ? bytes : 1);
+    void *p = NULL;
+    size_t rounded = (bytes + IOM_HUGE_ALIGN - 1) & ~(IOM_HUGE_ALIGN - 1);
+    if (posix_memalign(&p, IOM_HUGE_ALIGN, rounded) != 0) return NULL;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    madvise(p, rounded, MADV_HUGEPAGE);
+#endif
+    return p;
+}
+
+static void *iom_zalloc(size_t bytes) {
+    void *p = iom_alloc(bytes);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
+/* Grow *p from old_n to n items of `size` bytes, keeping the contents. */
+static int iom_grow(void **p, int64_t old_n, int64_t n, size_t size) {
+    void *q = iom_alloc((size_t)n * size);
+    if (!q) return IOM_ENOMEM;
+    if (*p && old_n) memcpy(q, *p, (size_t)old_n * size);
+    free(*p);
+    *p = q;
+    return IOM_OK;
+}
 
 /* ---- hashing ------------------------------------------------------------ */
 
@@ -29,7 +72,7 @@ static inline uint64_t iom_mix(int64_t key) {
 static inline uint32_t iom_tag(uint64_t h) { return (uint32_t)(h >> 60) << 28; }
 
 static int iom_index_alloc(iom_index *ix, int64_t capacity) {
-    uint32_t *b = (uint32_t *)calloc((size_t)capacity, sizeof(uint32_t));
+    uint32_t *b = (uint32_t *)iom_zalloc((size_t)capacity * sizeof(uint32_t));
     if (!b) return IOM_ENOMEM;
     free(ix->buckets);
     ix->buckets = b;
@@ -46,7 +89,9 @@ static int64_t iom_capacity_for(int64_t count) {
     return cap;
 }
 
-static inline int64_t iom_index_find(const iom_index *ix, const int64_t *keys, int64_t key) {
+/* Keys live outside the index: keys[slot * stride] (stride in int64 units). */
+static inline int64_t iom_index_find(const iom_index *ix, const int64_t *keys, int64_t stride,
+                                     int64_t key) {
     uint64_t h = iom_mix(key);
     uint32_t tag = iom_tag(h);
     int64_t pos = (int64_t)(h & (uint64_t)ix->mask);
@@ -55,7 +100,7 @@ static inline int64_t iom_index_find(const iom_index *ix, const int64_t *keys, i
         if (b == 0) return -1;
         if ((b & ~IOM_SLOT_BITS) == tag && (b & IOM_SLOT_BITS) != 0) {
             int64_t slot = (int64_t)(b & IOM_SLOT_BITS) - 1;
-            if (keys[slot] == key) return slot;
+            if (keys[slot * stride] == key) return slot;
         }
         pos = (pos + 1) & ix->mask;
     }
@@ -91,13 +136,70 @@ static inline void iom_index_prefetch(const iom_index *ix, int64_t key) {
     IOM_PREFETCH(&ix->buckets[iom_mix(key) & (uint64_t)ix->mask]);
 }
 
+/* Second prefetch stage: the bucket is (likely) in cache by now, so fetch the
+ * record its first entry points at. A guess: right whenever the key sits in
+ * its home bucket, which is most of the time below a load of 3/4. */
+static inline const void *iom_index_guess(const iom_index *ix, const void *base, size_t size,
+                                          int64_t key) {
+    uint32_t b = ix->buckets[iom_mix(key) & (uint64_t)ix->mask];
+    if ((b & IOM_SLOT_BITS) == 0) return NULL;
+    return (const char *)base + (size_t)((b & IOM_SLOT_BITS) - 1) * size;
+}
+
+/* ---- the nominal map ---------------------------------------------------- */
+
+static int iom_nmap_alloc(iom_nmap *m, int64_t capacity) {
+    iom_nbucket *b = (iom_nbucket *)iom_alloc((size_t)capacity * sizeof(iom_nbucket));
+    if (!b) return IOM_ENOMEM;
+    for (int64_t i = 0; i < capacity; i++) b[i].key = -1;
+    free(m->buckets);
+    m->buckets = b;
+    m->mask = capacity - 1;
+    m->count = 0;
+    return IOM_OK;
+}
+
+static inline int64_t iom_nmap_find(const iom_nmap *m, int64_t key) {
+    int64_t pos = (int64_t)(iom_mix(key) & (uint64_t)m->mask);
+    for (;;) {
+        const iom_nbucket *b = &m->buckets[pos];
+        if (b->key == key) return b->index;
+        if (b->key < 0) return -1;
+        pos = (pos + 1) & m->mask;
+    }
+}
+
+static inline void iom_nmap_put(iom_nmap *m, int64_t key, int64_t index) {
+    int64_t pos = (int64_t)(iom_mix(key) & (uint64_t)m->mask);
+    while (m->buckets[pos].key >= 0) pos = (pos + 1) & m->mask;
+    m->buckets[pos].key = key;
+    m->buckets[pos].index = index;
+    m->count++;
+}
+
+static inline void iom_nmap_prefetch(const iom_nmap *m, int64_t key) {
+    IOM_PREFETCH(&m->buckets[iom_mix(key) & (uint64_t)m->mask]);
+}
+
+/* Room for `extra` more keys at a load of at most 1/2 (doubling). */
+static int iom_nmap_fit(iom_nmap *m, int64_t extra, const iom_nominal *noms, int64_t n) {
+    int64_t cap = m->mask + 1;
+    if ((m->count + extra) * 2 <= cap) return IOM_OK;
+    int64_t newcap = cap * 2;
+    while (newcap < (m->count + extra) * 2) newcap <<= 1;
+    int rc = iom_nmap_alloc(m, newcap);
+    if (rc != IOM_OK) return rc;
+    for (int64_t i = 0; i < n; i++) iom_nmap_put(m, noms[i].id, i);
+    return IOM_OK;
+}
+
 /* Make room for `extra` more entries under a load (tombstones included) of 3/4.
  * A rebuild at least doubles a full table, so a stream of small inserts
  * re-hashes each entry O(1) times; a bulk insert sizes the table for its
  * final count at once (load up to 0.7). A table full of tombstones is
  * rebuilt at its own size. */
-static int iom_index_fit(iom_index *ix, int64_t extra, const int64_t *keys, int64_t top,
-                         const uint16_t *kinds) {
+static int iom_index_fit(iom_index *ix, int64_t extra, const int64_t *keys, int64_t stride,
+                         int64_t top, const uint16_t *kinds) {
     int64_t need = ix->count + extra;
     int64_t cap = ix->mask + 1;
     if ((need + ix->tombs) * 4 <= cap * 3) return IOM_OK;
@@ -107,19 +209,12 @@ static int iom_index_fit(iom_index *ix, int64_t extra, const int64_t *keys, int6
     int rc = iom_index_alloc(ix, newcap);
     if (rc != IOM_OK) return rc;
     for (int64_t slot = 0; slot < top; slot++) {
-        if (kinds == NULL || kinds[slot] != IOM_DEAD_KIND) iom_index_put(ix, keys[slot], slot);
+        if (kinds == NULL || kinds[slot] != IOM_DEAD_KIND) iom_index_put(ix, keys[slot * stride], slot);
     }
     return IOM_OK;
 }
 
 /* ---- growth ------------------------------------------------------------- */
-
-static int iom_grow(void **p, int64_t n, size_t size) {
-    void *q = realloc(*p, (size_t)n * size);
-    if (!q && n) return IOM_ENOMEM;
-    *p = q;
-    return IOM_OK;
-}
 
 static int iom_reserve_slots(iom_store *s, int64_t extra) {
     int64_t need = s->slot_top + (extra > s->n_free ? extra - s->n_free : 0);
@@ -128,11 +223,12 @@ static int iom_reserve_slots(iom_store *s, int64_t extra) {
     int64_t cap = s->slot_cap + s->slot_cap / 2;
     if (cap < need) cap = need;
     if (cap > IOM_MAX_SLOTS) cap = IOM_MAX_SLOTS;
-    if (iom_grow((void **)&s->ev_id, cap, sizeof(int64_t)) ||
-        iom_grow((void **)&s->ev_nom, cap, sizeof(int32_t)) ||
-        iom_grow((void **)&s->ev_kind, cap, sizeof(uint16_t)) ||
-        iom_grow((void **)&s->ev_day, cap, sizeof(uint16_t)) ||
-        iom_grow((void **)&s->ev_next, cap, sizeof(int32_t)))
+    int64_t old = s->slot_top;
+    if (iom_grow((void **)&s->ev_id, old, cap, sizeof(int64_t)) ||
+        iom_grow((void **)&s->ev_nom, old, cap, sizeof(int32_t)) ||
+        iom_grow((void **)&s->ev_kind, old, cap, sizeof(uint16_t)) ||
+        iom_grow((void **)&s->ev_day, old, cap, sizeof(uint16_t)) ||
+        iom_grow((void **)&s->ev_next, old, cap, sizeof(int32_t)))
         return IOM_ENOMEM;
     s->slot_cap = cap;
     return IOM_OK;
@@ -145,23 +241,22 @@ static int iom_reserve_nominals(iom_store *s, int64_t extra) {
         int64_t cap = s->nom_cap + s->nom_cap / 2;
         if (cap < need) cap = need;
         if (cap < 16) cap = 16;
-        if (iom_grow((void **)&s->nom_id, cap, sizeof(int64_t)) ||
-            iom_grow((void **)&s->score, cap, sizeof(int64_t)) ||
-            iom_grow((void **)&s->live, cap, sizeof(int32_t)) ||
-            iom_grow((void **)&s->stamp, cap, sizeof(int32_t)) ||
-            iom_grow((void **)&s->touched, cap, sizeof(int32_t)) ||
-            iom_grow((void **)&s->touched_old, cap, sizeof(int64_t)))
+        int64_t old = s->n_nom;
+        if (iom_grow((void **)&s->noms, old, cap, sizeof(iom_nominal)) ||
+            /* the touched list of the running operation must survive growth */
+            iom_grow((void **)&s->touched, s->n_touched, cap, sizeof(int32_t)) ||
+            iom_grow((void **)&s->touched_old, s->n_touched, cap, sizeof(int64_t)))
             return IOM_ENOMEM;
         s->nom_cap = cap;
         s->touched_cap = cap;
     }
-    return iom_index_fit(&s->nom_index, extra, s->nom_id, s->n_nom, NULL);
+    return iom_nmap_fit(&s->nom_map, extra, s->noms, s->n_nom);
 }
 
 int iom_reserve_events(iom_store *s, int64_t extra) {
     int rc = iom_reserve_slots(s, extra);
     if (rc != IOM_OK) return rc;
-    return iom_index_fit(&s->ev_index, extra, s->ev_id, s->slot_top, s->ev_kind);
+    return iom_index_fit(&s->ev_index, extra, s->ev_id, 1, s->slot_top, s->ev_kind);
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -181,7 +276,7 @@ int iom_store_init(iom_store *s, int64_t ring_days, int64_t as_of, int64_t start
     s->free_head = -1;
     s->as_of = as_of;
     s->start = start;
-    if (iom_index_alloc(&s->ev_index, 16) || iom_index_alloc(&s->nom_index, 16)) return IOM_ENOMEM;
+    if (iom_index_alloc(&s->ev_index, 16) || iom_nmap_alloc(&s->nom_map, 16)) return IOM_ENOMEM;
     return iom_reserve_nominals(s, 0);
 }
 
@@ -193,11 +288,8 @@ void iom_store_free(iom_store *s) {
     free(s->ev_next);
     free(s->ev_index.buckets);
     free(s->day_head);
-    free(s->nom_id);
-    free(s->score);
-    free(s->live);
-    free(s->stamp);
-    free(s->nom_index.buckets);
+    free(s->noms);
+    free(s->nom_map.buckets);
     free(s->points);
     free(s->touched);
     free(s->touched_old);
@@ -210,18 +302,18 @@ int64_t iom_store_event_bytes(const iom_store *s) {
 }
 
 int64_t iom_store_bytes(const iom_store *s) {
-    return iom_store_event_bytes(s) + s->nom_cap * (int64_t)(8 + 8 + 4 + 4 + 4 + 8) +
-           (s->nom_index.mask + 1) * 4 + s->n_kinds * 8;
+    return iom_store_event_bytes(s) + s->nom_cap * (int64_t)(sizeof(iom_nominal) + 4 + 8) +
+           (s->nom_map.mask + 1) * (int64_t)sizeof(iom_nbucket) + s->n_kinds * 8;
 }
 
 /* ---- lookups ------------------------------------------------------------ */
 
 int64_t iom_find_event(const iom_store *s, int64_t event_id) {
-    return iom_index_find(&s->ev_index, s->ev_id, event_id);
+    return iom_index_find(&s->ev_index, s->ev_id, 1, event_id);
 }
 
 int64_t iom_find_nominal(const iom_store *s, int64_t nominal_id) {
-    return iom_index_find(&s->nom_index, s->nom_id, nominal_id);
+    return iom_nmap_find(&s->nom_map, nominal_id);
 }
 
 int64_t iom_event_day(const iom_store *s, int64_t slot) {
@@ -230,27 +322,34 @@ int64_t iom_event_day(const iom_store *s, int64_t slot) {
 
 void iom_find_events(const iom_store *s, int64_t n, const int64_t *ids, int64_t *out_slot) {
     for (int64_t i = 0; i < n; i++) {
-        if (i + IOM_PREFETCH_AHEAD < n) iom_index_prefetch(&s->ev_index, ids[i + IOM_PREFETCH_AHEAD]);
-        out_slot[i] = iom_index_find(&s->ev_index, s->ev_id, ids[i]);
+        if (i + IOM_AHEAD_FAR < n) iom_index_prefetch(&s->ev_index, ids[i + IOM_AHEAD_FAR]);
+        if (i + IOM_AHEAD_NEAR < n)
+            IOM_PREFETCH(iom_index_guess(&s->ev_index, s->ev_id, 8, ids[i + IOM_AHEAD_NEAR]));
+        out_slot[i] = iom_index_find(&s->ev_index, s->ev_id, 1, ids[i]);
     }
 }
 
 void iom_find_nominals(const iom_store *s, int64_t n, const int64_t *ids, int64_t *out_index) {
     for (int64_t i = 0; i < n; i++) {
-        if (i + IOM_PREFETCH_AHEAD < n) iom_index_prefetch(&s->nom_index, ids[i + IOM_PREFETCH_AHEAD]);
-        out_index[i] = iom_index_find(&s->nom_index, s->nom_id, ids[i]);
+        if (i + IOM_AHEAD_FAR < n) iom_nmap_prefetch(&s->nom_map, ids[i + IOM_AHEAD_FAR]);
+        out_index[i] = iom_find_nominal(s, ids[i]);
     }
 }
 
 void iom_classify(const iom_store *s, int64_t n, const int64_t *ids, const int64_t *nominal_ids,
-                  const uint16_t *kinds, const int32_t *days, int8_t *out_status,
-                  int64_t *out_slot) {
-    iom_find_events(s, n, ids, out_slot);
+                  const uint16_t *kinds, const int32_t *days, int8_t *out_status) {
+    if (s->ev_index.count == 0) { /* an empty store holds none of them */
+        memset(out_status, IOM_NEW, (size_t)n);
+        return;
+    }
     for (int64_t i = 0; i < n; i++) {
-        int64_t slot = out_slot[i];
+        if (i + IOM_AHEAD_FAR < n) iom_index_prefetch(&s->ev_index, ids[i + IOM_AHEAD_FAR]);
+        if (i + IOM_AHEAD_NEAR < n)
+            IOM_PREFETCH(iom_index_guess(&s->ev_index, s->ev_id, 8, ids[i + IOM_AHEAD_NEAR]));
+        int64_t slot = iom_index_find(&s->ev_index, s->ev_id, 1, ids[i]);
         if (slot < 0) {
             out_status[i] = IOM_NEW;
-        } else if (s->nom_id[s->ev_nom[slot]] == nominal_ids[i] && s->ev_kind[slot] == kinds[i] &&
+        } else if (s->noms[s->ev_nom[slot]].id == nominal_ids[i] && s->ev_kind[slot] == kinds[i] &&
                    iom_event_day(s, slot) == (int64_t)days[i]) {
             out_status[i] = IOM_SAME;
         } else {
@@ -264,16 +363,16 @@ void iom_classify(const iom_store *s, int64_t n, const int64_t *ids, const int64
 void iom_begin(iom_store *s) {
     s->n_touched = 0;
     if (++s->epoch == INT32_MAX) { /* restart stamps rather than let them wrap */
-        memset(s->stamp, 0, (size_t)s->n_nom * sizeof(int32_t));
+        for (int64_t i = 0; i < s->n_nom; i++) s->noms[i].stamp = 0;
         s->epoch = 1;
     }
 }
 
-static inline void iom_touch(iom_store *s, int32_t nom) {
-    if (s->stamp[nom] != s->epoch) {
-        s->stamp[nom] = s->epoch;
-        s->touched[s->n_touched] = nom;
-        s->touched_old[s->n_touched] = s->score[nom];
+static inline void iom_touch(iom_store *s, iom_nominal *nom, int32_t index) {
+    if (nom->stamp != s->epoch) {
+        nom->stamp = s->epoch;
+        s->touched[s->n_touched] = index;
+        s->touched_old[s->n_touched] = nom->score;
         s->n_touched++;
     }
 }
@@ -281,18 +380,19 @@ static inline void iom_touch(iom_store *s, int32_t nom) {
 /* Points are capped at 100,000 and a store holds under 2**28 events, so a
  * score stays below 2**45: overflow cannot happen. It is checked anyway, so
  * that a future change of those limits fails loudly instead of wrapping. */
-static inline int iom_add_score(iom_store *s, int32_t nom, int64_t delta) {
+static inline int iom_add_score(iom_nominal *nom, int64_t delta) {
     int64_t out;
-    if (__builtin_add_overflow(s->score[nom], delta, &out)) return IOM_EOVERFLOW;
-    s->score[nom] = out;
+    if (__builtin_add_overflow(nom->score, delta, &out)) return IOM_EOVERFLOW;
+    nom->score = out;
     return IOM_OK;
 }
 
 static int iom_kill(iom_store *s, int64_t slot) {
-    int32_t nom = s->ev_nom[slot];
-    iom_touch(s, nom);
-    int rc = iom_add_score(s, nom, -s->points[s->ev_kind[slot]]);
-    s->live[nom]--;
+    int32_t index = s->ev_nom[slot];
+    iom_nominal *nom = &s->noms[index];
+    iom_touch(s, nom, index);
+    int rc = iom_add_score(nom, -s->points[s->ev_kind[slot]]);
+    nom->live--;
     iom_index_delete(&s->ev_index, s->ev_id[slot], slot);
     s->ev_kind[slot] = IOM_DEAD_KIND;
     s->live_events--;
@@ -302,22 +402,22 @@ static int iom_kill(iom_store *s, int64_t slot) {
 
 /* The index of a nominal, added if new; -1 only when memory runs out. */
 static int32_t iom_nominal_for(iom_store *s, int64_t nominal_id) {
-    int64_t nom = iom_index_find(&s->nom_index, s->nom_id, nominal_id);
-    if (nom >= 0) return (int32_t)nom;
+    int64_t index = iom_find_nominal(s, nominal_id);
+    if (index >= 0) return (int32_t)index;
     if (iom_reserve_nominals(s, 1) != IOM_OK) return -1;
-    nom = s->n_nom++;
-    s->nom_id[nom] = nominal_id;
-    s->score[nom] = 0;
-    s->live[nom] = 0;
-    s->stamp[nom] = 0;
-    iom_index_put(&s->nom_index, nominal_id, nom);
-    return (int32_t)nom;
+    index = s->n_nom++;
+    iom_nominal *nom = &s->noms[index];
+    nom->id = nominal_id;
+    nom->score = 0;
+    nom->live = 0;
+    nom->stamp = 0;
+    iom_nmap_put(&s->nom_map, nominal_id, index);
+    return (int32_t)index;
 }
 
-static int iom_insert(iom_store *s, int64_t id, int64_t nominal_id, uint16_t kind, int32_t day) {
-    int32_t nom = iom_nominal_for(s, nominal_id);
-    if (nom < 0) return IOM_ENOMEM;
-    iom_touch(s, nom);
+static int iom_insert(iom_store *s, int64_t id, int32_t index, uint16_t kind, int32_t day) {
+    iom_nominal *nom = &s->noms[index];
+    iom_touch(s, nom, index);
     int64_t slot;
     if (s->free_head >= 0) {
         slot = s->free_head;
@@ -327,44 +427,61 @@ static int iom_insert(iom_store *s, int64_t id, int64_t nominal_id, uint16_t kin
         slot = s->slot_top++;
     }
     s->ev_id[slot] = id;
-    s->ev_nom[slot] = nom;
+    s->ev_nom[slot] = index;
     s->ev_kind[slot] = kind;
     s->ev_day[slot] = (uint16_t)day;
     int64_t ring = (int64_t)day & s->ring_mask;
     s->ev_next[slot] = s->day_head[ring];
     s->day_head[ring] = (int32_t)slot;
     iom_index_put(&s->ev_index, id, slot);
-    s->live[nom]++;
+    nom->live++;
     s->live_events++;
-    return iom_add_score(s, nom, s->points[kind]);
+    return iom_add_score(nom, s->points[kind]);
 }
 
 int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nominal_ids,
-              const uint16_t *kinds, const int32_t *days, const int8_t *action,
-              const int64_t *slot) {
-    int64_t inserts = 0;
-    for (int64_t i = 0; i < n; i++) inserts += (action[i] == IOM_ACT_INSERT || action[i] == IOM_ACT_REPLACE);
+              const uint16_t *kinds, const int32_t *days, const int8_t *action) {
+    int64_t inserts = 0, retracts = 0;
+    for (int64_t i = 0; i < n; i++) {
+        inserts += (action[i] == IOM_ACT_INSERT || action[i] == IOM_ACT_REPLACE);
+        retracts += (action[i] == IOM_ACT_RETRACT || action[i] == IOM_ACT_REPLACE);
+    }
     int rc = iom_reserve_events(s, inserts);
     if (rc != IOM_OK) return rc;
     iom_begin(s);
     /* Retractions first: a REPLACE row frees its old slot before any insert. */
-    for (int64_t i = 0; i < n; i++) {
+    for (int64_t i = 0; retracts && i < n; i++) {
         if (action[i] == IOM_ACT_RETRACT || action[i] == IOM_ACT_REPLACE) {
-            rc = iom_kill(s, slot[i]);
+            rc = iom_kill(s, iom_find_event(s, ids[i]));
             if (rc != IOM_OK) return rc;
+        }
+    }
+    /* Two passes, each a simple stream of random reads that prefetching can
+     * overlap: first every row's nominal index, then the inserts. */
+    int32_t *nom_index = (int32_t *)iom_alloc((size_t)n * sizeof(int32_t));
+    if (!nom_index) return IOM_ENOMEM;
+    for (int64_t i = 0; i < n; i++) {
+        if (i + IOM_AHEAD_FAR < n) iom_nmap_prefetch(&s->nom_map, nominal_ids[i + IOM_AHEAD_FAR]);
+        nom_index[i] = -1;
+        if (action[i] == IOM_ACT_INSERT || action[i] == IOM_ACT_REPLACE) {
+            nom_index[i] = iom_nominal_for(s, nominal_ids[i]);
+            if (nom_index[i] < 0) {
+                free(nom_index);
+                return IOM_ENOMEM;
+            }
         }
     }
     for (int64_t i = 0; i < n; i++) {
-        if (i + IOM_PREFETCH_AHEAD < n) {
-            iom_index_prefetch(&s->ev_index, ids[i + IOM_PREFETCH_AHEAD]);
-            iom_index_prefetch(&s->nom_index, nominal_ids[i + IOM_PREFETCH_AHEAD]);
-        }
-        if (action[i] == IOM_ACT_INSERT || action[i] == IOM_ACT_REPLACE) {
-            rc = iom_insert(s, ids[i], nominal_ids[i], kinds[i], days[i]);
-            if (rc != IOM_OK) return rc;
+        if (i + IOM_AHEAD_FAR < n) iom_index_prefetch(&s->ev_index, ids[i + IOM_AHEAD_FAR]);
+        if (i + IOM_AHEAD_NEAR < n && nom_index[i + IOM_AHEAD_NEAR] >= 0)
+            IOM_PREFETCH(&s->noms[nom_index[i + IOM_AHEAD_NEAR]]);
+        if (nom_index[i] >= 0) {
+            rc = iom_insert(s, ids[i], nom_index[i], kinds[i], days[i]);
+            if (rc != IOM_OK) break;
         }
     }
-    return IOM_OK;
+    free(nom_index);
+    return rc;
 }
 
 int iom_retract(iom_store *s, int64_t n, const int64_t *slots) {
@@ -382,7 +499,10 @@ static int iom_expire_list(iom_store *s, int64_t ring, int64_t *expired) {
     s->day_head[ring] = -1;
     while (slot >= 0) {
         int32_t next = s->ev_next[slot];
-        if (next >= 0) IOM_PREFETCH(&s->ev_kind[next]);
+        if (next >= 0) {
+            IOM_PREFETCH(&s->ev_kind[next]);
+            IOM_PREFETCH(&s->noms[s->ev_nom[next]]);
+        }
         if (s->ev_kind[slot] != IOM_DEAD_KIND) {
             int rc = iom_kill(s, slot);
             if (rc != IOM_OK) return rc;

@@ -6,10 +6,12 @@
  * Cython module src/iomscore/_core.pyx wraps it; all validation happens
  * before a call reaches this file, so these functions only fail on memory.
  *
- * Layout (memory per buffered event, see README "Memory"):
+ * Layout (memory per buffered event):
  *   slot arrays   event id (8) + nominal index (4) + kind (2) + day (2)
  *                 + next-in-day link (4)                       = 20 bytes
  *   id index      one uint32 bucket per event at load 0.375..0.75 = 5.3..10.7 bytes
+ * Arrays of 8 MiB and more ask the kernel for transparent huge pages: the id
+ * index is probed at random, and 2 MiB pages spare most TLB misses.
  *
  * Days are stored modulo 2**16: a buffered event lies in (start, as_of] and
  * a window spans fewer than 65,536 days, so the full day number is the one
@@ -54,6 +56,26 @@ typedef struct {
     int64_t tombs;     /* deleted entries still occupying buckets */
 } iom_index;
 
+/* The nominal-id map keeps each key in its bucket: one cache miss per lookup.
+ * Nominals are never removed, so it needs no tombstones. */
+typedef struct {
+    int64_t key;   /* nominal_id, or -1 for an empty bucket */
+    int64_t index; /* into noms */
+} iom_nbucket;
+
+typedef struct {
+    iom_nbucket *buckets;
+    int64_t mask;
+    int64_t count;
+} iom_nmap;
+
+typedef struct {
+    int64_t id;    /* the caller's nominal_id */
+    int64_t score; /* points of the live events */
+    int32_t live;  /* live events */
+    int32_t stamp; /* epoch of the last operation that touched it */
+} iom_nominal;
+
 typedef struct {
     /* events, by slot */
     int64_t *ev_id;
@@ -75,14 +97,11 @@ typedef struct {
     int64_t as_of;  /* day number D */
     int64_t start;  /* exclusive lower bound of the window, day number */
 
-    /* nominals, by index */
-    int64_t *nom_id;
-    int64_t *score;
-    int32_t *live;
-    int32_t *stamp;
+    /* nominals, by index: one record each, so a nominal costs one cache line */
+    iom_nominal *noms;
     int64_t nom_cap;
     int64_t n_nom;
-    iom_index nom_index;
+    iom_nmap nom_map;
 
     /* points by kind */
     int64_t *points;
@@ -112,18 +131,16 @@ int64_t iom_event_day(const iom_store *s, int64_t slot);
 void iom_find_events(const iom_store *s, int64_t n, const int64_t *ids, int64_t *out_slot);
 void iom_find_nominals(const iom_store *s, int64_t n, const int64_t *ids, int64_t *out_index);
 
-/* For each row: IOM_NEW, IOM_SAME (live with identical content) or IOM_CONFLICT;
- * out_slot receives the live slot or -1. Changes nothing. */
+/* For each row: IOM_NEW, IOM_SAME (live with identical content) or
+ * IOM_CONFLICT (live with other content). Changes nothing. */
 void iom_classify(const iom_store *s, int64_t n, const int64_t *ids, const int64_t *nominal_ids,
-                  const uint16_t *kinds, const int32_t *days, int8_t *out_status,
-                  int64_t *out_slot);
+                  const uint16_t *kinds, const int32_t *days, int8_t *out_status);
 
-/* Apply a validated batch. Rows with INSERT or REPLACE must lie in the window
- * and their ids must be absent (INSERT) or live at slot[i] (REPLACE, RETRACT).
- * Starts a new touched list. */
+/* Apply a validated batch. Rows to INSERT must lie in the window with ids not
+ * held; rows to RETRACT or REPLACE must have ids held (REPLACE rows lie in the
+ * window). Starts a new touched list. */
 int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nominal_ids,
-              const uint16_t *kinds, const int32_t *days, const int8_t *action,
-              const int64_t *slot);
+              const uint16_t *kinds, const int32_t *days, const int8_t *action);
 
 /* Retract live slots (distinct). Starts a new touched list. */
 int iom_retract(iom_store *s, int64_t n, const int64_t *slots);

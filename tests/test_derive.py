@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import os
 import re
 import statistics
 import tomllib
@@ -46,14 +45,11 @@ DEFAULT = WEIGHTS / "default.csv"
 
 
 def _reference_file(name: str) -> Path:
-    candidates = [WEIGHTS / name]
-    if os.environ.get("IOMSCORE_REFERENCE_DATA"):
-        candidates.append(Path(os.environ["IOMSCORE_REFERENCE_DATA"]) / name)
-    candidates.append(Path("/work/shared/data") / name)
-    for path in candidates:
+    """A source file copied into the repository (weights/ or weights/sources/)."""
+    for path in (WEIGHTS / name, WEIGHTS / "sources" / name):
         if path.is_file():
             return path
-    pytest.skip(f"reference data {name} not found (set IOMSCORE_REFERENCE_DATA)")
+    raise FileNotFoundError(f"{name} is missing from weights/ and weights/sources/")
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +105,8 @@ def _expected_points(gravity: float, priority: float, dataset: str, toml: dict) 
         * toml["datasets"][dataset]
     )
     assert scale["rounding"] == "half_even"
-    return min(scale["cap"], round(round(raw, 6)))
+    value = min(scale["cap"], round(round(raw, 6)))
+    return max(scale.get("min_points", 0), value) if raw > 0 else value
 
 
 # -- the catalogue -------------------------------------------------------------

@@ -15,7 +15,7 @@ from ._cstore cimport (
     IOM_ENOMEM, IOM_EOVERFLOW, IOM_ETOOMANY, IOM_MAX_SLOTS, IOM_OK,
     iom_advance, iom_apply, iom_begin, iom_classify, iom_compact, iom_find_events,
     iom_find_nominals, iom_retract, iom_set_points, iom_store, iom_store_bytes,
-    iom_store_event_bytes, iom_store_free, iom_store_init,
+    iom_nominal, iom_store_event_bytes, iom_store_free, iom_store_init,
 )
 
 cnp.import_array()
@@ -37,14 +37,19 @@ cdef void _check(int rc) except *:
     raise RuntimeError(f"iomscore: store error {rc}")
 
 
-cdef object _view(void *ptr, int64_t n, object dtype):
-    """A read-only numpy view of n items at ptr (valid until the store changes)."""
-    if n == 0 or ptr == NULL:
-        return np.empty(0, dtype=dtype)
+cdef object _view(object owner, void *ptr, int64_t n, int typenum, cnp.npy_intp stride):
+    """A read-only numpy view of n items at ptr, `stride` bytes apart.
+
+    The view keeps the store alive, but is only meaningful until the store
+    next changes (arrays may move as they grow): callers copy what they keep.
+    """
     cdef cnp.npy_intp shape = n
-    cdef int typenum = np.dtype(dtype).num
-    arr = cnp.PyArray_SimpleNewFromData(1, &shape, typenum, ptr)
-    arr.setflags(write=False)
+    cdef cnp.npy_intp strides = stride
+    if n == 0 or ptr == NULL:
+        return np.empty(0, dtype=cnp.PyArray_DescrFromType(typenum))
+    arr = cnp.PyArray_New(np.ndarray, 1, &shape, typenum, &strides, ptr, 0,
+                          cnp.NPY_ARRAY_ALIGNED, None)
+    cnp.set_array_base(arr, owner)
     return arr
 
 
@@ -108,37 +113,37 @@ cdef class EventStore:
 
     # -- zero-copy views (valid until the next change of the store) -----------
     def nominal_ids(self):
-        return _view(self.s.nom_id, self.s.n_nom, np.int64)
+        return _view(self, &self.s.noms[0].id, self.s.n_nom, cnp.NPY_INT64, sizeof(iom_nominal))
 
     def scores(self):
-        return _view(self.s.score, self.s.n_nom, np.int64)
+        return _view(self, &self.s.noms[0].score, self.s.n_nom, cnp.NPY_INT64, sizeof(iom_nominal))
 
     def live_counts(self):
-        return _view(self.s.live, self.s.n_nom, np.int32)
+        return _view(self, &self.s.noms[0].live, self.s.n_nom, cnp.NPY_INT32, sizeof(iom_nominal))
 
     def points(self):
-        return _view(self.s.points, self.s.n_kinds, np.int64)
+        return _view(self, self.s.points, self.s.n_kinds, cnp.NPY_INT64, 8)
 
     def event_ids(self):
-        return _view(self.s.ev_id, self.s.slot_top, np.int64)
+        return _view(self, self.s.ev_id, self.s.slot_top, cnp.NPY_INT64, 8)
 
     def event_nominals(self):
-        return _view(self.s.ev_nom, self.s.slot_top, np.int32)
+        return _view(self, self.s.ev_nom, self.s.slot_top, cnp.NPY_INT32, 4)
 
     def event_kinds(self):
         """Kind by slot; 65535 marks a slot without a live event."""
-        return _view(self.s.ev_kind, self.s.slot_top, np.uint16)
+        return _view(self, self.s.ev_kind, self.s.slot_top, cnp.NPY_UINT16, 2)
 
     def event_day_residues(self):
         """Day numbers modulo 2**16 by slot."""
-        return _view(self.s.ev_day, self.s.slot_top, np.uint16)
+        return _view(self, self.s.ev_day, self.s.slot_top, cnp.NPY_UINT16, 2)
 
     def touched(self):
         """Copies of (nominal index, score before) for the nominals the last change touched."""
         n = self.s.n_touched
         return (
-            _view(self.s.touched, n, np.int32).copy(),
-            _view(self.s.touched_old, n, np.int64).copy(),
+            _view(self, self.s.touched, n, cnp.NPY_INT32, 4).copy(),
+            _view(self, self.s.touched_old, n, cnp.NPY_INT64, 8).copy(),
         )
 
     # -- lookups --------------------------------------------------------------
@@ -162,29 +167,26 @@ cdef class EventStore:
 
     def classify(self, const int64_t[::1] ids not None, const int64_t[::1] nominal_ids not None,
                  const uint16_t[::1] kinds not None, const int32_t[::1] days not None):
-        """(status, slot) per row: 0 new, 1 live and identical, 2 live and different."""
+        """Status per row: 0 new, 1 live and identical, 2 live and different."""
         cdef int64_t n = ids.shape[0]
         status = np.empty(n, dtype=np.int8)
-        slots = np.empty(n, dtype=np.int64)
         cdef int8_t[::1] st = status
-        cdef int64_t[::1] sl = slots
         with nogil:
             if n:
-                iom_classify(&self.s, n, &ids[0], &nominal_ids[0], &kinds[0], &days[0],
-                             &st[0], &sl[0])
-        return status, slots
+                iom_classify(&self.s, n, &ids[0], &nominal_ids[0], &kinds[0], &days[0], &st[0])
+        return status
 
     # -- changes ---------------------------------------------------------------
     def apply(self, const int64_t[::1] ids not None, const int64_t[::1] nominal_ids not None,
               const uint16_t[::1] kinds not None, const int32_t[::1] days not None,
-              const int8_t[::1] action not None, const int64_t[::1] slots not None):
+              const int8_t[::1] action not None):
         """Apply a checked batch (actions: 0 skip, 1 insert, 2 retract, 3 replace)."""
         cdef int64_t n = ids.shape[0]
         cdef int rc = IOM_OK
         with nogil:
             if n:
                 rc = iom_apply(&self.s, n, &ids[0], &nominal_ids[0], &kinds[0], &days[0],
-                               &action[0], &slots[0])
+                               &action[0])
             else:
                 iom_begin(&self.s)
         _check(rc)
@@ -225,7 +227,7 @@ cdef class EventStore:
         cdef int64_t n = nominals.shape[0]
         with nogil:
             for i in range(n):
-                self.s.score[nominals[i]] = values[i]
+                self.s.noms[nominals[i]].score = values[i]
 
     def set_all_scores(self, const int64_t[::1] values not None):
         """Overwrite every nominal's score (after a full rescore)."""
@@ -234,7 +236,7 @@ cdef class EventStore:
             raise ValueError("one score per nominal is required")
         with nogil:
             for i in range(self.s.n_nom):
-                self.s.score[i] = values[i]
+                self.s.noms[i].score = values[i]
 
     def compact(self):
         with nogil:

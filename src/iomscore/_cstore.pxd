@@ -12,6 +12,12 @@ cdef extern from "iom_store.h" nogil:
     ctypedef struct iom_index:
         int64_t count
 
+    ctypedef struct iom_nominal:
+        int64_t id
+        int64_t score
+        int32_t live
+        int32_t stamp
+
     ctypedef struct iom_store:
         int64_t *ev_id
         int32_t *ev_nom
@@ -23,9 +29,7 @@ cdef extern from "iom_store.h" nogil:
         int64_t n_free
         int64_t as_of
         int64_t start
-        int64_t *nom_id
-        int64_t *score
-        int32_t *live
+        iom_nominal *noms
         int64_t n_nom
         int64_t *points
         int64_t n_kinds
@@ -42,10 +46,9 @@ cdef extern from "iom_store.h" nogil:
     void iom_find_nominals(const iom_store *s, int64_t n, const int64_t *ids, int64_t *out_index)
     void iom_classify(const iom_store *s, int64_t n, const int64_t *ids,
                       const int64_t *nominal_ids, const uint16_t *kinds, const int32_t *days,
-                      int8_t *out_status, int64_t *out_slot)
+                      int8_t *out_status)
     int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nominal_ids,
-                  const uint16_t *kinds, const int32_t *days, const int8_t *action,
-                  const int64_t *slot)
+                  const uint16_t *kinds, const int32_t *days, const int8_t *action)
     int iom_retract(iom_store *s, int64_t n, const int64_t *slots)
     int iom_advance(iom_store *s, int64_t new_as_of, int64_t new_start, int64_t *expired)
     void iom_set_points(iom_store *s, const int64_t *points)

@@ -17,7 +17,10 @@ from ._numba_config import JIT_OPTIONS, PARALLEL_OPTIONS
 __all__ = [
     "build_csc",
     "build_csr",
+    "compose_kinds",
     "csr_matvec",
+    "min_max",
+    "narrow_int32",
     "partial_delta",
     "score_bands",
 ]
@@ -174,6 +177,37 @@ def partial_delta(col_ptr, rows, counts, changed, delta, n_rows):  # pragma: no 
         out_change[m] += change[order[i]]
     acc = out_change[: m + 1]
     return out_rows[: m + 1], acc
+
+
+@njit(**PARALLEL_OPTIONS)
+def compose_kinds(dataset_rows, dataset_base, offence_rows, offence_code):  # pragma: no cover
+    """kind[i] = dataset_base[dataset_rows[i]] + offence_code[offence_rows[i]] (uint16)."""
+    n = dataset_rows.shape[0]
+    out = np.empty(n, dtype=np.uint16)
+    for i in prange(n):
+        out[i] = dataset_base[dataset_rows[i]] + offence_code[offence_rows[i]]
+    return out
+
+
+@njit(**PARALLEL_OPTIONS)
+def narrow_int32(values):  # pragma: no cover - compiled
+    """int64 values already known to fit, as int32."""
+    out = np.empty(values.shape[0], dtype=np.int32)
+    for i in prange(values.shape[0]):
+        out[i] = values[i]
+    return out
+
+
+@njit(**JIT_OPTIONS)
+def min_max(values):  # pragma: no cover - compiled
+    low = values[0]
+    high = values[0]
+    for v in values:
+        if v < low:
+            low = v
+        elif v > high:
+            high = v
+    return low, high
 
 
 @njit(**PARALLEL_OPTIONS)

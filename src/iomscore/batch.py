@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import _kernels
 from .codes import OffenceCodeError, normalize_offence
 from .weights import Weights
 
@@ -27,6 +28,10 @@ _INT_TEXT = r"^\s*[+-]?\d+\s*$"
 _DATE_TEXT = r"^\d{4}-\d{2}-\d{2}$"
 
 RowLabel = Callable[[int], str]
+# Batches larger than this use the parallel Numba kernels (compiled once, then cached).
+_BULK = 200_000
+_FIRST_DAY = -719_162  # 0001-01-01
+_LAST_DAY = 2_932_896  # 9999-12-31
 
 
 def row_label(row: int) -> str:
@@ -127,6 +132,8 @@ def _id_column(values: object, field: str, label: RowLabel) -> np.ndarray:
         arr = values
     else:
         arrow = _to_arrow(values)
+        if len(arrow) == 0:
+            return np.empty(0, dtype=np.int64)
         bad = _first_null(arrow)
         if bad is not None:
             raise _fail(label, bad, field, "missing value")
@@ -169,10 +176,11 @@ def _id_column(values: object, field: str, label: RowLabel) -> np.ndarray:
 
 def _encode_text(
     values: object, field: str, label: RowLabel, lookup: Callable[[str], int | str]
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Map a string column through ``lookup`` (called once per distinct value).
 
     ``lookup`` returns the code, or a message explaining why the value is refused.
+    Returns the code of each distinct value and each row's index into them.
     """
     arrow = _to_arrow(values)
     bad = _first_null(arrow)
@@ -181,7 +189,7 @@ def _encode_text(
     if not pa.types.is_dictionary(arrow.type):
         if not (pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type)):
             if arrow.type == pa.null() and len(arrow) == 0:
-                return np.empty(0, dtype=np.int32)
+                return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int32)
             raise _fail(label, None, field, f"values of type {arrow.type} are not text")
         arrow = arrow.dictionary_encode()
     dictionary = arrow.dictionary.to_pylist()
@@ -194,8 +202,7 @@ def _encode_text(
                 raise _fail(label, int(np.flatnonzero(used)[0]), field, mapped)
             mapped = 0  # an unused dictionary entry (a subset of a larger table)
         codes[i] = mapped
-    indices = arrow.indices.to_numpy(zero_copy_only=False)
-    return codes[indices] if len(indices) else np.empty(0, dtype=np.int64)
+    return codes, arrow.indices.to_numpy(zero_copy_only=False)
 
 
 def _day_column(values: object, field: str, label: RowLabel) -> np.ndarray:
@@ -203,8 +210,10 @@ def _day_column(values: object, field: str, label: RowLabel) -> np.ndarray:
     if isinstance(values, np.ndarray) and values.dtype.kind == "M":
         if np.isnat(values).any():
             raise _fail(label, int(np.flatnonzero(np.isnat(values))[0]), field, "missing date")
-        return values.astype("datetime64[D]").astype(np.int64).astype(np.int32)
+        return _days_int32(values.astype("datetime64[D]", copy=False).view(np.int64), field, label)
     arrow = _to_arrow(values)
+    if len(arrow) == 0:
+        return np.empty(0, dtype=np.int32)
     bad = _first_null(arrow)
     if bad is not None:
         raise _fail(label, bad, field, "missing date")
@@ -225,6 +234,17 @@ def _day_column(values: object, field: str, label: RowLabel) -> np.ndarray:
     if not pa.types.is_date32(arrow.type):
         raise _fail(label, None, field, f"values of type {arrow.type} are not dates")
     return arrow.cast(pa.int32()).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+
+
+def _days_int32(days: np.ndarray, field: str, label: RowLabel) -> np.ndarray:
+    """int64 day numbers to int32, refusing dates outside the years 1 to 9999."""
+    if days.size:
+        low, high = _kernels.min_max(days) if days.size > _BULK else (days.min(), days.max())
+        if low < _FIRST_DAY or high > _LAST_DAY:
+            bad = (days < _FIRST_DAY) | (days > _LAST_DAY)
+            row = int(np.flatnonzero(bad)[0])
+            raise _fail(label, row, field, "date outside the years 1 to 9999")
+    return _kernels.narrow_int32(days) if days.size > _BULK else days.astype(np.int32)
 
 
 def _check_unique(event_id: np.ndarray, label: RowLabel) -> None:
@@ -271,11 +291,17 @@ def encode_events(events: object, weights: Weights, *, label: RowLabel = row_lab
         except KeyError:
             return f"offence {normalize_offence(value)} is not in the weight table {weights.name!r}"
 
-    dataset = _encode_text(columns["dataset"], "dataset", label, dataset_code)
-    offence = _encode_text(columns["offence"], "offence", label, offence_code)
+    dataset_codes, dataset_rows = _encode_text(columns["dataset"], "dataset", label, dataset_code)
+    offence_codes, offence_rows = _encode_text(columns["offence"], "offence", label, offence_code)
     day = _day_column(columns["date"], "date", label)
     _check_unique(event_id, label)
-    kind = (dataset * len(weights.offences) + offence).astype(np.uint16)
+    # kind = dataset_index * n_offences + offence_index, composed per distinct value
+    base = (dataset_codes * len(weights.offences)).astype(np.uint16)
+    offset = offence_codes.astype(np.uint16)
+    if len(event_id) > _BULK:
+        kind = _kernels.compose_kinds(dataset_rows, base, offence_rows, offset)
+    else:
+        kind = (base[dataset_rows] + offset[offence_rows]).astype(np.uint16)
     return EncodedBatch(event_id, nominal_id, kind, day)
 
 

@@ -56,17 +56,17 @@ import tomllib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
 from .codes import normalize_offence
-from .weights import Weights
+from .weights import Weights, shipped_file
 
 __all__ = [
     "CATALOGUE_COLUMNS",
     "DATASETS",
+    "INVALID_OFFENCE",
     "ONS_JOIN",
     "ONS_NOT_CLASS",
     "CatalogueEntry",
@@ -314,12 +314,11 @@ def build_catalogue(source_csv: str | os.PathLike[str], out: str | os.PathLike[s
 
 
 def _packaged(name: str) -> Path:
-    resource = resources.files("iomscore._weights") / name
-    if not resource.is_file():
-        raise FileNotFoundError(
-            f"the installed package has no iomscore._weights/{name}; pass its path explicitly"
-        )
-    return Path(str(resource))
+    """A shipped file of ``weights/`` (installed as ``iomscore._weights``)."""
+    path = shipped_file(name)
+    if not path.is_file():
+        raise FileNotFoundError(f"iomscore ships no weights/{name}; pass its path explicitly")
+    return path
 
 
 def load_catalogue(path: str | os.PathLike[str] | None = None) -> list[CatalogueEntry]:
@@ -329,7 +328,8 @@ def load_catalogue(path: str | os.PathLike[str] | None = None) -> list[Catalogue
     ----------
     path : path, optional
         A catalogue file as written by :func:`build_catalogue`. By default the
-        packaged copy, ``iomscore._weights/offence_catalogue.csv``.
+        packaged copy, ``iomscore._weights/offence_catalogue.csv`` (in a source
+        checkout, ``weights/offence_catalogue.csv``).
 
     Returns
     -------
@@ -460,6 +460,9 @@ class Priorities:
     class_statistic, fallback_statistic : str
         ``median``, ``mean``, ``min`` or ``max``: how several ONS weights of one
         class combine, and how the classes of a group give a fallback.
+    min_points : int
+        Least points of any (dataset, offence) whose gravity, priority and dataset
+        multiplier are all above zero, so that every recorded offence counts.
     summary_gravity : float
         Gravity of summary classes and of codes with no weighted peer.
     datasets : tuple of (str, float)
@@ -481,6 +484,7 @@ class Priorities:
     gravity_exponent: float
     rounding: str
     cap: int
+    min_points: int
     class_statistic: str
     fallback_statistic: str
     summary_gravity: float
@@ -568,11 +572,16 @@ def load_priorities(path: str | os.PathLike[str]) -> Priorities:
     scale = doc.get("scale", {})
     w = f"{where} [scale]"
     _check_keys(
-        scale, ("base_points", "reference_gravity", "gravity_exponent", "rounding", "cap"), w
+        scale,
+        ("base_points", "reference_gravity", "gravity_exponent", "rounding", "cap", "min_points"),
+        w,
     )
     cap = scale.get("cap")
     if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= Weights.MAX_POINTS:
         raise DerivationError(f"{w}: 'cap' must be a whole number 1..{Weights.MAX_POINTS}")
+    min_points = scale.get("min_points", 0)
+    if isinstance(min_points, bool) or not isinstance(min_points, int) or not 0 <= min_points <= cap:
+        raise DerivationError(f"{w}: 'min_points' must be a whole number 0..cap")
 
     gravity = doc.get("gravity", {})
     g = f"{where} [gravity]"
@@ -597,6 +606,7 @@ def load_priorities(path: str | os.PathLike[str]) -> Priorities:
         gravity_exponent=_number(scale, "gravity_exponent", w),
         rounding=_choice(scale, "rounding", _ROUNDINGS, w),
         cap=cap,
+        min_points=min_points,
         class_statistic=_choice(gravity, "class_statistic", _STATISTICS, g),
         fallback_statistic=_choice(gravity, "fallback_statistic", _STATISTICS, g),
         summary_gravity=_number(gravity, "summary_gravity", g),
@@ -850,17 +860,22 @@ def derive_weights(
             continue
         scaled = base * (g / reference) ** exponent * priority[entry.offence]
         for i, (_dataset, multiplier) in enumerate(priorities.datasets):
-            points[i, j] = _points(scaled * multiplier, priorities)
+            value = _points(scaled * multiplier, priorities)
+            if scaled * multiplier > 0:
+                value = max(value, priorities.min_points)
+            points[i, j] = value
     metadata = {
         "effective": priorities.effective,
         "source": f"{_SEVERITY_SOURCE}; {_CATALOGUE_SOURCE}",
         "derivation": (
-            "iomscore.derive (weights/README.md): points = min(cap, round(base_points * "
-            "(gravity / reference_gravity) ** gravity_exponent * priority * dataset)); "
+            "iomscore.derive (weights/README.md): points = max(min_points, min(cap, "
+            "round(base_points * (gravity / reference_gravity) ** gravity_exponent * priority "
+            "* dataset))); "
             f"base_points={priorities.base_points:g} "
             f"reference_gravity={priorities.reference_gravity:g} "
             f"gravity_exponent={priorities.gravity_exponent:g} "
-            f"rounding={priorities.rounding} cap={priorities.cap}"
+            f"rounding={priorities.rounding} cap={priorities.cap} "
+            f"min_points={priorities.min_points}"
         ),
         "priorities_sha256": priorities.sha256,
         "catalogue_sha256": _catalogue_sha256(catalogue),
@@ -877,7 +892,7 @@ def derive_weights(
 
 
 def build_default(
-    priorities_path: str | os.PathLike[str],
+    priorities_path: str | os.PathLike[str] | None,
     catalogue_path: str | os.PathLike[str] | None = None,
     severity_csv: str | os.PathLike[str] | None = None,
     out_path: str | os.PathLike[str] | None = None,
@@ -886,8 +901,9 @@ def build_default(
 
     Parameters
     ----------
-    priorities_path : path
-        The priorities file, e.g. ``weights/priorities.toml`` or a force's copy.
+    priorities_path : path or None
+        The priorities file, e.g. a force's copy of ``weights/priorities.toml``;
+        None for the shipped ``priorities.toml``.
     catalogue_path : path, optional
         The offence catalogue; by default the packaged
         ``iomscore._weights/offence_catalogue.csv``.
@@ -904,6 +920,8 @@ def build_default(
     Weights
         The derived table.
     """
+    if priorities_path is None:
+        priorities_path = _packaged("priorities.toml")
     catalogue = load_catalogue(catalogue_path)
     if severity_csv is None:
         severity_csv = _packaged("ons_crime_severity_weights.csv")

@@ -268,7 +268,7 @@ class Engine:
                     field="date",
                 )
             inside = (batch.day > store.start) & ~after
-            status, slots = store.classify(batch.event_id, batch.nominal_id, batch.kind, batch.day)
+            status = store.classify(batch.event_id, batch.nominal_id, batch.kind, batch.day)
             conflict = status == _CONFLICT
             if conflict.any() and not replace:
                 row = int(np.flatnonzero(conflict)[0])
@@ -282,7 +282,7 @@ class Engine:
             action[(status == _NEW) & inside] = _INSERT
             action[conflict & inside] = _REPLACE
             action[conflict & ~inside] = _RETRACT
-            store.apply(batch.event_id, batch.nominal_id, batch.kind, batch.day, action, slots)
+            store.apply(batch.event_id, batch.nominal_id, batch.kind, batch.day, action)
             self._version += 1
             changes = self._touched_changes()
             return IngestReport(

@@ -28,7 +28,7 @@ import numpy as np
 
 from .codes import OffenceCodeError, normalize_offence
 
-__all__ = ["WeightFileError", "Weights"]
+__all__ = ["WeightFileError", "Weights", "shipped_file"]
 
 # Kinds (dataset x offence) are stored in 16 bits per buffered event (csrc/iom_store.h).
 MAX_KINDS = 65_535
@@ -219,8 +219,7 @@ class Weights:
     @classmethod
     def default(cls) -> Weights:
         """The shipped default table (``weights/default.csv``, see ``weights/README.md``)."""
-        resource = resources.files("iomscore._weights") / "default.csv"
-        return cls.from_text(resource.read_text(encoding="utf-8"), source="<default>")
+        return cls.from_text(shipped_file("default.csv").read_text(encoding="utf-8"), source="<default>")
 
     @classmethod
     def from_text(cls, text: str, *, source: str = "<text>") -> Weights:
@@ -292,6 +291,18 @@ class Weights:
             metadata=metadata,
             descriptions=descriptions,
         )
+
+
+def shipped_file(name: str) -> Path:
+    """A file of the project's ``weights/`` folder, installed as ``iomscore._weights``.
+
+    In a source checkout that is not installed (``PYTHONPATH=src``) the folder
+    itself is used.
+    """
+    try:
+        return Path(str(resources.files("iomscore._weights") / name))
+    except ModuleNotFoundError:
+        return Path(__file__).resolve().parents[2] / "weights" / name
 
 
 def _parse_points(text: str, where: str) -> int:

@@ -1,0 +1,313 @@
+"""Shared Hypothesis strategies and plain helpers for the iomscore tests.
+
+The strategies aim at the places where a scoring engine goes wrong:
+
+* dates cluster on the edges of the window (``as_of`` itself, the day before
+  the anniversary, the anniversary, the day after) and on 28/29 February and
+  1 March, for scoring dates that are themselves leap days or their neighbours;
+* offence codes come in all three accepted spellings (``028/01``, ``28/1``,
+  ``02801``), so the engine must normalise them;
+* nominal ids come from a tiny space, so many events share a nominal, and
+  weight tables have few kinds with points straddling the band thresholds,
+  so small changes move bands.
+
+Nothing here imports the engine's internals: the helpers build plain columns
+from :class:`iomscore.reference.Event` values.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from hypothesis import strategies as st
+
+from iomscore import reference
+from iomscore.weights import Weights
+
+# ----------------------------------------------------------------------------------- tables
+
+DATASETS: tuple[str, ...] = ("arrest", "intelligence", "warrant")
+# Canonical codes; each is spelled three ways by ``spellings``.
+OFFENCES: tuple[str, ...] = ("008/06", "028/01", "046/00", "105/01")
+
+# Points that sit on, just under and just over the default thresholds (250, 500, 1000)
+# and their halves, so sums of a few events land on band edges often.
+EDGE_POINTS: tuple[int, ...] = (0, 1, 49, 50, 83, 124, 125, 166, 249, 250, 251, 333, 499, 500, 501,
+                                999, 1000)
+
+
+def make_weights(points: Sequence[Sequence[int]] | np.ndarray, name: str = "test") -> Weights:
+    """A table over :data:`DATASETS` x :data:`OFFENCES` (points[dataset][offence])."""
+    return Weights(DATASETS, OFFENCES, np.asarray(points, dtype=np.int64), name=name)
+
+
+SMALL_POINTS = (
+    (250, 120, 40, 60),  # arrest
+    (125, 30, 10, 20),  # intelligence
+    (500, 80, 25, 45),  # warrant
+)
+
+
+def small_weights() -> Weights:
+    """A fixed small table: points chosen so that a few events reach each band."""
+    return make_weights(SMALL_POINTS, name="small")
+
+
+def points_matrices() -> st.SearchStrategy[np.ndarray]:
+    """Random point tables of the shape of :data:`DATASETS` x :data:`OFFENCES`."""
+    cell = st.one_of(st.sampled_from(EDGE_POINTS), st.integers(0, 1_200))
+    n = len(DATASETS) * len(OFFENCES)
+    return st.lists(cell, min_size=n, max_size=n).map(
+        lambda values: np.asarray(values, dtype=np.int64).reshape(len(DATASETS), len(OFFENCES))
+    )
+
+
+def weight_tables() -> st.SearchStrategy[Weights]:
+    return points_matrices().map(make_weights)
+
+
+@st.composite
+def variants(draw, weights: Weights, *, min_changes: int = 1, max_changes: int | None = None) -> Weights:
+    """``weights`` with between ``min_changes`` and ``max_changes`` entries given new points."""
+    keys = [(d, o) for d in weights.datasets for o in weights.offences]
+    max_changes = len(keys) if max_changes is None else max_changes
+    chosen = draw(st.lists(st.sampled_from(keys), min_size=min_changes, max_size=max_changes,
+                           unique=True))
+    changes = {}
+    for key in chosen:
+        old = weights.get(*key)
+        new = draw(st.one_of(st.sampled_from(EDGE_POINTS), st.integers(0, 1_200)).filter(
+            lambda v, old=old: v != old))
+        changes[key] = new
+    return weights.replace(changes, name=f"{weights.name}+{len(changes)}")
+
+
+thresholds_st = st.one_of(
+    st.just(reference.DEFAULT_THRESHOLDS),
+    st.lists(st.integers(1, 1_500), min_size=3, max_size=3, unique=True).map(
+        lambda xs: tuple(sorted(xs))
+    ),
+)
+
+# ------------------------------------------------------------------------------------ codes
+
+
+def spellings(code: str) -> tuple[str, str, str]:
+    """The three accepted spellings of a canonical ``CCC/SS`` code (derived by hand here)."""
+    klass, sub = code.split("/")
+    return code, f"{int(klass)}/{int(sub)}", klass + sub
+
+
+def spelled(code: str) -> st.SearchStrategy[str]:
+    return st.sampled_from(spellings(code))
+
+
+# ------------------------------------------------------------------------------------ dates
+
+#: Scoring dates: leap days, their neighbours, and ordinary days.
+AS_OF_DATES: tuple[datetime.date, ...] = (
+    datetime.date(2024, 2, 29),
+    datetime.date(2024, 2, 28),
+    datetime.date(2024, 3, 1),
+    datetime.date(2025, 2, 28),
+    datetime.date(2025, 3, 1),
+    datetime.date(2026, 3, 1),
+    datetime.date(2028, 2, 29),
+    datetime.date(2026, 11, 26),
+    datetime.date(2021, 1, 1),
+)
+
+as_of_dates = st.sampled_from(AS_OF_DATES)
+window_years_st = st.sampled_from((1, 2, 3))
+
+
+def _leapish(as_of: datetime.date, years: int) -> list[datetime.date]:
+    """Days around the end of February in each year the window can touch."""
+    days = []
+    for year in range(as_of.year - years - 1, as_of.year + 1):
+        for month, day in ((2, 27), (2, 28), (2, 29), (3, 1), (3, 2)):
+            try:
+                days.append(datetime.date(year, month, day))
+            except ValueError:  # no 29 February that year
+                continue
+    return days
+
+
+def event_dates(
+    as_of: datetime.date, years: int, *, future: bool = False
+) -> st.SearchStrategy[datetime.date]:
+    """Dates concentrated on the window's edges, around 29 February, or anywhere near.
+
+    Offsets are in days before ``as_of``: 0 and 1 (the top of the window), 365 *
+    years + (-3 .. +3) (around the anniversary, which is excluded), or uniform
+    over the window and a little beyond. With ``future``, a few days after
+    ``as_of`` too.
+    """
+    edge = 365 * years
+    offsets = st.one_of(
+        st.sampled_from((0, 1, 2)),
+        st.integers(edge - 3, edge + 3),
+        st.integers(0, edge + 30),
+    )
+    near = offsets.map(lambda k: as_of - datetime.timedelta(days=k))
+    leap = st.sampled_from([d for d in _leapish(as_of, years) if d <= as_of])
+    choices = [near, near, leap]
+    if future:
+        choices.append(st.integers(1, 3).map(lambda k: as_of + datetime.timedelta(days=k)))
+    return st.one_of(*choices)
+
+
+# ------------------------------------------------------------------------------------ events
+
+
+@dataclass(frozen=True)
+class Row:
+    """One input row: the canonical event (for the reference) and how the batch spells it."""
+
+    event: reference.Event
+    offence_text: str
+
+
+@st.composite
+def rows(
+    draw,
+    as_of: datetime.date,
+    years: int,
+    weights: Weights,
+    *,
+    min_size: int = 1,
+    max_size: int = 30,
+    future: bool = False,
+    nominal_space: int = 6,
+    first_id: int = 0,
+) -> list[Row]:
+    """A batch of rows with unique event ids and colliding nominal ids.
+
+    At least one row by default: an empty batch is tested on its own
+    (``test_an_empty_batch_is_taken_as_no_events``).
+    """
+    n = draw(st.integers(min_size, max_size))
+    ids = draw(st.lists(st.integers(first_id, first_id + 4 * max_size + 10), min_size=n,
+                        max_size=n, unique=True))
+    big = draw(st.sampled_from((0, 0, 2**40, 2**62)))  # occasionally very large nominal ids
+    out = []
+    for event_id in ids:
+        nominal = big + draw(st.integers(0, nominal_space - 1))
+        dataset = draw(st.sampled_from(weights.datasets))
+        offence = draw(st.sampled_from(weights.offences))
+        date = draw(event_dates(as_of, years, future=future))
+        out.append(Row(reference.Event(event_id, nominal, dataset, offence, date),
+                       draw(spelled(offence))))
+    return out
+
+
+def events_of(batch: Iterable[Row]) -> list[reference.Event]:
+    return [row.event for row in batch]
+
+
+def columns(batch: Sequence[Row]) -> dict[str, list]:
+    """The batch as a mapping of plain Python lists (dates as ISO text)."""
+    return {
+        "event_id": [r.event.event_id for r in batch],
+        "nominal_id": [r.event.nominal_id for r in batch],
+        "dataset": [r.event.dataset for r in batch],
+        "offence": [r.offence_text for r in batch],
+        "date": [r.event.date.isoformat() for r in batch],
+    }
+
+
+def event_columns(events: Sequence[reference.Event]) -> dict[str, list]:
+    """Columns for canonical events (offence spelled ``CCC/SS``)."""
+    return columns([Row(e, e.offence) for e in events])
+
+
+def numpy_columns(batch: Sequence[Row]) -> dict[str, np.ndarray]:
+    """The batch as numpy arrays: int64 ids, unicode text, datetime64[D] dates."""
+    return {
+        "event_id": np.array([r.event.event_id for r in batch], dtype=np.int64),
+        "nominal_id": np.array([r.event.nominal_id for r in batch], dtype=np.int64),
+        "dataset": np.array([r.event.dataset for r in batch], dtype=str),
+        "offence": np.array([r.offence_text for r in batch], dtype=str),
+        "date": np.array([r.event.date.isoformat() for r in batch], dtype="datetime64[D]"),
+    }
+
+
+def arrow_table(batch: Sequence[Row]):
+    """The batch as a pyarrow Table: date32 dates and a dictionary-encoded dataset."""
+    import pyarrow as pa
+
+    return pa.table(
+        {
+            "event_id": pa.array([r.event.event_id for r in batch], pa.int64()),
+            "nominal_id": pa.array([r.event.nominal_id for r in batch], pa.int64()),
+            "dataset": pa.array([r.event.dataset for r in batch], pa.string()).dictionary_encode(),
+            "offence": pa.array([r.offence_text for r in batch], pa.string()),
+            "date": pa.array([r.event.date for r in batch], pa.date32()),
+        }
+    )
+
+
+def pandas_frame(batch: Sequence[Row]):
+    """The batch as a pandas DataFrame: categorical dataset, datetime64 dates."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {
+            "event_id": pd.Series([r.event.event_id for r in batch], dtype="int64"),
+            "nominal_id": pd.Series([r.event.nominal_id for r in batch], dtype="int64"),
+            "dataset": pd.Categorical([r.event.dataset for r in batch]),
+            "offence": pd.Series([r.offence_text for r in batch], dtype=object),
+            "date": pd.to_datetime(pd.Series([r.event.date.isoformat() for r in batch],
+                                             dtype=object)),
+        }
+    )
+
+
+INPUT_FORMS = {
+    "lists": columns,
+    "numpy": numpy_columns,
+    "arrow": arrow_table,
+    "pandas": pandas_frame,
+}
+
+
+# ------------------------------------------------------------------------------- reference
+
+
+def reference_rows(
+    events: Iterable[reference.Event],
+    weights: Weights,
+    as_of: datetime.date,
+    years: int = 2,
+    thresholds: tuple[int, int, int] = reference.DEFAULT_THRESHOLDS,
+) -> list[tuple[int, int, str]]:
+    """Rule 6's rows straight from the reference."""
+    return reference.result(reference.score(events, weights.to_mapping(), as_of, years), thresholds)
+
+
+def reference_scores(
+    events: Iterable[reference.Event], weights: Weights, as_of: datetime.date, years: int = 2
+) -> dict[int, int]:
+    return reference.score(events, weights.to_mapping(), as_of, years)
+
+
+def matrix_as_dict(matrix, weights: Weights) -> dict[int, dict[tuple[str, str], int]]:
+    """A CSR CountMatrix as ``reference.counts``'s nested dicts (empty rows dropped).
+
+    Column ``k`` is ``dataset_index * n_offences + offence_index``.
+    """
+    n_off = len(weights.offences)
+    out: dict[int, dict[tuple[str, str], int]] = {}
+    for r, nominal in enumerate(matrix.nominal_id.tolist()):
+        lo, hi = int(matrix.indptr[r]), int(matrix.indptr[r + 1])
+        if lo == hi:
+            continue
+        row = out.setdefault(nominal, {})
+        for k, c in zip(matrix.indices[lo:hi].tolist(), matrix.data[lo:hi].tolist(), strict=True):
+            key = (weights.datasets[k // n_off], weights.offences[k % n_off])
+            assert key not in row, f"kind {k} appears twice in the row of nominal {nominal}"
+            row[key] = c
+    return out

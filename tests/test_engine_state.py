@@ -1,0 +1,380 @@
+"""The Engine against a plain model, through random sequences of operations.
+
+The pattern of pyroaring's ``test_state_machine.py``: a Hypothesis
+``RuleBasedStateMachine`` drives the compiled engine and a plain model side by
+side, and checks after every step that they agree.
+
+The model is a dict ``event_id -> reference.Event`` of the events inside the
+window, plus the date ``as_of`` and the weight table. An event that leaves the
+window is dropped from the model for good: dates only move forward, so an
+expired event can never count again; an event ingested with a date before the
+window is never kept. Scores, band changes and report counts are always
+computed by :mod:`iomscore.reference` from the model.
+
+Steps per run come from the Hypothesis profile (``stateful_step_count``: 50 in
+``dev``, 200 in ``ci``), see ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from hypothesis import event
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+from strategies import (
+    EDGE_POINTS,
+    Row,
+    as_of_dates,
+    columns,
+    event_dates,
+    make_weights,
+    matrix_as_dict,
+    points_matrices,
+    spelled,
+    thresholds_st,
+    variants,
+    window_years_st,
+)
+
+from iomscore import Engine, EngineError, EventError, reference
+
+DAY = datetime.timedelta(days=1)
+FAR_FUTURE = datetime.date(2200, 1, 1)  # keep far below datetime.date.max after many jumps
+
+# One bad row per kind: (field at fault, how to spoil a valid row).
+BAD_KINDS = (
+    "unknown_offence",
+    "malformed_offence",
+    "unknown_dataset",
+    "bad_date",
+    "negative_event_id",
+    "negative_nominal_id",
+    "duplicate_id",
+    "after_as_of",
+)
+# Dates refused as text. (Impossible calendar days such as 2023-02-30 are tested in
+# test_bad_input.py; they are left out here so that one known fault cannot hide others.)
+BAD_DATES = ("2023/01/01", "", "2023-13-01", "01-02-2023", "yesterday", "2023-1-1")
+
+
+class EngineMachine(RuleBasedStateMachine):
+    """Engine vs model. Every rule checks its own report; the invariants check the state."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.engine: Engine | None = None
+
+    # ------------------------------------------------------------------------ helpers
+    def ref_scores(self) -> dict[int, int]:
+        return reference.score(self.model.values(), self.weights.to_mapping(), self.as_of,
+                               self.years)
+
+    def in_window(self, date: datetime.date) -> bool:
+        return reference.in_window(date, self.as_of, self.years)
+
+    def fresh_id(self) -> int:
+        self.next_id += 1
+        self.used.add(self.next_id)
+        return self.next_id
+
+    def gone_ids(self) -> list[int]:
+        """Ids used before and not held now (retracted, expired, never taken)."""
+        return sorted(self.used - self.model.keys())
+
+    def snapshot(self):
+        return (self.engine.scores().rows(), len(self.engine), self.engine.as_of,
+                self.engine.weights.sha256)
+
+    def draw_row(self, data, event_id: int, *, in_window_only: bool = False) -> Row:
+        nominal = data.draw(st.integers(0, 7), label="nominal")
+        dataset = data.draw(st.sampled_from(self.weights.datasets), label="dataset")
+        offence = data.draw(st.sampled_from(self.weights.offences), label="offence")
+        dates = event_dates(self.as_of, self.years)
+        if in_window_only:
+            dates = dates.filter(self.in_window)
+        date = data.draw(dates, label="date")
+        return Row(reference.Event(event_id, nominal, dataset, offence, date),
+                   data.draw(spelled(offence), label="spelling"))
+
+    # ------------------------------------------------------------------------ set up
+    @initialize(as_of=as_of_dates, years=window_years_st, thresholds=thresholds_st,
+                points=points_matrices())
+    def start(self, as_of, years, thresholds, points):
+        self.as_of, self.years, self.thresholds = as_of, years, thresholds
+        self.weights = make_weights(points, name="initial")
+        self.engine = Engine(self.weights, as_of, window_years=years, thresholds=thresholds)
+        self.model: dict[int, reference.Event] = {}
+        self.used: set[int] = set()
+        self.next_id = 0
+
+    # ------------------------------------------------------------------------ ingest
+    def _ingest(self, data, *, with_live: bool, n_new: st.SearchStrategy[int]) -> None:
+        batch: list[Row] = []
+        kinds: dict[int, str] = {}  # event_id -> "new" / "same" / "conflict"
+        for _ in range(data.draw(n_new, label="n_new")):
+            gone = self.gone_ids()
+            reuse = gone and data.draw(st.booleans(), label="reuse a gone id")
+            event_id = data.draw(st.sampled_from(gone)) if reuse else self.fresh_id()
+            if event_id in kinds:
+                continue
+            batch.append(self.draw_row(data, event_id))
+            kinds[event_id] = "new"
+        if with_live:
+            live = sorted(self.model)
+            picked = data.draw(st.lists(st.sampled_from(live), min_size=1, max_size=4, unique=True),
+                               label="live ids")
+            for event_id in picked:
+                old = self.model[event_id]
+                if data.draw(st.sampled_from([True, False, False]), label="identical?"):
+                    batch.append(Row(old, data.draw(spelled(old.offence))))
+                    kinds[event_id] = "same"
+                else:
+                    new = self.draw_row(data, event_id)
+                    if new.event == old:  # drew the same content: still an identical duplicate
+                        kinds[event_id] = "same"
+                    else:
+                        kinds[event_id] = "conflict"
+                    batch.append(new)
+        batch = data.draw(st.permutations(batch), label="order")
+        replace = data.draw(st.booleans(), label="replace")
+
+        conflicts = [i for i, r in enumerate(batch) if kinds[r.event.event_id] == "conflict"]
+        event(f"ingest: {len(conflicts)} corrections, replace={replace}")
+        if conflicts and not replace:
+            before = self.snapshot()
+            with pytest.raises(EventError) as info:
+                self.engine.ingest(columns(batch))
+            assert info.value.row == conflicts[0] and info.value.field == "event_id"
+            assert f"row {conflicts[0] + 1}" in str(info.value)
+            assert self.snapshot() == before, "a refused batch changed the engine"
+            return
+
+        before = self.ref_scores()
+        report = self.engine.ingest(columns(batch), replace=replace)
+        taken = expired = 0
+        for row in batch:
+            e = row.event
+            kind = kinds[e.event_id]
+            if kind == "same":
+                continue
+            expired += e.date <= reference.window_start(self.as_of, self.years)
+            if self.in_window(e.date):
+                self.model[e.event_id] = e
+                taken += 1
+            else:
+                self.model.pop(e.event_id, None)  # a correction dated before the window
+        after = self.ref_scores()
+        assert report.received == len(batch)
+        assert report.taken == taken
+        assert report.expired == expired
+        assert report.duplicates == sum(k == "same" for k in kinds.values())
+        assert report.replaced == sum(k == "conflict" for k in kinds.values())
+        assert report.future == 0
+        assert report.changes.as_dict() == reference.band_changes(before, after, self.thresholds)
+
+    @precondition(lambda self: self.engine is not None)
+    @rule(data=st.data())
+    def ingest_new(self, data):
+        """New events: inside the window, back-dated, before it; some reuse retired ids."""
+        self._ingest(data, with_live=False, n_new=st.integers(1, 12))
+
+    @precondition(lambda self: self.engine is not None)
+    @rule(data=st.data())
+    def ingest_many(self, data):
+        """A bigger batch, so that the engine holds enough events for collisions."""
+        self._ingest(data, with_live=False, n_new=st.integers(15, 40))
+
+    @precondition(lambda self: self.engine is not None and self.model)
+    @rule(data=st.data())
+    def ingest_with_live_ids(self, data):
+        """New events plus identical duplicates and corrections of live events."""
+        self._ingest(data, with_live=True, n_new=st.integers(0, 6))
+
+    @precondition(lambda self: self.engine is not None)
+    @rule(data=st.data())
+    def ingest_bad_row(self, data):
+        """A batch with one bad row is refused whole, naming the row and field."""
+        good = [self.draw_row(data, self.fresh_id()) for _ in range(data.draw(st.integers(0, 5)))]
+        kind = data.draw(st.sampled_from(
+            [k for k in BAD_KINDS if k != "duplicate_id" or good]), label="bad kind")
+        position = data.draw(st.integers(0, len(good)), label="position")
+        if kind == "duplicate_id":
+            position = max(position, 1)  # the repeat comes after the row it repeats
+            twin = data.draw(st.integers(0, position - 1), label="twin")
+        base = self.draw_row(data, self.fresh_id())
+        cols = columns([*good[:position], base, *good[position:]])
+        field = {
+            "unknown_offence": "offence", "malformed_offence": "offence",
+            "unknown_dataset": "dataset", "bad_date": "date", "after_as_of": "date",
+            "negative_event_id": "event_id", "negative_nominal_id": "nominal_id",
+            "duplicate_id": "event_id",
+        }[kind]
+        value = {
+            "unknown_offence": lambda: data.draw(st.sampled_from(["999/99", "1/1", "00101"])),
+            "malformed_offence": lambda: data.draw(st.sampled_from(["28-01", "", "burglary", "2801"])),
+            "unknown_dataset": lambda: data.draw(st.sampled_from(["probation", "ARREST", ""])),
+            "bad_date": lambda: data.draw(st.sampled_from(BAD_DATES)),
+            "after_as_of": lambda: (self.as_of + data.draw(st.integers(1, 400)) * DAY).isoformat(),
+            "negative_event_id": lambda: -data.draw(st.integers(1, 10**6)),
+            "negative_nominal_id": lambda: -data.draw(st.integers(1, 10**6)),
+            "duplicate_id": lambda: cols["event_id"][twin],
+        }[kind]()
+        cols[field][position] = value
+        event(f"bad row: {kind}")
+        before = self.snapshot()
+        with pytest.raises(EventError) as info:
+            self.engine.ingest(cols)
+        message = str(info.value)
+        assert (info.value.row, info.value.field) == (position, field), message
+        assert f"row {position + 1}" in message and field in message
+        if kind == "duplicate_id":
+            assert f"row {twin + 1}" in message
+        assert self.snapshot() == before, "a refused batch changed the engine"
+
+    # ------------------------------------------------------------------------ retract
+    @precondition(lambda self: self.engine is not None)
+    @rule(data=st.data())
+    def retract(self, data):
+        live = sorted(self.model)
+        chosen = data.draw(st.lists(st.sampled_from(live), max_size=5, unique=True), label="live") \
+            if live else []
+        gone = self.gone_ids()
+        unknown = set(data.draw(st.lists(st.sampled_from(gone), max_size=3), label="gone")) \
+            if gone else set()
+        unknown |= set(data.draw(st.lists(st.integers(10**9, 10**9 + 50), max_size=2)))
+        ids = data.draw(st.permutations([*chosen, *unknown, *chosen[:1]]), label="ids")  # one repeat
+        before = self.ref_scores()
+        report = self.engine.retract(ids)
+        for event_id in chosen:
+            del self.model[event_id]
+        after = self.ref_scores()
+        assert report.retracted == len(chosen)
+        assert sorted(report.unknown.tolist()) == sorted(unknown)
+        assert report.changes.as_dict() == reference.band_changes(before, after, self.thresholds)
+
+    # ------------------------------------------------------------------------ advance
+    def _advance(self, new: datetime.date) -> None:
+        before = self.ref_scores()
+        leaving = [i for i, e in self.model.items()
+                   if not reference.in_window(e.date, new, self.years)]
+        report = self.engine.advance(new)
+        self.as_of = new
+        for event_id in leaving:
+            del self.model[event_id]
+        after = self.ref_scores()
+        assert report.as_of == new
+        assert report.expired == len(leaving)
+        assert report.changes.as_dict() == reference.band_changes(before, after, self.thresholds)
+        assert self.engine.window_start == reference.window_start(new, self.years)
+
+    @precondition(lambda self: self.engine is not None and self.as_of < FAR_FUTURE)
+    @rule(days=st.one_of(st.integers(0, 3), st.integers(0, 40), st.integers(0, 400),
+                         st.sampled_from([366 * 4, 1_500, 3_000, 10_000])))
+    def advance(self, days):
+        """Forward by 0 to 400 days, or a jump past every live event (everything expires)."""
+        live = len(self.model)
+        self._advance(self.as_of + days * DAY)
+        if days > 366 * self.years + 1:
+            assert self.model == {}
+            event(f"far jump expired live events: {live > 0}")
+
+    @precondition(lambda self: self.engine is not None and self.as_of < FAR_FUTURE)
+    @rule(month_day=st.sampled_from([(2, 28), (2, 29), (3, 1)]),
+          years_on=st.one_of(st.just(0), st.integers(0, 4)))
+    def advance_to_end_of_february(self, month_day, years_on):
+        """To 28 Feb, 29 Feb (leap years only) or 1 Mar of this or a later year."""
+        year = self.as_of.year + years_on
+        month, day = month_day
+        while True:
+            try:
+                new = datetime.date(year, month, day)
+            except ValueError:  # 29 February of a common year: the next leap year
+                year += 1
+                continue
+            if new >= self.as_of:
+                break
+            year += 1
+        self._advance(new)
+
+    @precondition(lambda self: self.engine is not None)
+    @rule(days=st.integers(1, 1_000))
+    def advance_backwards_is_refused(self, days):
+        before = self.snapshot()
+        with pytest.raises(EngineError):
+            self.engine.advance(self.as_of - days * DAY)
+        assert self.snapshot() == before
+
+    # ------------------------------------------------------------------------ weights
+    @precondition(lambda self: self.engine is not None)
+    @rule(data=st.data())
+    def reweight(self, data):
+        many = data.draw(st.booleans(), label="many changes")
+        new = data.draw(variants(self.weights, min_changes=6) if many
+                        else variants(self.weights, max_changes=2), label="table")
+        before = self.ref_scores()
+        old_weights, self.weights = self.weights, new
+        after = self.ref_scores()
+        report = self.engine.reweight(new)
+        assert report.mode in ("partial", "full")
+        event(f"reweight mode: {report.mode}")
+        assert report.changed_kinds == int((old_weights.points != new.points).sum())
+        assert report.changes.as_dict() == reference.band_changes(before, after, self.thresholds)
+        assert self.engine.weights is new
+
+    @precondition(lambda self: self.engine is not None)
+    @rule(data=st.data())
+    def what_if(self, data):
+        new = data.draw(variants(self.weights), label="table")
+        before = self.ref_scores()
+        after = reference.score(self.model.values(), new.to_mapping(), self.as_of, self.years)
+        impact = self.engine.what_if(new)
+        assert impact.changes.as_dict() == reference.band_changes(before, after, self.thresholds)
+        assert int(impact.transitions.sum()) == len(before)
+        moved = {n: after[n] - before[n] for n in before if after[n] != before[n]}
+        assert dict(zip(impact.nominal_id.tolist(), impact.score_change.tolist(),
+                        strict=True)) == moved
+
+    @precondition(lambda self: self.engine is not None)
+    @rule(value=st.sampled_from(EDGE_POINTS))
+    def reweight_everything_to_one_value(self, value):
+        """A uniform table: every score is value x number of live events (bands on edges)."""
+        points = [[value] * len(self.weights.offences) for _ in self.weights.datasets]
+        new = make_weights(points, name=f"all {value}")
+        before = self.ref_scores()
+        self.weights = new
+        after = self.ref_scores()
+        report = self.engine.reweight(new)
+        assert report.changes.as_dict() == reference.band_changes(before, after, self.thresholds)
+
+    # ------------------------------------------------------------------------ reads
+    @precondition(lambda self: self.engine is not None)
+    @rule()
+    def matrix(self):
+        expected = reference.counts(self.model.values(), self.as_of, self.years)
+        assert matrix_as_dict(self.engine.matrix(), self.weights) == expected
+
+    @precondition(lambda self: self.engine is not None)
+    @invariant()
+    def scores_equal_reference(self):
+        expected = self.ref_scores()
+        assert self.engine.scores().rows() == reference.result(expected, self.thresholds)
+        assert len(self.engine) == len(self.model)
+        assert self.engine.as_of == self.as_of
+
+    @precondition(lambda self: self.engine is not None)
+    @invariant()
+    def single_scores_equal_reference(self):
+        expected = self.ref_scores()
+        for nominal in range(8):
+            assert self.engine.score(nominal) == expected.get(nominal, 0)
+
+
+TestEngineState = EngineMachine.TestCase
