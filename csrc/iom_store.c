@@ -493,16 +493,32 @@ int iom_retract(iom_store *s, int64_t n, const int64_t *slots) {
     return IOM_OK;
 }
 
-/* Release one day's list: live events stop counting, dead ones are freed. */
-static int iom_expire_list(iom_store *s, int64_t ring, int64_t *expired) {
-    int32_t slot = s->day_head[ring];
-    s->day_head[ring] = -1;
-    while (slot >= 0) {
-        int32_t next = s->ev_next[slot];
-        if (next >= 0) {
-            IOM_PREFETCH(&s->ev_kind[next]);
-            IOM_PREFETCH(&s->noms[s->ev_nom[next]]);
+/* Release one day's list: live events stop counting, dead ones are freed.
+ * The list is first copied to `buf` (its slots were mostly handed out
+ * together, so the walk is nearly sequential); then the kills, which touch
+ * the nominal records and the id index at random, run with prefetching. */
+static int iom_expire_list(iom_store *s, int64_t ring, int64_t *expired, int32_t **buf,
+                           int64_t *buf_cap) {
+    int64_t n = 0;
+    for (int32_t slot = s->day_head[ring]; slot >= 0; slot = s->ev_next[slot]) {
+        if (n == *buf_cap) {
+            int64_t cap = *buf_cap ? 2 * *buf_cap : 4096;
+            if (iom_grow((void **)buf, n, cap, sizeof(int32_t)) != IOM_OK) return IOM_ENOMEM;
+            *buf_cap = cap;
         }
+        (*buf)[n++] = slot;
+    }
+    s->day_head[ring] = -1;
+    const int32_t *slots = *buf;
+    for (int64_t i = 0; i < n; i++) {
+        if (i + IOM_AHEAD_NEAR < n) {
+            int32_t ahead = slots[i + IOM_AHEAD_NEAR];
+            if (s->ev_kind[ahead] != IOM_DEAD_KIND) {
+                IOM_PREFETCH(&s->noms[s->ev_nom[ahead]]);
+                iom_index_prefetch(&s->ev_index, s->ev_id[ahead]);
+            }
+        }
+        int32_t slot = slots[i];
         if (s->ev_kind[slot] != IOM_DEAD_KIND) {
             int rc = iom_kill(s, slot);
             if (rc != IOM_OK) return rc;
@@ -512,7 +528,6 @@ static int iom_expire_list(iom_store *s, int64_t ring, int64_t *expired) {
         s->ev_next[slot] = s->free_head;
         s->free_head = slot;
         s->n_free++;
-        slot = next;
     }
     return IOM_OK;
 }
@@ -523,12 +538,16 @@ int iom_advance(iom_store *s, int64_t new_as_of, int64_t new_start, int64_t *exp
     int64_t ring = s->ring_mask + 1;
     int64_t span = new_start - s->start;
     int rc = IOM_OK;
+    int32_t *buf = NULL;
+    int64_t buf_cap = 0;
     if (span >= ring) {
-        for (int64_t r = 0; r < ring && rc == IOM_OK; r++) rc = iom_expire_list(s, r, expired);
+        for (int64_t r = 0; r < ring && rc == IOM_OK; r++)
+            rc = iom_expire_list(s, r, expired, &buf, &buf_cap);
     } else {
         for (int64_t day = s->start + 1; day <= new_start && rc == IOM_OK; day++)
-            rc = iom_expire_list(s, day & s->ring_mask, expired);
+            rc = iom_expire_list(s, day & s->ring_mask, expired, &buf, &buf_cap);
     }
+    free(buf);
     s->as_of = new_as_of;
     s->start = new_start;
     if (rc == IOM_OK && s->dead_events > s->live_events / 4 + 65536) iom_compact(s);

@@ -12,6 +12,7 @@ cimport numpy as cnp
 from libc.stdint cimport int8_t, int32_t, int64_t, uint16_t
 
 from ._cstore cimport (
+    iom_csr_matvec_i32, iom_csr_matvec_u16,
     IOM_ENOMEM, IOM_EOVERFLOW, IOM_ETOOMANY, IOM_MAX_SLOTS, IOM_OK,
     iom_advance, iom_apply, iom_begin, iom_classify, iom_compact, iom_find_events,
     iom_find_nominals, iom_retract, iom_set_points, iom_store, iom_store_bytes,
@@ -20,7 +21,7 @@ from ._cstore cimport (
 
 cnp.import_array()
 
-__all__ = ["EventStore", "MAX_EVENTS"]
+__all__ = ["EventStore", "MAX_EVENTS", "csr_matvec"]
 
 MAX_EVENTS = IOM_MAX_SLOTS
 
@@ -241,3 +242,73 @@ cdef class EventStore:
     def compact(self):
         with nogil:
             iom_compact(&self.s)
+
+
+def _matvec_rows(int64_t row_lo, int64_t row_hi, const int64_t[::1] indptr,
+                 const uint16_t[::1] kinds, counts, const int64_t[::1] points, int64_t[::1] out):
+    cdef const uint16_t[::1] c16
+    cdef const int32_t[::1] c32
+    if row_hi <= row_lo:
+        return
+    if counts.dtype == np.uint16:
+        c16 = counts
+        with nogil:
+            iom_csr_matvec_u16(row_lo, row_hi, &indptr[0], &kinds[0] if kinds.shape[0] else NULL,
+                               &c16[0] if c16.shape[0] else NULL, &points[0], &out[0])
+    else:
+        c32 = counts
+        with nogil:
+            iom_csr_matvec_i32(row_lo, row_hi, &indptr[0], &kinds[0] if kinds.shape[0] else NULL,
+                               &c32[0] if c32.shape[0] else NULL, &points[0], &out[0])
+
+
+_pool = None
+
+
+def csr_matvec(indptr, kinds, counts, points, int threads=0):
+    """Scores = count matrix @ points (int64), rows split between threads.
+
+    Parameters
+    ----------
+    indptr : int64 array (n_rows + 1)
+    kinds : uint16 array (nnz)
+        Column of each entry.
+    counts : uint16 or int32 array (nnz)
+        Events of that kind in that row.
+    points : int64 array (n_kinds)
+        Points per kind.
+    threads : int
+        Threads to use; 0 for one per core.
+    """
+    global _pool
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    indptr = np.ascontiguousarray(indptr, dtype=np.int64)
+    kinds = np.ascontiguousarray(kinds, dtype=np.uint16)
+    if counts.dtype != np.uint16:
+        counts = np.ascontiguousarray(counts, dtype=np.int32)
+    points = np.ascontiguousarray(points, dtype=np.int64)
+    n_rows = indptr.shape[0] - 1
+    if points.shape[0] < 65536:
+        # every uint16 kind must index the table: pad it rather than scan the kinds
+        points = np.concatenate([points, np.zeros(65536 - points.shape[0], dtype=np.int64)])
+    out = np.empty(n_rows, dtype=np.int64)
+    if threads <= 0:
+        threads = os.cpu_count() or 1
+    nnz = int(indptr[n_rows]) if n_rows >= 0 else 0
+    if threads == 1 or nnz < 1_000_000:
+        _matvec_rows(0, n_rows, indptr, kinds, counts, points, out)
+        return out
+    # Split rows so each part holds about the same number of entries.
+    bounds = np.searchsorted(indptr, np.linspace(0, nnz, threads + 1)[1:-1]).tolist()
+    edges = [0, *bounds, n_rows]
+    if _pool is None or _pool._max_workers < threads:
+        _pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="iomscore")
+    parts = [
+        _pool.submit(_matvec_rows, edges[k], edges[k + 1], indptr, kinds, counts, points, out)
+        for k in range(threads)
+    ]
+    for part in parts:
+        part.result()
+    return out

@@ -55,3 +55,12 @@ cdef extern from "iom_store.h" nogil:
     void iom_begin(iom_store *s)
     int iom_reserve_events(iom_store *s, int64_t extra)
     void iom_compact(iom_store *s)
+
+
+cdef extern from "iom_matrix.h" nogil:
+    void iom_csr_matvec_u16(int64_t row_lo, int64_t row_hi, const int64_t *indptr,
+                            const uint16_t *kinds, const uint16_t *counts,
+                            const int64_t *points, int64_t *out)
+    void iom_csr_matvec_i32(int64_t row_lo, int64_t row_hi, const int64_t *indptr,
+                            const uint16_t *kinds, const int32_t *counts,
+                            const int64_t *points, int64_t *out)

@@ -1,4 +1,7 @@
-"""Numba kernels for the bulk work: building the count matrix and rescoring from it.
+"""Numba kernels for the bulk work: building the count matrix, partial rescoring, encoding.
+
+(The full rescore, a matrix-vector product bound by branch prediction, is C:
+``csrc/iom_matrix.c`` via ``iomscore._core.csr_matvec``.)
 
 The matrix is CSR with rows = nominal indices of the store and columns =
 kinds (``dataset_index * n_offences + offence_index``); values are the
@@ -18,7 +21,6 @@ __all__ = [
     "build_csc",
     "build_csr",
     "compose_kinds",
-    "csr_matvec",
     "min_max",
     "narrow_int32",
     "partial_delta",
@@ -108,19 +110,6 @@ def build_csr(ev_nom, ev_kind, live, n_cols):  # pragma: no cover - compiled
     return indptr, indices, data
 
 
-@njit(**PARALLEL_OPTIONS)
-def csr_matvec(indptr, indices, data, points):  # pragma: no cover - compiled
-    """Scores = matrix @ points (int64; no overflow is possible: see csrc/iom_store.c)."""
-    n_rows = indptr.shape[0] - 1
-    out = np.empty(n_rows, dtype=np.int64)
-    for r in prange(n_rows):
-        total = np.int64(0)
-        for i in range(indptr[r], indptr[r + 1]):
-            total += np.int64(data[i]) * points[indices[i]]
-        out[r] = total
-    return out
-
-
 @njit(**JIT_OPTIONS)
 def build_csc(indptr, indices, data, n_cols):  # pragma: no cover - compiled
     """The same matrix by column: (col_ptr int64, rows int32, counts int32)."""
@@ -148,7 +137,6 @@ def partial_delta(col_ptr, rows, counts, changed, delta, n_rows):  # pragma: no 
 
     Returns the distinct touched rows (int32) and each one's change (int64).
     """
-    acc = np.zeros(0, dtype=np.int64)
     total = 0
     for j in range(changed.shape[0]):
         c = changed[j]
@@ -175,8 +163,7 @@ def partial_delta(col_ptr, rows, counts, changed, delta, n_rows):  # pragma: no 
             out_rows[m] = r
             out_change[m] = 0
         out_change[m] += change[order[i]]
-    acc = out_change[: m + 1]
-    return out_rows[: m + 1], acc
+    return out_rows[: m + 1], out_change[: m + 1]
 
 
 @njit(**PARALLEL_OPTIONS)
