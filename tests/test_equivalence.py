@@ -376,5 +376,7 @@ def test_reweight_changes_bands_exactly_at_thresholds(data):
     expected_band = reference.band(value)
     report = engine.reweight(new)
     assert engine.scores().rows() == [(n, value, expected_band) for n in range(6)]
-    assert report.changes.as_dict() == {n: ("NONE", expected_band, value) for n in range(6)} \
-        if expected_band != "NONE" else report.changes.as_dict() == {}
+    if expected_band == "NONE":
+        assert report.changes.as_dict() == {}
+    else:
+        assert report.changes.as_dict() == {n: ("NONE", expected_band, value) for n in range(6)}

@@ -115,9 +115,12 @@ def _to_arrow(values: object) -> pa.Array:
     if hasattr(values, "array") and hasattr(values, "dtype") and hasattr(values, "cat"):
         # pandas Series; categoricals become dictionary arrays without a copy of the strings.
         return pa.Array.from_pandas(values)
-    if isinstance(values, np.ndarray):
-        return pa.array(values)
-    return pa.array(list(values))  # type: ignore[call-overload]
+    items = values if isinstance(values, np.ndarray) else list(values)  # type: ignore[call-overload]
+    try:
+        return pa.array(items)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+        # Mixed types: as text, so that the column's own check names the bad row.
+        return pa.array([None if v is None else str(v) for v in items], type=pa.string())
 
 
 def _first_null(arr: pa.Array) -> int | None:
@@ -144,11 +147,15 @@ def _id_column(values: object, field: str, label: RowLabel) -> np.ndarray:
             if not ok.all():
                 row = int(np.flatnonzero(~ok)[0])
                 raise _fail(label, row, field, f"{arrow[row].as_py()!r} is not a whole number")
+            digits = pc.replace_substring_regex(pc.utf8_trim_whitespace(arrow), r"^\+", "")
             try:
-                arrow = pc.cast(pc.utf8_trim_whitespace(arrow), pa.int64())
-            except pa.ArrowInvalid:
-                lengths = np.asarray(pc.utf8_length(arrow))
-                row = int(np.argmax(lengths))
+                arrow = pc.cast(digits, pa.int64())
+            except pa.ArrowInvalid:  # only a number past the int64 range gets here
+                row = next(
+                    i
+                    for i, text in enumerate(digits.to_pylist())
+                    if not -(2**63) <= int(text) < 2**63
+                )
                 raise _fail(
                     label, row, field, f"{arrow[row].as_py()!r} exceeds the int64 range"
                 ) from None
@@ -222,7 +229,10 @@ def _day_column(values: object, field: str, label: RowLabel) -> np.ndarray:
     if pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type):
         shaped = np.asarray(pc.match_substring_regex(arrow, _DATE_TEXT))
         parsed = pc.strptime(arrow, format="%Y-%m-%d", unit="s", error_is_null=True)
-        ok = shaped & ~np.asarray(parsed.is_null())
+        # strptime rolls impossible days over (2023-02-29 -> 1 March): a real
+        # date prints back as the text it came from.
+        again = pc.strftime(parsed, format="%Y-%m-%d")
+        ok = shaped & np.asarray(pc.equal(again, arrow).fill_null(False))
         if not ok.all():
             row = int(np.flatnonzero(~ok)[0])
             raise _fail(
