@@ -2,11 +2,13 @@
 
 import numpy as np
 import numpy.typing as npt
+from typing_extensions import disjoint_base
 
-__all__ = ["MAX_EVENTS", "EventStore"]
+__all__ = ["MAX_EVENTS", "EventStore", "csr_matvec"]
 
 MAX_EVENTS: int
 
+@disjoint_base
 class EventStore:
     def __init__(
         self, ring_days: int, as_of: int, start: int, points: npt.NDArray[np.int64]
@@ -42,7 +44,7 @@ class EventStore:
         nominal_ids: npt.NDArray[np.int64],
         kinds: npt.NDArray[np.uint16],
         days: npt.NDArray[np.int32],
-    ) -> tuple[npt.NDArray[np.int8], npt.NDArray[np.int64]]: ...
+    ) -> npt.NDArray[np.int8]: ...
     def apply(
         self,
         ids: npt.NDArray[np.int64],
@@ -50,7 +52,6 @@ class EventStore:
         kinds: npt.NDArray[np.uint16],
         days: npt.NDArray[np.int32],
         action: npt.NDArray[np.int8],
-        slots: npt.NDArray[np.int64],
     ) -> None: ...
     def retract(self, slots: npt.NDArray[np.int64]) -> None: ...
     def advance(self, new_as_of: int, new_start: int) -> int: ...
@@ -59,3 +60,20 @@ class EventStore:
     def set_scores(self, nominals: npt.NDArray[np.int32], values: npt.NDArray[np.int64]) -> None: ...
     def set_all_scores(self, values: npt.NDArray[np.int64]) -> None: ...
     def compact(self) -> None: ...
+
+def csr_matvec(
+    indptr: npt.NDArray[np.int64],
+    kinds: npt.NDArray[np.uint16],
+    counts: npt.NDArray[np.uint16] | npt.NDArray[np.int32],
+    points: npt.NDArray[np.int64],
+    threads: int = 0,
+) -> npt.NDArray[np.int64]: ...
+def _matvec_rows(
+    row_lo: int,
+    row_hi: int,
+    indptr: npt.NDArray[np.int64],
+    kinds: npt.NDArray[np.uint16],
+    counts: npt.NDArray[np.uint16] | npt.NDArray[np.int32],
+    points: npt.NDArray[np.int64],
+    out: npt.NDArray[np.int64],
+) -> None: ...

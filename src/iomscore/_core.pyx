@@ -75,6 +75,9 @@ cdef class EventStore:
         _check(iom_store_init(&self.s, ring_days, as_of, start, &points[0], points.shape[0]))
         self.ready = True
 
+    def __init__(self, int64_t ring_days, int64_t as_of, int64_t start, const int64_t[::1] points):
+        pass  # all the work is in __cinit__; this gives the class its signature
+
     def __dealloc__(self):
         iom_store_free(&self.s)
 

@@ -9,10 +9,11 @@ the compile. ``parallel`` can be switched off with ``IOMSCORE_PARALLEL=0``
 from __future__ import annotations
 
 import os
+from typing import Any
 
 __all__ = ["JIT_OPTIONS", "PARALLEL_OPTIONS"]
 
 _PARALLEL = os.environ.get("IOMSCORE_PARALLEL", "1") != "0"
 
-JIT_OPTIONS: dict[str, bool] = {"nogil": True, "cache": True}
-PARALLEL_OPTIONS: dict[str, bool] = {**JIT_OPTIONS, "parallel": _PARALLEL}
+JIT_OPTIONS: dict[str, Any] = {"nogil": True, "cache": True}
+PARALLEL_OPTIONS: dict[str, Any] = {**JIT_OPTIONS, "parallel": _PARALLEL}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -87,7 +88,8 @@ def _columns(events: object) -> tuple[dict[str, object], int]:
         names = events.schema.names
         source: Mapping[str, object] = {name: events.column(name) for name in names}
     elif hasattr(events, "to_dict") and hasattr(events, "iloc"):  # pandas.DataFrame
-        source = {str(name): events[name] for name in events.columns}  # type: ignore[attr-defined]
+        frame: Any = events
+        source = {str(name): frame[name] for name in frame.columns}
     elif isinstance(events, Mapping):
         source = events
     else:

@@ -99,8 +99,8 @@ def replay(
         if progress is not None and (day == last_day or date.day == 1):
             progress(f"replay: {date} ({day - first_day + 1}/{last_day - first_day + 1} days)")
     lines = ["month    days   taken  expired  up  down"]
-    for month, (n_days, taken_n, expired_n, up, down) in months.items():
-        lines.append(f"{month} {n_days:>5} {taken_n:>7} {expired_n:>8} {up:>3} {down:>5}")
+    for name, (n_days, taken_n, expired_n, up, down) in months.items():
+        lines.append(f"{name} {n_days:>5} {taken_n:>7} {expired_n:>8} {up:>3} {down:>5}")
     scores = engine.scores()
     counts = scores.band_counts()
     lines.append(
