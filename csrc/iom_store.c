@@ -30,31 +30,39 @@
 
 /* ---- memory ------------------------------------------------------------- */
 
-/* Large arrays are 2 MiB aligned and advised for huge pages; both kinds of
- * block are released with free(). */
-static void *iom_alloc(size_t bytes) {
-    if (bytes < IOM_HUGE_BYTES) return malloc(bytes ? bytes : 1);
-    void *p = NULL;
-    size_t rounded = (bytes + IOM_HUGE_ALIGN - 1) & ~(IOM_HUGE_ALIGN - 1);
-    if (posix_memalign(&p, IOM_HUGE_ALIGN, rounded) != 0) return NULL;
+/* Large arrays are advised for transparent huge pages (the 2 MiB-aligned
+ * part of them). Growth goes through realloc, which moves a large block by
+ * remapping its pages rather than copying them. */
+static void iom_advise(void *p, size_t bytes) {
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-    madvise(p, rounded, MADV_HUGEPAGE);
+    if (bytes < IOM_HUGE_BYTES) return;
+    uintptr_t lo = ((uintptr_t)p + IOM_HUGE_ALIGN - 1) & ~(uintptr_t)(IOM_HUGE_ALIGN - 1);
+    uintptr_t hi = ((uintptr_t)p + bytes) & ~(uintptr_t)(IOM_HUGE_ALIGN - 1);
+    if (hi > lo) madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)bytes;
 #endif
+}
+
+static void *iom_alloc(size_t bytes) {
+    void *p = malloc(bytes ? bytes : 1);
+    if (p) iom_advise(p, bytes);
     return p;
 }
 
 static void *iom_zalloc(size_t bytes) {
-    void *p = iom_alloc(bytes);
-    if (p) memset(p, 0, bytes);
+    void *p = calloc(bytes ? bytes : 1, 1);
+    if (p) iom_advise(p, bytes);
     return p;
 }
 
-/* Grow *p from old_n to n items of `size` bytes, keeping the contents. */
-static int iom_grow(void **p, int64_t old_n, int64_t n, size_t size) {
-    void *q = iom_alloc((size_t)n * size);
+/* Grow *p to n items of `size` bytes, keeping the contents. */
+static int iom_grow(void **p, int64_t n, size_t size) {
+    size_t bytes = (size_t)n * size;
+    void *q = realloc(*p, bytes ? bytes : 1);
     if (!q) return IOM_ENOMEM;
-    if (*p && old_n) memcpy(q, *p, (size_t)old_n * size);
-    free(*p);
+    iom_advise(q, bytes);
     *p = q;
     return IOM_OK;
 }
@@ -223,12 +231,11 @@ static int iom_reserve_slots(iom_store *s, int64_t extra) {
     int64_t cap = s->slot_cap + s->slot_cap / 2;
     if (cap < need) cap = need;
     if (cap > IOM_MAX_SLOTS) cap = IOM_MAX_SLOTS;
-    int64_t old = s->slot_top;
-    if (iom_grow((void **)&s->ev_id, old, cap, sizeof(int64_t)) ||
-        iom_grow((void **)&s->ev_nom, old, cap, sizeof(int32_t)) ||
-        iom_grow((void **)&s->ev_kind, old, cap, sizeof(uint16_t)) ||
-        iom_grow((void **)&s->ev_day, old, cap, sizeof(uint16_t)) ||
-        iom_grow((void **)&s->ev_next, old, cap, sizeof(int32_t)))
+    if (iom_grow((void **)&s->ev_id, cap, sizeof(int64_t)) ||
+        iom_grow((void **)&s->ev_nom, cap, sizeof(int32_t)) ||
+        iom_grow((void **)&s->ev_kind, cap, sizeof(uint16_t)) ||
+        iom_grow((void **)&s->ev_day, cap, sizeof(uint16_t)) ||
+        iom_grow((void **)&s->ev_next, cap, sizeof(int32_t)))
         return IOM_ENOMEM;
     s->slot_cap = cap;
     return IOM_OK;
@@ -241,11 +248,10 @@ static int iom_reserve_nominals(iom_store *s, int64_t extra) {
         int64_t cap = s->nom_cap + s->nom_cap / 2;
         if (cap < need) cap = need;
         if (cap < 16) cap = 16;
-        int64_t old = s->n_nom;
-        if (iom_grow((void **)&s->noms, old, cap, sizeof(iom_nominal)) ||
+        if (iom_grow((void **)&s->noms, cap, sizeof(iom_nominal)) ||
             /* the touched list of the running operation must survive growth */
-            iom_grow((void **)&s->touched, s->n_touched, cap, sizeof(int32_t)) ||
-            iom_grow((void **)&s->touched_old, s->n_touched, cap, sizeof(int64_t)))
+            iom_grow((void **)&s->touched, cap, sizeof(int32_t)) ||
+            iom_grow((void **)&s->touched_old, cap, sizeof(int64_t)))
             return IOM_ENOMEM;
         s->nom_cap = cap;
         s->touched_cap = cap;
@@ -503,7 +509,7 @@ static int iom_expire_list(iom_store *s, int64_t ring, int64_t *expired, int32_t
     for (int32_t slot = s->day_head[ring]; slot >= 0; slot = s->ev_next[slot]) {
         if (n == *buf_cap) {
             int64_t cap = *buf_cap ? 2 * *buf_cap : 4096;
-            if (iom_grow((void **)buf, n, cap, sizeof(int32_t)) != IOM_OK) return IOM_ENOMEM;
+            if (iom_grow((void **)buf, cap, sizeof(int32_t)) != IOM_OK) return IOM_ENOMEM;
             *buf_cap = cap;
         }
         (*buf)[n++] = slot;
@@ -574,4 +580,21 @@ void iom_compact(iom_store *s) {
 
 void iom_set_points(iom_store *s, const int64_t *points) {
     memcpy(s->points, points, (size_t)s->n_kinds * sizeof(int64_t));
+}
+
+int iom_add_columns(iom_store *s, int64_t n_changed, const int64_t *changed,
+                    const int64_t *delta, const int64_t *col_ptr, const int32_t *rows,
+                    const int32_t *counts) {
+    iom_begin(s);
+    for (int64_t j = 0; j < n_changed; j++) {
+        int64_t lo = col_ptr[changed[j]], hi = col_ptr[changed[j] + 1];
+        for (int64_t i = lo; i < hi; i++) {
+            if (i + IOM_AHEAD_NEAR < hi) IOM_PREFETCH(&s->noms[rows[i + IOM_AHEAD_NEAR]]);
+            iom_nominal *nom = &s->noms[rows[i]];
+            iom_touch(s, nom, rows[i]);
+            int rc = iom_add_score(nom, delta[j] * (int64_t)counts[i]);
+            if (rc != IOM_OK) return rc;
+        }
+    }
+    return IOM_OK;
 }

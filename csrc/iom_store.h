@@ -153,6 +153,14 @@ int iom_advance(iom_store *s, int64_t new_as_of, int64_t new_start, int64_t *exp
  * the caller sets them from the matrix kernels (iom_set_scores). */
 void iom_set_points(iom_store *s, const int64_t *points);
 
+/* Partial rescore: for each changed kind j, add delta[j] * count to the score
+ * of every nominal in that column of the count matrix (CSC: col_ptr, rows,
+ * counts, rows being nominal indices). Costs O(entries in those columns).
+ * Starts a new touched list. */
+int iom_add_columns(iom_store *s, int64_t n_changed, const int64_t *changed,
+                    const int64_t *delta, const int64_t *col_ptr, const int32_t *rows,
+                    const int32_t *counts);
+
 /* Start a touched list for a caller that changes scores in bulk. */
 void iom_begin(iom_store *s);
 

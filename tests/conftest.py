@@ -2,8 +2,9 @@
 
 Choose a profile with the environment variable ``HYPOTHESIS_PROFILE``:
 
-* ``dev`` (default): about 50 examples per property, 50 steps per state-machine run;
-* ``ci``: about 200 examples, 200 steps per run (hundreds of operations per example),
+* ``dev`` (default outside CI): about 50 examples per property, 50 steps per state-machine run;
+* ``ci`` (default when the environment has CI=true): about 200 examples, 200 steps
+  per run (hundreds of operations per example),
   and a reproduction blob printed for every failure;
 * ``debug``: few examples, verbose output, for chasing one failure.
 
@@ -13,6 +14,7 @@ Every profile has ``deadline=None``: the first call of a Numba kernel compiles i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import warnings
 
@@ -30,22 +32,25 @@ _COMMON = {
 # patch; libcst's import trips a DeprecationWarning in mypy_extensions, which
 # ``filterwarnings = error`` turns into an INTERNALERROR that hides the real failure.
 # Import it once here, quietly, so the failure report comes through.
-with warnings.catch_warnings():
+with warnings.catch_warnings(), contextlib.suppress(ImportError):  # not installed: no patch
     warnings.simplefilter("ignore", DeprecationWarning)
-    try:
-        import libcst  # noqa: F401
-    except ImportError:  # not installed: Hypothesis then skips the patch suggestion
-        pass
+    import libcst  # noqa: F401
 
 settings.register_profile("dev", max_examples=50, stateful_step_count=50, **_COMMON)
 settings.register_profile(
     "ci", max_examples=200, stateful_step_count=200, print_blob=True, **_COMMON
 )
 settings.register_profile(
-    "debug", max_examples=10, stateful_step_count=20, verbosity=Verbosity.verbose,
-    print_blob=True, **_COMMON,
+    "debug",
+    max_examples=10,
+    stateful_step_count=20,
+    verbosity=Verbosity.verbose,
+    print_blob=True,
+    **_COMMON,
 )
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+# CI (which sets CI=true) runs the ci profile unless told otherwise.
+_DEFAULT_PROFILE = "ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "dev"
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", _DEFAULT_PROFILE))
 
 
 @pytest.fixture

@@ -35,8 +35,25 @@ OFFENCES: tuple[str, ...] = ("008/06", "028/01", "046/00", "105/01")
 
 # Points that sit on, just under and just over the default thresholds (250, 500, 1000)
 # and their halves, so sums of a few events land on band edges often.
-EDGE_POINTS: tuple[int, ...] = (0, 1, 49, 50, 83, 124, 125, 166, 249, 250, 251, 333, 499, 500, 501,
-                                999, 1000)
+EDGE_POINTS: tuple[int, ...] = (
+    0,
+    1,
+    49,
+    50,
+    83,
+    124,
+    125,
+    166,
+    249,
+    250,
+    251,
+    333,
+    499,
+    500,
+    501,
+    999,
+    1000,
+)
 
 
 def make_weights(points: Sequence[Sequence[int]] | np.ndarray, name: str = "test") -> Weights:
@@ -70,17 +87,23 @@ def weight_tables() -> st.SearchStrategy[Weights]:
 
 
 @st.composite
-def variants(draw, weights: Weights, *, min_changes: int = 1, max_changes: int | None = None) -> Weights:
+def variants(
+    draw, weights: Weights, *, min_changes: int = 1, max_changes: int | None = None
+) -> Weights:
     """``weights`` with between ``min_changes`` and ``max_changes`` entries given new points."""
     keys = [(d, o) for d in weights.datasets for o in weights.offences]
     max_changes = len(keys) if max_changes is None else max_changes
-    chosen = draw(st.lists(st.sampled_from(keys), min_size=min_changes, max_size=max_changes,
-                           unique=True))
+    chosen = draw(
+        st.lists(st.sampled_from(keys), min_size=min_changes, max_size=max_changes, unique=True)
+    )
     changes = {}
     for key in chosen:
         old = weights.get(*key)
-        new = draw(st.one_of(st.sampled_from(EDGE_POINTS), st.integers(0, 1_200)).filter(
-            lambda v, old=old: v != old))
+        new = draw(
+            st.one_of(st.sampled_from(EDGE_POINTS), st.integers(0, 1_200)).filter(
+                lambda v, old=old: v != old
+            )
+        )
         changes[key] = new
     return weights.replace(changes, name=f"{weights.name}+{len(changes)}")
 
@@ -118,6 +141,12 @@ AS_OF_DATES: tuple[datetime.date, ...] = (
     datetime.date(2028, 2, 29),
     datetime.date(2026, 11, 26),
     datetime.date(2021, 1, 1),
+    # Around the epoch of day numbers (the window holds negative day numbers), and
+    # century years that are not leap years (1900, 2100: no 29 February).
+    datetime.date(1970, 1, 1),
+    datetime.date(1971, 3, 1),
+    datetime.date(1902, 3, 1),
+    datetime.date(2101, 2, 28),
 )
 
 as_of_dates = st.sampled_from(AS_OF_DATES)
@@ -190,8 +219,11 @@ def rows(
     (``test_an_empty_batch_is_taken_as_no_events``).
     """
     n = draw(st.integers(min_size, max_size))
-    ids = draw(st.lists(st.integers(first_id, first_id + 4 * max_size + 10), min_size=n,
-                        max_size=n, unique=True))
+    # Event ids near 0, or near the top of int64 (the id index hashes every bit).
+    base = first_id + draw(st.sampled_from((0, 0, 0, 2**63 - 1_000_000)))
+    ids = draw(
+        st.lists(st.integers(base, base + 4 * max_size + 10), min_size=n, max_size=n, unique=True)
+    )
     big = draw(st.sampled_from((0, 0, 2**40, 2**62)))  # occasionally very large nominal ids
     out = []
     for event_id in ids:
@@ -199,8 +231,9 @@ def rows(
         dataset = draw(st.sampled_from(weights.datasets))
         offence = draw(st.sampled_from(weights.offences))
         date = draw(event_dates(as_of, years, future=future))
-        out.append(Row(reference.Event(event_id, nominal, dataset, offence, date),
-                       draw(spelled(offence))))
+        out.append(
+            Row(reference.Event(event_id, nominal, dataset, offence, date), draw(spelled(offence)))
+        )
     return out
 
 
@@ -250,6 +283,18 @@ def arrow_table(batch: Sequence[Row]):
     )
 
 
+def arrow_chunks(batch: Sequence[Row]):
+    """The batch as a pyarrow Table of two chunks, each with its own dictionaries."""
+    import pyarrow as pa
+
+    def part(rows: Sequence[Row]):
+        table = arrow_table(rows)
+        return table.set_column(3, "offence", table.column("offence").dictionary_encode())
+
+    half = len(batch) // 2
+    return pa.concat_tables([part(batch[:half]), part(batch[half:])])
+
+
 def pandas_frame(batch: Sequence[Row]):
     """The batch as a pandas DataFrame: categorical dataset, datetime64 dates."""
     import pandas as pd
@@ -260,8 +305,9 @@ def pandas_frame(batch: Sequence[Row]):
             "nominal_id": pd.Series([r.event.nominal_id for r in batch], dtype="int64"),
             "dataset": pd.Categorical([r.event.dataset for r in batch]),
             "offence": pd.Series([r.offence_text for r in batch], dtype=object),
-            "date": pd.to_datetime(pd.Series([r.event.date.isoformat() for r in batch],
-                                             dtype=object)),
+            "date": pd.to_datetime(
+                pd.Series([r.event.date.isoformat() for r in batch], dtype=object)
+            ),
         }
     )
 
@@ -270,6 +316,7 @@ INPUT_FORMS = {
     "lists": columns,
     "numpy": numpy_columns,
     "arrow": arrow_table,
+    "arrow_chunks": arrow_chunks,
     "pandas": pandas_frame,
 }
 

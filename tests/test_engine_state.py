@@ -74,8 +74,9 @@ class EngineMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------------ helpers
     def ref_scores(self) -> dict[int, int]:
-        return reference.score(self.model.values(), self.weights.to_mapping(), self.as_of,
-                               self.years)
+        return reference.score(
+            self.model.values(), self.weights.to_mapping(), self.as_of, self.years
+        )
 
     def in_window(self, date: datetime.date) -> bool:
         return reference.in_window(date, self.as_of, self.years)
@@ -90,23 +91,27 @@ class EngineMachine(RuleBasedStateMachine):
         return sorted(self.used - self.model.keys())
 
     def snapshot(self):
-        return (self.engine.scores().rows(), len(self.engine), self.engine.as_of,
-                self.engine.weights.sha256)
+        return (
+            self.engine.scores().rows(),
+            len(self.engine),
+            self.engine.as_of,
+            self.engine.weights.sha256,
+        )
 
-    def draw_row(self, data, event_id: int, *, in_window_only: bool = False) -> Row:
+    def draw_row(self, data, event_id: int, *, future: bool = False) -> Row:
         nominal = data.draw(st.integers(0, 7), label="nominal")
         dataset = data.draw(st.sampled_from(self.weights.datasets), label="dataset")
         offence = data.draw(st.sampled_from(self.weights.offences), label="offence")
-        dates = event_dates(self.as_of, self.years)
-        if in_window_only:
-            dates = dates.filter(self.in_window)
-        date = data.draw(dates, label="date")
-        return Row(reference.Event(event_id, nominal, dataset, offence, date),
-                   data.draw(spelled(offence), label="spelling"))
+        date = data.draw(event_dates(self.as_of, self.years, future=future), label="date")
+        return Row(
+            reference.Event(event_id, nominal, dataset, offence, date),
+            data.draw(spelled(offence), label="spelling"),
+        )
 
     # ------------------------------------------------------------------------ set up
-    @initialize(as_of=as_of_dates, years=window_years_st, thresholds=thresholds_st,
-                points=points_matrices())
+    @initialize(
+        as_of=as_of_dates, years=window_years_st, thresholds=thresholds_st, points=points_matrices()
+    )
     def start(self, as_of, years, thresholds, points):
         self.as_of, self.years, self.thresholds = as_of, years, thresholds
         self.weights = make_weights(points, name="initial")
@@ -116,7 +121,13 @@ class EngineMachine(RuleBasedStateMachine):
         self.next_id = 0
 
     # ------------------------------------------------------------------------ ingest
-    def _ingest(self, data, *, with_live: bool, n_new: st.SearchStrategy[int]) -> None:
+    def _ingest(
+        self, data, *, with_live: bool, n_new: st.SearchStrategy[int], future: bool = False
+    ) -> None:
+        """Ingest a batch; with ``future``, some rows are dated after as_of and the batch
+        is ingested with ``future="skip"``: those rows are counted, not taken, and a
+        correction dated after as_of withdraws the event it corrects (its new content
+        does not count at as_of, and a skipped row is not kept)."""
         batch: list[Row] = []
         kinds: dict[int, str] = {}  # event_id -> "new" / "same" / "conflict"
         for _ in range(data.draw(n_new, label="n_new")):
@@ -125,19 +136,21 @@ class EngineMachine(RuleBasedStateMachine):
             event_id = data.draw(st.sampled_from(gone)) if reuse else self.fresh_id()
             if event_id in kinds:
                 continue
-            batch.append(self.draw_row(data, event_id))
+            batch.append(self.draw_row(data, event_id, future=future))
             kinds[event_id] = "new"
         if with_live:
             live = sorted(self.model)
-            picked = data.draw(st.lists(st.sampled_from(live), min_size=1, max_size=4, unique=True),
-                               label="live ids")
+            picked = data.draw(
+                st.lists(st.sampled_from(live), min_size=1, max_size=4, unique=True),
+                label="live ids",
+            )
             for event_id in picked:
                 old = self.model[event_id]
                 if data.draw(st.sampled_from([True, False, False]), label="identical?"):
                     batch.append(Row(old, data.draw(spelled(old.offence))))
                     kinds[event_id] = "same"
                 else:
-                    new = self.draw_row(data, event_id)
+                    new = self.draw_row(data, event_id, future=future)
                     if new.event == old:  # drew the same content: still an identical duplicate
                         kinds[event_id] = "same"
                     else:
@@ -151,33 +164,36 @@ class EngineMachine(RuleBasedStateMachine):
         if conflicts and not replace:
             before = self.snapshot()
             with pytest.raises(EventError) as info:
-                self.engine.ingest(columns(batch))
+                self.engine.ingest(columns(batch), future="skip" if future else "error")
             assert info.value.row == conflicts[0] and info.value.field == "event_id"
             assert f"row {conflicts[0] + 1}" in str(info.value)
             assert self.snapshot() == before, "a refused batch changed the engine"
             return
 
         before = self.ref_scores()
-        report = self.engine.ingest(columns(batch), replace=replace)
-        taken = expired = 0
+        report = self.engine.ingest(
+            columns(batch), replace=replace, future="skip" if future else "error"
+        )
+        taken = expired = after_as_of = 0
         for row in batch:
             e = row.event
             kind = kinds[e.event_id]
             if kind == "same":
                 continue
             expired += e.date <= reference.window_start(self.as_of, self.years)
+            after_as_of += e.date > self.as_of
             if self.in_window(e.date):
                 self.model[e.event_id] = e
                 taken += 1
             else:
-                self.model.pop(e.event_id, None)  # a correction dated before the window
+                self.model.pop(e.event_id, None)  # a correction dated outside the window
         after = self.ref_scores()
         assert report.received == len(batch)
         assert report.taken == taken
         assert report.expired == expired
         assert report.duplicates == sum(k == "same" for k in kinds.values())
         assert report.replaced == sum(k == "conflict" for k in kinds.values())
-        assert report.future == 0
+        assert report.future == after_as_of
         assert report.changes.as_dict() == reference.band_changes(before, after, self.thresholds)
 
     @precondition(lambda self: self.engine is not None)
@@ -192,6 +208,15 @@ class EngineMachine(RuleBasedStateMachine):
         """A bigger batch, so that the engine holds enough events for collisions."""
         self._ingest(data, with_live=False, n_new=st.integers(15, 40))
 
+    @precondition(lambda self: self.engine is not None)
+    @rule(data=st.data())
+    def ingest_with_future_rows(self, data):
+        """future="skip": rows dated after as_of are counted and left out."""
+        with_live = bool(self.model) and data.draw(st.booleans(), label="with live ids")
+        self._ingest(
+            data, with_live=with_live, n_new=st.integers(0 if with_live else 1, 8), future=True
+        )
+
     @precondition(lambda self: self.engine is not None and self.model)
     @rule(data=st.data())
     def ingest_with_live_ids(self, data):
@@ -203,8 +228,9 @@ class EngineMachine(RuleBasedStateMachine):
     def ingest_bad_row(self, data):
         """A batch with one bad row is refused whole, naming the row and field."""
         good = [self.draw_row(data, self.fresh_id()) for _ in range(data.draw(st.integers(0, 5)))]
-        kind = data.draw(st.sampled_from(
-            [k for k in BAD_KINDS if k != "duplicate_id" or good]), label="bad kind")
+        kind = data.draw(
+            st.sampled_from([k for k in BAD_KINDS if k != "duplicate_id" or good]), label="bad kind"
+        )
         position = data.draw(st.integers(0, len(good)), label="position")
         if kind == "duplicate_id":
             position = max(position, 1)  # the repeat comes after the row it repeats
@@ -212,14 +238,20 @@ class EngineMachine(RuleBasedStateMachine):
         base = self.draw_row(data, self.fresh_id())
         cols = columns([*good[:position], base, *good[position:]])
         field = {
-            "unknown_offence": "offence", "malformed_offence": "offence",
-            "unknown_dataset": "dataset", "bad_date": "date", "after_as_of": "date",
-            "negative_event_id": "event_id", "negative_nominal_id": "nominal_id",
+            "unknown_offence": "offence",
+            "malformed_offence": "offence",
+            "unknown_dataset": "dataset",
+            "bad_date": "date",
+            "after_as_of": "date",
+            "negative_event_id": "event_id",
+            "negative_nominal_id": "nominal_id",
             "duplicate_id": "event_id",
         }[kind]
         value = {
             "unknown_offence": lambda: data.draw(st.sampled_from(["999/99", "1/1", "00101"])),
-            "malformed_offence": lambda: data.draw(st.sampled_from(["28-01", "", "burglary", "2801"])),
+            "malformed_offence": lambda: data.draw(
+                st.sampled_from(["28-01", "", "burglary", "2801"])
+            ),
             "unknown_dataset": lambda: data.draw(st.sampled_from(["probation", "ARREST", ""])),
             "bad_date": lambda: data.draw(st.sampled_from(BAD_DATES)),
             "after_as_of": lambda: (self.as_of + data.draw(st.integers(1, 400)) * DAY).isoformat(),
@@ -244,13 +276,21 @@ class EngineMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def retract(self, data):
         live = sorted(self.model)
-        chosen = data.draw(st.lists(st.sampled_from(live), max_size=5, unique=True), label="live") \
-            if live else []
+        chosen = (
+            data.draw(st.lists(st.sampled_from(live), max_size=5, unique=True), label="live")
+            if live
+            else []
+        )
         gone = self.gone_ids()
-        unknown = set(data.draw(st.lists(st.sampled_from(gone), max_size=3), label="gone")) \
-            if gone else set()
+        unknown = (
+            set(data.draw(st.lists(st.sampled_from(gone), max_size=3), label="gone"))
+            if gone
+            else set()
+        )
         unknown |= set(data.draw(st.lists(st.integers(10**9, 10**9 + 50), max_size=2)))
-        ids = data.draw(st.permutations([*chosen, *unknown, *chosen[:1]]), label="ids")  # one repeat
+        ids = data.draw(
+            st.permutations([*chosen, *unknown, *chosen[:1]]), label="ids"
+        )  # one repeat
         before = self.ref_scores()
         report = self.engine.retract(ids)
         for event_id in chosen:
@@ -263,8 +303,9 @@ class EngineMachine(RuleBasedStateMachine):
     # ------------------------------------------------------------------------ advance
     def _advance(self, new: datetime.date) -> None:
         before = self.ref_scores()
-        leaving = [i for i, e in self.model.items()
-                   if not reference.in_window(e.date, new, self.years)]
+        leaving = [
+            i for i, e in self.model.items() if not reference.in_window(e.date, new, self.years)
+        ]
         report = self.engine.advance(new)
         self.as_of = new
         for event_id in leaving:
@@ -276,8 +317,14 @@ class EngineMachine(RuleBasedStateMachine):
         assert self.engine.window_start == reference.window_start(new, self.years)
 
     @precondition(lambda self: self.engine is not None and self.as_of < FAR_FUTURE)
-    @rule(days=st.one_of(st.integers(0, 3), st.integers(0, 40), st.integers(0, 400),
-                         st.sampled_from([366 * 4, 1_500, 3_000, 10_000])))
+    @rule(
+        days=st.one_of(
+            st.integers(0, 3),
+            st.integers(0, 40),
+            st.integers(0, 400),
+            st.sampled_from([366 * 4, 1_500, 3_000, 10_000]),
+        )
+    )
     def advance(self, days):
         """Forward by 0 to 400 days, or a jump past every live event (everything expires)."""
         live = len(self.model)
@@ -287,8 +334,10 @@ class EngineMachine(RuleBasedStateMachine):
             event(f"far jump expired live events: {live > 0}")
 
     @precondition(lambda self: self.engine is not None and self.as_of < FAR_FUTURE)
-    @rule(month_day=st.sampled_from([(2, 28), (2, 29), (3, 1)]),
-          years_on=st.one_of(st.just(0), st.integers(0, 4)))
+    @rule(
+        month_day=st.sampled_from([(2, 28), (2, 29), (3, 1)]),
+        years_on=st.one_of(st.just(0), st.integers(0, 4)),
+    )
     def advance_to_end_of_february(self, month_day, years_on):
         """To 28 Feb, 29 Feb (leap years only) or 1 Mar of this or a later year."""
         year = self.as_of.year + years_on
@@ -317,8 +366,12 @@ class EngineMachine(RuleBasedStateMachine):
     @rule(data=st.data())
     def reweight(self, data):
         many = data.draw(st.booleans(), label="many changes")
-        new = data.draw(variants(self.weights, min_changes=6) if many
-                        else variants(self.weights, max_changes=2), label="table")
+        new = data.draw(
+            variants(self.weights, min_changes=6)
+            if many
+            else variants(self.weights, max_changes=2),
+            label="table",
+        )
         before = self.ref_scores()
         old_weights, self.weights = self.weights, new
         after = self.ref_scores()
@@ -339,8 +392,10 @@ class EngineMachine(RuleBasedStateMachine):
         assert impact.changes.as_dict() == reference.band_changes(before, after, self.thresholds)
         assert int(impact.transitions.sum()) == len(before)
         moved = {n: after[n] - before[n] for n in before if after[n] != before[n]}
-        assert dict(zip(impact.nominal_id.tolist(), impact.score_change.tolist(),
-                        strict=True)) == moved
+        assert (
+            dict(zip(impact.nominal_id.tolist(), impact.score_change.tolist(), strict=True))
+            == moved
+        )
 
     @precondition(lambda self: self.engine is not None)
     @rule(value=st.sampled_from(EDGE_POINTS))

@@ -9,6 +9,7 @@ on the canonical events.
 from __future__ import annotations
 
 import datetime
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,9 +25,11 @@ from strategies import (
     events_of,
     make_weights,
     matrix_as_dict,
+    reference_rows,
     reference_scores,
     rows,
     small_weights,
+    spellings,
     thresholds_st,
     variants,
     weight_tables,
@@ -34,7 +37,7 @@ from strategies import (
 )
 from test_reference import WINDOW_CASES
 
-from iomscore import BAND_NAMES, Engine, Weights, reference
+from iomscore import BAND_NAMES, Engine, EventError, Weights, reference
 
 D = datetime.date
 
@@ -62,8 +65,9 @@ class Scenario:
 
 
 @st.composite
-def scenarios(draw, *, future: bool = True, min_size: int = 1, max_size: int = 30,
-              fixed_weights: bool = False) -> Scenario:
+def scenarios(
+    draw, *, future: bool = True, min_size: int = 1, max_size: int = 30, fixed_weights: bool = False
+) -> Scenario:
     as_of = draw(as_of_dates)
     years = draw(window_years_st)
     thresholds = draw(thresholds_st)
@@ -78,7 +82,8 @@ def transition_counts(before: dict[int, int], after: dict[int, int], thresholds)
     for nominal, old in before.items():
         new = after[nominal]
         out[BAND_NAMES.index(reference.band(old, thresholds))][
-            BAND_NAMES.index(reference.band(new, thresholds))] += 1
+            BAND_NAMES.index(reference.band(new, thresholds))
+        ] += 1
     return out
 
 
@@ -116,7 +121,11 @@ def test_ingest_report_counts(sc: Scenario):
     future = sum(e.date > sc.as_of for e in events)
     before = len(events) - inside - future  # dated on or before the window's bound
     assert (report.received, report.taken, report.expired, report.future) == (
-        len(events), inside, before, future)
+        len(events),
+        inside,
+        before,
+        future,
+    )
     assert (report.duplicates, report.replaced) == (0, 0)
     assert len(engine) == inside
     assert engine.as_of == sc.as_of
@@ -129,7 +138,7 @@ def test_future_rows_are_an_error_by_default(sc: Scenario):
     has_future = any(e.date > sc.as_of for e in sc.events)
     if has_future:
         first = next(i for i, e in enumerate(sc.events) if e.date > sc.as_of)
-        with pytest.raises(Exception) as info:
+        with pytest.raises(EventError) as info:
             engine.ingest(columns(sc.batch))
         assert info.value.row == first and info.value.field == "date"
         assert f"row {first + 1}" in str(info.value)
@@ -153,7 +162,7 @@ def test_batches_split_give_the_same_result(sc: Scenario, cuts):
     engine = sc.engine()
     bounds = sorted({0, len(sc.batch), *(c for c in cuts if c <= len(sc.batch))})
     seen: list[reference.Event] = []
-    for lo, hi in zip(bounds, bounds[1:], strict=False):
+    for lo, hi in itertools.pairwise(bounds):
         before = reference_scores(seen, sc.weights, sc.as_of, sc.years)
         report = engine.ingest(columns(sc.batch[lo:hi]), future="skip")
         seen.extend(sc.events[lo:hi])
@@ -191,8 +200,13 @@ def test_engine_window_edges(as_of, years, date, counts):
     weights = small_weights()
     engine = Engine(weights, as_of, window_years=years)
     report = engine.ingest(
-        {"event_id": [1], "nominal_id": [7], "dataset": ["arrest"], "offence": ["028/01"],
-         "date": [date.isoformat()]},
+        {
+            "event_id": [1],
+            "nominal_id": [7],
+            "dataset": ["arrest"],
+            "offence": ["028/01"],
+            "date": [date.isoformat()],
+        },
         future="skip",
     )
     points = weights.get("arrest", "028/01")
@@ -208,8 +222,10 @@ def test_engine_window_edges(as_of, years, date, counts):
     start=st.sampled_from([D(2024, 2, 25), D(2026, 2, 25), D(2025, 2, 25)]),
 )
 @example(
-    batch=[Row(reference.Event(1, 1, "warrant", "028/01", D(2022, 3, 1)), "28/1"),
-           Row(reference.Event(2, 1, "warrant", "028/01", D(2024, 2, 29)), "02801")],
+    batch=[
+        Row(reference.Event(1, 1, "warrant", "028/01", D(2022, 3, 1)), "28/1"),
+        Row(reference.Event(2, 1, "warrant", "028/01", D(2024, 2, 29)), "02801"),
+    ],
     start=D(2024, 2, 25),
 )
 def test_advancing_day_by_day_through_29_february(batch, start):
@@ -218,8 +234,10 @@ def test_advancing_day_by_day_through_29_february(batch, start):
     events = [e for e in events_of(batch)]
     # Rebase the drawn dates so that they fall around the start of the walk.
     shift = start - D(2024, 2, 25)
-    events = [reference.Event(e.event_id, e.nominal_id, e.dataset, e.offence, e.date + shift)
-              for e in events]
+    events = [
+        reference.Event(e.event_id, e.nominal_id, e.dataset, e.offence, e.date + shift)
+        for e in events
+    ]
     engine = Engine(weights, start)
     engine.ingest({**event_columns(events)}, future="skip")
     known = [e for e in events if e.date <= start]
@@ -248,9 +266,11 @@ def test_matrix_equals_reference_counts(sc: Scenario):
     assert matrix.n_kinds == len(sc.weights.datasets) * len(sc.weights.offences)
     assert matrix_as_dict(matrix, sc.weights) == reference.counts(sc.events, sc.as_of, sc.years)
     for r in range(matrix.indptr.shape[0] - 1):
-        kinds = matrix.indices[matrix.indptr[r]:matrix.indptr[r + 1]].tolist()
+        kinds = matrix.indices[matrix.indptr[r] : matrix.indptr[r + 1]].tolist()
         assert kinds == sorted(set(kinds)), "kinds ascend within a row"
-    assert matrix.nnz == sum(len(v) for v in reference.counts(sc.events, sc.as_of, sc.years).values())
+    assert matrix.nnz == sum(
+        len(v) for v in reference.counts(sc.events, sc.as_of, sc.years).values()
+    )
 
 
 # ------------------------------------------------------------------------------ what-if & reweight
@@ -290,7 +310,9 @@ def test_what_if_equals_reference(data, sc: Scenario):
     engine = sc.engine()
     engine.ingest(columns(sc.batch), future="skip")
     few = data.draw(st.booleans())
-    new = data.draw(variants(sc.weights, max_changes=2) if few else variants(sc.weights, min_changes=6))
+    new = data.draw(
+        variants(sc.weights, max_changes=2) if few else variants(sc.weights, min_changes=6)
+    )
     _check_what_if(sc, engine, new)
 
 
@@ -299,7 +321,9 @@ def test_reweight_equals_reference(data, sc: Scenario):
     engine = sc.engine()
     engine.ingest(columns(sc.batch), future="skip")
     few = data.draw(st.booleans())
-    new = data.draw(variants(sc.weights, max_changes=2) if few else variants(sc.weights, min_changes=6))
+    new = data.draw(
+        variants(sc.weights, max_changes=2) if few else variants(sc.weights, min_changes=6)
+    )
     mode = _check_reweight(sc, engine, new)
     assert mode in ("partial", "full")
     # Events taken after the reweight are scored with the new table.
@@ -310,24 +334,30 @@ def test_reweight_equals_reference(data, sc: Scenario):
 
 
 def _skewed_scenario() -> Scenario:
-    """40 events of kind (arrest, 046/00) and one of (warrant, 105/01), across 6 nominals."""
+    """80 events of kind (arrest, 046/00) across 40 nominals, and one of (warrant, 105/01).
+
+    The matrix has 41 entries; the warrant column holds 1 of them (under the
+    engine's 1/16 threshold for a partial rescore), the arrest column 40.
+    """
     as_of = D(2024, 2, 29)
-    events = [reference.Event(i, i % 6, "arrest", "046/00", as_of - datetime.timedelta(days=i))
-              for i in range(40)]
+    events = [
+        reference.Event(i, i % 40, "arrest", "046/00", as_of - datetime.timedelta(days=i))
+        for i in range(80)
+    ]
     events.append(reference.Event(100, 3, "warrant", "105/01", D(2022, 3, 1)))
     batch = [Row(e, e.offence) for e in events]
     return Scenario(as_of, 2, reference.DEFAULT_THRESHOLDS, small_weights(), batch)
 
 
 def test_reweight_partial_path():
-    """One changed kind holding 1 of 7 matrix entries: only that column is rescored."""
+    """One changed kind holding 1 of 41 matrix entries: only that column is rescored."""
     sc = _skewed_scenario()
     engine = sc.engine()
     engine.ingest(columns(sc.batch))
     new = sc.weights.replace({("warrant", "105/01"): 900}, name="warrant up")
     _check_what_if(sc, engine, new)
     assert _check_reweight(sc, engine, new) == "partial"
-    assert engine.score(3) == 7 * 40 + 900  # nominal 3 holds 7 of the 40 shoplifting arrests
+    assert engine.score(3) == 2 * 40 + 900  # nominal 3 holds 2 of the 80 shoplifting arrests
 
 
 def test_reweight_full_path():
@@ -338,7 +368,7 @@ def test_reweight_full_path():
     new = sc.weights.replace({("arrest", "046/00"): 100}, name="shoplifting up")
     _check_what_if(sc, engine, new)
     assert _check_reweight(sc, engine, new) == "full"
-    assert engine.score(0) == 7 * 100  # nominal 0 holds events 0, 6, ..., 36
+    assert engine.score(0) == 2 * 100  # nominal 0 holds events 0 and 40
 
 
 def test_reweight_to_the_same_points_does_nothing():
@@ -346,6 +376,10 @@ def test_reweight_to_the_same_points_does_nothing():
     engine = sc.engine()
     engine.ingest(columns(sc.batch))
     same = Weights(sc.weights.datasets, sc.weights.offences, sc.weights.points, name="renamed")
+    impact = engine.what_if(same)
+    before = sc.ref_scores()
+    assert impact.transitions.tolist() == transition_counts(before, before, sc.thresholds)
+    assert len(impact.changes) == 0 and impact.nominal_id.size == 0
     report = engine.reweight(same)
     assert (report.mode, report.changed_kinds, len(report.changes)) == ("none", 0, 0)
     assert engine.scores().rows() == sc.ref_rows()
@@ -368,7 +402,9 @@ def test_reweight_changes_bands_exactly_at_thresholds(data):
     as_of = D(2025, 2, 28)
     weights = make_weights([[1] * 4] * 3)
     events = [reference.Event(n, n, "arrest", "028/01", as_of) for n in range(6)]
-    sc = Scenario(as_of, 2, reference.DEFAULT_THRESHOLDS, weights, [Row(e, e.offence) for e in events])
+    sc = Scenario(
+        as_of, 2, reference.DEFAULT_THRESHOLDS, weights, [Row(e, e.offence) for e in events]
+    )
     engine = sc.engine()
     engine.ingest(columns(sc.batch))
     value = data.draw(st.sampled_from([249, 250, 499, 500, 999, 1000]))
@@ -380,3 +416,186 @@ def test_reweight_changes_bands_exactly_at_thresholds(data):
         assert report.changes.as_dict() == {}
     else:
         assert report.changes.as_dict() == {n: ("NONE", expected_band, value) for n in range(6)}
+
+
+# ------------------------------------------------------------------------------ larger shapes
+# The compiled paths change shape with size: rows of more than 32 events are sorted
+# differently when the matrix is built, the rescoring kernel sums entries in blocks of
+# 2,048, counts above 65,535 are stored wider, batches above 200,000 rows and matrices
+# above 1,000,000 entries go to the parallel code. Each test below crosses one of those.
+
+
+def _wide_weights(n_offences: int, seed: int) -> Weights:
+    """3 datasets x n_offences codes (000/00, 000/01, ...), random points."""
+    rng = np.random.default_rng(seed)
+    codes = [f"{i // 100:03d}/{i % 100:02d}" for i in range(n_offences)]
+    return Weights(
+        ("arrest", "intelligence", "warrant"),
+        codes,
+        rng.integers(0, 400, size=(3, n_offences)),
+        name=f"wide{seed}",
+    )
+
+
+def _random_events(
+    weights: Weights,
+    n: int,
+    n_nominals: int,
+    as_of: datetime.date,
+    seed: int,
+    first_id: int = 0,
+    days: int = 800,
+) -> list[reference.Event]:
+    rng = np.random.default_rng(seed)
+    return [
+        reference.Event(
+            first_id + i,
+            int(rng.integers(0, n_nominals)),
+            weights.datasets[int(rng.integers(0, len(weights.datasets)))],
+            weights.offences[int(rng.integers(0, len(weights.offences)))],
+            as_of - datetime.timedelta(days=int(rng.integers(0, days))),
+        )
+        for i in range(n)
+    ]
+
+
+@pytest.mark.slow
+def test_rescoring_across_blocks_long_rows_and_empty_rows():
+    weights = _wide_weights(1_000, seed=1)
+    as_of = D(2024, 2, 29)
+    # Nominal 0 holds 2,500 events of distinct kinds: one matrix row longer than a block.
+    events = [
+        reference.Event(i, 0, weights.datasets[i % 3], weights.offences[i // 3], as_of)
+        for i in range(2_500)
+    ]
+    events += _random_events(weights, 6_000, 3_000, as_of, seed=2, first_id=10_000)
+    engine = Engine(weights, as_of)
+    engine.ingest(event_columns(events))
+    # Empty rows between full ones: every event of every seventh nominal is withdrawn.
+    gone = [e.event_id for e in events if e.nominal_id % 7 == 3]
+    engine.retract(gone)
+    live = [e for e in events if e.nominal_id % 7 != 3]
+    sc = Scenario(
+        as_of, 2, reference.DEFAULT_THRESHOLDS, weights, [Row(e, e.offence) for e in live]
+    )
+    assert engine.scores().rows() == sc.ref_rows()
+    assert matrix_as_dict(engine.matrix(), weights) == reference.counts(live, as_of)
+
+    everything = _wide_weights(1_000, seed=3)
+    _check_what_if(sc, engine, everything)
+    assert _check_reweight(sc, engine, everything) == "full"
+    sc.weights = everything
+    one = everything.replace({("warrant", "009/99"): 7})
+    assert _check_reweight(sc, engine, one) == "partial"
+
+
+@pytest.mark.slow
+def test_counts_above_65535_of_one_kind():
+    weights = small_weights()
+    as_of = D(2025, 2, 28)
+    many = [
+        reference.Event(i, 42, "intelligence", "046/00", as_of - datetime.timedelta(days=i % 700))
+        for i in range(70_000)
+    ]
+    others = _random_events(weights, 2_000, 50, as_of, seed=5, first_id=100_000, days=700)
+    # One kind kept rare (two events), for a partial rescore over int32 counts below.
+    rare_kind = ("warrant", "105/01")
+    others = [e for e in others if (e.dataset, e.offence) != rare_kind]
+    others += [
+        reference.Event(200_000 + i, i, *rare_kind, as_of - datetime.timedelta(days=i))
+        for i in range(2)
+    ]
+    events = many + others
+    engine = Engine(weights, as_of)
+    engine.ingest(event_columns(events))
+    sc = Scenario(
+        as_of, 2, reference.DEFAULT_THRESHOLDS, weights, [Row(e, e.offence) for e in events]
+    )
+    assert engine.scores().rows() == sc.ref_rows()
+    counts = reference.counts(events, as_of)
+    assert counts[42][("intelligence", "046/00")] >= 70_000
+    assert matrix_as_dict(engine.matrix(), weights) == counts
+    # Every entry changes: the whole matrix is multiplied (with counts stored as int32).
+    new = make_weights(np.asarray(weights.points) + 1, name="plus one")
+    _check_what_if(sc, engine, new)
+    assert _check_reweight(sc, engine, new) == "full"
+    sc.weights = new
+    rare = new.replace({rare_kind: 999})
+    assert _check_reweight(sc, engine, rare) == "partial"
+
+
+@pytest.mark.slow
+def test_a_batch_above_the_bulk_size():
+    """200,500 rows as numpy columns, codes in three spellings, some before the window."""
+    weights = small_weights()
+    as_of = D(2028, 2, 29)
+    n = 200_500
+    rng = np.random.default_rng(9)
+    nominal = rng.integers(0, 5_000, size=n)
+    dataset = rng.integers(0, 3, size=n)
+    offence = rng.integers(0, 4, size=n)
+    back = rng.integers(0, 760, size=n)
+    dates = np.datetime64(as_of, "D") - back
+    spelled = [spellings(weights.offences[o])[i % 3] for i, o in enumerate(offence.tolist())]
+    engine = Engine(weights, as_of, window_years=2)
+    report = engine.ingest(
+        {
+            "event_id": np.arange(n, dtype=np.int64) * 3 + 7,
+            "nominal_id": nominal.astype(np.int64),
+            "dataset": np.array(weights.datasets)[dataset],
+            "offence": np.array(spelled),
+            "date": dates,
+        }
+    )
+    events = [
+        reference.Event(
+            i * 3 + 7,
+            nom,
+            weights.datasets[d],
+            weights.offences[o],
+            as_of - datetime.timedelta(days=b),
+        )
+        for i, (nom, d, o, b) in enumerate(
+            zip(nominal.tolist(), dataset.tolist(), offence.tolist(), back.tolist(), strict=True)
+        )
+    ]
+    inside = sum(reference.in_window(e.date, as_of) for e in events)
+    assert (report.taken, report.expired) == (inside, n - inside)
+    assert engine.scores().rows() == reference_rows(events, weights, as_of)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_threaded_rescoring_kernel_equals_a_plain_sum(threads):
+    """The compiled rescoring kernel on 1.2 million entries (the threaded path) vs numpy.
+
+    Rows are of random length, with runs of empty rows; the plain twin sums
+    count x points per entry and takes differences of the running total.
+    """
+    from iomscore._core import csr_matvec
+
+    rng = np.random.default_rng(threads)
+    n_rows = 220_000
+    lengths = rng.integers(0, 16, size=n_rows)
+    lengths[rng.random(n_rows) < 0.2] = 0
+    lengths[:5] = 0
+    lengths[-5:] = 0
+    lengths[777] = 5_000  # a row longer than a block
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    nnz = int(indptr[-1])
+    assert nnz >= 1_000_000
+    kinds = rng.integers(0, 3_000, size=nnz).astype(np.uint16)
+    points = rng.integers(0, 100_001, size=3_000).astype(np.int64)
+    for counts in (
+        rng.integers(1, 60_000, size=nnz).astype(np.uint16),
+        rng.integers(1, 200_000, size=nnz).astype(np.int32),
+    ):
+        products = counts.astype(np.int64) * points[kinds]
+        running = np.concatenate([[0], np.cumsum(products)])
+        expected = running[indptr[1:]] - running[indptr[:-1]]
+        got = csr_matvec(indptr, kinds, counts, points, threads=threads)
+        np.testing.assert_array_equal(got, expected)
+        # And a few rows by a plain loop, so the twin is checked too.
+        for r in (0, 5, 776, 777, 778, n_rows - 6, n_rows - 1):
+            lo, hi = int(indptr[r]), int(indptr[r + 1])
+            assert int(got[r]) == sum(int(counts[i]) * int(points[kinds[i]]) for i in range(lo, hi))

@@ -16,8 +16,13 @@ from iomscore.codes import OffenceCodeError, normalize_offence, offence_number
 D = datetime.date
 
 
-def ev(event_id: int, nominal: int, date: datetime.date, dataset: str = "arrest",
-       offence: str = "028/01") -> reference.Event:
+def ev(
+    event_id: int,
+    nominal: int,
+    date: datetime.date,
+    dataset: str = "arrest",
+    offence: str = "028/01",
+) -> reference.Event:
     return reference.Event(event_id, nominal, dataset, offence, date)
 
 
@@ -144,8 +149,21 @@ def test_years_before_maps_29_february():
 
 
 @pytest.mark.parametrize(
-    "text", ["2023-02-29", "2023-02-30", "2024-02-30", "2023-04-31", "2023/01/01", "", "2023-1-1",
-             "23-01-01", "2023-13-01", "2023-00-10", "2023-01-32", " 2023-01-01"]
+    "text",
+    [
+        "2023-02-29",
+        "2023-02-30",
+        "2024-02-30",
+        "2023-04-31",
+        "2023/01/01",
+        "",
+        "2023-1-1",
+        "23-01-01",
+        "2023-13-01",
+        "2023-00-10",
+        "2023-01-32",
+        " 2023-01-01",
+    ],
 )
 def test_parse_date_rejects(text):
     with pytest.raises(ValueError, match="YYYY-MM-DD"):
@@ -213,8 +231,18 @@ def test_counts():
 
 @pytest.mark.parametrize(
     ("points", "band"),
-    [(0, "NONE"), (1, "NONE"), (249, "NONE"), (250, "LOW"), (251, "LOW"), (499, "LOW"),
-     (500, "MEDIUM"), (999, "MEDIUM"), (1000, "HIGH"), (10**12, "HIGH")],
+    [
+        (0, "NONE"),
+        (1, "NONE"),
+        (249, "NONE"),
+        (250, "LOW"),
+        (251, "LOW"),
+        (499, "LOW"),
+        (500, "MEDIUM"),
+        (999, "MEDIUM"),
+        (1000, "HIGH"),
+        (10**12, "HIGH"),
+    ],
 )
 def test_default_bands(points, band):
     assert reference.band(points) == band
@@ -222,8 +250,15 @@ def test_default_bands(points, band):
 
 @pytest.mark.parametrize(
     ("points", "band"),
-    [(0, "NONE"), (9, "NONE"), (10, "LOW"), (19, "LOW"), (20, "MEDIUM"), (29, "MEDIUM"),
-     (30, "HIGH")],
+    [
+        (0, "NONE"),
+        (9, "NONE"),
+        (10, "LOW"),
+        (19, "LOW"),
+        (20, "MEDIUM"),
+        (29, "MEDIUM"),
+        (30, "HIGH"),
+    ],
 )
 def test_custom_thresholds(points, band):
     assert reference.band(points, (10, 20, 30)) == band
@@ -289,8 +324,22 @@ def test_normalize_offence(text, canonical):
 
 @pytest.mark.parametrize(
     "text",
-    ["", "28", "2801", "028011", "28-01", "028 01", "1234/1", "028/001", "/01", "028/", "abc",
-     "28/1/1", "0x1c/1", "-28/1"],
+    [
+        "",
+        "28",
+        "2801",
+        "028011",
+        "28-01",
+        "028 01",
+        "1234/1",
+        "028/001",
+        "/01",
+        "028/",
+        "abc",
+        "28/1/1",
+        "0x1c/1",
+        "-28/1",
+    ],
 )
 def test_normalize_offence_rejects(text):
     with pytest.raises(OffenceCodeError, match="not a Home Office code"):

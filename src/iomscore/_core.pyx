@@ -14,7 +14,7 @@ from libc.stdint cimport int8_t, int32_t, int64_t, uint16_t
 from ._cstore cimport (
     iom_csr_matvec_i32, iom_csr_matvec_u16,
     IOM_ENOMEM, IOM_EOVERFLOW, IOM_ETOOMANY, IOM_MAX_SLOTS, IOM_OK,
-    iom_advance, iom_apply, iom_begin, iom_classify, iom_compact, iom_find_events,
+    iom_add_columns, iom_advance, iom_apply, iom_begin, iom_classify, iom_compact, iom_find_events,
     iom_find_nominals, iom_retract, iom_set_points, iom_store, iom_store_bytes,
     iom_nominal, iom_store_event_bytes, iom_store_free, iom_store_init,
 )
@@ -218,6 +218,25 @@ cdef class EventStore:
     def begin(self):
         """Start a new touched list (before a bulk change of scores)."""
         iom_begin(&self.s)
+
+    def add_columns(self, const int64_t[::1] changed not None, const int64_t[::1] delta not None,
+                    const int64_t[::1] col_ptr not None, const int32_t[::1] rows not None,
+                    const int32_t[::1] counts not None):
+        """Partial rescore: add delta[j] * count along each changed column (see iom_store.h).
+
+        The CSC arrays must describe this store's live events (rows are nominal
+        indices). Starts a new touched list.
+        """
+        cdef int rc = IOM_OK
+        if changed.shape[0] != delta.shape[0]:
+            raise ValueError("one delta per changed kind is required")
+        with nogil:
+            if changed.shape[0] and rows.shape[0]:
+                rc = iom_add_columns(&self.s, changed.shape[0], &changed[0], &delta[0],
+                                     &col_ptr[0], &rows[0], &counts[0])
+            else:
+                iom_begin(&self.s)
+        _check(rc)
 
     def set_points(self, const int64_t[::1] points not None):
         if points.shape[0] != self.s.n_kinds:

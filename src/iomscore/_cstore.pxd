@@ -53,6 +53,9 @@ cdef extern from "iom_store.h" nogil:
     int iom_advance(iom_store *s, int64_t new_as_of, int64_t new_start, int64_t *expired)
     void iom_set_points(iom_store *s, const int64_t *points)
     void iom_begin(iom_store *s)
+    int iom_add_columns(iom_store *s, int64_t n_changed, const int64_t *changed,
+                        const int64_t *delta, const int64_t *col_ptr, const int32_t *rows,
+                        const int32_t *counts)
     int iom_reserve_events(iom_store *s, int64_t extra)
     void iom_compact(iom_store *s)
 

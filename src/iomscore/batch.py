@@ -18,7 +18,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import _kernels
 from .codes import OffenceCodeError, normalize_offence
 from .weights import Weights
 
@@ -110,19 +109,28 @@ def _columns(events: object) -> tuple[dict[str, object], int]:
 
 
 def _to_arrow(values: object) -> pa.Array:
-    if isinstance(values, pa.ChunkedArray):
-        return values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
-    if isinstance(values, pa.Array):
-        return values
-    if hasattr(values, "array") and hasattr(values, "dtype") and hasattr(values, "cat"):
+    """Any accepted column as one (unchunked) pyarrow array."""
+    if isinstance(values, pa.Array | pa.ChunkedArray):
+        arrow = values
+    elif hasattr(values, "array") and hasattr(values, "dtype") and hasattr(values, "cat"):
         # pandas Series; categoricals become dictionary arrays without a copy of the strings.
-        return pa.Array.from_pandas(values)
-    items = values if isinstance(values, np.ndarray) else list(values)  # type: ignore[call-overload]
-    try:
-        return pa.array(items)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
-        # Mixed types: as text, so that the column's own check names the bad row.
-        return pa.array([None if v is None else str(v) for v in items], type=pa.string())
+        arrow = pa.Array.from_pandas(values)
+    else:
+        items = values if isinstance(values, np.ndarray) else list(values)  # type: ignore[call-overload]
+        try:
+            arrow = pa.array(items)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+            # Mixed types: as text, so that the column's own check names the bad row.
+            return pa.array([None if v is None else str(v) for v in items], type=pa.string())
+    if isinstance(arrow, pa.ChunkedArray):  # large text comes back in chunks
+        if arrow.num_chunks == 1:
+            return arrow.chunk(0)
+        if pa.types.is_string(arrow.type):
+            arrow = arrow.cast(pa.large_string())  # one array may pass 2 GiB of text
+        elif pa.types.is_dictionary(arrow.type):
+            arrow = arrow.unify_dictionaries()  # each chunk may have its own dictionary
+        return arrow.combine_chunks()
+    return arrow
 
 
 def _first_null(arr: pa.Array) -> int | None:
@@ -250,6 +258,8 @@ def _day_column(values: object, field: str, label: RowLabel) -> np.ndarray:
 
 def _days_int32(days: np.ndarray, field: str, label: RowLabel) -> np.ndarray:
     """int64 day numbers to int32, refusing dates outside the years 1 to 9999."""
+    from . import _kernels  # Numba loads on first bulk use, not at import
+
     if days.size:
         low, high = _kernels.min_max(days) if days.size > _BULK else (days.min(), days.max())
         if low < _FIRST_DAY or high > _LAST_DAY:
@@ -311,6 +321,8 @@ def encode_events(events: object, weights: Weights, *, label: RowLabel = row_lab
     base = (dataset_codes * len(weights.offences)).astype(np.uint16)
     offset = offence_codes.astype(np.uint16)
     if len(event_id) > _BULK:
+        from . import _kernels
+
         kind = _kernels.compose_kinds(dataset_rows, base, offence_rows, offset)
     else:
         kind = (base[dataset_rows] + offset[offence_rows]).astype(np.uint16)

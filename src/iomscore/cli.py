@@ -17,11 +17,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from . import __version__
-from .batch import EventError, encode_events
-from .engine import Engine, EngineError
+from .batch import encode_events
+from .engine import Engine
 from .eventfile import read_events
 from .results import BAND_NAMES, ScoreTable
-from .weights import WeightFileError, Weights
+from .weights import Weights
 
 __all__ = ["main"]
 
@@ -89,7 +89,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
     clock.lap("score")
     result.write_csv(args.out)
     clock.lap("write")
-    _err(f"events: {report}")
+    _err(str(report))
     _err(_band_summary(result))
     _err(clock.text())
     return 0
@@ -119,7 +119,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     clock.lap("what-if (x2 table)")
     engine.advance(args.as_of + datetime.timedelta(days=1))
     clock.lap("advance 1 day")
-    _err(f"events: {report}")
+    _err(str(report))
     _err(_band_summary(result))
     _err(f"what-if every weight doubled: {len(full.changes):,} nominals would change band")
     memory = engine.memory()
@@ -331,7 +331,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return run(args)
-    except (EventError, WeightFileError, EngineError, OSError) as exc:
+    except (ValueError, OSError) as exc:  # EventError, WeightFileError, EngineError among them
         _err(f"iomscore: error: {exc}")
         return 1
     except BrokenPipeError:  # pragma: no cover - e.g. `| head`

@@ -23,7 +23,6 @@ from typing import Literal
 
 import numpy as np
 
-from . import _kernels
 from ._core import EventStore, csr_matvec
 from ._rwlock import RWLock
 from .batch import EncodedBatch, EventError, RowLabel, encode_events, row_label
@@ -150,6 +149,7 @@ class Engine:
         self._version = 0
         self._matrix_cache: tuple[int, CountMatrix] | None = None
         self._csc_cache: tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+        self._by_id_cache = np.empty(0, dtype=np.int64)
         self._history = [
             WeightsRecord(self._weights.name, self._weights.sha256, self._as_of, "initial")
         ]
@@ -334,11 +334,13 @@ class Engine:
     def scores(self) -> ScoreTable:
         """Every nominal with a live event: ``nominal_id, score, band`` in rule 6's order."""
         with self._lock.read():
-            live = np.flatnonzero(self._store.live_counts() > 0)
-            ids = self._store.nominal_ids()[live]
+            by_id = self._by_id()
+            live = by_id[self._store.live_counts()[by_id] > 0]
             points = self._store.scores()[live]
-            order = np.lexsort((ids, -points))
-            ids, points = ids[order], points[order]
+            # Stable: equal scores keep nominal_id order (rule 6).
+            order = np.argsort(-points, kind="stable")
+            ids = self._store.nominal_ids()[live[order]]
+            points = points[order]
             return ScoreTable(
                 ids,
                 points,
@@ -348,11 +350,38 @@ class Engine:
                 self._weights.sha256,
             )
 
+    def _by_id(self) -> np.ndarray:
+        """Nominal indices ordered by nominal_id, kept up to date as nominals are added.
+
+        Nominals are only ever appended to the store, so new ones are merged
+        into the cached order (O(n)) instead of sorting everything again.
+        """
+        with self._cache_lock:
+            ids = self._store.nominal_ids()
+            order = self._by_id_cache
+            if order.size < ids.size:
+                new = np.arange(order.size, ids.size, dtype=np.int64)
+                new = new[np.argsort(ids[new], kind="stable")]
+                at = np.searchsorted(ids[order], ids[new])
+                order = np.insert(order, at, new)
+                self._by_id_cache = order
+            return order
+
     def score(self, nominal_id: int) -> int:
         """One nominal's score (points); 0 for a nominal with no live event."""
         with self._lock.read():
             index = int(self._store.find_nominals(np.array([nominal_id], dtype=np.int64))[0])
             return int(self._store.scores()[index]) if index >= 0 else 0
+
+    def scores_of(self, nominal_ids: Iterable[int] | np.ndarray) -> np.ndarray:
+        """Scores (points, int64) of many nominals; 0 for one with no live event."""
+        ids = np.ascontiguousarray(np.asarray(nominal_ids, dtype=np.int64).reshape(-1))
+        with self._lock.read():
+            index = self._store.find_nominals(ids)
+            held = index >= 0
+            out = np.zeros(ids.size, dtype=np.int64)
+            out[held] = self._store.scores()[index[held]]
+            return out
 
     def band(self, nominal_id: int) -> str:
         """One nominal's band (rule 5)."""
@@ -370,6 +399,8 @@ class Engine:
         with self._cache_lock:
             if self._matrix_cache is None or self._matrix_cache[0] != self._version:
                 store = self._store
+                from . import _kernels
+
                 indptr, indices, data = _kernels.build_csr(
                     store.event_nominals(), store.event_kinds(), store.live_counts(), store.n_kinds
                 )
@@ -385,6 +416,8 @@ class Engine:
         matrix = self._matrix()
         with self._cache_lock:
             if self._csc_cache is None or self._csc_cache[0] != self._version:
+                from . import _kernels
+
                 csc = _kernels.build_csc(matrix.indptr, matrix.indices, matrix.data, matrix.n_kinds)
                 self._csc_cache = (self._version, csc)
             return self._csc_cache[1]
@@ -403,73 +436,106 @@ class Engine:
                 f"({len(missing)} missing, e.g. {missing[:3]}; {len(extra)} extra, e.g. {extra[:3]})"
             )
 
-    def _rescore(self, weights: Weights) -> tuple[str, np.ndarray, np.ndarray, int]:
-        """New scores under ``weights``: (mode, nominal indices, their new scores, changed kinds)."""
+    # A partial rescore visits the nominals of the changed columns at random;
+    # the full product streams through the whole matrix. Past this share of the
+    # entries the stream is the faster of the two.
+    _PARTIAL_SHARE = 8
+
+    def _plan(self, weights: Weights) -> tuple[str, np.ndarray, np.ndarray]:
+        """How to rescore under ``weights``: (mode, changed kinds, their change in points)."""
         self._check_same_shape(weights)
         old_points = self._store.points()
         new_points = weights.kind_points()
         changed = np.flatnonzero(old_points != new_points).astype(np.int64)
         if changed.size == 0:
-            return "none", np.empty(0, np.int32), np.empty(0, np.int64), 0
+            return "none", changed, changed
         matrix = self._matrix()
-        col_ptr, rows, counts = self._csc()
-        touched_entries = int(np.sum(col_ptr[changed + 1] - col_ptr[changed]))
-        if touched_entries * 4 < matrix.nnz:
-            delta = new_points[changed] - old_points[changed]
-            index, change = _kernels.partial_delta(
-                col_ptr, rows, counts, changed, delta, matrix.nominal_id.size
-            )
-            return "partial", index, self._store.scores()[index] + change, changed.size
-        scores = csr_matvec(matrix.indptr, matrix.indices, matrix.data, new_points)
-        return "full", np.arange(scores.size, dtype=np.int32), scores, changed.size
+        col_ptr = self._csc()[0]
+        touched = int(np.sum(col_ptr[changed + 1] - col_ptr[changed]))
+        mode = "partial" if touched * self._PARTIAL_SHARE < matrix.nnz else "full"
+        return mode, changed, new_points[changed] - old_points[changed]
 
     def reweight(self, weights: Weights) -> ReweightReport:
         """Rescore everyone under a new table (same datasets and offence codes).
 
-        Only the matrix columns whose points changed are visited when they hold
-        under a quarter of the entries (a partial rescore); otherwise the whole
-        matrix is multiplied by the new points (a full rescore).
+        When the changed entries of the table cover under an eighth of the
+        count matrix, only those columns are visited (a partial rescore, whose
+        cost follows the entries in them); otherwise the whole matrix is
+        multiplied by the new points (a full rescore). The matrix is built on
+        first use and cached until the events change.
         """
         with self._lock.write():
-            mode, index, new_scores, changed = self._rescore(weights)
-            old_scores = self._store.scores()[index].copy()
-            ids = self._store.nominal_ids()[index]
-            self._store.begin()
-            self._store.set_points(weights.kind_points())
-            if mode == "full":
-                self._store.set_all_scores(new_scores)
-            elif mode == "partial":
-                self._store.set_scores(index.astype(np.int32), new_scores)
+            mode, changed, delta = self._plan(weights)
+            store = self._store
+            if mode == "partial":
+                col_ptr, rows, counts = self._csc()
+                store.add_columns(changed, delta, col_ptr, rows, counts)
+                changes = self._touched_changes()
+            elif mode == "full":
+                matrix = self._matrix()
+                new_scores = csr_matvec(
+                    matrix.indptr, matrix.indices, matrix.data, weights.kind_points()
+                )
+                changes = BandChanges.between(
+                    store.nominal_ids(), store.scores(), new_scores, self._thresholds,
+                    by_id=self._by_id(),
+                )
+                store.begin()
+                store.set_all_scores(new_scores)
+            else:
+                changes = BandChanges.empty()
+            store.set_points(weights.kind_points())
             self._weights = weights
             self._history.append(WeightsRecord(weights.name, weights.sha256, self._as_of, mode))
             # The matrix counts events, not points: it stays valid across a reweight.
-            changes = BandChanges.between(ids, old_scores, new_scores, self._thresholds)
-            return ReweightReport(weights.name, weights.sha256, changed, mode, changes)
+            return ReweightReport(weights.name, weights.sha256, int(changed.size), mode, changes)
+
+    def _rescored(self, weights: Weights) -> tuple[np.ndarray, np.ndarray]:
+        """Nominal indices whose score would change under ``weights``, and the new scores."""
+        mode, changed, delta = self._plan(weights)
+        if mode == "none":
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        matrix = self._matrix()
+        if mode == "partial":
+            from . import _kernels
+
+            col_ptr, rows, counts = self._csc()
+            index, change = _kernels.partial_delta(
+                col_ptr, rows, counts, changed, delta, matrix.nominal_id.size
+            )
+            return index, self._store.scores()[index] + change
+        scores = csr_matvec(matrix.indptr, matrix.indices, matrix.data, weights.kind_points())
+        return np.arange(scores.size, dtype=np.int64), scores
 
     def what_if(self, weights: Weights) -> WhatIf:
         """The impact of a new table on the nominals with live events, without applying it."""
         with self._lock.read():
-            _mode, index, new_scores, _ = self._rescore(weights)
-            live = self._store.live_counts()
+            index, new_scores = self._rescored(weights)
+            live = self._store.live_counts() > 0
             old_all = self._store.scores()
-            keep = live[index] > 0
-            index, new_scores = index[keep], new_scores[keep]
-            old = old_all[index]
-            ids = self._store.nominal_ids()[index]
-            moved = new_scores != old
-            live_index = np.flatnonzero(live > 0)
-            old_band_all = band_codes(old_all[live_index], self._thresholds)
             new_all = old_all.copy()
             new_all[index] = new_scores
-            new_band_all = band_codes(new_all[live_index], self._thresholds)
+            # Nominals without a live event score 0 under any table: leave them out.
+            by_id = self._by_id()
+            by_id = by_id[live[by_id]]
+            old_band = band_codes(old_all[by_id], self._thresholds)
+            new_band = band_codes(new_all[by_id], self._thresholds)
             transitions = np.bincount(
-                old_band_all.astype(np.int64) * 4 + new_band_all, minlength=16
+                old_band.astype(np.int64) * 4 + new_band, minlength=16
             ).reshape(4, 4)
+            moved = by_id[old_all[by_id] != new_all[by_id]]
+            changed_band = by_id[old_band != new_band]
+            ids = self._store.nominal_ids()
             return WhatIf(
                 old_weights=(self._weights.name, self._weights.sha256),
                 new_weights=(weights.name, weights.sha256),
                 transitions=transitions,
-                changes=BandChanges.between(ids, old, new_scores, self._thresholds),
+                changes=BandChanges(
+                    ids[changed_band],
+                    band_codes(old_all[changed_band], self._thresholds),
+                    band_codes(new_all[changed_band], self._thresholds),
+                    new_all[changed_band],
+                ),
                 nominal_id=ids[moved],
-                score_change=new_scores[moved] - old[moved],
+                score_change=new_all[moved] - old_all[moved],
             )

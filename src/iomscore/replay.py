@@ -26,7 +26,11 @@ __all__ = ["merge_changes", "replay"]
 
 
 def merge_changes(first: BandChanges, second: BandChanges) -> BandChanges:
-    """Net change of two consecutive steps: old band from ``first``, new from ``second``."""
+    """Net change of two consecutive steps: old band from ``first``, new from ``second``.
+
+    A nominal only in ``first`` keeps the score ``first`` reported, which is
+    stale if ``second`` changed its score within a band: refresh it if needed.
+    """
     if len(first) == 0:
         return second
     if len(second) == 0:
@@ -80,6 +84,11 @@ def replay(
         taken = engine.ingest_encoded(batch.take(order[cut:stop]))
         cut = stop
         changes = merge_changes(advanced.changes, taken.changes)
+        if len(changes):  # a nominal moved by the expiry may have gained points since
+            changes = BandChanges(
+                changes.nominal_id, changes.old_band, changes.new_band,
+                engine.scores_of(changes.nominal_id),
+            )
         text = date.isoformat()
         for nominal, old, new, points in zip(
             changes.nominal_id.tolist(),

@@ -34,9 +34,11 @@ BAND_NAMES = ("NONE", "LOW", "MEDIUM", "HIGH")
 
 def band_codes(scores: np.ndarray, thresholds: tuple[int, int, int]) -> np.ndarray:
     """Band code per score: 0 NONE, 1 LOW, 2 MEDIUM, 3 HIGH (rule 5)."""
-    return np.searchsorted(np.asarray(thresholds, dtype=np.int64), scores, side="right").astype(
-        np.int8
-    )
+    low, medium, high = thresholds
+    codes = (scores >= low).astype(np.int8)
+    codes += scores >= medium
+    codes += scores >= high
+    return codes
 
 
 @dataclass(frozen=True)
@@ -65,12 +67,20 @@ class BandChanges:
         old: np.ndarray,
         new: np.ndarray,
         thresholds: tuple[int, int, int],
+        by_id: np.ndarray | None = None,
     ) -> BandChanges:
-        """The changes among aligned (nominal, old score, new score) columns."""
+        """The changes among aligned (nominal, old score, new score) columns.
+
+        ``by_id``, a permutation that sorts ``nominal_id``, spares a sort.
+        """
         old_band = band_codes(old, thresholds)
         new_band = band_codes(new, thresholds)
-        moved = np.flatnonzero(old_band != new_band)
-        order = moved[np.argsort(nominal_id[moved], kind="stable")]
+        moved = old_band != new_band
+        if by_id is not None:
+            order = by_id[moved[by_id]]
+        else:
+            where = np.flatnonzero(moved)
+            order = where[np.argsort(nominal_id[where], kind="stable")]
         return cls(nominal_id[order], old_band[order], new_band[order], new[order])
 
     def __len__(self) -> int:
@@ -249,11 +259,15 @@ class ScoreTable:
                 ).dictionary_decode(),
             }
         )
-        options = pacsv.WriteOptions(quoting_style="none")
+        # The header is written here: pyarrow would quote it.
+        options = pacsv.WriteOptions(quoting_style="none", include_header=False)
+        sink = pa.BufferOutputStream()
+        sink.write(b"nominal_id,score,band\n")
+        pacsv.write_csv(table, sink, options)
+        data = sink.getvalue().to_pybytes()
         if target is None or isinstance(target, io.TextIOBase | TextIO):
-            sink = pa.BufferOutputStream()
-            pacsv.write_csv(table, sink, options)
             stream = sys.stdout if target is None else target
-            stream.write(sink.getvalue().to_pybytes().decode("utf-8"))
+            stream.write(data.decode("utf-8"))
         else:
-            pacsv.write_csv(table, os.fspath(target), options)
+            with open(os.fspath(target), "wb") as handle:
+                handle.write(data)

@@ -209,7 +209,7 @@ class Weights:
         """Read a weight table file; ``WeightFileError`` names the line and field of any fault."""
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")  # a spreadsheet's byte order mark
         except FileNotFoundError:
             raise WeightFileError(f"{path}: no such weight file") from None
         except UnicodeDecodeError as exc:

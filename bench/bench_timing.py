@@ -1,0 +1,45 @@
+"""How a benchmark is timed: calibrated for fast calls, a fixed number of rounds for slow ones."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from bench_support import Size
+
+# A call slower than this (seconds, measured on the untimed check run) is timed with a
+# fixed number of rounds instead of pytest-benchmark's calibration (which would run it
+# for at least --benchmark-min-rounds rounds and --benchmark-max-time seconds).
+SLOW_CALL = 0.25
+
+
+def first_call(fn: Callable[..., Any], *args: Any, again: bool = False) -> tuple[Any, float]:
+    """Run once (the untimed check run) and say how long it took (seconds).
+
+    With ``again``, a slow first call is timed once more (untimed for the
+    benchmark): the engine's first call loads or compiles its Numba kernels.
+    """
+    start = time.perf_counter()
+    out = fn(*args)
+    took = time.perf_counter() - start
+    if again and took >= SLOW_CALL:
+        start = time.perf_counter()
+        fn(*args)
+        took = time.perf_counter() - start
+    return out, took
+
+
+def measure(
+    benchmark: Any,
+    size: Size,
+    fn: Callable[..., Any],
+    *args: Any,
+    took: float,
+    engine: bool = False,
+) -> Any:
+    """Time ``fn(*args)``: calibrated when fast, ``size``'s rounds when slow."""
+    if took < SLOW_CALL:
+        return benchmark(fn, *args)
+    rounds = size.engine_rounds if engine else size.peer_rounds
+    return benchmark.pedantic(fn, args=args, rounds=max(2, min(rounds, 5)), iterations=1)
