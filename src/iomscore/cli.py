@@ -124,7 +124,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     _err(f"what-if every weight doubled: {len(full.changes):,} nominals would change band")
     memory = engine.memory()
     _err(
-        f"memory: {memory['total_bytes'] / 2**20:,.1f} MiB, {memory['bytes_per_event']:.1f} bytes per event"
+        f"memory: {memory['total_bytes'] / 2**20:,.1f} MiB, "
+        f"{memory['bytes_per_event']:.1f} bytes per event"
     )
     _err(clock.text())
     if args.out:
@@ -178,7 +179,8 @@ def _cmd_whatif(args: argparse.Namespace) -> int:
     impact = engine.what_if(new)
     clock.lap("what-if")
     print(
-        f"what-if: {old.name} ({old.short_hash()}) -> {new.name} ({new.short_hash()}) at {args.as_of}"
+        f"what-if: {old.name} ({old.short_hash()}) -> {new.name} ({new.short_hash()}) "
+        f"at {args.as_of}"
     )
     print(impact.transition_text())
     print(
@@ -226,7 +228,8 @@ def _cmd_weights_diff(args: argparse.Namespace) -> int:
         change = "" if old is None or new is None else f"{new - old:+d}"
         print(f"{offence},{dataset},{old_text},{new_text},{change}")
     _err(
-        f"{len(rows):,} entries differ between {a.name} ({a.short_hash()}) and {b.name} ({b.short_hash()})"
+        f"{len(rows):,} entries differ between {a.name} ({a.short_hash()}) "
+        f"and {b.name} ({b.short_hash()})"
     )
     return 0
 

@@ -580,7 +580,11 @@ def load_priorities(path: str | os.PathLike[str]) -> Priorities:
     if isinstance(cap, bool) or not isinstance(cap, int) or not 1 <= cap <= Weights.MAX_POINTS:
         raise DerivationError(f"{w}: 'cap' must be a whole number 1..{Weights.MAX_POINTS}")
     min_points = scale.get("min_points", 0)
-    if isinstance(min_points, bool) or not isinstance(min_points, int) or not 0 <= min_points <= cap:
+    if (
+        isinstance(min_points, bool)
+        or not isinstance(min_points, int)
+        or not 0 <= min_points <= cap
+    ):
         raise DerivationError(f"{w}: 'min_points' must be a whole number 0..cap")
 
     gravity = doc.get("gravity", {})

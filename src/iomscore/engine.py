@@ -433,7 +433,8 @@ class Engine:
             extra = sorted(set(weights.offences) - set(self._weights.offences))
             raise EngineError(
                 "the new table must list the same offence codes as the current one "
-                f"({len(missing)} missing, e.g. {missing[:3]}; {len(extra)} extra, e.g. {extra[:3]})"
+                f"({len(missing)} missing, e.g. {missing[:3]}; "
+                f"{len(extra)} extra, e.g. {extra[:3]})"
             )
 
     # A partial rescore visits the nominals of the changed columns at random;
@@ -477,7 +478,10 @@ class Engine:
                     matrix.indptr, matrix.indices, matrix.data, weights.kind_points()
                 )
                 changes = BandChanges.between(
-                    store.nominal_ids(), store.scores(), new_scores, self._thresholds,
+                    store.nominal_ids(),
+                    store.scores(),
+                    new_scores,
+                    self._thresholds,
                     by_id=self._by_id(),
                 )
                 store.begin()

@@ -86,7 +86,9 @@ def replay(
         changes = merge_changes(advanced.changes, taken.changes)
         if len(changes):  # a nominal moved by the expiry may have gained points since
             changes = BandChanges(
-                changes.nominal_id, changes.old_band, changes.new_band,
+                changes.nominal_id,
+                changes.old_band,
+                changes.new_band,
                 engine.scores_of(changes.nominal_id),
             )
         text = date.isoformat()

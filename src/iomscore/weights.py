@@ -219,7 +219,9 @@ class Weights:
     @classmethod
     def default(cls) -> Weights:
         """The shipped default table (``weights/default.csv``, see ``weights/README.md``)."""
-        return cls.from_text(shipped_file("default.csv").read_text(encoding="utf-8"), source="<default>")
+        return cls.from_text(
+            shipped_file("default.csv").read_text(encoding="utf-8"), source="<default>"
+        )
 
     @classmethod
     def from_text(cls, text: str, *, source: str = "<text>") -> Weights:
