@@ -30,9 +30,19 @@ __all__ = [
 _DEAD_KIND = 0xFFFF
 
 
+# Rows are handled in blocks of 2**_BLOCK_SHIFT nominals: a block's entries
+# fit in the L2 cache, and the row index within a block fits in 16 bits.
+_BLOCK_SHIFT = 12
+
+
 @njit(**PARALLEL_OPTIONS)
 def build_csr(ev_nom, ev_kind, live, n_cols):  # pragma: no cover - compiled
     """Count matrix from the store's slot arrays.
+
+    No random scatter over the whole matrix: the live events are first
+    partitioned by block of rows (sequential writes to a few hundred
+    streams), then each block is radix-sorted by (row, kind) and its equal
+    kinds merged, in cache (blocks in parallel).
 
     Parameters
     ----------
@@ -58,55 +68,73 @@ def build_csr(ev_nom, ev_kind, live, n_cols):  # pragma: no cover - compiled
     start[0] = 0
     for r in range(n_rows):
         start[r + 1] = start[r] + live[r]
-    fill = start[:-1].copy()
-    kinds = np.empty(start[n_rows], dtype=np.uint16)
-    # Scatter each live event's kind into its nominal's bucket (serial: random writes).
+    total = start[n_rows]
+    n_blocks = (n_rows >> _BLOCK_SHIFT) + 1
+    fill = np.empty(n_blocks, dtype=np.int64)
+    for b in range(n_blocks):
+        fill[b] = start[min(b << _BLOCK_SHIFT, n_rows)]
+    low_bits = np.uint32((1 << _BLOCK_SHIFT) - 1)
+    packed = np.empty(total, dtype=np.uint32)  # (row within block) << 16 | kind
     for slot in range(ev_nom.shape[0]):
         k = ev_kind[slot]
         if k != _DEAD_KIND:
             r = ev_nom[slot]
-            kinds[fill[r]] = k
-            fill[r] += 1
-    # Sort each bucket and merge equal kinds; rows are short (tens of events).
+            b = r >> _BLOCK_SHIFT
+            packed[fill[b]] = ((np.uint32(r) & low_bits) << np.uint32(16)) | np.uint32(k)
+            fill[b] += 1
+    kinds = np.empty(total, dtype=np.uint16)
+    counts = np.empty(total, dtype=np.int32)
     row_nnz = np.zeros(n_rows, dtype=np.int64)
-    counts = np.zeros(start[n_rows], dtype=np.int32)
-    for r in prange(n_rows):
-        lo = start[r]
-        hi = start[r + 1]
-        if hi - lo > 32:
-            kinds[lo:hi] = np.sort(kinds[lo:hi])
-        else:
-            for i in range(lo + 1, hi):
-                key = kinds[i]
-                j = i - 1
-                while j >= lo and kinds[j] > key:
-                    kinds[j + 1] = kinds[j]
-                    j -= 1
-                kinds[j + 1] = key
-        out = lo
-        i = lo
-        while i < hi:
-            k = kinds[i]
-            c = 0
-            while i < hi and kinds[i] == k:
-                c += 1
-                i += 1
-            kinds[out] = k
-            counts[out] = c
-            out += 1
-        row_nnz[r] = out - lo
+    for b in prange(n_blocks):
+        r0 = b << _BLOCK_SHIFT
+        r1 = min(r0 + (1 << _BLOCK_SHIFT), n_rows)
+        if r0 >= r1:
+            continue
+        lo, hi = start[r0], start[r1]
+        # A two-digit radix sort of the block, in cache: stable by kind, then
+        # stable by row, which leaves each row's kinds ascending.
+        by_kind = np.zeros(n_cols + 1, dtype=np.int64)
+        for i in range(lo, hi):
+            by_kind[(packed[i] & np.uint32(0xFFFF)) + 1] += 1
+        for k in range(n_cols):
+            by_kind[k + 1] += by_kind[k]
+        ordered = np.empty(hi - lo, dtype=np.uint32)
+        for i in range(lo, hi):
+            k = packed[i] & np.uint32(0xFFFF)
+            ordered[by_kind[k]] = packed[i]
+            by_kind[k] += 1
+        pos = start[r0:r1].copy()
+        for e in ordered:
+            row = e >> np.uint32(16)
+            kinds[pos[row]] = np.uint16(e & np.uint32(0xFFFF))
+            pos[row] += 1
+        # Merge the runs of equal kinds of each row.
+        for r in range(r0, r1):
+            out = start[r]
+            i = start[r]
+            while i < start[r + 1]:
+                k = kinds[i]
+                c = 0
+                while i < start[r + 1] and kinds[i] == k:
+                    c += 1
+                    i += 1
+                kinds[out] = k
+                counts[out] = c
+                out += 1
+            row_nnz[r] = out - start[r]
     indptr = np.empty(n_rows + 1, dtype=np.int64)
     indptr[0] = 0
     for r in range(n_rows):
         indptr[r + 1] = indptr[r] + row_nnz[r]
     indices = np.empty(indptr[n_rows], dtype=np.uint16)
     data = np.empty(indptr[n_rows], dtype=np.int32)
-    for r in prange(n_rows):
-        src = start[r]
-        dst = indptr[r]
-        for i in range(row_nnz[r]):
-            indices[dst + i] = kinds[src + i]
-            data[dst + i] = counts[src + i]
+    for b in prange(n_blocks):
+        for r in range(b << _BLOCK_SHIFT, min((b + 1) << _BLOCK_SHIFT, n_rows)):
+            src = start[r]
+            dst = indptr[r]
+            for i in range(row_nnz[r]):
+                indices[dst + i] = kinds[src + i]
+                data[dst + i] = counts[src + i]
     return indptr, indices, data
 
 

@@ -67,7 +67,7 @@ class CountMatrix:
     Row ``r`` is the nominal ``nominal_id[r]``; column ``k`` is the kind
     ``dataset_index * n_offences + offence_index`` of the weight table;
     ``data`` holds the number of that nominal's live events of that kind
-    (uint16 when every count fits, else int32).
+    (uint16 when every count fits, else int32). Kinds ascend within a row.
     """
 
     nominal_id: np.ndarray
