@@ -41,8 +41,8 @@ turns the output into the common form (untimed):
   nominal_id then kind.
 
 Peers are imported inside ``prepare``; a missing one raises
-:class:`PeerMissing` naming the package, so a benchmark run reports it and
-skips, and the test fails with the install hint.
+:class:`PeerMissing` naming the package: the benchmark and the test fail
+with the install hint (the test extra installs every peer).
 """
 
 from __future__ import annotations

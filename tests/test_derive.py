@@ -4,10 +4,9 @@ The shipped files under ``weights/`` are checked against the code that writes
 them, and the derivation rules are checked on real codes with values worked
 out here from the source files, not copied from the output.
 
-The public source files (``ho_offence_codes.csv``, ``ons_crime_severity_weights.csv``)
-are looked for in ``weights/`` (if packaged there), then in the directory named
-by ``IOMSCORE_REFERENCE_DATA``, then in ``/work/shared/data``; tests that need
-them are skipped, with the reason, when none has them.
+The public source files are copied into the repository: the ONS severity
+weights in ``weights/`` (packaged, used by ``iomscore weights build``) and the
+Home Office catalogue source in ``weights/sources/`` (with its provenance).
 """
 
 from __future__ import annotations
