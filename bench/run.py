@@ -1,6 +1,10 @@
 """Run the benchmarks and write bench/RESULTS.md (and print it).
 
-One command per kind of run::
+One command for the whole table (force, national and the scaling series)::
+
+    python bench/run.py --all
+
+or one kind of run at a time::
 
     python bench/run.py --size force        # suite + cold start + memory at 250k / 2M
     python bench/run.py --size national     # the same at 1M / 20M
@@ -870,6 +874,11 @@ def main(argv: list[str] | None = None) -> int:
         "--size", choices=SIZE_ORDER, help="run the suite, cold start and memory at a size"
     )
     parser.add_argument("--scaling", action="store_true", help="run the scaling series")
+    parser.add_argument(
+        "--all",
+        action="store_true",
+        help="the whole table: force, national and the scaling series (about 20 minutes)",
+    )
     parser.add_argument("--max-events", type=int, default=None, help="cap the scaling series")
     parser.add_argument("--report", action="store_true", help="only rebuild RESULTS.md")
     parser.add_argument(
@@ -890,16 +899,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     sys.path.insert(0, str(BENCH))
-    if not (args.size or args.scaling or args.report):
-        parser.error("choose --size SIZE, --scaling or --report")
-    if args.size:
+    if not (args.size or args.scaling or args.report or args.all):
+        parser.error("choose --all, --size SIZE, --scaling or --report")
+    sizes = ["force", "national"] if args.all else [args.size] if args.size else []
+    for size in sizes:
         if not args.no_suite:
-            run_suite(args.size, args.pytest_args)
+            run_suite(size, args.pytest_args)
         print("cold start ...", flush=True)
         _save("coldstart.json", cold_start())
-        print(f"memory at {args.size} ...", flush=True)
-        _save(f"memory-{args.size}.json", memory(args.size))
-    if args.scaling:
+        print(f"memory at {size} ...", flush=True)
+        _save(f"memory-{size}.json", memory(size))
+    if args.scaling or args.all:
         points = [p for p in SCALING if args.max_events is None or p[1] <= args.max_events]
         scaling(points)
     write_report()
