@@ -36,6 +36,7 @@ setup(
     # weights/ is the project's own folder of weight tables; it ships as package data.
     packages=[*find_packages("src"), "iomscore._weights"],
     package_dir={"": "src", "iomscore._weights": "weights"},
+    include_package_data=False,  # weights/sources/ stays in the repository and the sdist
     package_data={
         "iomscore": ["py.typed", "*.pyi", "*.pxd"],
         "iomscore._weights": ["*.csv", "*.toml", "*.md"],

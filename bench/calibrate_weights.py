@@ -4,7 +4,7 @@ Derives the default table at several ``base_points`` (all else as in
 priorities.toml), scores the synthetic force cohort of ``iomscore demo``
 (250,000 nominals, ~2,000,000 events, seed 0) and prints the bands.
 
-    python weights/calibrate.py [--base 2.0 1.75 1.5]
+    python bench/calibrate_weights.py [--base 2.0 1.75 1.5]
 """
 
 from __future__ import annotations
