@@ -24,7 +24,7 @@ __all__ = [
     "min_max",
     "narrow_int32",
     "partial_delta",
-    "score_bands",
+    "warm_up",
 ]
 
 _DEAD_KIND = 0xFFFF
@@ -225,11 +225,19 @@ def min_max(values):  # pragma: no cover - compiled
     return low, high
 
 
-@njit(**PARALLEL_OPTIONS)
-def score_bands(scores, low, medium, high):  # pragma: no cover - compiled
-    """Band code per score: 0 NONE, 1 LOW, 2 MEDIUM, 3 HIGH."""
-    out = np.empty(scores.shape[0], dtype=np.int8)
-    for i in prange(scores.shape[0]):
-        s = scores[i]
-        out[i] = 3 if s >= high else (2 if s >= medium else (1 if s >= low else 0))
-    return out
+def warm_up() -> None:
+    """Compile (or load from Numba's cache) every kernel, on tiny inputs.
+
+    A service or the demo calls this once at start, so that the first real
+    batch is not charged the compile (seconds) or the cache load (~0.1 s).
+    """
+    nominals = np.zeros(2, dtype=np.int32)
+    kinds = np.zeros(2, dtype=np.uint16)
+    live = np.full(1, 2, dtype=np.int32)
+    indptr, indices, data = build_csr(nominals, kinds, live, 1)
+    col_ptr, rows, counts = build_csc(indptr, indices, data, 1)
+    partial_delta(col_ptr, rows, counts, np.zeros(1, np.int64), np.ones(1, np.int64), 1)
+    compose_kinds(np.zeros(2, np.int8), kinds, np.zeros(2, np.int16), kinds)
+    days = np.zeros(2, dtype=np.int64)
+    min_max(days)
+    narrow_int32(days)

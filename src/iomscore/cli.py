@@ -97,9 +97,11 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
 # -- demo -----------------------------------------------------------------------------
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from . import synth
+    from . import _kernels, synth
 
     clock = _Clock()
+    _kernels.warm_up()
+    clock.lap("load kernels")
     weights = _load_weights(args.weights)
     clock.lap("weights")
     cohort = synth.cohort(args.nominals, args.events, as_of=args.as_of, seed=args.seed)
