@@ -26,9 +26,9 @@
                 running[i - b0] = total;                                                    \
             }                                                                               \
             for (; r < row_hi && indptr[r + 1] <= b1; r++) {                                \
-                int64_t end = indptr[r + 1];                                                \
-                int64_t at_end = end > first ? running[end - 1 - b0] : 0;                   \
-                if (end <= b0) at_end = before; /* an empty row after a block edge */       \
+                /* end > b0 here: rows ending at or before b0 were done with  */          \
+                /* the previous block (or are the leading empty rows)          */          \
+                int64_t at_end = running[indptr[r + 1] - 1 - b0];                           \
                 out[r] = at_end - before;                                                   \
                 before = at_end;                                                            \
             }                                                                               \

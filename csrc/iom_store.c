@@ -168,6 +168,7 @@ static int iom_nmap_alloc(iom_nmap *m, int64_t capacity) {
 }
 
 static inline int64_t iom_nmap_find(const iom_nmap *m, int64_t key) {
+    if (key < 0) return -1; /* -1 marks an empty bucket; ids are >= 0 */
     int64_t pos = (int64_t)(iom_mix(key) & (uint64_t)m->mask);
     for (;;) {
         const iom_nbucket *b = &m->buckets[pos];
@@ -452,18 +453,11 @@ int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nomina
         inserts += (action[i] == IOM_ACT_INSERT || action[i] == IOM_ACT_REPLACE);
         retracts += (action[i] == IOM_ACT_RETRACT || action[i] == IOM_ACT_REPLACE);
     }
+    /* Everything that can fail (memory) happens before the first score moves:
+     * room for the events, then every row's nominal (a new nominal starts with
+     * no events and a score of 0, so adding one changes no result). */
     int rc = iom_reserve_events(s, inserts);
     if (rc != IOM_OK) return rc;
-    iom_begin(s);
-    /* Retractions first: a REPLACE row frees its old slot before any insert. */
-    for (int64_t i = 0; retracts && i < n; i++) {
-        if (action[i] == IOM_ACT_RETRACT || action[i] == IOM_ACT_REPLACE) {
-            rc = iom_kill(s, iom_find_event(s, ids[i]));
-            if (rc != IOM_OK) return rc;
-        }
-    }
-    /* Two passes, each a simple stream of random reads that prefetching can
-     * overlap: first every row's nominal index, then the inserts. */
     int32_t *nom_index = (int32_t *)iom_alloc((size_t)n * sizeof(int32_t));
     if (!nom_index) return IOM_ENOMEM;
     for (int64_t i = 0; i < n; i++) {
@@ -477,14 +471,18 @@ int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nomina
             }
         }
     }
-    for (int64_t i = 0; i < n; i++) {
+    iom_begin(s);
+    /* Retractions first: a REPLACE row frees its old slot before any insert. */
+    for (int64_t i = 0; retracts && i < n && rc == IOM_OK; i++) {
+        if (action[i] == IOM_ACT_RETRACT || action[i] == IOM_ACT_REPLACE)
+            rc = iom_kill(s, iom_find_event(s, ids[i]));
+    }
+    /* Then the inserts, a stream of random reads that prefetching overlaps. */
+    for (int64_t i = 0; i < n && rc == IOM_OK; i++) {
         if (i + IOM_AHEAD_FAR < n) iom_index_prefetch(&s->ev_index, ids[i + IOM_AHEAD_FAR]);
         if (i + IOM_AHEAD_NEAR < n && nom_index[i + IOM_AHEAD_NEAR] >= 0)
             IOM_PREFETCH(&s->noms[nom_index[i + IOM_AHEAD_NEAR]]);
-        if (nom_index[i] >= 0) {
-            rc = iom_insert(s, ids[i], nom_index[i], kinds[i], days[i]);
-            if (rc != IOM_OK) break;
-        }
+        if (nom_index[i] >= 0) rc = iom_insert(s, ids[i], nom_index[i], kinds[i], days[i]);
     }
     free(nom_index);
     return rc;
@@ -502,29 +500,21 @@ int iom_retract(iom_store *s, int64_t n, const int64_t *slots) {
 /* Release one day's list: live events stop counting, dead ones are freed.
  * The list is first copied to `buf` (its slots were mostly handed out
  * together, so the walk is nearly sequential); then the kills, which touch
- * the nominal records and the id index at random, run with prefetching. */
-static int iom_expire_list(iom_store *s, int64_t ring, int64_t *expired, int32_t **buf,
-                           int64_t *buf_cap) {
+ * the nominal records and the id index at random, run with prefetching.
+ * `buf` holds the longest list (iom_advance sizes it first). */
+static int iom_expire_list(iom_store *s, int64_t ring, int64_t *expired, int32_t *buf) {
     int64_t n = 0;
-    for (int32_t slot = s->day_head[ring]; slot >= 0; slot = s->ev_next[slot]) {
-        if (n == *buf_cap) {
-            int64_t cap = *buf_cap ? 2 * *buf_cap : 4096;
-            if (iom_grow((void **)buf, cap, sizeof(int32_t)) != IOM_OK) return IOM_ENOMEM;
-            *buf_cap = cap;
-        }
-        (*buf)[n++] = slot;
-    }
+    for (int32_t slot = s->day_head[ring]; slot >= 0; slot = s->ev_next[slot]) buf[n++] = slot;
     s->day_head[ring] = -1;
-    const int32_t *slots = *buf;
     for (int64_t i = 0; i < n; i++) {
         if (i + IOM_AHEAD_NEAR < n) {
-            int32_t ahead = slots[i + IOM_AHEAD_NEAR];
+            int32_t ahead = buf[i + IOM_AHEAD_NEAR];
             if (s->ev_kind[ahead] != IOM_DEAD_KIND) {
                 IOM_PREFETCH(&s->noms[s->ev_nom[ahead]]);
                 iom_index_prefetch(&s->ev_index, s->ev_id[ahead]);
             }
         }
-        int32_t slot = slots[i];
+        int32_t slot = buf[i];
         if (s->ev_kind[slot] != IOM_DEAD_KIND) {
             int rc = iom_kill(s, slot);
             if (rc != IOM_OK) return rc;
@@ -538,21 +528,30 @@ static int iom_expire_list(iom_store *s, int64_t ring, int64_t *expired, int32_t
     return IOM_OK;
 }
 
+static int64_t iom_list_length(const iom_store *s, int64_t ring) {
+    int64_t n = 0;
+    for (int32_t slot = s->day_head[ring]; slot >= 0; slot = s->ev_next[slot]) n++;
+    return n;
+}
+
 int iom_advance(iom_store *s, int64_t new_as_of, int64_t new_start, int64_t *expired) {
-    iom_begin(s);
     *expired = 0;
     int64_t ring = s->ring_mask + 1;
     int64_t span = new_start - s->start;
-    int rc = IOM_OK;
-    int32_t *buf = NULL;
-    int64_t buf_cap = 0;
-    if (span >= ring) {
-        for (int64_t r = 0; r < ring && rc == IOM_OK; r++)
-            rc = iom_expire_list(s, r, expired, &buf, &buf_cap);
-    } else {
-        for (int64_t day = s->start + 1; day <= new_start && rc == IOM_OK; day++)
-            rc = iom_expire_list(s, day & s->ring_mask, expired, &buf, &buf_cap);
+    /* The rings to release, and room for the longest list, before any change. */
+    int64_t first = span >= ring ? 0 : s->start + 1;
+    int64_t last = span >= ring ? ring - 1 : new_start;
+    int64_t longest = 0;
+    for (int64_t day = first; day <= last; day++) {
+        int64_t n = iom_list_length(s, day & s->ring_mask);
+        if (n > longest) longest = n;
     }
+    int32_t *buf = (int32_t *)iom_alloc((size_t)(longest ? longest : 1) * sizeof(int32_t));
+    if (!buf) return IOM_ENOMEM;
+    iom_begin(s);
+    int rc = IOM_OK;
+    for (int64_t day = first; day <= last && rc == IOM_OK; day++)
+        rc = iom_expire_list(s, day & s->ring_mask, expired, buf);
     free(buf);
     s->as_of = new_as_of;
     s->start = new_start;

@@ -4,12 +4,15 @@
  * The store holds every event inside the scoring window and keeps each
  * nominal's score current as events arrive, are retracted and expire. The
  * Cython module src/iomscore/_core.pyx wraps it; all validation happens
- * before a call reaches this file, so these functions only fail on memory.
+ * before a call reaches this file, so these functions fail only when memory
+ * runs out (IOM_ENOMEM), the store is full (IOM_ETOOMANY), or on a score
+ * overflow that the limits rule out (IOM_EOVERFLOW). Ingest and advance
+ * allocate everything they need before their first change.
  *
  * Layout (memory per buffered event):
  *   slot arrays   event id (8) + nominal index (4) + kind (2) + day (2)
  *                 + next-in-day link (4)                       = 20 bytes
- *   id index      one uint32 bucket per event at load 0.375..0.75 = 5.3..10.7 bytes
+ *   id index      one uint32 bucket per event at load 0.35..0.75 = 5.3..11.4 bytes
  * Arrays of 8 MiB and more ask the kernel for transparent huge pages: the id
  * index is probed at random, and 2 MiB pages spare most TLB misses.
  *

@@ -1,10 +1,12 @@
-# cython: language_level=3
 """The compiled event store: sliding event buffers with incremental scores.
 
-A thin typed wrapper over ``csrc/iom_store.c``. Every method that reaches C
-releases the GIL. Inputs are assumed valid: :mod:`iomscore.engine` checks
-them first, so a batch is never half applied.
+A thin typed wrapper over ``csrc/iom_store.c`` and ``csrc/iom_matrix.c``.
+Every method that reaches C releases the GIL. Inputs are assumed valid:
+:mod:`iomscore.engine` checks them first, and the C side allocates what a
+change needs before making it, so a batch is taken whole or not at all.
 """
+
+import threading
 
 import numpy as np
 
@@ -14,7 +16,7 @@ from libc.stdint cimport int8_t, int32_t, int64_t, uint16_t
 from ._cstore cimport (
     iom_csr_matvec_i32, iom_csr_matvec_u16,
     IOM_ENOMEM, IOM_EOVERFLOW, IOM_ETOOMANY, IOM_MAX_SLOTS, IOM_OK,
-    iom_add_columns, iom_advance, iom_apply, iom_begin, iom_classify, iom_compact, iom_find_events,
+    iom_add_columns, iom_advance, iom_apply, iom_begin, iom_classify, iom_find_events,
     iom_find_nominals, iom_retract, iom_set_points, iom_store, iom_store_bytes,
     iom_nominal, iom_store_event_bytes, iom_store_free, iom_store_init,
 )
@@ -138,10 +140,6 @@ cdef class EventStore:
         """Kind by slot; 65535 marks a slot without a live event."""
         return _view(self, self.s.ev_kind, self.s.slot_top, cnp.NPY_UINT16, 2)
 
-    def event_day_residues(self):
-        """Day numbers modulo 2**16 by slot."""
-        return _view(self, self.s.ev_day, self.s.slot_top, cnp.NPY_UINT16, 2)
-
     def touched(self):
         """Copies of (nominal index, score before) for the nominals the last change touched."""
         n = self.s.n_touched
@@ -244,14 +242,6 @@ cdef class EventStore:
         with nogil:
             iom_set_points(&self.s, &points[0])
 
-    def set_scores(self, const int32_t[::1] nominals not None, const int64_t[::1] values not None):
-        """Overwrite the scores of some nominals (after a bulk rescore)."""
-        cdef int64_t i
-        cdef int64_t n = nominals.shape[0]
-        with nogil:
-            for i in range(n):
-                self.s.noms[nominals[i]].score = values[i]
-
     def set_all_scores(self, const int64_t[::1] values not None):
         """Overwrite every nominal's score (after a full rescore)."""
         cdef int64_t i
@@ -260,10 +250,6 @@ cdef class EventStore:
         with nogil:
             for i in range(self.s.n_nom):
                 self.s.noms[i].score = values[i]
-
-    def compact(self):
-        with nogil:
-            iom_compact(&self.s)
 
 
 def _matvec_rows(int64_t row_lo, int64_t row_hi, const int64_t[::1] indptr,
@@ -285,6 +271,7 @@ def _matvec_rows(int64_t row_lo, int64_t row_hi, const int64_t[::1] indptr,
 
 
 _pool = None
+_pool_lock = threading.Lock()
 
 
 def csr_matvec(indptr, kinds, counts, points, int threads=0):
@@ -323,10 +310,13 @@ def csr_matvec(indptr, kinds, counts, points, int threads=0):
         _matvec_rows(0, n_rows, indptr, kinds, counts, points, out)
         return out
     # Split rows so each part holds about the same number of entries.
-    bounds = np.searchsorted(indptr, np.linspace(0, nnz, threads + 1)[1:-1]).tolist()
+    bounds = np.searchsorted(indptr, np.linspace(0, nnz, threads + 1)[1:threads]).tolist()
     edges = [0, *bounds, n_rows]
-    if _pool is None or _pool._max_workers < threads:
-        _pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="iomscore")
+    with _pool_lock:  # one pool, as wide as the machine, shared by every caller
+        if _pool is None:
+            _pool = ThreadPoolExecutor(
+                max_workers=os.cpu_count() or 1, thread_name_prefix="iomscore"
+            )
     parts = [
         _pool.submit(_matvec_rows, edges[k], edges[k + 1], indptr, kinds, counts, points, out)
         for k in range(threads)

@@ -57,7 +57,6 @@ cdef extern from "iom_store.h" nogil:
                         const int64_t *delta, const int64_t *col_ptr, const int32_t *rows,
                         const int32_t *counts)
     int iom_reserve_events(iom_store *s, int64_t extra)
-    void iom_compact(iom_store *s)
 
 
 cdef extern from "iom_matrix.h" nogil:

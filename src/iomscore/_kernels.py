@@ -31,7 +31,8 @@ _DEAD_KIND = 0xFFFF
 
 
 # Rows are handled in blocks of 2**_BLOCK_SHIFT nominals: a block's entries
-# fit in the L2 cache, and the row index within a block fits in 16 bits.
+# fit in the L2 cache, and the row within a block (12 bits) packs with the
+# kind (16 bits) into one uint32.
 _BLOCK_SHIFT = 12
 
 

@@ -16,7 +16,11 @@ __all__ = ["RWLock"]
 
 
 class RWLock:
-    """Writer-preferring readers-writer lock (not re-entrant for writers)."""
+    """Writer-preferring readers-writer lock.
+
+    Neither side is re-entrant: a thread holding the read side must not take it
+    again (a writer waiting in between would deadlock both).
+    """
 
     def __init__(self) -> None:
         self._cond = threading.Condition(threading.Lock())
@@ -42,9 +46,13 @@ class RWLock:
     def write(self) -> Iterator[None]:
         with self._cond:
             self._waiting_writers += 1
-            while self._writer or self._readers:
-                self._cond.wait()
-            self._waiting_writers -= 1
+            try:
+                while self._writer or self._readers:
+                    self._cond.wait()
+            finally:  # an interrupted writer must not block readers for ever
+                self._waiting_writers -= 1
+                if not self._waiting_writers:
+                    self._cond.notify_all()
             self._writer = True
         try:
             yield

@@ -21,7 +21,15 @@ import pyarrow.compute as pc
 from .codes import OffenceCodeError, normalize_offence
 from .weights import Weights
 
-__all__ = ["COLUMNS", "EncodedBatch", "EventError", "encode_events", "records", "row_label"]
+__all__ = [
+    "COLUMNS",
+    "EncodedBatch",
+    "EventError",
+    "RowLabel",
+    "encode_events",
+    "records",
+    "row_label",
+]
 
 COLUMNS = ("event_id", "nominal_id", "dataset", "offence", "date")
 _INT_TEXT = r"^\s*[+-]?\d+\s*$"
@@ -64,13 +72,18 @@ class EncodedBatch:
     nominal_id: np.ndarray  # int64
     kind: np.ndarray  # uint16: dataset_index * n_offences + offence_index
     day: np.ndarray  # int32: days since 1970-01-01
+    layout: str  # Weights.layout of the table the kinds index
 
     def __len__(self) -> int:
         return int(self.event_id.shape[0])
 
     def take(self, index: np.ndarray) -> EncodedBatch:
         return EncodedBatch(
-            self.event_id[index], self.nominal_id[index], self.kind[index], self.day[index]
+            self.event_id[index],
+            self.nominal_id[index],
+            self.kind[index],
+            self.day[index],
+            self.layout,
         )
 
 
@@ -102,6 +115,15 @@ def _columns(events: object) -> tuple[dict[str, object], int]:
             f"missing column {missing[0]!r} (a batch needs {', '.join(COLUMNS)})", field=missing[0]
         )
     columns = {name: source[name] for name in COLUMNS}
+    for name, column in columns.items():
+        if isinstance(column, str | bytes) or not hasattr(column, "__len__"):
+            raise EventError(
+                f"field {name!r}: a column must be a sequence of values, "
+                f"not {type(column).__name__}",
+                field=name,
+            )
+        if getattr(column, "ndim", 1) != 1:
+            raise EventError(f"field {name!r}: a column must be one-dimensional", field=name)
     lengths = {name: len(col) for name, col in columns.items()}  # type: ignore[arg-type]
     if len(set(lengths.values())) > 1:
         raise EventError(f"columns differ in length: {lengths}")
@@ -174,7 +196,7 @@ def _id_column(values: object, field: str, label: RowLabel) -> np.ndarray:
         whole = np.isfinite(arr) & (arr == np.round(arr)) & (np.abs(arr) < 2.0**63)
         if not whole.all():
             row = int(np.flatnonzero(~whole)[0])
-            raise _fail(label, row, field, f"{arr[row]!r} is not a whole number")
+            raise _fail(label, row, field, f"{arr[row].item()!r} is not a whole number")
         arr = arr.astype(np.int64)
     elif arr.dtype.kind == "u":
         too_big = arr > np.iinfo(np.int64).max
@@ -253,7 +275,8 @@ def _day_column(values: object, field: str, label: RowLabel) -> np.ndarray:
         arrow = pc.cast(arrow, pa.date32())
     if not pa.types.is_date32(arrow.type):
         raise _fail(label, None, field, f"values of type {arrow.type} are not dates")
-    return arrow.cast(pa.int32()).to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    days = arrow.cast(pa.int32()).to_numpy(zero_copy_only=False).astype(np.int64)
+    return _days_int32(days, field, label)
 
 
 def _days_int32(days: np.ndarray, field: str, label: RowLabel) -> np.ndarray:
@@ -326,7 +349,7 @@ def encode_events(events: object, weights: Weights, *, label: RowLabel = row_lab
         kind = _kernels.compose_kinds(dataset_rows, base, offence_rows, offset)
     else:
         kind = (base[dataset_rows] + offset[offence_rows]).astype(np.uint16)
-    return EncodedBatch(event_id, nominal_id, kind, day)
+    return EncodedBatch(event_id, nominal_id, kind, day, weights.layout)
 
 
 def records(

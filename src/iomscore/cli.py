@@ -34,10 +34,12 @@ class _Clock:
         self._last = time.perf_counter()
 
     def lap(self, stage: str) -> float:
+        """Record the time since the last lap under ``stage``; returns it (seconds)."""
         now = time.perf_counter()
-        self.stages.append((stage, now - self._last))
+        seconds = now - self._last
+        self.stages.append((stage, seconds))
         self._last = now
-        return now - self._last
+        return seconds
 
     def text(self) -> str:
         total = sum(t for _, t in self.stages)
@@ -336,11 +338,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return run(args)
+    except BrokenPipeError:  # pragma: no cover - e.g. `| head`
+        return 0
     except (ValueError, OSError) as exc:  # EventError, WeightFileError, EngineError among them
         _err(f"iomscore: error: {exc}")
         return 1
-    except BrokenPipeError:  # pragma: no cover - e.g. `| head`
-        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

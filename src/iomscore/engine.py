@@ -29,6 +29,7 @@ from .batch import EncodedBatch, EventError, RowLabel, encode_events, row_label
 from .calendar import MAX_WINDOW_YEARS, day_number, from_day_number, parse_date, window_start
 from .reference import DEFAULT_THRESHOLDS
 from .results import (
+    BAND_NAMES,
     AdvanceReport,
     BandChanges,
     IngestReport,
@@ -43,7 +44,7 @@ from .weights import Weights
 __all__ = ["CountMatrix", "Engine", "EngineError", "WeightsRecord"]
 
 _NEW, _SAME, _CONFLICT = 0, 1, 2
-_SKIP, _INSERT, _RETRACT, _REPLACE = 0, 1, 2, 3
+_INSERT, _RETRACT, _REPLACE = 1, 2, 3  # ingest actions; 0 leaves the row out
 
 
 class EngineError(ValueError):
@@ -99,6 +100,14 @@ def _as_date(value: datetime.date | str) -> datetime.date:
     )
 
 
+def _check_weights(weights: object) -> Weights:
+    if not isinstance(weights, Weights):
+        raise TypeError(
+            f"weights must be a Weights table (Weights.load(path)), not {type(weights).__name__}"
+        )
+    return weights
+
+
 def _check_thresholds(thresholds: Sequence[int]) -> tuple[int, int, int]:
     values = tuple(int(t) for t in thresholds)
     if len(values) != 3 or not (0 < values[0] < values[1] < values[2]):
@@ -135,7 +144,7 @@ class Engine:
             raise EngineError("as_of is required: the date the scores are for (YYYY-MM-DD)")
         if not isinstance(window_years, int) or not 1 <= window_years <= MAX_WINDOW_YEARS:
             raise EngineError(f"window_years must be an integer from 1 to {MAX_WINDOW_YEARS}")
-        self._weights = Weights.default() if weights is None else weights
+        self._weights = Weights.default() if weights is None else _check_weights(weights)
         self._as_of = _as_date(as_of)
         self._window_years = window_years
         self._thresholds = _check_thresholds(thresholds)
@@ -150,6 +159,7 @@ class Engine:
         self._matrix_cache: tuple[int, CountMatrix] | None = None
         self._csc_cache: tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
         self._by_id_cache = np.empty(0, dtype=np.int64)
+        self._by_id_lock = threading.Lock()
         self._history = [
             WeightsRecord(self._weights.name, self._weights.sha256, self._as_of, "initial")
         ]
@@ -168,7 +178,8 @@ class Engine:
     @property
     def window_start(self) -> datetime.date:
         """The window's exclusive lower bound: events dated after it and up to D count."""
-        return from_day_number(self._store.start)
+        with self._lock.read():
+            return from_day_number(self._store.start)
 
     @property
     def window_years(self) -> int:
@@ -185,7 +196,8 @@ class Engine:
 
     def __len__(self) -> int:
         """Live events in the window."""
-        return int(self._store.live_events)
+        with self._lock.read():
+            return int(self._store.live_events)
 
     def memory(self) -> dict[str, float]:
         """Bytes held by the store, and per buffered event."""
@@ -257,6 +269,11 @@ class Engine:
         """
         if future not in ("error", "skip"):
             raise ValueError("future must be 'error' or 'skip'")
+        if batch.layout != self._weights.layout:
+            raise EngineError(
+                "the batch was encoded against a weight table with other datasets or "
+                "offence codes than this engine's: encode it with engine.weights"
+            )
         with self._lock.write():
             store = self._store
             after = batch.day > store.as_of
@@ -296,14 +313,22 @@ class Engine:
                 changes=changes,
             )
 
-    def retract(self, event_ids: Iterable[int] | np.ndarray) -> RetractReport:
+    def retract(self, event_ids: int | Iterable[int] | np.ndarray) -> RetractReport:
         """Withdraw events by id; ids the engine does not hold are reported in ``unknown``."""
-        ids = np.unique(
-            np.asarray(list(event_ids) if not isinstance(event_ids, np.ndarray) else event_ids)
-        )
-        if ids.size and ids.dtype.kind not in "iu":
+        if isinstance(event_ids, set | frozenset | dict):
+            event_ids = list(event_ids)
+        values = np.atleast_1d(np.asarray(event_ids))
+        if values.ndim != 1 or (values.size and values.dtype.kind not in "iu"):
             raise EventError("event ids to retract must be integers", field="event_id")
-        ids = ids.astype(np.int64)
+        too_big = values > np.iinfo(np.int64).max if values.dtype.kind == "u" else None
+        if too_big is not None and too_big.any():
+            row = int(np.flatnonzero(too_big)[0])
+            raise EventError(
+                f"row {row + 1}, field 'event_id': {values[row]} exceeds the int64 range",
+                row=row,
+                field="event_id",
+            )
+        ids = np.unique(values.astype(np.int64))
         with self._lock.write():
             slots = self._store.find_events(ids)
             held = slots >= 0
@@ -356,7 +381,7 @@ class Engine:
         Nominals are only ever appended to the store, so new ones are merged
         into the cached order (O(n)) instead of sorting everything again.
         """
-        with self._cache_lock:
+        with self._by_id_lock:
             ids = self._store.nominal_ids()
             order = self._by_id_cache
             if order.size < ids.size:
@@ -369,6 +394,8 @@ class Engine:
 
     def score(self, nominal_id: int) -> int:
         """One nominal's score (points); 0 for a nominal with no live event."""
+        if nominal_id < 0:
+            return 0  # ids are >= 0: no such nominal
         with self._lock.read():
             index = int(self._store.find_nominals(np.array([nominal_id], dtype=np.int64))[0])
             return int(self._store.scores()[index]) if index >= 0 else 0
@@ -385,9 +412,8 @@ class Engine:
 
     def band(self, nominal_id: int) -> str:
         """One nominal's band (rule 5)."""
-        from .reference import band
-
-        return band(self.score(nominal_id), self._thresholds)
+        code = band_codes(np.array([self.score(nominal_id)]), self._thresholds)[0]
+        return BAND_NAMES[code]
 
     # -- the count matrix and reweighting ---------------------------------------------------
     def matrix(self) -> CountMatrix:
@@ -406,9 +432,10 @@ class Engine:
                 )
                 if data.size == 0 or int(data.max()) <= np.iinfo(np.uint16).max:
                     data = data.astype(np.uint16)  # a third less to read when rescoring
-                matrix = CountMatrix(
-                    store.nominal_ids().copy(), indptr, indices, data, store.n_kinds
-                )
+                nominal_ids = store.nominal_ids().copy()
+                for array in (nominal_ids, indptr, indices, data):
+                    array.setflags(write=False)  # shared by every caller: read-only
+                matrix = CountMatrix(nominal_ids, indptr, indices, data, store.n_kinds)
                 self._matrix_cache = (self._version, matrix)
             return self._matrix_cache[1]
 
@@ -419,6 +446,8 @@ class Engine:
                 from . import _kernels
 
                 csc = _kernels.build_csc(matrix.indptr, matrix.indices, matrix.data, matrix.n_kinds)
+                for array in csc:
+                    array.setflags(write=False)
                 self._csc_cache = (self._version, csc)
             return self._csc_cache[1]
 
@@ -465,6 +494,7 @@ class Engine:
         multiplied by the new points (a full rescore). The matrix is built on
         first use and cached until the events change.
         """
+        _check_weights(weights)
         with self._lock.write():
             mode, changed, delta = self._plan(weights)
             store = self._store
@@ -513,6 +543,7 @@ class Engine:
 
     def what_if(self, weights: Weights) -> WhatIf:
         """The impact of a new table on the nominals with live events, without applying it."""
+        _check_weights(weights)
         with self._lock.read():
             index, new_scores = self._rescored(weights)
             live = self._store.live_counts() > 0

@@ -20,7 +20,7 @@ import csv
 import hashlib
 import io
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -28,7 +28,7 @@ import numpy as np
 
 from .codes import OffenceCodeError, normalize_offence
 
-__all__ = ["WeightFileError", "Weights", "shipped_file"]
+__all__ = ["MAX_KINDS", "WeightFileError", "Weights", "shipped_file"]
 
 # Kinds (dataset x offence) are stored in 16 bits per buffered event (csrc/iom_store.h).
 MAX_KINDS = 65_535
@@ -114,6 +114,10 @@ class Weights:
         self._offence_index = {code: i for i, code in enumerate(self.offences)}
         self._dataset_index = {d: i for i, d in enumerate(datasets)}
         self.sha256 = hashlib.sha256(self._canonical_bytes()).hexdigest()
+        # The kinds (matrix columns) depend only on the datasets and offences.
+        self.layout = hashlib.sha256(
+            ("\n".join(self.datasets) + "\n\n" + "\n".join(self.offences)).encode("utf-8")
+        ).hexdigest()
 
     # -- lookups ---------------------------------------------------------------
     @property
@@ -317,10 +321,3 @@ def _parse_points(text: str, where: str) -> int:
     if value > Weights.MAX_POINTS:
         raise WeightFileError(f"{where}: points {value} exceed the cap of {Weights.MAX_POINTS}")
     return value
-
-
-def iter_kinds(weights: Weights) -> Iterable[tuple[int, str, str]]:
-    """Yield ``(kind, dataset, offence)`` for every column of the count matrix."""
-    for i, dataset in enumerate(weights.datasets):
-        for j, offence in enumerate(weights.offences):
-            yield i * len(weights.offences) + j, dataset, offence

@@ -1,0 +1,111 @@
+"""Edges of the API found in review: each was a wrong answer or a traceback once."""
+
+import datetime
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from iomscore import Engine, EngineError, EventError, Weights
+from iomscore.batch import encode_events
+
+AS_OF = datetime.date(2024, 2, 29)
+
+
+def _weights() -> Weights:
+    return Weights(["arrest", "dip"], ["028/01", "105/01"], [[30, 20], [5, 7]], name="edges")
+
+
+def _engine() -> Engine:
+    engine = Engine(_weights(), AS_OF)
+    engine.ingest(
+        {
+            "event_id": [1, 2],
+            "nominal_id": [0, 5],
+            "dataset": ["arrest", "dip"],
+            "offence": ["028/01", "105/01"],
+            "date": ["2024-01-01", "2023-06-30"],
+        }
+    )
+    return engine
+
+
+def test_a_negative_nominal_id_has_no_score():
+    # -1 once matched an empty bucket of the nominal map and read its stale index.
+    engine = _engine()
+    assert engine.score(-1) == 0
+    assert engine.scores_of([-1, 5, 0]).tolist() == [0, 7, 30]
+    assert engine.band(-1) == "NONE"
+
+
+def test_a_batch_encoded_for_another_table_is_refused():
+    engine = _engine()
+    other = Weights(["arrest"], ["028/01"], [[1]], name="other")
+    batch = encode_events(
+        {
+            "event_id": [9],
+            "nominal_id": [1],
+            "dataset": ["arrest"],
+            "offence": ["028/01"],
+            "date": ["2024-01-01"],
+        },
+        other,
+    )
+    before = engine.scores().rows()
+    with pytest.raises(EngineError, match="encoded against a weight table"):
+        engine.ingest_encoded(batch)
+    assert engine.scores().rows() == before
+
+
+def test_retract_takes_one_id_or_many():
+    engine = _engine()
+    assert engine.retract(1).retracted == 1
+    report = engine.retract(np.array([2, 3], dtype=np.uint64))
+    assert (report.retracted, report.unknown.tolist()) == (1, [3])
+    with pytest.raises(EventError, match="exceeds the int64 range"):
+        engine.retract(np.array([2**63], dtype=np.uint64))
+    with pytest.raises(EventError, match="must be integers"):
+        engine.retract(["a"])
+
+
+def test_an_arrow_date_out_of_range_names_the_row():
+    engine = _engine()
+    columns = {
+        "event_id": [7, 8],
+        "nominal_id": [1, 1],
+        "dataset": ["arrest", "arrest"],
+        "offence": ["028/01", "028/01"],
+        "date": pa.array([19_000, 10**8], pa.date32()),
+    }
+    with pytest.raises(EventError) as info:
+        engine.ingest(columns)
+    assert (info.value.row, info.value.field) == (1, "date")
+
+
+@pytest.mark.parametrize("bad", [5, "abc", np.zeros((1, 1))])
+def test_a_column_that_is_not_a_sequence_is_named(bad):
+    columns = {
+        "event_id": [7],
+        "nominal_id": [1],
+        "dataset": ["arrest"],
+        "offence": ["028/01"],
+        "date": ["2024-01-01"],
+    }
+    columns["nominal_id"] = bad
+    with pytest.raises(EventError) as info:
+        _engine().ingest(columns)
+    assert info.value.field == "nominal_id"
+
+
+def test_the_cached_matrix_cannot_be_changed_by_a_caller():
+    engine = _engine()
+    matrix = engine.matrix()
+    with pytest.raises(ValueError, match="read-only"):
+        matrix.data[0] = 99
+
+
+def test_weights_must_be_a_table():
+    with pytest.raises(TypeError, match=r"Weights\.load"):
+        Engine("weights.csv", AS_OF)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"Weights\.load"):
+        _engine().reweight("weights.csv")  # type: ignore[arg-type]
