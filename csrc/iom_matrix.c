@@ -13,7 +13,7 @@
 
 #define IOM_MATVEC(NAME, COUNT_T)                                                          \
     void NAME(int64_t row_lo, int64_t row_hi, const int64_t *indptr, const uint16_t *kinds, \
-              const COUNT_T *counts, const int64_t *points, int64_t *out) {                 \
+              const COUNT_T *counts, const int32_t *points, int64_t *out) {                 \
         int64_t running[IOM_BLOCK];                                                         \
         int64_t first = indptr[row_lo], last = indptr[row_hi];                              \
         int64_t total = 0, before = 0; /* running total, and at the last row's end */       \

@@ -12,10 +12,10 @@
 
 /* out[r] = sum over the row of count * points[kind], rows [row_lo, row_hi). */
 void iom_csr_matvec_u16(int64_t row_lo, int64_t row_hi, const int64_t *indptr,
-                        const uint16_t *kinds, const uint16_t *counts, const int64_t *points,
+                        const uint16_t *kinds, const uint16_t *counts, const int32_t *points,
                         int64_t *out);
 void iom_csr_matvec_i32(int64_t row_lo, int64_t row_hi, const int64_t *indptr,
-                        const uint16_t *kinds, const int32_t *counts, const int64_t *points,
+                        const uint16_t *kinds, const int32_t *counts, const int32_t *points,
                         int64_t *out);
 
 #endif

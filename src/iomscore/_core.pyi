@@ -79,6 +79,6 @@ def _matvec_rows(
     indptr: npt.NDArray[np.int64],
     kinds: npt.NDArray[np.uint16],
     counts: npt.NDArray[np.uint16] | npt.NDArray[np.int32],
-    points: npt.NDArray[np.int64],
+    points: npt.NDArray[np.int32],
     out: npt.NDArray[np.int64],
 ) -> None: ...

@@ -253,7 +253,7 @@ cdef class EventStore:
 
 
 def _matvec_rows(int64_t row_lo, int64_t row_hi, const int64_t[::1] indptr,
-                 const uint16_t[::1] kinds, counts, const int64_t[::1] points, int64_t[::1] out):
+                 const uint16_t[::1] kinds, counts, const int32_t[::1] points, int64_t[::1] out):
     cdef const uint16_t[::1] c16
     cdef const int32_t[::1] c32
     if row_hi <= row_lo:
@@ -284,8 +284,8 @@ def csr_matvec(indptr, kinds, counts, points, int threads=0):
         Column of each entry.
     counts : uint16 or int32 array (nnz)
         Events of that kind in that row.
-    points : int64 array (n_kinds)
-        Points per kind.
+    points : integer array (n_kinds)
+        Points per kind, 0 to 2**31 - 1.
     threads : int
         Threads to use; 0 for one per core.
     """
@@ -297,11 +297,16 @@ def csr_matvec(indptr, kinds, counts, points, int threads=0):
     kinds = np.ascontiguousarray(kinds, dtype=np.uint16)
     if counts.dtype != np.uint16:
         counts = np.ascontiguousarray(counts, dtype=np.int32)
-    points = np.ascontiguousarray(points, dtype=np.int64)
+    # Points are at most 100,000 (Weights.MAX_POINTS): int32 halves the table
+    # the kernel looks up for every entry; products are summed in int64.
+    points = np.asarray(points)
+    if points.size and (points.min() < 0 or points.max() > np.iinfo(np.int32).max):
+        raise ValueError("points must lie in 0..2**31-1")
+    points = np.ascontiguousarray(points, dtype=np.int32)
     n_rows = indptr.shape[0] - 1
     if points.shape[0] < 65536:
         # every uint16 kind must index the table: pad it rather than scan the kinds
-        points = np.concatenate([points, np.zeros(65536 - points.shape[0], dtype=np.int64)])
+        points = np.concatenate([points, np.zeros(65536 - points.shape[0], dtype=np.int32)])
     out = np.empty(n_rows, dtype=np.int64)
     if threads <= 0:
         threads = os.cpu_count() or 1

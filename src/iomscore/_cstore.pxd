@@ -62,7 +62,7 @@ cdef extern from "iom_store.h" nogil:
 cdef extern from "iom_matrix.h" nogil:
     void iom_csr_matvec_u16(int64_t row_lo, int64_t row_hi, const int64_t *indptr,
                             const uint16_t *kinds, const uint16_t *counts,
-                            const int64_t *points, int64_t *out)
+                            const int32_t *points, int64_t *out)
     void iom_csr_matvec_i32(int64_t row_lo, int64_t row_hi, const int64_t *indptr,
                             const uint16_t *kinds, const int32_t *counts,
-                            const int64_t *points, int64_t *out)
+                            const int32_t *points, int64_t *out)
