@@ -109,3 +109,18 @@ def test_weights_must_be_a_table():
         Engine("weights.csv", AS_OF)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match=r"Weights\.load"):
         _engine().reweight("weights.csv")  # type: ignore[arg-type]
+
+
+def test_white_space_around_csv_values_is_ignored():
+    engine = Engine(_weights(), AS_OF)
+    report = engine.ingest(
+        {
+            "event_id": [" 1"],
+            "nominal_id": ["7 "],
+            "dataset": [" arrest"],
+            "offence": [" 28/1 "],
+            "date": [" 2024-02-29 "],
+        }
+    )
+    assert report.taken == 1
+    assert engine.scores().rows() == [(7, 30, "NONE")]

@@ -259,6 +259,7 @@ def _day_column(values: object, field: str, label: RowLabel) -> np.ndarray:
     if pa.types.is_dictionary(arrow.type):
         arrow = arrow.dictionary_decode()
     if pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type):
+        arrow = pc.utf8_trim_whitespace(arrow)  # " 2024-01-01" is a date, as "2024-01-01"
         shaped = np.asarray(pc.match_substring_regex(arrow, _DATE_TEXT))
         parsed = pc.strptime(arrow, format="%Y-%m-%d", unit="s", error_is_null=True)
         # strptime rolls impossible days over (2023-02-29 -> 1 March): a real
