@@ -57,16 +57,11 @@ def test_offence_mix_table_is_well_formed():
 
 
 def _catalogue_codes() -> tuple[set[str], Path]:
+    """The project's catalogue of Home Office codes (weights/offence_catalogue.csv)."""
     in_repo = REPO / "weights" / "offence_catalogue.csv"
-    if in_repo.exists():
-        with in_repo.open(newline="", encoding="utf-8") as f:
-            rows = csv.DictReader(line for line in f if not line.startswith("#"))
-            return {normalize_offence(row["offence"]) for row in rows}, in_repo
-    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "ho_offence_codes.csv"
-    if shared.exists():
-        with shared.open(newline="", encoding="utf-8") as f:
-            return {normalize_offence(row["ho_code_5"]) for row in csv.DictReader(f)}, shared
-    pytest.skip("no offence catalogue: neither weights/offence_catalogue.csv nor ../shared/data")
+    with in_repo.open(newline="", encoding="utf-8") as f:
+        rows = csv.DictReader(line for line in f if not line.startswith("#"))
+        return {normalize_offence(row["offence"]) for row in rows}, in_repo
 
 
 def test_every_offence_code_is_in_the_home_office_catalogue():
