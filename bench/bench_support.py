@@ -55,6 +55,18 @@ def prepare(impl: peers.Impl, case: peers.Case) -> Any:
         pytest.fail(str(exc))
 
 
+def time_comparison(benchmark, case, size, expected, operation: str, name: str) -> None:
+    """Check one implementation of an operation against the expected result, then time it."""
+    from bench_timing import first_call, measure  # bench_timing imports this module
+
+    impl = peers.COMPARISONS[operation][name]
+    state = prepare(impl, case)
+    out, took = first_call(impl.run, state, None, again=is_engine(name))
+    check(impl, state, out, expected(operation))
+    label(benchmark, operation, name, size, case)
+    measure(benchmark, size, impl.run, state, None, took=took, engine=is_engine(name))
+
+
 def check(impl: peers.Impl, state: Any, out: Any, want: tuple[np.ndarray, ...]) -> None:
     """Fail unless the output's canonical form equals the expected one."""
     got = impl.canonical(state, out)

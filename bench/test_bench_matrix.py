@@ -9,17 +9,11 @@ from __future__ import annotations
 
 import peers
 import pytest
-from bench_support import check, is_engine, label, prepare
-from bench_timing import first_call, measure
+from bench_support import time_comparison
 
 OPERATION = "matrix_build"
 
 
 @pytest.mark.parametrize("name", peers.implementations(OPERATION))
 def test_matrix_build(benchmark, case, size, expected, name):
-    impl = peers.COMPARISONS[OPERATION][name]
-    state = prepare(impl, case)
-    out, took = first_call(impl.run, state, None, again=is_engine(name))
-    check(impl, state, out, expected(OPERATION))
-    label(benchmark, OPERATION, name, size, case)
-    measure(benchmark, size, impl.run, state, None, took=took, engine=is_engine(name))
+    time_comparison(benchmark, case, size, expected, OPERATION, name)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import peers
 import pytest
-from bench_support import check, is_engine, label, prepare
-from bench_timing import first_call, measure
+from bench_support import label, time_comparison
+from bench_timing import first_call
 
 from iomscore import Engine
 from iomscore.batch import encode_events
@@ -23,12 +23,7 @@ OPERATION = "score"
 
 @pytest.mark.parametrize("name", peers.implementations(OPERATION))
 def test_score(benchmark, case, size, expected, name):
-    impl = peers.COMPARISONS[OPERATION][name]
-    state = prepare(impl, case)
-    out, took = first_call(impl.run, state, None, again=is_engine(name))
-    check(impl, state, out, expected(OPERATION))
-    label(benchmark, OPERATION, name, size, case)
-    measure(benchmark, size, impl.run, state, None, took=took, engine=is_engine(name))
+    time_comparison(benchmark, case, size, expected, OPERATION, name)
 
 
 def _inputs(case, form):

@@ -161,7 +161,7 @@ def build_csc(indptr, indices, data, n_cols):  # pragma: no cover - compiled
 
 
 @njit(**JIT_OPTIONS)
-def partial_delta(col_ptr, rows, counts, changed, delta, n_rows):  # pragma: no cover
+def partial_delta(col_ptr, rows, counts, changed, delta):  # pragma: no cover
     """Score changes from changed columns only: O(entries in those columns).
 
     Returns the distinct touched rows (int32) and each one's change (int64).
@@ -237,7 +237,7 @@ def warm_up() -> None:
     live = np.full(1, 2, dtype=np.int32)
     indptr, indices, data = build_csr(nominals, kinds, live, 1)
     col_ptr, rows, counts = build_csc(indptr, indices, data, 1)
-    partial_delta(col_ptr, rows, counts, np.zeros(1, np.int64), np.ones(1, np.int64), 1)
+    partial_delta(col_ptr, rows, counts, np.zeros(1, np.int64), np.ones(1, np.int64))
     compose_kinds(np.zeros(2, np.int8), kinds, np.zeros(2, np.int16), kinds)
     days = np.zeros(2, dtype=np.int64)
     min_max(days)

@@ -9,7 +9,6 @@ of the batch is kept.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +26,6 @@ __all__ = [
     "EventError",
     "RowLabel",
     "encode_events",
-    "records",
     "row_label",
 ]
 
@@ -351,23 +349,3 @@ def encode_events(events: object, weights: Weights, *, label: RowLabel = row_lab
     else:
         kind = (base[dataset_rows] + offset[offence_rows]).astype(np.uint16)
     return EncodedBatch(event_id, nominal_id, kind, day, weights.layout)
-
-
-def records(
-    events: EncodedBatch, weights: Weights
-) -> list[tuple[int, int, str, str, datetime.date]]:
-    """The batch as plain tuples (for tests and the reference)."""
-    n_off = len(weights.offences)
-    epoch = datetime.date(1970, 1, 1)
-    return [
-        (
-            int(e),
-            int(n),
-            weights.datasets[int(k) // n_off],
-            weights.offences[int(k) % n_off],
-            epoch + datetime.timedelta(days=int(d)),
-        )
-        for e, n, k, d in zip(
-            events.event_id, events.nominal_id, events.kind, events.day, strict=True
-        )
-    ]

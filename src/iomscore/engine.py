@@ -394,11 +394,7 @@ class Engine:
 
     def score(self, nominal_id: int) -> int:
         """One nominal's score (points); 0 for a nominal with no live event."""
-        if nominal_id < 0:
-            return 0  # ids are >= 0: no such nominal
-        with self._lock.read():
-            index = int(self._store.find_nominals(np.array([nominal_id], dtype=np.int64))[0])
-            return int(self._store.scores()[index]) if index >= 0 else 0
+        return int(self.scores_of([nominal_id])[0])
 
     def scores_of(self, nominal_ids: Iterable[int] | np.ndarray) -> np.ndarray:
         """Scores (points, int64) of many nominals; 0 for one with no live event."""
@@ -534,9 +530,7 @@ class Engine:
             from . import _kernels
 
             col_ptr, rows, counts = self._csc()
-            index, change = _kernels.partial_delta(
-                col_ptr, rows, counts, changed, delta, matrix.nominal_id.size
-            )
+            index, change = _kernels.partial_delta(col_ptr, rows, counts, changed, delta)
             return index, self._store.scores()[index] + change
         scores = csr_matvec(matrix.indptr, matrix.indices, matrix.data, weights.kind_points())
         return np.arange(scores.size, dtype=np.int64), scores

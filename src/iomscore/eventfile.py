@@ -15,7 +15,7 @@ import pyarrow.csv as pacsv
 
 from .batch import COLUMNS, EventError, RowLabel
 
-__all__ = ["csv_line_label", "read_events"]
+__all__ = ["csv_line_label", "parquet_row_label", "read_events"]
 
 
 def csv_line_label(path: str | os.PathLike[str]) -> RowLabel:
