@@ -698,42 +698,40 @@ def _matrix_state(case: Case) -> MatrixState:
     return dataclasses.replace(case.cached("matrix", build), native=None)
 
 
-def engine_matvec(threads: int | None = None) -> Callable[..., np.ndarray]:
-    """The engine's full-rescore kernel, wherever it lives, optionally on ``threads`` threads.
+def engine_matvec(
+    m: MatrixState, threads: int = 0, layout: bool = True
+) -> Callable[[np.ndarray], np.ndarray]:
+    """The engine's full-rescore kernel on ``m``'s matrix, on ``threads`` threads (0: all).
 
-    ``Engine._rescore`` calls ``iomscore.engine.csr_matvec`` (compiled C, with a
-    ``threads`` argument) where that exists, else ``iomscore._kernels.csr_matvec``
-    (Numba, threads set by ``numba.set_num_threads``).
+    With ``layout`` (the engine's steady state, from the second full rescore of
+    unchanged events on) the kernel reads the rescore layout, built here once;
+    without, it reads the CSR matrix, as a first full rescore after a change does.
     """
-    from iomscore import engine as engine_module
+    from iomscore._core import csr_matvec
+    from iomscore.rescore import RescoreLayout
 
-    fn = getattr(engine_module, "csr_matvec", None)
-    if fn is not None:
-        if threads is None:
-            return fn
-        return lambda indptr, indices, data, points: fn(indptr, indices, data, points, threads)
-    from iomscore import _kernels
+    if not layout:
+        return lambda points: csr_matvec(m.indptr, m.indices, m.data, points, threads)
+    built = RescoreLayout.build(m.indptr, m.data, m.indices)
 
-    if threads is None:
-        return _kernels.csr_matvec
+    def run(points: np.ndarray) -> np.ndarray:
+        if not built.fits(points):
+            raise AssertionError("benchmark points overflow the layout's int32 lanes")
+        return built.scores(points, threads=threads)
 
-    def numba_threads(indptr, indices, data, points):
-        import numba
-
-        before = numba.get_num_threads()
-        numba.set_num_threads(threads)
-        try:
-            return _kernels.csr_matvec(indptr, indices, data, points)
-        finally:
-            numba.set_num_threads(before)
-
-    return numba_threads
+    return run
 
 
 def _matvec(s: MatrixState, rw: Reweight):
     if s.native is None:
-        s.native = engine_matvec()
-    return s.native(s.indptr, s.indices, s.data, rw.points)
+        s.native = engine_matvec(s)
+    return s.native(rw.points)
+
+
+def _csr_matvec(s: MatrixState, rw: Reweight):
+    if s.native is None:
+        s.native = engine_matvec(s, layout=False)
+    return s.native(rw.points)
 
 
 def _rows_canonical(s: MatrixState, scores: np.ndarray):
@@ -888,7 +886,14 @@ RESCORE: dict[str, Impl] = {
         prepare=_matrix_state,
         run=_matvec,
         canonical=_rows_canonical,
-        note="the raw kernel (engine_matvec()) on the cached matrix",
+        note="the engine's full-rescore kernel on its rescore layout (SELL-16, built once)",
+    ),
+    "engine_csr": Impl(
+        "engine_csr",
+        prepare=_matrix_state,
+        run=_csr_matvec,
+        canonical=_rows_canonical,
+        note="the CSR kernel a first full rescore after a change of events uses",
     ),
     "numpy": Impl(
         "numpy",

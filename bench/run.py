@@ -345,13 +345,14 @@ def worker_point(n_nominals: int, n_events: int) -> dict[str, Any]:
     import peers
 
     from iomscore import Engine
+    from iomscore._core import csr_matvec
+    from iomscore.rescore import RescoreLayout
 
     _warm_up()
     t = time.perf_counter()
     case = peers.make_case(n_nominals, n_events, extra_days=3, seed=2026)
     gen = time.perf_counter() - t
     out: dict[str, Any] = {"nominals": n_nominals, "events": len(case.events), "generate_s": gen}
-    matvec = peers.engine_matvec()
     _reset_peak()
     base = _status()["VmRSS"]
     t = time.perf_counter()
@@ -376,7 +377,11 @@ def worker_point(n_nominals: int, n_events: int) -> dict[str, Any]:
     m = engine.matrix()
     out["matrix_build_s"] = time.perf_counter() - t
     out["nnz"] = m.nnz
-    out["matvec_s"] = _best(lambda: matvec(m.indptr, m.indices, m.data, pts))
+    t = time.perf_counter()
+    layout = RescoreLayout.build(m.indptr, m.data, m.indices)
+    out["layout_build_s"] = time.perf_counter() - t
+    out["matvec_s"] = _best(lambda: layout.scores(pts))
+    out["csr_matvec_s"] = _best(lambda: csr_matvec(m.indptr, m.indices, m.data, pts))
 
     def floor():
         for arr in (m.indptr, m.indices, m.data):
@@ -618,8 +623,8 @@ def _floor_table(all_groups: dict[str, dict[str, dict[str, dict[str, Any]]]]) ->
     lines = [
         "| size | matrix bytes | floor (numpy, 1 thread) | floor GB/s | "
         "engine reweight ÷ floor | engine_matvec ÷ floor | 1-thread matvec ÷ floor | "
-        "scipy ÷ floor |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "engine_csr ÷ floor | scipy ÷ floor |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for size in SIZE_ORDER:
         g = all_groups.get(size, {}).get("rescore_full")
@@ -634,7 +639,7 @@ def _floor_table(all_groups: dict[str, dict[str, dict[str, dict[str, Any]]]]) ->
         lines.append(
             f"| {size} | {nbytes / 1e6:.1f} MB | {_fmt_time(f['median'])} | "
             f"{nbytes / f['median'] / 1e9:.1f} | {r('engine')} | {r('engine_matvec')} | "
-            f"{r('engine_matvec_1thread')} | {r('scipy')} |"
+            f"{r('engine_matvec_1thread')} | {r('engine_csr')} | {r('scipy')} |"
         )
     return lines
 
@@ -740,16 +745,17 @@ def build_report() -> str:
             "",
             "![scaling](scaling.png)",
             "",
-            "| nominals | events | cold ingest | events/s | scores() | matrix build | matvec | "
+            "| nominals | events | cold ingest | events/s | scores() | matrix build | "
+            "layout build | matvec (layout) | matvec (CSR) | "
             "floor | scipy @ | numpy bincount | reweight full | reweight partial | advance 1 day "
             "(first after load) | "
             "engine B/event | ingest peak B/event |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for p in scale["points"]:
             if "skipped" in p:
                 lines.append(
-                    f"| {p['nominals']:,} | {p['events']:,} | skipped: {p['skipped']} |" + " |" * 12
+                    f"| {p['nominals']:,} | {p['events']:,} | skipped: {p['skipped']} |" + " |" * 14
                 )
                 continue
 
@@ -759,7 +765,8 @@ def build_report() -> str:
             lines.append(
                 f"| {p['nominals']:,} | {p['events']:,} | {ft('cold_ingest_s')} | "
                 f"{p['events'] / p['cold_ingest_s'] / 1e6:.2f} M/s | {ft('score_s')} | "
-                f"{ft('matrix_build_s')} | {ft('matvec_s')} | {ft('floor_s')} | "
+                f"{ft('matrix_build_s')} | {ft('layout_build_s')} | {ft('matvec_s')} | "
+                f"{ft('csr_matvec_s')} | {ft('floor_s')} | "
                 f"{ft('scipy_matvec_s')} | "
                 f"{ft('numpy_bincount_s')} | {ft('reweight_full_s')} | {ft('reweight_partial_s')} "
                 f"({p.get('partial_mode')}) | {ft('advance_s')} ({ft('advance_first_s')}) | "
@@ -793,7 +800,8 @@ def plot_scaling() -> None:
         ("score_s", "scores()"),
         ("reweight_full_s", "reweight (full)"),
         ("reweight_partial_s", "reweight (partial, 10 codes)"),
-        ("matvec_s", "csr_matvec kernel"),
+        ("matvec_s", "full-rescore kernel (layout)"),
+        ("csr_matvec_s", "full-rescore kernel (CSR)"),
         ("scipy_matvec_s", "scipy CSR @ points"),
         ("numpy_bincount_s", "numpy bincount"),
         ("floor_s", "bandwidth floor (numpy read)"),

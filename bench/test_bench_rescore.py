@@ -1,7 +1,8 @@
 """Rescoring under a new table, and the memory-bandwidth floor.
 
 Groups: ``rescore_full|<size>`` (every points value changed: the engine's
-``reweight`` takes its full path; ``engine_matvec`` is the raw kernel; ``floor``
+``reweight`` takes its full path; ``engine_matvec`` is the raw kernel on the
+rescore layout, ``engine_csr`` the raw kernel on the CSR matrix; ``floor``
 reads the matrix's bytes once with numpy, the least any rescore from the
 matrix can cost on one thread) and ``rescore_partial|<size>`` (ten offence codes
 changed: the engine's partial path; peers have no partial path and recompute).
@@ -63,7 +64,7 @@ def test_matvec_one_thread(benchmark, case, size, expected):
     """The raw kernel on one thread: what the second core adds to ``engine_matvec``."""
     m = peers.matrix_state(case)
     impl = peers.COMPARISONS[OPERATION]["engine_matvec"]
-    m.native = peers.engine_matvec(threads=1)
+    m.native = peers.engine_matvec(m, threads=1)
     new = case.reweight_full
     check(impl, m, impl.run(m, new), expected(OPERATION, new))
     label(benchmark, "rescore_full", "engine_matvec_1thread", size, case)

@@ -597,3 +597,39 @@ int iom_add_columns(iom_store *s, int64_t n_changed, const int64_t *changed,
     }
     return IOM_OK;
 }
+
+static inline int iom_band(int64_t score, const int64_t *thresholds) {
+    return (score >= thresholds[0]) + (score >= thresholds[1]) + (score >= thresholds[2]);
+}
+
+int64_t iom_band_flags(const iom_store *s, const int64_t *scores, const int64_t *thresholds,
+                       uint8_t *flags, int64_t *ids) {
+    int64_t found = 0;
+    for (int64_t i = 0; i < s->n_nom; i++) {
+        int old_band = iom_band(s->noms[i].score, thresholds);
+        int new_band = iom_band(scores[i], thresholds);
+        ids[i] = s->noms[i].id;
+        flags[i] = old_band == new_band ? 0 : (uint8_t)(IOM_BAND_MOVED | old_band << 2 | new_band);
+        found += old_band != new_band;
+    }
+    return found;
+}
+
+int64_t iom_band_changes(int64_t n, const int64_t *order, const uint8_t *flags,
+                         const int64_t *ids, const int64_t *scores, int64_t *out_id,
+                         uint8_t *out_flag, int64_t *out_score) {
+    int64_t found = 0;
+    for (int64_t k = 0; k < n; k++) {
+        int64_t i = order[k];
+        if (!flags[i]) continue;
+        out_id[found] = ids[i];
+        out_flag[found] = flags[i];
+        out_score[found] = scores[i];
+        found++;
+    }
+    return found;
+}
+
+void iom_set_all_scores(iom_store *s, const int64_t *scores) {
+    for (int64_t i = 0; i < s->n_nom; i++) s->noms[i].score = scores[i];
+}

@@ -167,6 +167,25 @@ int iom_add_columns(iom_store *s, int64_t n_changed, const int64_t *changed,
 /* Start a touched list for a caller that changes scores in bulk. */
 void iom_begin(iom_store *s);
 
+/* Flag each nominal whose band would change if every score became
+ * scores[index] (bands 0-3 by the three ascending thresholds, in points):
+ * flags[i] = IOM_BAND_MOVED | old band << 2 | new band, or 0 if it stays.
+ * Copies every nominal's id to ids (a dense column, so that a walk in another
+ * order reads 8 bytes per nominal, not a whole record). Returns how many are
+ * flagged. One sequential pass; changes nothing. */
+#define IOM_BAND_MOVED 0x80
+int64_t iom_band_flags(const iom_store *s, const int64_t *scores, const int64_t *thresholds,
+                       uint8_t *flags, int64_t *ids);
+
+/* Visit the n indices of `order` and write the flagged ones' ids[i], flags[i]
+ * and scores[i] to out_*, in that order; returns how many. */
+int64_t iom_band_changes(int64_t n, const int64_t *order, const uint8_t *flags,
+                         const int64_t *ids, const int64_t *scores, int64_t *out_id,
+                         uint8_t *out_flag, int64_t *out_score);
+
+/* Overwrite every nominal's score (after a full rescore). */
+void iom_set_all_scores(iom_store *s, const int64_t *scores);
+
 /* Ensure room for `extra` more live events without reallocating during apply. */
 int iom_reserve_events(iom_store *s, int64_t extra);
 

@@ -8,6 +8,7 @@ on the canonical events.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import itertools
 from dataclasses import dataclass
@@ -333,6 +334,61 @@ def test_reweight_equals_reference(data, sc: Scenario):
     assert engine.scores().rows() == reference.result(expected, sc.thresholds)
 
 
+@given(data=st.data(), sc=scenarios())
+def test_rescore_layout_equals_reference(data, sc: Scenario):
+    """Every kernel of the rescore layout, at any window width, scores as the reference."""
+    from iomscore._core import sell_kernels
+    from iomscore.rescore import RescoreLayout
+
+    engine = sc.engine()
+    engine.ingest(columns(sc.batch), future="skip")
+    matrix = engine.matrix()
+    sigma = data.draw(st.sampled_from([16, 32, 4096]), label="sigma")
+    layout = RescoreLayout.build(matrix.indptr, matrix.data, matrix.indices, sigma=sigma)
+    new = data.draw(variants(sc.weights, min_changes=1))
+    expected = sc.ref_scores(new)
+    assert layout.fits(new.kind_points())
+    for kernel in sell_kernels():
+        got = layout.scores(new.kind_points(), kernel=kernel)
+        by_id = dict(zip(matrix.nominal_id.tolist(), got.tolist(), strict=True))
+        assert {n: by_id.get(n, 0) for n in expected} == expected, kernel
+        assert all(by_id[n] == 0 for n in by_id if n not in expected)
+
+
+@given(data=st.data(), sc=scenarios())
+def test_repeated_full_rescores_equal_reference(data, sc: Scenario):
+    """A what-if then two reweights, all full: from the second on, the layout path."""
+    engine = sc.engine()
+    engine.ingest(columns(sc.batch), future="skip")
+    tables = [data.draw(variants(sc.weights, min_changes=6)) for _ in range(3)]
+    _check_what_if(sc, engine, tables[0])
+    full = 0
+    for new in tables[1:]:
+        full += _check_reweight(sc, engine, new) == "full"
+        sc = dataclasses.replace(sc, weights=new)
+    if full == 2:
+        assert engine._layout_cache is not None, "the second full rescore builds the layout"
+
+
+def test_rescore_layout_refuses_what_would_overflow_and_the_engine_falls_back():
+    """A row whose score exceeds the int32 lanes: the layout refuses, the CSR kernel sums it."""
+    from iomscore.rescore import RescoreLayout, full_scores
+
+    indptr = np.array([0, 2, 2, 3], dtype=np.int64)
+    kinds = np.array([0, 1, 1], dtype=np.uint16)
+    counts = np.array([40_000, 20_000, 1], dtype=np.uint16)
+    points = np.array([60_000, 100_000], dtype=np.int64)
+    layout = RescoreLayout.build(indptr, counts, kinds)
+    assert layout.heaviest == 60_000 and not layout.fits(points)
+    with pytest.raises(OverflowError, match="int32 lanes"):
+        layout.scores(points)
+    expected = [40_000 * 60_000 + 20_000 * 100_000, 0, 100_000]
+    assert full_scores(indptr, kinds, counts, points, layout).tolist() == expected
+    small = np.array([3, 5], dtype=np.int64)
+    assert layout.fits(small)
+    assert layout.scores(small).tolist() == [40_000 * 3 + 20_000 * 5, 0, 5]
+
+
 def _skewed_scenario() -> Scenario:
     """80 events of kind (arrest, 046/00) across 40 nominals, and one of (warrant, 105/01).
 
@@ -369,6 +425,27 @@ def test_reweight_full_path():
     _check_what_if(sc, engine, new)
     assert _check_reweight(sc, engine, new) == "full"
     assert engine.score(0) == 2 * 100  # nominal 0 holds events 0 and 40
+
+
+def test_full_reweights_report_none_one_or_all_band_changes():
+    """Full rescores whose band changes are none, one, or every nominal (both report paths)."""
+    sc = _skewed_scenario()
+    engine = sc.engine()
+    engine.ingest(columns(sc.batch))
+    warrant = sc.weights.get("warrant", "105/01")
+    low = sc.thresholds[0]
+    # Every nominal holds two shoplifting arrests; nominal 3 also holds the warrant.
+    just_under = max(1, -(-(low - warrant) // 2))  # 2x < low <= 2x + warrant, when possible
+    steps = [(low + 1) // 2, (low + 1) // 2 + 1, just_under, 1]
+    sizes = []
+    for points in steps:
+        new = sc.weights.replace({("arrest", "046/00"): points}, name=f"shoplifting {points}")
+        before = sc.ref_scores()
+        assert _check_reweight(sc, engine, new) == "full"
+        sizes.append(len(reference.band_changes(before, sc.ref_scores(new), sc.thresholds)))
+        sc = dataclasses.replace(sc, weights=new)
+    # The store sorts a few changes (at most 1 in 16 nominals) and walks the id order for many.
+    assert 0 in sizes and max(sizes) * 16 > 40, sizes
 
 
 def test_reweight_to_the_same_points_does_nothing():
@@ -599,3 +676,37 @@ def test_threaded_rescoring_kernel_equals_a_plain_sum(threads):
         for r in (0, 5, 776, 777, 778, n_rows - 6, n_rows - 1):
             lo, hi = int(indptr[r]), int(indptr[r + 1])
             assert int(got[r]) == sum(int(counts[i]) * int(points[kinds[i]]) for i in range(lo, hi))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_threaded_rescore_layout_equals_the_csr_kernel(threads):
+    """Each layout kernel on 1.2 million entries (the threaded path) vs the CSR kernel and numpy.
+
+    Row lengths are random (many past one 16-entry lane, runs of empty rows,
+    one very long row), and the row count is not a multiple of 16.
+    """
+    from iomscore._core import csr_matvec, sell_kernels
+    from iomscore.rescore import RescoreLayout
+
+    rng = np.random.default_rng(threads)
+    n_rows = 150_003
+    lengths = rng.integers(0, 14, size=n_rows)
+    lengths[rng.random(n_rows) < 0.1] = 40
+    lengths[rng.random(n_rows) < 0.2] = 0
+    lengths[777] = 5_000
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    nnz = int(indptr[-1])
+    assert nnz >= 1_000_000
+    kinds = rng.integers(0, 3_000, size=nnz).astype(np.uint16)
+    counts = rng.integers(1, 5, size=nnz).astype(np.uint16)
+    points = rng.integers(0, 100_001, size=3_000).astype(np.int64)
+    products = counts.astype(np.int64) * points[kinds]
+    running = np.concatenate([[0], np.cumsum(products)])
+    expected = running[indptr[1:]] - running[indptr[:-1]]
+    np.testing.assert_array_equal(csr_matvec(indptr, kinds, counts, points), expected)
+    layout = RescoreLayout.build(indptr, counts, kinds)
+    assert layout.fits(points)
+    for kernel in sell_kernels():
+        got = layout.scores(points, threads=threads, kernel=kernel)
+        np.testing.assert_array_equal(got, expected, err_msg=kernel)

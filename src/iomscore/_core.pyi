@@ -4,9 +4,18 @@ import numpy as np
 import numpy.typing as npt
 from typing_extensions import disjoint_base
 
-__all__ = ["MAX_EVENTS", "EventStore", "csr_matvec"]
+__all__ = [
+    "MAX_EVENTS",
+    "SLICE",
+    "EventStore",
+    "csr_matvec",
+    "sell_build",
+    "sell_kernels",
+    "sell_matvec",
+]
 
 MAX_EVENTS: int
+SLICE: int
 
 @disjoint_base
 class EventStore:
@@ -54,7 +63,6 @@ class EventStore:
     ) -> None: ...
     def retract(self, slots: npt.NDArray[np.int64]) -> None: ...
     def advance(self, new_as_of: int, new_start: int) -> int: ...
-    def begin(self) -> None: ...
     def add_columns(
         self,
         changed: npt.NDArray[np.int64],
@@ -64,6 +72,14 @@ class EventStore:
         counts: npt.NDArray[np.int32],
     ) -> None: ...
     def set_points(self, points: npt.NDArray[np.int64]) -> None: ...
+    def band_changes(
+        self,
+        scores: npt.NDArray[np.int64],
+        thresholds: npt.NDArray[np.int64],
+        by_id: npt.NDArray[np.int64],
+    ) -> tuple[
+        npt.NDArray[np.int64], npt.NDArray[np.int8], npt.NDArray[np.int8], npt.NDArray[np.int64]
+    ]: ...
     def set_all_scores(self, values: npt.NDArray[np.int64]) -> None: ...
 
 def csr_matvec(
@@ -72,6 +88,29 @@ def csr_matvec(
     counts: npt.NDArray[np.uint16] | npt.NDArray[np.int32],
     points: npt.NDArray[np.int64],
     threads: int = 0,
+) -> npt.NDArray[np.int64]: ...
+def sell_kernels() -> list[str]: ...
+def sell_build(
+    indptr: npt.NDArray[np.int64],
+    kinds: npt.NDArray[np.uint16],
+    counts: npt.NDArray[np.uint16],
+    sigma: int = 4096,
+) -> tuple[
+    npt.NDArray[np.int64],
+    npt.NDArray[np.int32],
+    npt.NDArray[np.uint16],
+    npt.NDArray[np.uint16],
+    int,
+]: ...
+def sell_matvec(
+    slice_ptr: npt.NDArray[np.int64],
+    perm: npt.NDArray[np.int32],
+    sell_kinds: npt.NDArray[np.uint16],
+    sell_counts: npt.NDArray[np.uint16],
+    points: npt.NDArray[np.int64],
+    n_rows: int,
+    threads: int = 0,
+    kernel: str | None = None,
 ) -> npt.NDArray[np.int64]: ...
 def _matvec_rows(
     row_lo: int,

@@ -11,21 +11,26 @@ import threading
 import numpy as np
 
 cimport numpy as cnp
-from libc.stdint cimport int8_t, int32_t, int64_t, uint16_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint16_t
 
 from ._cstore cimport (
     iom_csr_matvec_i32, iom_csr_matvec_u16,
     IOM_ENOMEM, IOM_EOVERFLOW, IOM_ETOOMANY, IOM_MAX_SLOTS, IOM_OK,
     iom_add_columns, iom_advance, iom_apply, iom_begin, iom_classify, iom_find_events,
     iom_find_nominals, iom_retract, iom_set_points, iom_store, iom_store_bytes,
-    iom_nominal, iom_store_event_bytes, iom_store_free, iom_store_init,
+    iom_nominal, iom_store_event_bytes, iom_store_free, iom_store_init, iom_set_all_scores, iom_band_changes, iom_band_flags,
+    IOM_SLICE, IOM_ISA_SCALAR, IOM_ISA_AVX2, IOM_ISA_AVX512, iom_sell_plan, iom_sell_fill,
+    iom_sell_best_isa, iom_sell_matvec,
 )
 
 cnp.import_array()
 
-__all__ = ["EventStore", "MAX_EVENTS", "csr_matvec"]
+__all__ = [
+    "EventStore", "MAX_EVENTS", "SLICE", "csr_matvec", "sell_build", "sell_kernels", "sell_matvec",
+]
 
 MAX_EVENTS = IOM_MAX_SLOTS
+SLICE = IOM_SLICE
 
 
 cdef void _check(int rc) except *:
@@ -213,10 +218,6 @@ cdef class EventStore:
         _check(rc)
         return expired
 
-    def begin(self):
-        """Start a new touched list (before a bulk change of scores)."""
-        iom_begin(&self.s)
-
     def add_columns(self, const int64_t[::1] changed not None, const int64_t[::1] delta not None,
                     const int64_t[::1] col_ptr not None, const int32_t[::1] rows not None,
                     const int32_t[::1] counts not None):
@@ -242,14 +243,55 @@ cdef class EventStore:
         with nogil:
             iom_set_points(&self.s, &points[0])
 
+    def band_changes(self, const int64_t[::1] scores not None,
+                     const int64_t[::1] thresholds not None, const int64_t[::1] by_id not None):
+        """Nominals whose band would change if every score became ``scores[index]``.
+
+        Returns ``(nominal_id, old_band, new_band, new_score)`` arrays in
+        nominal_id order; bands are codes 0-3 under the three ascending
+        ``thresholds`` (points). ``by_id`` lists every nominal index in
+        nominal_id order. Changes nothing.
+        """
+        cdef int64_t n = self.s.n_nom, found = 0
+        if scores.shape[0] != n or by_id.shape[0] != n:
+            raise ValueError("one score and one by_id entry per nominal are required")
+        if thresholds.shape[0] != 3:
+            raise ValueError("three thresholds are required")
+        flags_arr = np.empty(n, dtype=np.uint8)
+        all_ids = np.empty(n, dtype=np.int64)
+        cdef uint8_t[::1] flags = flags_arr
+        cdef int64_t[::1] ids_v = all_ids
+        if n:
+            with nogil:
+                found = iom_band_flags(&self.s, &scores[0], &thresholds[0], &flags[0], &ids_v[0])
+        if found * 16 <= n:
+            # Few: sort them by id. Many: walk the id order once, which beats sorting.
+            index = np.flatnonzero(flags_arr)
+            index = index[np.argsort(all_ids[index], kind="stable")]
+            out_ids, out_flags, out_new = all_ids[index], flags_arr[index], np.asarray(scores)[index]
+        else:
+            out_ids = np.empty(found, dtype=np.int64)
+            out_flags = np.empty(found, dtype=np.uint8)
+            out_new = np.empty(found, dtype=np.int64)
+            self._walk(scores, by_id, flags, ids_v, out_ids, out_flags, out_new)
+        old_band = ((out_flags >> 2) & 3).astype(np.int8)
+        new_band = (out_flags & 3).astype(np.int8)
+        return out_ids, old_band, new_band, out_new
+
+    cdef void _walk(self, const int64_t[::1] scores, const int64_t[::1] by_id,
+                    const uint8_t[::1] flags, const int64_t[::1] ids, int64_t[::1] out_ids,
+                    uint8_t[::1] out_flags, int64_t[::1] out_new) noexcept:
+        with nogil:
+            iom_band_changes(by_id.shape[0], &by_id[0], &flags[0], &ids[0], &scores[0],
+                             &out_ids[0], &out_flags[0], &out_new[0])
+
     def set_all_scores(self, const int64_t[::1] values not None):
         """Overwrite every nominal's score (after a full rescore)."""
-        cdef int64_t i
         if values.shape[0] != self.s.n_nom:
             raise ValueError("one score per nominal is required")
-        with nogil:
-            for i in range(self.s.n_nom):
-                self.s.noms[i].score = values[i]
+        if values.shape[0]:
+            with nogil:
+                iom_set_all_scores(&self.s, &values[0])
 
 
 def _matvec_rows(int64_t row_lo, int64_t row_hi, const int64_t[::1] indptr,
@@ -274,6 +316,45 @@ _pool = None
 _pool_lock = threading.Lock()
 
 
+def _points32(points):
+    """Points as the int32 table the kernels look up, padded to every uint16 kind."""
+    points = np.asarray(points)
+    # Points are at most 100,000 (Weights.MAX_POINTS): int32 halves the table
+    # the kernels look up for every entry; products are summed in int64.
+    if points.size and (points.min() < 0 or points.max() > np.iinfo(np.int32).max):
+        raise ValueError("points must lie in 0..2**31-1")
+    points = np.ascontiguousarray(points, dtype=np.int32)
+    if points.shape[0] < 65536:
+        # every uint16 kind must index the table: pad it rather than scan the kinds
+        points = np.concatenate([points, np.zeros(65536 - points.shape[0], dtype=np.int32)])
+    return points
+
+
+def _in_parts(run, ptr, int threads):
+    """Call ``run(lo, hi)`` over [0, len(ptr) - 1) in ``threads`` parts of equal ptr span."""
+    global _pool
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    n = ptr.shape[0] - 1
+    if threads <= 0:
+        threads = os.cpu_count() or 1
+    total = int(ptr[n]) if n >= 0 else 0
+    if threads == 1 or total < 1_000_000:
+        run(0, n)
+        return
+    bounds = np.searchsorted(ptr, np.linspace(0, total, threads + 1)[1:threads]).tolist()
+    edges = [0, *bounds, n]
+    with _pool_lock:  # one pool, as wide as the machine, shared by every caller
+        if _pool is None:
+            _pool = ThreadPoolExecutor(
+                max_workers=os.cpu_count() or 1, thread_name_prefix="iomscore"
+            )
+    parts = [_pool.submit(run, edges[k], edges[k + 1]) for k in range(threads)]
+    for part in parts:
+        part.result()
+
+
 def csr_matvec(indptr, kinds, counts, points, int threads=0):
     """Scores = count matrix @ points (int64), rows split between threads.
 
@@ -289,43 +370,99 @@ def csr_matvec(indptr, kinds, counts, points, int threads=0):
     threads : int
         Threads to use; 0 for one per core.
     """
-    global _pool
-    import os
-    from concurrent.futures import ThreadPoolExecutor
-
     indptr = np.ascontiguousarray(indptr, dtype=np.int64)
     kinds = np.ascontiguousarray(kinds, dtype=np.uint16)
     if counts.dtype != np.uint16:
         counts = np.ascontiguousarray(counts, dtype=np.int32)
-    # Points are at most 100,000 (Weights.MAX_POINTS): int32 halves the table
-    # the kernel looks up for every entry; products are summed in int64.
-    points = np.asarray(points)
-    if points.size and (points.min() < 0 or points.max() > np.iinfo(np.int32).max):
-        raise ValueError("points must lie in 0..2**31-1")
-    points = np.ascontiguousarray(points, dtype=np.int32)
-    n_rows = indptr.shape[0] - 1
-    if points.shape[0] < 65536:
-        # every uint16 kind must index the table: pad it rather than scan the kinds
-        points = np.concatenate([points, np.zeros(65536 - points.shape[0], dtype=np.int32)])
-    out = np.empty(n_rows, dtype=np.int64)
-    if threads <= 0:
-        threads = os.cpu_count() or 1
-    nnz = int(indptr[n_rows]) if n_rows >= 0 else 0
-    if threads == 1 or nnz < 1_000_000:
-        _matvec_rows(0, n_rows, indptr, kinds, counts, points, out)
-        return out
-    # Split rows so each part holds about the same number of entries.
-    bounds = np.searchsorted(indptr, np.linspace(0, nnz, threads + 1)[1:threads]).tolist()
-    edges = [0, *bounds, n_rows]
-    with _pool_lock:  # one pool, as wide as the machine, shared by every caller
-        if _pool is None:
-            _pool = ThreadPoolExecutor(
-                max_workers=os.cpu_count() or 1, thread_name_prefix="iomscore"
-            )
-    parts = [
-        _pool.submit(_matvec_rows, edges[k], edges[k + 1], indptr, kinds, counts, points, out)
-        for k in range(threads)
-    ]
-    for part in parts:
-        part.result()
+    points = _points32(points)
+    out = np.empty(indptr.shape[0] - 1, dtype=np.int64)
+    _in_parts(
+        lambda lo, hi: _matvec_rows(lo, hi, indptr, kinds, counts, points, out), indptr, threads
+    )
     return out
+
+
+_KERNELS = {"scalar": IOM_ISA_SCALAR, "avx2": IOM_ISA_AVX2, "avx512": IOM_ISA_AVX512}
+
+
+def sell_kernels():
+    """The rescore-layout kernels this CPU runs, fastest first."""
+    best = iom_sell_best_isa()
+    return [name for name, isa in reversed(_KERNELS.items()) if isa <= best]
+
+
+def sell_build(indptr, kinds, counts, int64_t sigma=4096):
+    """The sliced ELLPACK (SELL-16-sigma) copy of a CSR count matrix with uint16 counts.
+
+    Returns
+    -------
+    slice_ptr : int64 array (n_slices + 1)
+        First entry of each slice; a slice of width w holds 16 * w entries.
+    perm : int32 array (n_slices * 16)
+        The CSR row in each lane (rows from n_rows on pad the last slice).
+    sell_kinds, sell_counts : uint16 arrays (slice_ptr[-1])
+        Entries, column by column within a slice, padded with count 0.
+    heaviest : int
+        The largest number of events (sum of counts) in one row.
+    """
+    cdef const int64_t[::1] ip = np.ascontiguousarray(indptr, dtype=np.int64)
+    cdef const uint16_t[::1] k = np.ascontiguousarray(kinds, dtype=np.uint16)
+    cdef const uint16_t[::1] c = np.ascontiguousarray(counts, dtype=np.uint16)
+    cdef int64_t n_rows = ip.shape[0] - 1
+    cdef int64_t n_slices = (n_rows + IOM_SLICE - 1) // IOM_SLICE
+    cdef int64_t heaviest
+    if sigma <= 0 or sigma % IOM_SLICE:
+        raise ValueError(f"sigma must be a positive multiple of {IOM_SLICE}")
+    perm_arr = np.empty(n_slices * IOM_SLICE, dtype=np.int32)
+    ptr_arr = np.empty(n_slices + 1, dtype=np.int64)
+    cdef int32_t[::1] perm = perm_arr
+    cdef int64_t[::1] ptr = ptr_arr
+    with nogil:
+        heaviest = iom_sell_plan(n_rows, &ip[0], &c[0] if c.shape[0] else NULL, sigma,
+                                 &perm[0] if perm.shape[0] else NULL, &ptr[0])
+    if heaviest < 0:
+        raise MemoryError("iomscore: out of memory while planning the rescore layout")
+    sk_arr = np.empty(ptr_arr[n_slices], dtype=np.uint16)
+    sc_arr = np.empty(ptr_arr[n_slices], dtype=np.uint16)
+    cdef uint16_t[::1] sk = sk_arr
+    cdef uint16_t[::1] sc = sc_arr
+    if sk.shape[0]:
+        with nogil:
+            iom_sell_fill(n_rows, &ip[0], &k[0], &c[0], n_slices, &perm[0], &ptr[0],
+                          &sk[0], &sc[0])
+    return ptr_arr, perm_arr, sk_arr, sc_arr, int(heaviest)
+
+
+def _sell_rows(int isa, int64_t s_lo, int64_t s_hi, const int64_t[::1] ptr,
+               const uint16_t[::1] sk, const uint16_t[::1] sc, const int32_t[::1] points,
+               const int32_t[::1] perm, int64_t[::1] out):
+    if s_hi <= s_lo or sk.shape[0] == 0:
+        return
+    with nogil:
+        iom_sell_matvec(isa, s_lo, s_hi, &ptr[0], &sk[0], &sc[0], &points[0], &perm[0], &out[0])
+
+
+def sell_matvec(slice_ptr, perm, sell_kinds, sell_counts, points, int64_t n_rows,
+                int threads=0, kernel=None):
+    """Scores of the rows of a :func:`sell_build` layout (int64, CSR row order).
+
+    Lanes sum in int32: the caller guarantees ``heaviest * max(points) < 2**31``.
+    ``kernel`` names one of :func:`sell_kernels` (default: the fastest).
+    """
+    if kernel is None:
+        isa = iom_sell_best_isa()
+    elif kernel not in sell_kernels():
+        raise ValueError(f"kernel must be one of {sell_kernels()}, not {kernel!r}")
+    else:
+        isa = _KERNELS[kernel]
+    points = _points32(points)
+    n_slices = slice_ptr.shape[0] - 1
+    out = np.zeros(n_slices * IOM_SLICE, dtype=np.int64)
+    _in_parts(
+        lambda lo, hi: _sell_rows(
+            isa, lo, hi, slice_ptr, sell_kinds, sell_counts, points, perm, out
+        ),
+        slice_ptr,
+        threads,
+    )
+    return out[:n_rows]

@@ -1,5 +1,5 @@
 # Declarations of csrc/iom_store.h for Cython.
-from libc.stdint cimport int8_t, int32_t, int64_t, uint16_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint16_t
 
 
 cdef extern from "iom_store.h" nogil:
@@ -53,6 +53,12 @@ cdef extern from "iom_store.h" nogil:
     int iom_advance(iom_store *s, int64_t new_as_of, int64_t new_start, int64_t *expired)
     void iom_set_points(iom_store *s, const int64_t *points)
     void iom_begin(iom_store *s)
+    int64_t iom_band_flags(const iom_store *s, const int64_t *scores,
+                           const int64_t *thresholds, uint8_t *flags, int64_t *ids)
+    int64_t iom_band_changes(int64_t n, const int64_t *order, const uint8_t *flags,
+                             const int64_t *ids, const int64_t *scores, int64_t *out_id,
+                             uint8_t *out_flag, int64_t *out_score)
+    void iom_set_all_scores(iom_store *s, const int64_t *scores)
     int iom_add_columns(iom_store *s, int64_t n_changed, const int64_t *changed,
                         const int64_t *delta, const int64_t *col_ptr, const int32_t *rows,
                         const int32_t *counts)
@@ -66,3 +72,16 @@ cdef extern from "iom_matrix.h" nogil:
     void iom_csr_matvec_i32(int64_t row_lo, int64_t row_hi, const int64_t *indptr,
                             const uint16_t *kinds, const int32_t *counts,
                             const int32_t *points, int64_t *out)
+    int IOM_SLICE
+    int IOM_ISA_SCALAR
+    int IOM_ISA_AVX2
+    int IOM_ISA_AVX512
+    int64_t iom_sell_plan(int64_t n_rows, const int64_t *indptr, const uint16_t *counts,
+                          int64_t sigma, int32_t *perm, int64_t *slice_ptr)
+    void iom_sell_fill(int64_t n_rows, const int64_t *indptr, const uint16_t *kinds,
+                       const uint16_t *counts, int64_t n_slices, const int32_t *perm,
+                       const int64_t *slice_ptr, uint16_t *sell_kinds, uint16_t *sell_counts)
+    int iom_sell_best_isa()
+    void iom_sell_matvec(int isa, int64_t s_lo, int64_t s_hi, const int64_t *slice_ptr,
+                         const uint16_t *sell_kinds, const uint16_t *sell_counts,
+                         const int32_t *points, const int32_t *perm, int64_t *out)

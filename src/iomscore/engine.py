@@ -23,11 +23,12 @@ from typing import Literal
 
 import numpy as np
 
-from ._core import EventStore, csr_matvec
+from ._core import EventStore
 from ._rwlock import RWLock
 from .batch import EncodedBatch, EventError, RowLabel, encode_events, row_label
 from .calendar import MAX_WINDOW_YEARS, day_number, from_day_number, parse_date, window_start
 from .reference import DEFAULT_THRESHOLDS
+from .rescore import LAYOUT_AFTER, RescoreLayout, full_scores
 from .results import (
     BAND_NAMES,
     AdvanceReport,
@@ -158,6 +159,8 @@ class Engine:
         self._version = 0
         self._matrix_cache: tuple[int, CountMatrix] | None = None
         self._csc_cache: tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
+        self._layout_cache: tuple[int, RescoreLayout] | None = None
+        self._full_rescores = (0, 0)  # (version, full rescores of that version so far)
         self._by_id_cache = np.empty(0, dtype=np.int64)
         self._by_id_lock = threading.Lock()
         self._history = [
@@ -350,9 +353,23 @@ class Engine:
             self._version += 1
             return AdvanceReport(new, int(expired), self._touched_changes())
 
+    # Past this share of all nominals, touched nominals are put in id order by
+    # walking the cached id order once instead of sorting them.
+    _WALK_SHARE = 16
+
     def _touched_changes(self) -> BandChanges:
         index, old = self._store.touched()
+        n = self._store.n_nominals
+        if index.size * self._WALK_SHARE > n:
+            by_id = self._by_id()
+            held = np.zeros(n, dtype=bool)
+            held[index] = True
+            old_by_index = np.empty(n, dtype=np.int64)
+            old_by_index[index] = old
+            index = by_id[held[by_id]]
+            old = old_by_index[index]
         new = self._store.scores()[index]
+        # In id order already (above), the stable sort inside `between` is one linear pass.
         return BandChanges.between(self._store.nominal_ids()[index], old, new, self._thresholds)
 
     # -- reads ---------------------------------------------------------------------------
@@ -447,6 +464,29 @@ class Engine:
                 self._csc_cache = (self._version, csc)
             return self._csc_cache[1]
 
+    def _layout(self, matrix: CountMatrix) -> RescoreLayout | None:
+        """The rescore layout, once unchanged events are rescored in full a second time.
+
+        Building it costs a few full rescores, so a single reweight after a
+        change of events does not pay for it (see :mod:`iomscore.rescore`).
+        """
+        with self._cache_lock:
+            if self._layout_cache is not None and self._layout_cache[0] == self._version:
+                return self._layout_cache[1]
+            version, seen = self._full_rescores
+            seen = seen if version == self._version else 0
+            self._full_rescores = (self._version, seen + 1)
+            if seen < LAYOUT_AFTER or matrix.data.dtype != np.uint16:
+                return None
+            layout = RescoreLayout.build(matrix.indptr, matrix.data, matrix.indices)
+            self._layout_cache = (self._version, layout)
+            return layout
+
+    def _full_scores(self, points: np.ndarray) -> np.ndarray:
+        """Every nominal's score under ``points`` (by nominal index), from the matrix."""
+        matrix = self._matrix()
+        return full_scores(matrix.indptr, matrix.indices, matrix.data, points, self._layout(matrix))
+
     def _check_same_shape(self, weights: Weights) -> None:
         if weights.datasets != self._weights.datasets:
             raise EngineError(
@@ -499,18 +539,12 @@ class Engine:
                 store.add_columns(changed, delta, col_ptr, rows, counts)
                 changes = self._touched_changes()
             elif mode == "full":
-                matrix = self._matrix()
-                new_scores = csr_matvec(
-                    matrix.indptr, matrix.indices, matrix.data, weights.kind_points()
+                new_scores = self._full_scores(weights.kind_points())
+                changes = BandChanges(
+                    *store.band_changes(
+                        new_scores, np.asarray(self._thresholds, dtype=np.int64), self._by_id()
+                    )
                 )
-                changes = BandChanges.between(
-                    store.nominal_ids(),
-                    store.scores(),
-                    new_scores,
-                    self._thresholds,
-                    by_id=self._by_id(),
-                )
-                store.begin()
                 store.set_all_scores(new_scores)
             else:
                 changes = BandChanges.empty()
@@ -525,14 +559,13 @@ class Engine:
         mode, changed, delta = self._plan(weights)
         if mode == "none":
             return np.empty(0, np.int64), np.empty(0, np.int64)
-        matrix = self._matrix()
         if mode == "partial":
             from . import _kernels
 
             col_ptr, rows, counts = self._csc()
             index, change = _kernels.partial_delta(col_ptr, rows, counts, changed, delta)
             return index, self._store.scores()[index] + change
-        scores = csr_matvec(matrix.indptr, matrix.indices, matrix.data, weights.kind_points())
+        scores = self._full_scores(weights.kind_points())
         return np.arange(scores.size, dtype=np.int64), scores
 
     def what_if(self, weights: Weights) -> WhatIf:
