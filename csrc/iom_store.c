@@ -602,32 +602,63 @@ static inline int iom_band(int64_t score, const int64_t *thresholds) {
     return (score >= thresholds[0]) + (score >= thresholds[1]) + (score >= thresholds[2]);
 }
 
+static inline uint8_t iom_band_flag(int64_t old, int64_t new, const int64_t *thresholds) {
+    int old_band = iom_band(old, thresholds), new_band = iom_band(new, thresholds);
+    return old_band == new_band ? 0 : (uint8_t)(IOM_BAND_MOVED | old_band << 2 | new_band);
+}
+
 int64_t iom_band_flags(const iom_store *s, const int64_t *scores, const int64_t *thresholds,
-                       uint8_t *flags, int64_t *ids) {
+                       uint8_t *flags) {
     int64_t found = 0;
     for (int64_t i = 0; i < s->n_nom; i++) {
-        int old_band = iom_band(s->noms[i].score, thresholds);
-        int new_band = iom_band(scores[i], thresholds);
-        ids[i] = s->noms[i].id;
-        flags[i] = old_band == new_band ? 0 : (uint8_t)(IOM_BAND_MOVED | old_band << 2 | new_band);
-        found += old_band != new_band;
+        flags[i] = iom_band_flag(s->noms[i].score, scores[i], thresholds);
+        found += flags[i] != 0;
     }
     return found;
 }
 
-int64_t iom_band_changes(int64_t n, const int64_t *order, const uint8_t *flags,
-                         const int64_t *ids, const int64_t *scores, int64_t *out_id,
-                         uint8_t *out_flag, int64_t *out_score) {
+int64_t iom_touched_moved(const iom_store *s, const int64_t *thresholds, int32_t *out_index,
+                          uint8_t *out_flag) {
     int64_t found = 0;
+    for (int64_t j = 0; j < s->n_touched; j++) {
+        int32_t i = s->touched[j];
+        uint8_t flag = iom_band_flag(s->touched_old[j], s->noms[i].score, thresholds);
+        if (flag) {
+            out_index[found] = i;
+            out_flag[found] = flag;
+            found++;
+        }
+    }
+    return found;
+}
+
+int iom_band_walk(const iom_store *s, const int64_t *by_id, const uint8_t *flags, int64_t *out_id,
+                  uint8_t *out_flag, int64_t *out_score) {
+    int64_t n = s->n_nom, found = 0;
+    /* Dense copies of id and score: the walk's random reads then touch 16 bytes
+     * a nominal in two arrays that mostly stay in cache, not 24-byte records. */
+    int64_t *ids = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
+    int64_t *scores = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
+    if (ids == NULL || scores == NULL) {
+        free(ids);
+        free(scores);
+        return IOM_ENOMEM;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        ids[i] = s->noms[i].id;
+        scores[i] = s->noms[i].score;
+    }
     for (int64_t k = 0; k < n; k++) {
-        int64_t i = order[k];
+        int64_t i = by_id[k];
         if (!flags[i]) continue;
         out_id[found] = ids[i];
         out_flag[found] = flags[i];
         out_score[found] = scores[i];
         found++;
     }
-    return found;
+    free(ids);
+    free(scores);
+    return IOM_OK;
 }
 
 void iom_set_all_scores(iom_store *s, const int64_t *scores) {

@@ -167,21 +167,26 @@ int iom_add_columns(iom_store *s, int64_t n_changed, const int64_t *changed,
 /* Start a touched list for a caller that changes scores in bulk. */
 void iom_begin(iom_store *s);
 
-/* Flag each nominal whose band would change if every score became
- * scores[index] (bands 0-3 by the three ascending thresholds, in points):
- * flags[i] = IOM_BAND_MOVED | old band << 2 | new band, or 0 if it stays.
- * Copies every nominal's id to ids (a dense column, so that a walk in another
- * order reads 8 bytes per nominal, not a whole record). Returns how many are
- * flagged. One sequential pass; changes nothing. */
+/* Band changes. A flag is IOM_BAND_MOVED | old band << 2 | new band for a
+ * nominal whose band (0-3, by the three ascending thresholds, in points)
+ * changes, else 0. */
 #define IOM_BAND_MOVED 0x80
-int64_t iom_band_flags(const iom_store *s, const int64_t *scores, const int64_t *thresholds,
-                       uint8_t *flags, int64_t *ids);
 
-/* Visit the n indices of `order` and write the flagged ones' ids[i], flags[i]
- * and scores[i] to out_*, in that order; returns how many. */
-int64_t iom_band_changes(int64_t n, const int64_t *order, const uint8_t *flags,
-                         const int64_t *ids, const int64_t *scores, int64_t *out_id,
-                         uint8_t *out_flag, int64_t *out_score);
+/* flags[i] for every nominal if its score became scores[i]; returns how many
+ * move. One sequential pass; changes nothing. */
+int64_t iom_band_flags(const iom_store *s, const int64_t *scores, const int64_t *thresholds,
+                       uint8_t *flags);
+
+/* The nominals of the touched list whose band changed in the last operation:
+ * their indices and flags (in touched order). Returns how many. */
+int64_t iom_touched_moved(const iom_store *s, const int64_t *thresholds, int32_t *out_index,
+                          uint8_t *out_flag);
+
+/* Walk every nominal index in by_id order (say, by nominal id) and write
+ * each flagged one's id, flag and current score to out_*. Returns IOM_OK or
+ * IOM_ENOMEM (it borrows two n-length columns while it runs). */
+int iom_band_walk(const iom_store *s, const int64_t *by_id, const uint8_t *flags, int64_t *out_id,
+                  uint8_t *out_flag, int64_t *out_score);
 
 /* Overwrite every nominal's score (after a full rescore). */
 void iom_set_all_scores(iom_store *s, const int64_t *scores);

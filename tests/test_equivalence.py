@@ -393,7 +393,7 @@ def _skewed_scenario() -> Scenario:
     """80 events of kind (arrest, 046/00) across 40 nominals, and one of (warrant, 105/01).
 
     The matrix has 41 entries; the warrant column holds 1 of them (under the
-    engine's 1/16 threshold for a partial rescore), the arrest column 40.
+    engine's 1/12 threshold for a partial rescore), the arrest column 40.
     """
     as_of = D(2024, 2, 29)
     events = [

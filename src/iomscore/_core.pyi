@@ -1,5 +1,8 @@
 """Type stubs for the compiled event store (src/iomscore/_core.pyx)."""
 
+from collections.abc import Callable
+from typing import TypeAlias
+
 import numpy as np
 import numpy.typing as npt
 from typing_extensions import disjoint_base
@@ -12,6 +15,10 @@ __all__ = [
     "sell_build",
     "sell_kernels",
     "sell_matvec",
+]
+
+_BandChanges: TypeAlias = tuple[
+    npt.NDArray[np.int64], npt.NDArray[np.int8], npt.NDArray[np.int8], npt.NDArray[np.int64]
 ]
 
 MAX_EVENTS: int
@@ -72,15 +79,22 @@ class EventStore:
         counts: npt.NDArray[np.int32],
     ) -> None: ...
     def set_points(self, points: npt.NDArray[np.int64]) -> None: ...
-    def band_changes(
+    def touched_band_changes(
+        self, thresholds: npt.NDArray[np.int64], by_id: Callable[[], npt.NDArray[np.int64]]
+    ) -> _BandChanges: ...
+    def set_all_scores(
         self,
-        scores: npt.NDArray[np.int64],
+        values: npt.NDArray[np.int64],
         thresholds: npt.NDArray[np.int64],
-        by_id: npt.NDArray[np.int64],
-    ) -> tuple[
-        npt.NDArray[np.int64], npt.NDArray[np.int8], npt.NDArray[np.int8], npt.NDArray[np.int64]
-    ]: ...
-    def set_all_scores(self, values: npt.NDArray[np.int64]) -> None: ...
+        by_id: Callable[[], npt.NDArray[np.int64]],
+    ) -> _BandChanges: ...
+    def _in_id_order(
+        self,
+        index: npt.NDArray[np.integer],
+        flags: npt.NDArray[np.uint8],
+        by_id: Callable[[], npt.NDArray[np.int64]],
+        all_flags: npt.NDArray[np.uint8] | None = None,
+    ) -> _BandChanges: ...
 
 def csr_matvec(
     indptr: npt.NDArray[np.int64],

@@ -18,7 +18,8 @@ from ._cstore cimport (
     IOM_ENOMEM, IOM_EOVERFLOW, IOM_ETOOMANY, IOM_MAX_SLOTS, IOM_OK,
     iom_add_columns, iom_advance, iom_apply, iom_begin, iom_classify, iom_find_events,
     iom_find_nominals, iom_retract, iom_set_points, iom_store, iom_store_bytes,
-    iom_nominal, iom_store_event_bytes, iom_store_free, iom_store_init, iom_set_all_scores, iom_band_changes, iom_band_flags,
+    iom_nominal, iom_store_event_bytes, iom_store_free, iom_store_init, iom_set_all_scores,
+    iom_band_walk, iom_band_flags, iom_touched_moved,
     IOM_SLICE, IOM_ISA_SCALAR, IOM_ISA_AVX2, IOM_ISA_AVX512, iom_sell_plan, iom_sell_fill,
     iom_sell_best_isa, iom_sell_matvec,
 )
@@ -243,55 +244,81 @@ cdef class EventStore:
         with nogil:
             iom_set_points(&self.s, &points[0])
 
-    def band_changes(self, const int64_t[::1] scores not None,
-                     const int64_t[::1] thresholds not None, const int64_t[::1] by_id not None):
-        """Nominals whose band would change if every score became ``scores[index]``.
+    # -- band changes ----------------------------------------------------------
+    def touched_band_changes(self, const int64_t[::1] thresholds not None, by_id):
+        """The band changes of the last operation, among the nominals it touched.
 
-        Returns ``(nominal_id, old_band, new_band, new_score)`` arrays in
-        nominal_id order; bands are codes 0-3 under the three ascending
-        ``thresholds`` (points). ``by_id`` lists every nominal index in
-        nominal_id order. Changes nothing.
+        Returns ``(nominal_id, old_band, new_band, score)`` in nominal_id order;
+        bands are codes 0-3 under the three ascending ``thresholds`` (points).
+        ``by_id()`` returns every nominal index in nominal_id order; it is
+        called only when many nominals moved.
         """
-        cdef int64_t n = self.s.n_nom, found = 0
-        if scores.shape[0] != n or by_id.shape[0] != n:
-            raise ValueError("one score and one by_id entry per nominal are required")
-        if thresholds.shape[0] != 3:
-            raise ValueError("three thresholds are required")
-        flags_arr = np.empty(n, dtype=np.uint8)
-        all_ids = np.empty(n, dtype=np.int64)
-        cdef uint8_t[::1] flags = flags_arr
-        cdef int64_t[::1] ids_v = all_ids
+        cdef int64_t n = self.s.n_touched, found = 0
+        _check_thresholds(thresholds)
+        index_arr = np.empty(n, dtype=np.int32)
+        flag_arr = np.empty(n, dtype=np.uint8)
+        cdef int32_t[::1] index = index_arr
+        cdef uint8_t[::1] flag = flag_arr
         if n:
             with nogil:
-                found = iom_band_flags(&self.s, &scores[0], &thresholds[0], &flags[0], &ids_v[0])
-        if found * 16 <= n:
-            # Few: sort them by id. Many: walk the id order once, which beats sorting.
-            index = np.flatnonzero(flags_arr)
-            index = index[np.argsort(all_ids[index], kind="stable")]
-            out_ids, out_flags, out_new = all_ids[index], flags_arr[index], np.asarray(scores)[index]
-        else:
-            out_ids = np.empty(found, dtype=np.int64)
-            out_flags = np.empty(found, dtype=np.uint8)
-            out_new = np.empty(found, dtype=np.int64)
-            self._walk(scores, by_id, flags, ids_v, out_ids, out_flags, out_new)
-        old_band = ((out_flags >> 2) & 3).astype(np.int8)
-        new_band = (out_flags & 3).astype(np.int8)
-        return out_ids, old_band, new_band, out_new
+                found = iom_touched_moved(&self.s, &thresholds[0], &index[0], &flag[0])
+        return self._in_id_order(index_arr[:found], flag_arr[:found], by_id)
 
-    cdef void _walk(self, const int64_t[::1] scores, const int64_t[::1] by_id,
-                    const uint8_t[::1] flags, const int64_t[::1] ids, int64_t[::1] out_ids,
-                    uint8_t[::1] out_flags, int64_t[::1] out_new) noexcept:
-        with nogil:
-            iom_band_changes(by_id.shape[0], &by_id[0], &flags[0], &ids[0], &scores[0],
-                             &out_ids[0], &out_flags[0], &out_new[0])
+    def set_all_scores(self, const int64_t[::1] values not None,
+                       const int64_t[::1] thresholds not None, by_id):
+        """Overwrite every nominal's score (after a full rescore); return the band changes.
 
-    def set_all_scores(self, const int64_t[::1] values not None):
-        """Overwrite every nominal's score (after a full rescore)."""
-        if values.shape[0] != self.s.n_nom:
+        Band changes are as :meth:`touched_band_changes` returns them.
+        """
+        cdef int64_t n = self.s.n_nom
+        if values.shape[0] != n:
             raise ValueError("one score per nominal is required")
-        if values.shape[0]:
+        _check_thresholds(thresholds)
+        flags_arr = np.empty(n, dtype=np.uint8)
+        cdef uint8_t[::1] flags = flags_arr
+        if n:
             with nogil:
+                iom_band_flags(&self.s, &values[0], &thresholds[0], &flags[0])
                 iom_set_all_scores(&self.s, &values[0])
+        index = np.flatnonzero(flags_arr)
+        return self._in_id_order(index, flags_arr[index], by_id, flags_arr)
+
+    def _in_id_order(self, index, flags, by_id, all_flags=None):
+        """(nominal_id, old_band, new_band, score) of the moved nominals, by nominal id."""
+        cdef int64_t n = self.s.n_nom, k = index.shape[0]
+        cdef const int64_t[::1] order
+        cdef const uint8_t[::1] every
+        cdef int64_t[::1] oi
+        cdef uint8_t[::1] of
+        cdef int64_t[::1] os
+        cdef int rc = IOM_OK
+        if k * 16 <= n:
+            # Few moved: sort them by id. Many: walk the id order once, which beats sorting.
+            ids = self.nominal_ids()[index]
+            order_k = np.argsort(ids, kind="stable")
+            ids, flags, score = ids[order_k], flags[order_k], self.scores()[index[order_k]]
+        else:
+            if all_flags is None:
+                all_flags = np.zeros(n, dtype=np.uint8)
+                all_flags[index] = flags
+            every = all_flags
+            order = np.ascontiguousarray(by_id(), dtype=np.int64)
+            if order.shape[0] != n:
+                raise ValueError("by_id() must list every nominal index")
+            ids = np.empty(k, dtype=np.int64)
+            flags = np.empty(k, dtype=np.uint8)
+            score = np.empty(k, dtype=np.int64)
+            oi, of, os = ids, flags, score
+            with nogil:
+                rc = iom_band_walk(&self.s, &order[0], &every[0], &oi[0], &of[0], &os[0])
+            _check(rc)
+        flags = np.asarray(flags)
+        return ids, ((flags >> 2) & 3).astype(np.int8), (flags & 3).astype(np.int8), score
+
+
+cdef void _check_thresholds(const int64_t[::1] thresholds) except *:
+    if thresholds.shape[0] != 3:
+        raise ValueError("three thresholds are required")
 
 
 def _matvec_rows(int64_t row_lo, int64_t row_hi, const int64_t[::1] indptr,

@@ -353,24 +353,9 @@ class Engine:
             self._version += 1
             return AdvanceReport(new, int(expired), self._touched_changes())
 
-    # Past this share of all nominals, touched nominals are put in id order by
-    # walking the cached id order once instead of sorting them.
-    _WALK_SHARE = 16
-
     def _touched_changes(self) -> BandChanges:
-        index, old = self._store.touched()
-        n = self._store.n_nominals
-        if index.size * self._WALK_SHARE > n:
-            by_id = self._by_id()
-            held = np.zeros(n, dtype=bool)
-            held[index] = True
-            old_by_index = np.empty(n, dtype=np.int64)
-            old_by_index[index] = old
-            index = by_id[held[by_id]]
-            old = old_by_index[index]
-        new = self._store.scores()[index]
-        # In id order already (above), the stable sort inside `between` is one linear pass.
-        return BandChanges.between(self._store.nominal_ids()[index], old, new, self._thresholds)
+        thresholds = np.asarray(self._thresholds, dtype=np.int64)
+        return BandChanges(*self._store.touched_band_changes(thresholds, self._by_id))
 
     # -- reads ---------------------------------------------------------------------------
     def scores(self) -> ScoreTable:
@@ -505,7 +490,7 @@ class Engine:
     # A partial rescore visits the nominals of the changed columns at random;
     # the full product streams through the whole matrix. Past this share of the
     # entries the stream is the faster of the two.
-    _PARTIAL_SHARE = 8
+    _PARTIAL_SHARE = 12
 
     def _plan(self, weights: Weights) -> tuple[str, np.ndarray, np.ndarray]:
         """How to rescore under ``weights``: (mode, changed kinds, their change in points)."""
@@ -524,7 +509,7 @@ class Engine:
     def reweight(self, weights: Weights) -> ReweightReport:
         """Rescore everyone under a new table (same datasets and offence codes).
 
-        When the changed entries of the table cover under an eighth of the
+        When the changed entries of the table cover under a twelfth of the
         count matrix, only those columns are visited (a partial rescore, whose
         cost follows the entries in them); otherwise the whole matrix is
         multiplied by the new points (a full rescore). The matrix is built on
@@ -540,12 +525,8 @@ class Engine:
                 changes = self._touched_changes()
             elif mode == "full":
                 new_scores = self._full_scores(weights.kind_points())
-                changes = BandChanges(
-                    *store.band_changes(
-                        new_scores, np.asarray(self._thresholds, dtype=np.int64), self._by_id()
-                    )
-                )
-                store.set_all_scores(new_scores)
+                thresholds = np.asarray(self._thresholds, dtype=np.int64)
+                changes = BandChanges(*store.set_all_scores(new_scores, thresholds, self._by_id))
             else:
                 changes = BandChanges.empty()
             store.set_points(weights.kind_points())
