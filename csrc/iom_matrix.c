@@ -9,6 +9,9 @@
  * of at most 100,000 points each (see iom_store.c). */
 #include "iom_matrix.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 #define IOM_BLOCK 2048
 
 #define IOM_MATVEC(NAME, COUNT_T)                                                          \
@@ -40,8 +43,6 @@ IOM_MATVEC(iom_csr_matvec_u16, uint16_t)
 IOM_MATVEC(iom_csr_matvec_i32, int32_t)
 
 /* ---- the rescore layout (SELL-16-sigma) ------------------------------------------------ */
-#include <stdlib.h>
-#include <string.h>
 
 int64_t iom_sell_plan(int64_t n_rows, const int64_t *indptr, const uint16_t *counts,
                       int64_t sigma, int32_t *perm, int64_t *slice_ptr) {

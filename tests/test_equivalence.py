@@ -359,6 +359,7 @@ def test_rescore_layout_equals_reference(data, sc: Scenario):
 def test_repeated_full_rescores_equal_reference(data, sc: Scenario):
     """A what-if then two reweights, all full: from the second on, the layout path."""
     engine = sc.engine()
+    engine._LAYOUT_AFTER = 1  # build at once (the default waits for a dozen rescores)
     engine.ingest(columns(sc.batch), future="skip")
     tables = [data.draw(variants(sc.weights, min_changes=6)) for _ in range(3)]
     _check_what_if(sc, engine, tables[0])
@@ -368,6 +369,30 @@ def test_repeated_full_rescores_equal_reference(data, sc: Scenario):
         sc = dataclasses.replace(sc, weights=new)
     if full == 2:
         assert engine._layout_cache is not None, "the second full rescore builds the layout"
+
+
+def test_the_layout_is_built_only_after_a_dozen_full_rescores_of_the_same_events():
+    """Rent, then buy: a what-if and a reweight read the CSR; a long series builds the layout."""
+    from iomscore.rescore import LAYOUT_AFTER
+
+    sc = _skewed_scenario()
+    engine = sc.engine()
+    engine.ingest(columns(sc.batch))
+    tables = [sc.weights.replace({("arrest", "046/00"): p}, name=str(p)) for p in (100, 3)]
+    _check_what_if(sc, engine, tables[0])
+    for k in range(LAYOUT_AFTER):
+        new = tables[k % 2]
+        assert _check_reweight(sc, engine, new) == "full"
+        sc = dataclasses.replace(sc, weights=new)
+        assert (engine._layout_cache is not None) == (k + 2 > LAYOUT_AFTER)
+    # New events: the count starts again.
+    engine.ingest(event_columns([reference.Event(500, 1, "arrest", "046/00", sc.as_of)]))
+    sc = dataclasses.replace(
+        sc, batch=[*sc.batch, Row(reference.Event(500, 1, "arrest", "046/00", sc.as_of), "046/00")]
+    )
+    new = tables[LAYOUT_AFTER % 2]
+    assert _check_reweight(sc, engine, new) == "full"
+    assert engine._layout_cache is not None and engine._layout_cache[0] != engine._version
 
 
 def test_rescore_layout_refuses_what_would_overflow_and_the_engine_falls_back():

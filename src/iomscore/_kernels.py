@@ -1,7 +1,7 @@
 """Numba kernels for the bulk work: building the count matrix, partial rescoring, encoding.
 
-(The full rescore, a matrix-vector product bound by branch prediction, is C:
-``csrc/iom_matrix.c`` via ``iomscore._core.csr_matvec``.)
+(The full rescore, a matrix-vector product bound by branch prediction and by
+the points lookup, is C: ``csrc/iom_matrix.c``, chosen by :mod:`iomscore.rescore`.)
 
 The matrix is CSR with rows = nominal indices of the store and columns =
 kinds (``dataset_index * n_offences + offence_index``); values are the

@@ -449,11 +449,14 @@ class Engine:
                 self._csc_cache = (self._version, csc)
             return self._csc_cache[1]
 
-    def _layout(self, matrix: CountMatrix) -> RescoreLayout | None:
-        """The rescore layout, once unchanged events are rescored in full a second time.
+    # Full rescores of the same events read the CSR this many times, then the layout.
+    _LAYOUT_AFTER = LAYOUT_AFTER
 
-        Building it costs a few full rescores, so a single reweight after a
-        change of events does not pay for it (see :mod:`iomscore.rescore`).
+    def _layout(self, matrix: CountMatrix) -> RescoreLayout | None:
+        """The rescore layout, once the same events have been rescored in full often enough.
+
+        Building it costs about four full rescores, so the engine waits until
+        the savings it forgoes add up to that (see :mod:`iomscore.rescore`).
         """
         with self._cache_lock:
             if self._layout_cache is not None and self._layout_cache[0] == self._version:
@@ -461,7 +464,7 @@ class Engine:
             version, seen = self._full_rescores
             seen = seen if version == self._version else 0
             self._full_rescores = (self._version, seen + 1)
-            if seen < LAYOUT_AFTER or matrix.data.dtype != np.uint16:
+            if seen < self._LAYOUT_AFTER or matrix.data.dtype != np.uint16:
                 return None
             layout = RescoreLayout.build(matrix.indptr, matrix.data, matrix.indices)
             self._layout_cache = (self._version, layout)
