@@ -371,6 +371,28 @@ def test_repeated_full_rescores_equal_reference(data, sc: Scenario):
         assert engine._layout_cache is not None, "the second full rescore builds the layout"
 
 
+def test_the_rescore_layout_refuses_arrays_that_do_not_fit_together():
+    from iomscore._core import sell_build, sell_matvec
+    from iomscore.rescore import RescoreLayout
+
+    indptr = np.array([0, 2, 3], dtype=np.int64)
+    kinds = np.array([0, 1, 1], dtype=np.uint16)
+    counts = np.array([1, 2, 3], dtype=np.uint16)
+    with pytest.raises(ValueError, match="one CSR matrix"):
+        sell_build(indptr, kinds[:2], counts[:2])
+    with pytest.raises(ValueError, match="not decrease"):
+        sell_build(np.array([0, 3, 2, 3], dtype=np.int64), kinds, counts)
+    layout = RescoreLayout.build(indptr, counts, kinds)
+    points = np.array([5, 7], dtype=np.int64)
+    assert layout.scores(points).tolist() == [5 + 14, 21]
+    with pytest.raises(ValueError, match="one rescore layout"):
+        sell_matvec(layout.slice_ptr, layout.perm[:8], layout.kinds, layout.counts, points, 2)
+    bad = layout.perm.copy()
+    bad[0] = 10_000
+    with pytest.raises(ValueError, match="perm must number"):
+        RescoreLayout(layout.slice_ptr, bad, layout.kinds, layout.counts, layout.heaviest, 2)
+
+
 def test_the_layout_is_built_only_after_a_dozen_full_rescores_of_the_same_events():
     """Rent, then buy: a what-if and a reweight read the CSR; a long series builds the layout."""
     from iomscore.rescore import LAYOUT_AFTER

@@ -440,6 +440,10 @@ def sell_build(indptr, kinds, counts, int64_t sigma=4096):
     cdef int64_t heaviest
     if sigma <= 0 or sigma % IOM_SLICE:
         raise ValueError(f"sigma must be a positive multiple of {IOM_SLICE}")
+    if n_rows < 0 or k.shape[0] != c.shape[0] or ip[0] != 0 or ip[n_rows] != k.shape[0]:
+        raise ValueError("indptr, kinds and counts do not describe one CSR matrix")
+    if n_rows and np.any(np.diff(indptr) < 0):
+        raise ValueError("indptr must not decrease")
     perm_arr = np.empty(n_slices * IOM_SLICE, dtype=np.int32)
     ptr_arr = np.empty(n_slices + 1, dtype=np.int64)
     cdef int32_t[::1] perm = perm_arr
@@ -484,6 +488,15 @@ def sell_matvec(slice_ptr, perm, sell_kinds, sell_counts, points, int64_t n_rows
         isa = _KERNELS[kernel]
     points = _points32(points)
     n_slices = slice_ptr.shape[0] - 1
+    entries = int(slice_ptr[n_slices]) if n_slices >= 0 else -1
+    if (
+        n_slices < 0
+        or perm.shape[0] != n_slices * IOM_SLICE
+        or not 0 <= n_rows <= perm.shape[0]
+        or sell_kinds.shape[0] != entries
+        or sell_counts.shape[0] != entries
+    ):
+        raise ValueError("the arrays do not describe one rescore layout")
     out = np.zeros(n_slices * IOM_SLICE, dtype=np.int64)
     _in_parts(
         lambda lo, hi: _sell_rows(

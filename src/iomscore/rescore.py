@@ -69,6 +69,12 @@ class RescoreLayout:
     heaviest: int
     n_rows: int
 
+    def __post_init__(self) -> None:
+        # The kernels write each lane's score to out[perm[lane]]: check perm once, here.
+        padded = self.perm.shape[0]
+        if padded and (int(self.perm.min()) < 0 or int(self.perm.max()) >= padded):
+            raise ValueError("perm must number the lanes 0 .. len(perm) - 1")
+
     @classmethod
     def build(
         cls, indptr: np.ndarray, counts: np.ndarray, kinds: np.ndarray, sigma: int = 4096
