@@ -632,8 +632,9 @@ int64_t iom_touched_moved(const iom_store *s, const int64_t *thresholds, int32_t
     return found;
 }
 
-int iom_band_walk(const iom_store *s, const int64_t *by_id, const uint8_t *flags, int64_t *out_id,
-                  uint8_t *out_flag, int64_t *out_score) {
+int iom_band_walk(const iom_store *s, const int64_t *by_id, const uint8_t *flags,
+                  const int64_t *new_scores, int64_t *out_id, uint8_t *out_flag,
+                  int64_t *out_score) {
     int64_t n = s->n_nom, found = 0;
     /* Dense copies of id and score: the walk's random reads then touch 16 bytes
      * a nominal in two arrays that mostly stay in cache, not 24-byte records. */
@@ -646,7 +647,7 @@ int iom_band_walk(const iom_store *s, const int64_t *by_id, const uint8_t *flags
     }
     for (int64_t i = 0; i < n; i++) {
         ids[i] = s->noms[i].id;
-        scores[i] = s->noms[i].score;
+        scores[i] = new_scores ? new_scores[i] : s->noms[i].score;
     }
     for (int64_t k = 0; k < n; k++) {
         int64_t i = by_id[k];

@@ -183,10 +183,12 @@ int64_t iom_touched_moved(const iom_store *s, const int64_t *thresholds, int32_t
                           uint8_t *out_flag);
 
 /* Walk every nominal index in by_id order (say, by nominal id) and write
- * each flagged one's id, flag and current score to out_*. Returns IOM_OK or
- * IOM_ENOMEM (it borrows two n-length columns while it runs). */
-int iom_band_walk(const iom_store *s, const int64_t *by_id, const uint8_t *flags, int64_t *out_id,
-                  uint8_t *out_flag, int64_t *out_score);
+ * each flagged one's id, flag and score (new_scores[i], or the current score
+ * if new_scores is NULL) to out_*. Returns IOM_OK or IOM_ENOMEM (it borrows
+ * two n-length columns while it runs). Changes nothing. */
+int iom_band_walk(const iom_store *s, const int64_t *by_id, const uint8_t *flags,
+                  const int64_t *new_scores, int64_t *out_id, uint8_t *out_flag,
+                  int64_t *out_score);
 
 /* Overwrite every nominal's score (after a full rescore). */
 void iom_set_all_scores(iom_store *s, const int64_t *scores);

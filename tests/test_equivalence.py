@@ -393,6 +393,24 @@ def test_the_rescore_layout_refuses_arrays_that_do_not_fit_together():
         RescoreLayout(layout.slice_ptr, bad, layout.kinds, layout.counts, layout.heaviest, 2)
 
 
+def test_a_failure_while_finding_band_changes_leaves_every_score_as_it_was():
+    """Band changes of a full rescore are found before any score is written."""
+    sc = _skewed_scenario()
+    engine = sc.engine()
+    engine.ingest(columns(sc.batch))
+    store = engine._store
+    before = store.scores().copy()
+    new = before + 10_000  # every nominal moves band: the walk in id order, which needs by_id
+
+    def failing_by_id():
+        raise MemoryError("simulated")
+
+    with pytest.raises(MemoryError, match="simulated"):
+        store.set_all_scores(new, np.asarray(sc.thresholds, dtype=np.int64), failing_by_id)
+    np.testing.assert_array_equal(store.scores(), before)
+    assert engine.scores().rows() == sc.ref_rows()
+
+
 def test_the_layout_is_built_only_after_a_dozen_full_rescores_of_the_same_events():
     """Rent, then buy: a what-if and a reweight read the CSR; a long series builds the layout."""
     from iomscore.rescore import LAYOUT_AFTER

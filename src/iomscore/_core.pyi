@@ -94,6 +94,7 @@ class EventStore:
         flags: npt.NDArray[np.uint8],
         by_id: Callable[[], npt.NDArray[np.int64]],
         all_flags: npt.NDArray[np.uint8] | None = None,
+        new_scores: npt.NDArray[np.int64] | None = None,
     ) -> _BandChanges: ...
 
 def csr_matvec(

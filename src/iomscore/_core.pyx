@@ -268,7 +268,8 @@ cdef class EventStore:
                        const int64_t[::1] thresholds not None, by_id):
         """Overwrite every nominal's score (after a full rescore); return the band changes.
 
-        Band changes are as :meth:`touched_band_changes` returns them.
+        Band changes are as :meth:`touched_band_changes` returns them. They are
+        found before any score is written, so a failure (memory) changes nothing.
         """
         cdef int64_t n = self.s.n_nom
         if values.shape[0] != n:
@@ -279,15 +280,23 @@ cdef class EventStore:
         if n:
             with nogil:
                 iom_band_flags(&self.s, &values[0], &thresholds[0], &flags[0])
-                iom_set_all_scores(&self.s, &values[0])
         index = np.flatnonzero(flags_arr)
-        return self._in_id_order(index, flags_arr[index], by_id, flags_arr)
+        changes = self._in_id_order(index, flags_arr[index], by_id, flags_arr, values)
+        if n:
+            with nogil:
+                iom_set_all_scores(&self.s, &values[0])
+        return changes
 
-    def _in_id_order(self, index, flags, by_id, all_flags=None):
-        """(nominal_id, old_band, new_band, score) of the moved nominals, by nominal id."""
+    def _in_id_order(self, index, flags, by_id, all_flags=None, new_scores=None):
+        """(nominal_id, old_band, new_band, score) of the moved nominals, by nominal id.
+
+        ``score`` is ``new_scores[index]`` where given, else the current score.
+        """
         cdef int64_t n = self.s.n_nom, k = index.shape[0]
         cdef const int64_t[::1] order
         cdef const uint8_t[::1] every
+        cdef const int64_t[::1] new_v
+        cdef const int64_t *new_p = NULL
         cdef int64_t[::1] oi
         cdef uint8_t[::1] of
         cdef int64_t[::1] os
@@ -296,12 +305,16 @@ cdef class EventStore:
             # Few moved: sort them by id. Many: walk the id order once, which beats sorting.
             ids = self.nominal_ids()[index]
             order_k = np.argsort(ids, kind="stable")
-            ids, flags, score = ids[order_k], flags[order_k], self.scores()[index[order_k]]
+            ids, flags, index = ids[order_k], flags[order_k], index[order_k]
+            score = (self.scores() if new_scores is None else np.asarray(new_scores))[index]
         else:
             if all_flags is None:
                 all_flags = np.zeros(n, dtype=np.uint8)
                 all_flags[index] = flags
             every = all_flags
+            if new_scores is not None:
+                new_v = new_scores
+                new_p = &new_v[0]
             order = np.ascontiguousarray(by_id(), dtype=np.int64)
             if order.shape[0] != n:
                 raise ValueError("by_id() must list every nominal index")
@@ -310,7 +323,7 @@ cdef class EventStore:
             score = np.empty(k, dtype=np.int64)
             oi, of, os = ids, flags, score
             with nogil:
-                rc = iom_band_walk(&self.s, &order[0], &every[0], &oi[0], &of[0], &os[0])
+                rc = iom_band_walk(&self.s, &order[0], &every[0], new_p, &oi[0], &of[0], &os[0])
             _check(rc)
         flags = np.asarray(flags)
         return ids, ((flags >> 2) & 3).astype(np.int8), (flags & 3).astype(np.int8), score

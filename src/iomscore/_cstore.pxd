@@ -58,7 +58,8 @@ cdef extern from "iom_store.h" nogil:
     int64_t iom_touched_moved(const iom_store *s, const int64_t *thresholds,
                               int32_t *out_index, uint8_t *out_flag)
     int iom_band_walk(const iom_store *s, const int64_t *by_id, const uint8_t *flags,
-                      int64_t *out_id, uint8_t *out_flag, int64_t *out_score)
+                      const int64_t *new_scores, int64_t *out_id, uint8_t *out_flag,
+                      int64_t *out_score)
     void iom_set_all_scores(iom_store *s, const int64_t *scores)
     int iom_add_columns(iom_store *s, int64_t n_changed, const int64_t *changed,
                         const int64_t *delta, const int64_t *col_ptr, const int32_t *rows,
