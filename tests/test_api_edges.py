@@ -124,3 +124,15 @@ def test_white_space_around_csv_values_is_ignored():
     )
     assert report.taken == 1
     assert engine.scores().rows() == [(7, 30, "NONE")]
+
+
+def test_memory_counts_the_caches_held_beside_the_store():
+    engine = _engine()
+    assert engine.memory()["cache_bytes"] == 0  # nothing built yet
+    m = engine.matrix()
+    matrix_bytes = sum(a.nbytes for a in (m.nominal_id, m.indptr, m.indices, m.data))
+    assert engine.memory()["cache_bytes"] == matrix_bytes
+    engine._LAYOUT_AFTER = 0  # build the layout on the first full rescore
+    engine.reweight(_weights().replace({("arrest", "028/01"): 31, ("dip", "105/01"): 8}))
+    layout = engine._layout_cache[1]
+    assert engine.memory()["cache_bytes"] >= matrix_bytes + layout.nbytes > matrix_bytes

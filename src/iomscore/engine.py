@@ -203,7 +203,12 @@ class Engine:
             return int(self._store.live_events)
 
     def memory(self) -> dict[str, float]:
-        """Bytes held by the store, and per buffered event."""
+        """Bytes held by the store, and per buffered event.
+
+        ``cache_bytes`` is held apart from the store, by the count matrix, its
+        CSC copy and the rescore layout while they are current; they are built
+        on demand and dropped (at the next build) once the events change.
+        """
         with self._lock.read():
             live = int(self._store.live_events)
             event_bytes = int(self._store.event_memory_bytes())
@@ -212,7 +217,19 @@ class Engine:
                 "event_bytes": event_bytes,
                 "total_bytes": int(self._store.memory_bytes()),
                 "bytes_per_event": event_bytes / live if live else float("nan"),
+                "cache_bytes": self._cache_bytes(),
             }
+
+    def _cache_bytes(self) -> int:
+        with self._cache_lock:
+            arrays: list[np.ndarray] = []
+            if self._matrix_cache is not None:
+                m = self._matrix_cache[1]
+                arrays += [m.nominal_id, m.indptr, m.indices, m.data]
+            if self._csc_cache is not None:
+                arrays += list(self._csc_cache[1])
+            layout = 0 if self._layout_cache is None else self._layout_cache[1].nbytes
+            return sum(int(a.nbytes) for a in arrays) + layout
 
     def __repr__(self) -> str:
         return (
