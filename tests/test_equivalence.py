@@ -359,7 +359,7 @@ def test_rescore_layout_equals_reference(data, sc: Scenario):
 def test_repeated_full_rescores_equal_reference(data, sc: Scenario):
     """A what-if then two reweights, all full: from the second on, the layout path."""
     engine = sc.engine()
-    engine._LAYOUT_AFTER = 1  # build at once (the default waits for a dozen rescores)
+    engine._LAYOUT_AFTER = 1  # build at once (the default waits for many rescores)
     engine.ingest(columns(sc.batch), future="skip")
     tables = [data.draw(variants(sc.weights, min_changes=6)) for _ in range(3)]
     _check_what_if(sc, engine, tables[0])
@@ -411,7 +411,7 @@ def test_a_failure_while_finding_band_changes_leaves_every_score_as_it_was():
     assert engine.scores().rows() == sc.ref_rows()
 
 
-def test_the_layout_is_built_only_after_a_dozen_full_rescores_of_the_same_events():
+def test_the_layout_is_built_only_after_many_full_rescores_of_the_same_events():
     """Rent, then buy: a what-if and a reweight read the CSR; a long series builds the layout."""
     from iomscore.rescore import LAYOUT_AFTER
 

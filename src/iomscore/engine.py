@@ -472,8 +472,8 @@ class Engine:
     def _layout(self, matrix: CountMatrix) -> RescoreLayout | None:
         """The rescore layout, once the same events have been rescored in full often enough.
 
-        Building it costs about four full rescores, so the engine waits until
-        the savings it forgoes add up to that (see :mod:`iomscore.rescore`).
+        Building it costs four to ten full rescores, so the engine waits until
+        the savings it forgoes add up to about that (see :mod:`iomscore.rescore`).
         """
         with self._cache_lock:
             if self._layout_cache is not None and self._layout_cache[0] == self._version:

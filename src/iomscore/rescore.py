@@ -7,19 +7,21 @@ Two kernels compute the same product (count matrix @ points, int64):
   matrix (SELL-16-sigma: rows sorted by length within windows of 4,096 rows,
   16 rows to a slice, entries stored lane by lane). Sixteen rows are scored
   at once in SIMD lanes with a hardware gather of the points, and no branch
-  ends a row: 1.5 to 2.5 times the speed of the CSR kernel, for a copy of
-  the matrix (4 bytes per entry, about 1% padding).
+  ends a row: about 1.6 times the speed of the CSR kernel (measured from
+  2,000,000 to 200,000,000 events), for a copy of the matrix (4 bytes per
+  entry, about 1% padding).
 
-Building the layout costs about four CSR rescores (measured from 100,000 to
-10,000,000 nominals: 43 ms against 10 ms at 20,000,000 events), and saves
-about a third of one on every later rescore, so it pays only when the same
-events are rescored many times (a series of what-ifs, bulk experiments, a
-benchmark). The engine rents before it buys: it reads the CSR until the same
-events have been rescored in full :data:`LAYOUT_AFTER` times, about the
-build's cost in savings forgone, and then builds the layout and keeps it
-until the events change. A reweight, or a what-if then a reweight, never
-pays for it; a long series pays at most about twice what knowing its length
-in advance would have cost (the ski-rental bound).
+Building the layout costs four to ten CSR rescores (43-61 ms against 10 ms
+at 20,000,000 events) and saves about a third of one on every later rescore,
+so it pays only when the same events are rescored many times (a series of
+what-ifs, bulk experiments, a benchmark). The engine rents before it buys: it
+reads the CSR until the same events have been rescored in full
+:data:`LAYOUT_AFTER` times, then builds the layout and keeps it until the
+events change. A reweight, or a what-if then a reweight, never pays for it.
+The build's cost over one rescore's saving ranged from 11 (2M events) to 25
+(200M) in the scaling series; 16 sits between, so a series of any length
+costs within about two to three times what knowing its length in advance
+would have (the ski-rental argument).
 
 The lanes of the layout kernel sum in int32. :meth:`RescoreLayout.fits`
 checks that no row can overflow (largest row's events x largest points
@@ -38,8 +40,8 @@ from ._core import csr_matvec, sell_build, sell_matvec
 __all__ = ["LAYOUT_AFTER", "RescoreLayout", "full_scores"]
 
 #: Full rescores of the same events after which the engine builds the layout:
-#: the build's cost over one rescore's saving (43 ms / 3.6 ms at 20M events).
-LAYOUT_AFTER = 12
+#: about the build's cost over one rescore's saving (11 to 25, by cohort size).
+LAYOUT_AFTER = 16
 
 _INT32_MAX = int(np.iinfo(np.int32).max)
 
