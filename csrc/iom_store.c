@@ -230,7 +230,10 @@ static int iom_reserve_slots(iom_store *s, int64_t extra) {
     if (need > IOM_MAX_SLOTS) return IOM_ETOOMANY;
     if (need <= s->slot_cap) return IOM_OK;
     int64_t cap = s->slot_cap + s->slot_cap / 2;
-    if (cap < need) cap = need;
+    /* Headroom of 1/32 past a big batch: a window that holds a steady number of
+     * events then recycles its expired slots without growing (growth of
+     * arrays this size stalls for hundreds of milliseconds on first touch). */
+    if (cap < need + need / 32) cap = need + need / 32;
     if (cap > IOM_MAX_SLOTS) cap = IOM_MAX_SLOTS;
     if (iom_grow((void **)&s->ev_id, cap, sizeof(int64_t)) ||
         iom_grow((void **)&s->ev_nom, cap, sizeof(int32_t)) ||
