@@ -146,14 +146,6 @@ cdef class EventStore:
         """Kind by slot; 65535 marks a slot without a live event."""
         return _view(self, self.s.ev_kind, self.s.slot_top, cnp.NPY_UINT16, 2)
 
-    def touched(self):
-        """Copies of (nominal index, score before) for the nominals the last change touched."""
-        n = self.s.n_touched
-        return (
-            _view(self, self.s.touched, n, cnp.NPY_INT32, 4).copy(),
-            _view(self, self.s.touched_old, n, cnp.NPY_INT64, 8).copy(),
-        )
-
     # -- lookups --------------------------------------------------------------
     def find_events(self, const int64_t[::1] ids not None):
         """Slot of each event id, or -1."""

@@ -60,29 +60,6 @@ class BandChanges:
             np.empty(0, np.int64), np.empty(0, np.int8), np.empty(0, np.int8), np.empty(0, np.int64)
         )
 
-    @classmethod
-    def between(
-        cls,
-        nominal_id: np.ndarray,
-        old: np.ndarray,
-        new: np.ndarray,
-        thresholds: tuple[int, int, int],
-        by_id: np.ndarray | None = None,
-    ) -> BandChanges:
-        """The changes among aligned (nominal, old score, new score) columns.
-
-        ``by_id``, a permutation that sorts ``nominal_id``, spares a sort.
-        """
-        old_band = band_codes(old, thresholds)
-        new_band = band_codes(new, thresholds)
-        moved = old_band != new_band
-        if by_id is not None:
-            order = by_id[moved[by_id]]
-        else:
-            where = np.flatnonzero(moved)
-            order = where[np.argsort(nominal_id[where], kind="stable")]
-        return cls(nominal_id[order], old_band[order], new_band[order], new[order])
-
     def __len__(self) -> int:
         return int(self.nominal_id.shape[0])
 
