@@ -6,6 +6,10 @@
 #if defined(__linux__)
 #include <sys/mman.h>
 #endif
+#if defined(__unix__) || defined(__APPLE__)
+#include <pthread.h>
+#define IOM_HAVE_THREADS 1
+#endif
 
 #define IOM_TOMB 0x10000000u
 #define IOM_SLOT_BITS 0x0FFFFFFFu
@@ -284,6 +288,8 @@ int iom_store_init(iom_store *s, int64_t ring_days, int64_t as_of, int64_t start
     memcpy(s->points, points, (size_t)n_kinds * sizeof(int64_t));
     s->n_kinds = n_kinds;
     s->free_head = -1;
+    s->parallel_min = IOM_PARALLEL_MIN;
+    s->fail_at_nominal = -1;
     s->as_of = as_of;
     s->start = start;
     if (iom_index_alloc(&s->ev_index, 16) || iom_nmap_alloc(&s->nom_map, 16)) return IOM_ENOMEM;
@@ -414,6 +420,7 @@ static int iom_kill(iom_store *s, int64_t slot) {
 static int32_t iom_nominal_for(iom_store *s, int64_t nominal_id) {
     int64_t index = iom_find_nominal(s, nominal_id);
     if (index >= 0) return (int32_t)index;
+    if (s->n_nom == s->fail_at_nominal) return -1; /* a test's simulated failure */
     if (iom_reserve_nominals(s, 1) != IOM_OK) return -1;
     index = s->n_nom++;
     iom_nominal *nom = &s->noms[index];
@@ -425,17 +432,22 @@ static int32_t iom_nominal_for(iom_store *s, int64_t nominal_id) {
     return (int32_t)index;
 }
 
-static int iom_insert(iom_store *s, int64_t id, int32_t index, uint16_t kind, int32_t day) {
-    iom_nominal *nom = &s->noms[index];
-    iom_touch(s, nom, index);
-    int64_t slot;
+/* A slot for a new event: a freed one first, else the next never used. */
+static inline int64_t iom_take_slot(iom_store *s) {
     if (s->free_head >= 0) {
-        slot = s->free_head;
+        int64_t slot = s->free_head;
         s->free_head = s->ev_next[slot];
         s->n_free--;
-    } else {
-        slot = s->slot_top++;
+        return slot;
     }
+    return s->slot_top++;
+}
+
+/* Everything an insert changes but the id index. */
+static int iom_fill_slot(iom_store *s, int64_t slot, int64_t id, int32_t index, uint16_t kind,
+                         int32_t day) {
+    iom_nominal *nom = &s->noms[index];
+    iom_touch(s, nom, index);
     s->ev_id[slot] = id;
     s->ev_nom[slot] = index;
     s->ev_kind[slot] = kind;
@@ -443,10 +455,160 @@ static int iom_insert(iom_store *s, int64_t id, int32_t index, uint16_t kind, in
     int64_t ring = (int64_t)day & s->ring_mask;
     s->ev_next[slot] = s->day_head[ring];
     s->day_head[ring] = (int32_t)slot;
-    iom_index_put(&s->ev_index, id, slot);
     nom->live++;
     s->live_events++;
     return iom_add_score(nom, s->points[kind]);
+}
+
+static int iom_insert(iom_store *s, int64_t id, int32_t index, uint16_t kind, int32_t day) {
+    int64_t slot = iom_take_slot(s);
+    iom_index_put(&s->ev_index, id, slot);
+    return iom_fill_slot(s, slot, id, index, kind, day);
+}
+
+/* The id-index half of a large batch's inserts, for a second thread. It
+ * writes only the index's buckets, and counts into its own fields (not the
+ * store's, which the other thread writes row by row: sharing their cache
+ * line would make both threads wait on it). */
+typedef struct {
+    iom_index index; /* a copy: buckets and mask; count and tombs start at 0 */
+    const int64_t *ids;
+    const int32_t *slot_of; /* slot of each row, -1 for a row not inserted */
+    int64_t n;
+} iom_put_job;
+
+static void *iom_put_rows(void *arg) {
+    iom_put_job *job = (iom_put_job *)arg;
+    iom_index ix = job->index; /* counted here, written back once */
+    for (int64_t i = 0; i < job->n; i++) {
+        if (i + IOM_AHEAD_FAR < job->n) iom_index_prefetch(&ix, job->ids[i + IOM_AHEAD_FAR]);
+        if (job->slot_of[i] >= 0) iom_index_put(&ix, job->ids[i], job->slot_of[i]);
+    }
+    job->index = ix;
+    return NULL;
+}
+
+/* The slot each inserted row will take (-1 for other rows), handed out as
+ * iom_take_slot would: freed slots first, in free-list order, then new ones.
+ * Reads only; iom_commit_slots then takes them. */
+static void iom_plan_slots(const iom_store *s, int64_t n, const int32_t *nom_index,
+                           int32_t *slot_of) {
+    int32_t next_free = s->free_head;
+    int64_t top = s->slot_top;
+    for (int64_t i = 0; i < n; i++) {
+        if (nom_index[i] < 0) {
+            slot_of[i] = -1;
+        } else if (next_free >= 0) {
+            slot_of[i] = next_free;
+            next_free = s->ev_next[next_free];
+        } else {
+            slot_of[i] = (int32_t)top++;
+        }
+    }
+}
+
+static void iom_commit_slots(iom_store *s, int64_t taken) {
+    while (taken > 0 && s->free_head >= 0) {
+        iom_take_slot(s);
+        taken--;
+    }
+    s->slot_top += taken;
+}
+
+/* Start filling the id index on a second thread; 0 if none started (then
+ * iom_finish_puts fills it on this one). */
+static int iom_start_puts(iom_put_job *job, void *thread) {
+#ifdef IOM_HAVE_THREADS
+    return pthread_create((pthread_t *)thread, NULL, iom_put_rows, job) == 0;
+#else
+    (void)job;
+    (void)thread;
+    return 0;
+#endif
+}
+
+static void iom_finish_puts(iom_store *s, iom_put_job *job, int started, void *thread) {
+#ifdef IOM_HAVE_THREADS
+    if (started) pthread_join(*(pthread_t *)thread, NULL);
+#else
+    (void)thread;
+#endif
+    if (!started) iom_put_rows(job);
+    s->ev_index.count += job->index.count;
+    s->ev_index.tombs += job->index.tombs;
+    job->index.count = job->index.tombs = 0;
+}
+
+/* Every row's nominal index (-1 for rows not inserted), adding new nominals;
+ * IOM_ENOMEM if memory runs out. */
+static int iom_resolve_nominals(iom_store *s, int64_t n, const int64_t *nominal_ids,
+                                const int8_t *action, int32_t *nom_index) {
+    for (int64_t i = 0; i < n; i++) {
+        if (i + IOM_AHEAD_FAR < n) iom_nmap_prefetch(&s->nom_map, nominal_ids[i + IOM_AHEAD_FAR]);
+        nom_index[i] = -1;
+        if (action[i] == IOM_ACT_INSERT || action[i] == IOM_ACT_REPLACE) {
+            nom_index[i] = iom_nominal_for(s, nominal_ids[i]);
+            if (nom_index[i] < 0) return IOM_ENOMEM;
+        }
+    }
+    return IOM_OK;
+}
+
+static int iom_retract_rows(iom_store *s, int64_t n, const int64_t *ids, const int8_t *action) {
+    int rc = IOM_OK;
+    for (int64_t i = 0; i < n && rc == IOM_OK; i++) {
+        if (action[i] == IOM_ACT_RETRACT || action[i] == IOM_ACT_REPLACE)
+            rc = iom_kill(s, iom_find_event(s, ids[i]));
+    }
+    return rc;
+}
+
+/* A large batch on two threads: this one fills the slots, day lists and
+ * nominals while a second fills the id index (disjoint memory, each a stream
+ * of random reads). The result is the one row-by-row inserts give: slots are
+ * planned in row order first, and each thread works in row order.
+ *
+ * A batch that retracts nothing (a bulk load) starts the index at once, beside
+ * the nominal lookups. Those can still fail (memory); the index entries are
+ * then deleted again, so the batch still changes nothing. A batch with
+ * retractions must make them before the index is filled. */
+static int iom_apply_parallel(iom_store *s, int64_t n, const int64_t *ids,
+                              const int64_t *nominal_ids, const uint16_t *kinds,
+                              const int32_t *days, const int8_t *action, int64_t inserts,
+                              int64_t retracts, int32_t *nom_index, int32_t *slot_of) {
+    for (int64_t i = 0; i < n; i++)
+        nom_index[i] = (action[i] == IOM_ACT_INSERT || action[i] == IOM_ACT_REPLACE) ? 0 : -1;
+    iom_plan_slots(s, n, nom_index, slot_of);
+    iom_put_job job = {s->ev_index, ids, slot_of, n};
+    job.index.count = job.index.tombs = 0;
+#ifdef IOM_HAVE_THREADS
+    pthread_t thread;
+#else
+    int thread;
+#endif
+    int early = retracts == 0;
+    int started = early ? iom_start_puts(&job, &thread) : 0;
+    int rc = iom_resolve_nominals(s, n, nominal_ids, action, nom_index);
+    if (rc != IOM_OK) {
+        if (early) {
+            iom_finish_puts(s, &job, started, &thread);
+            for (int64_t i = 0; i < n; i++)
+                if (slot_of[i] >= 0) iom_index_delete(&s->ev_index, ids[i], slot_of[i]);
+        }
+        return rc;
+    }
+    iom_begin(s);
+    rc = iom_retract_rows(s, n, ids, action);
+    if (rc != IOM_OK) return rc;
+    iom_commit_slots(s, inserts);
+    if (!early) started = iom_start_puts(&job, &thread);
+    for (int64_t i = 0; i < n && rc == IOM_OK; i++) {
+        if (i + IOM_AHEAD_NEAR < n && nom_index[i + IOM_AHEAD_NEAR] >= 0)
+            IOM_PREFETCH(&s->noms[nom_index[i + IOM_AHEAD_NEAR]]);
+        if (slot_of[i] >= 0) rc = iom_fill_slot(s, slot_of[i], ids[i], nom_index[i], kinds[i], days[i]);
+    }
+    iom_finish_puts(s, &job, started, &thread);
+    return rc;
 }
 
 int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nominal_ids,
@@ -461,25 +623,23 @@ int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nomina
      * no events and a score of 0, so adding one changes no result). */
     int rc = iom_reserve_events(s, inserts);
     if (rc != IOM_OK) return rc;
-    int32_t *nom_index = (int32_t *)iom_alloc((size_t)n * sizeof(int32_t));
+    int parallel = inserts >= s->parallel_min;
+    int32_t *nom_index = (int32_t *)iom_alloc((size_t)n * sizeof(int32_t) * (parallel ? 2 : 1));
     if (!nom_index) return IOM_ENOMEM;
-    for (int64_t i = 0; i < n; i++) {
-        if (i + IOM_AHEAD_FAR < n) iom_nmap_prefetch(&s->nom_map, nominal_ids[i + IOM_AHEAD_FAR]);
-        nom_index[i] = -1;
-        if (action[i] == IOM_ACT_INSERT || action[i] == IOM_ACT_REPLACE) {
-            nom_index[i] = iom_nominal_for(s, nominal_ids[i]);
-            if (nom_index[i] < 0) {
-                free(nom_index);
-                return IOM_ENOMEM;
-            }
-        }
+    if (parallel) {
+        rc = iom_apply_parallel(s, n, ids, nominal_ids, kinds, days, action, inserts, retracts,
+                                nom_index, nom_index + n);
+        free(nom_index);
+        return rc;
+    }
+    rc = iom_resolve_nominals(s, n, nominal_ids, action, nom_index);
+    if (rc != IOM_OK) {
+        free(nom_index);
+        return rc;
     }
     iom_begin(s);
     /* Retractions first: a REPLACE row frees its old slot before any insert. */
-    for (int64_t i = 0; retracts && i < n && rc == IOM_OK; i++) {
-        if (action[i] == IOM_ACT_RETRACT || action[i] == IOM_ACT_REPLACE)
-            rc = iom_kill(s, iom_find_event(s, ids[i]));
-    }
+    rc = iom_retract_rows(s, n, ids, action);
     /* Then the inserts, a stream of random reads that prefetching overlaps. */
     for (int64_t i = 0; i < n && rc == IOM_OK; i++) {
         if (i + IOM_AHEAD_FAR < n) iom_index_prefetch(&s->ev_index, ids[i + IOM_AHEAD_FAR]);

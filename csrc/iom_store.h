@@ -116,7 +116,17 @@ typedef struct {
     int64_t touched_cap;
     int64_t n_touched;
     int32_t epoch;
+
+    /* A batch inserting this many events or more fills the id index on a
+     * second thread (IOM_PARALLEL_MIN unless a caller, say a test, sets it). */
+    int64_t parallel_min;
+    /* For tests of the failure paths: adding the nominal that would get this
+     * index fails as if memory ran out (-1, the default, never). */
+    int64_t fail_at_nominal;
 } iom_store;
+
+/* Below this many inserts a second thread costs more to start than it saves. */
+#define IOM_PARALLEL_MIN 65536
 
 /* Lifecycle. ring_days must exceed the window's length in days. */
 int iom_store_init(iom_store *s, int64_t ring_days, int64_t as_of, int64_t start,

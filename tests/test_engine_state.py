@@ -110,12 +110,19 @@ class EngineMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------------ set up
     @initialize(
-        as_of=as_of_dates, years=window_years_st, thresholds=thresholds_st, points=points_matrices()
+        as_of=as_of_dates,
+        years=window_years_st,
+        thresholds=thresholds_st,
+        points=points_matrices(),
+        parallel_min=st.sampled_from([None, 1, 2]),
     )
-    def start(self, as_of, years, thresholds, points):
+    def start(self, as_of, years, thresholds, points, parallel_min):
         self.as_of, self.years, self.thresholds = as_of, years, thresholds
         self.weights = make_weights(points, name="initial")
         self.engine = Engine(self.weights, as_of, window_years=years, thresholds=thresholds)
+        if parallel_min is not None:
+            # Small batches take the two-thread insert path that large ones take.
+            self.engine._store.parallel_min = parallel_min
         self.model: dict[int, reference.Event] = {}
         self.used: set[int] = set()
         self.next_id = 0
@@ -422,6 +429,8 @@ class EngineMachine(RuleBasedStateMachine):
         expected = self.ref_scores()
         assert self.engine.scores().rows() == reference.result(expected, self.thresholds)
         assert len(self.engine) == len(self.model)
+        # The event-id index holds one entry per live event, whichever path filled it.
+        assert self.engine._store.index_entries == len(self.model)
         assert self.engine.as_of == self.as_of
 
     @precondition(lambda self: self.engine is not None)

@@ -707,6 +707,118 @@ def test_a_batch_above_the_bulk_size():
 
 
 @pytest.mark.slow
+def test_inserts_on_two_threads_leave_the_store_as_one_thread_does():
+    """A large batch fills the id index on a second thread; the store must end as
+    a row-by-row insert leaves it (same slots, lookups, scores), through later
+    corrections, retractions and expiry, and equal the reference."""
+    weights = small_weights()
+    as_of = D(2028, 2, 29)
+    rng = np.random.default_rng(11)
+
+    def columns(ids: np.ndarray) -> dict[str, np.ndarray]:
+        n = ids.size
+        return {
+            "event_id": ids,
+            "nominal_id": rng.integers(0, 3_000, size=n).astype(np.int64),
+            "dataset": np.array(weights.datasets)[rng.integers(0, 3, size=n)],
+            "offence": np.array(weights.offences)[rng.integers(0, 4, size=n)],
+            "date": np.datetime64(as_of, "D") - rng.integers(0, 700, size=n),
+        }
+
+    first = columns(np.arange(120_000, dtype=np.int64) * 5 + 1)
+    # Half of them again with new content (replaced), and as many new ones.
+    second = columns(np.concatenate([first["event_id"][::2], np.arange(60_000) * 5 + 2]))
+    gone = first["event_id"][1::7]
+    engines, reports = [], []
+    for parallel_min in (1, 1 << 62):
+        engine = Engine(weights, as_of, window_years=2)
+        engine._store.parallel_min = parallel_min
+        reports.append(
+            (
+                engine.ingest(first),
+                engine.ingest(second, replace=True),
+                engine.retract(gone),
+                engine.advance(as_of + datetime.timedelta(days=200)),
+            )
+        )
+        engines.append(engine)
+    two, one = engines
+    for a, b in zip(*reports, strict=True):
+        assert a.changes.rows() == b.changes.rows()
+        assert str(a) == str(b)
+    assert reports[0][2].retracted == reports[1][2].retracted == gone.size
+    for view in ("event_ids", "event_nominals", "event_kinds", "scores", "live_counts"):
+        np.testing.assert_array_equal(getattr(two._store, view)(), getattr(one._store, view)())
+    probe = np.concatenate([first["event_id"], second["event_id"], np.arange(50) * 5 + 3])
+    np.testing.assert_array_equal(two._store.find_events(probe), one._store.find_events(probe))
+    replaced, withdrawn = set(second["event_id"].tolist()), set(gone.tolist())
+    events = [
+        reference.Event(
+            int(i),
+            int(batch["nominal_id"][k]),
+            str(batch["dataset"][k]),
+            str(batch["offence"][k]),
+            batch["date"][k].astype(datetime.date),
+        )
+        for batch in (first, second)
+        for k, i in enumerate(batch["event_id"])
+        if (batch is second or int(i) not in replaced) and int(i) not in withdrawn
+    ]
+    assert two.scores().rows() == reference_rows(events, weights, two.as_of)
+
+
+@pytest.mark.parametrize("parallel_min", [1, 1 << 62])
+@pytest.mark.parametrize("with_replace", [False, True])
+def test_a_batch_that_runs_out_of_memory_changes_nothing(parallel_min, with_replace):
+    """Memory running out while adding a batch's nominals (simulated) leaves the
+    engine as it was, on either insert path: on two threads a pure insert batch
+    has already filled the id index by then, and must take those entries out."""
+    weights = small_weights()
+    as_of = D(2026, 11, 26)
+    rng = np.random.default_rng(5)
+
+    def batch(ids: np.ndarray, nominals: np.ndarray) -> dict[str, np.ndarray]:
+        return {
+            "event_id": ids.astype(np.int64),
+            "nominal_id": nominals.astype(np.int64),
+            "dataset": np.array(weights.datasets)[rng.integers(0, 3, size=ids.size)],
+            "offence": np.array(weights.offences)[rng.integers(0, 4, size=ids.size)],
+            "date": np.datetime64(as_of, "D") - rng.integers(0, 700, size=ids.size),
+        }
+
+    engine = Engine(weights, as_of)
+    engine._store.parallel_min = parallel_min
+    first = batch(np.arange(3_000), rng.integers(0, 500, size=3_000))
+    engine.ingest(first)
+    ids = np.arange(10_000, 14_000)
+    if with_replace:  # a correction makes the two-thread path retract before it inserts
+        ids[0] = 0
+    second = batch(ids, rng.integers(0, 2_000, size=ids.size))
+    before = (engine.scores().rows(), len(engine), engine._store.find_events(ids).tolist())
+    engine._store._fail_at_nominal(engine._store.n_nominals + 100)
+    with pytest.raises(MemoryError):
+        engine.ingest(second, replace=True)
+    assert (engine.scores().rows(), len(engine), engine._store.find_events(ids).tolist()) == before
+    assert engine._store.index_entries == len(engine)
+    engine._store._fail_at_nominal(-1)
+    engine.ingest(second, replace=True)
+    kept = {int(i): k for k, i in enumerate(first["event_id"]) if int(i) not in set(ids.tolist())}
+    events = [
+        reference.Event(
+            int(b["event_id"][k]),
+            int(b["nominal_id"][k]),
+            str(b["dataset"][k]),
+            str(b["offence"][k]),
+            b["date"][k].astype(datetime.date),
+        )
+        for b, rows in ((first, kept.values()), (second, range(ids.size)))
+        for k in rows
+    ]
+    assert engine.scores().rows() == reference_rows(events, weights, as_of)
+    assert engine._store.index_entries == len(engine)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("threads", [1, 2, 3])
 def test_threaded_rescoring_kernel_equals_a_plain_sum(threads):
     """The compiled rescoring kernel on 1.2 million entries (the threaded path) vs numpy.
@@ -775,3 +887,49 @@ def test_threaded_rescore_layout_equals_the_csr_kernel(threads):
     for kernel in sell_kernels():
         got = layout.scores(points, threads=threads, kernel=kernel)
         np.testing.assert_array_equal(got, expected, err_msg=kernel)
+
+
+@given(
+    st.lists(
+        st.one_of(st.integers(0, 40), st.integers(0, 2**63 - 1)),
+        max_size=300,
+    )
+)
+def test_radix_argsort_orders_ids_as_a_stable_sort(keys):
+    """The Numba radix sort behind the nominal-id order vs the definition:
+    indices by (key, position)."""
+    from iomscore._kernels import argsort_ids
+
+    expected = sorted(range(len(keys)), key=lambda i: (keys[i], i))
+    assert argsort_ids(np.array(keys, dtype=np.int64)).tolist() == expected
+
+
+@pytest.mark.slow
+def test_many_new_nominals_keep_band_changes_in_nominal_id_order():
+    """Batches bringing more new nominals than numpy sorts (the radix sort's
+    path), merged into the order already held, vs the reference."""
+    weights = small_weights()
+    as_of = D(2026, 11, 26)
+    rng = np.random.default_rng(3)
+    ids = rng.choice(10**12, size=150_000, replace=False)
+    engine = Engine(weights, as_of, thresholds=(1, 2, 3))
+    events, next_id = [], 0
+    for part in (ids[:70_000], ids[70_000:]):
+        batch = {
+            "event_id": np.arange(next_id, next_id + part.size, dtype=np.int64),
+            "nominal_id": part.astype(np.int64),
+            "dataset": np.full(part.size, weights.datasets[0]),
+            "offence": np.full(part.size, weights.offences[0]),
+            "date": np.full(part.size, np.datetime64(as_of, "D")),
+        }
+        report = engine.ingest(batch)
+        events += [
+            reference.Event(next_id + k, int(n), weights.datasets[0], weights.offences[0], as_of)
+            for k, n in enumerate(part.tolist())
+        ]
+        next_id += part.size
+        # Every new nominal moves out of "not banded" (one event clears threshold 1).
+        np.testing.assert_array_equal(report.changes.nominal_id, np.sort(part))
+    held = engine._store.nominal_ids()
+    np.testing.assert_array_equal(held[engine._by_id()], np.sort(ids))
+    assert engine.scores().rows() == reference_rows(events, weights, as_of, 2, (1, 2, 3))

@@ -115,6 +115,26 @@ cdef class EventStore:
     def slot_top(self):
         return self.s.slot_top
 
+    @property
+    def index_entries(self):
+        """Entries of the event-id index: equal to live_events in a consistent store."""
+        return self.s.ev_index.count
+
+    @property
+    def parallel_min(self):
+        """Inserts from which a batch fills the id index on a second thread (events)."""
+        return self.s.parallel_min
+
+    @parallel_min.setter
+    def parallel_min(self, int64_t value):
+        if value < 1:
+            raise ValueError("parallel_min must be at least 1")
+        self.s.parallel_min = value
+
+    def _fail_at_nominal(self, int64_t index):
+        """For tests: adding nominal number ``index`` fails as if memory ran out (-1: never)."""
+        self.s.fail_at_nominal = index
+
     def memory_bytes(self):
         """Bytes held by all arrays of the store."""
         return iom_store_bytes(&self.s)

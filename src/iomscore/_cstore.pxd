@@ -36,6 +36,9 @@ cdef extern from "iom_store.h" nogil:
         int32_t *touched
         int64_t *touched_old
         int64_t n_touched
+        iom_index ev_index
+        int64_t parallel_min
+        int64_t fail_at_nominal
 
     int iom_store_init(iom_store *s, int64_t ring_days, int64_t as_of, int64_t start,
                        const int64_t *points, int64_t n_kinds)

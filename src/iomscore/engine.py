@@ -46,6 +46,8 @@ __all__ = ["CountMatrix", "Engine", "EngineError", "WeightsRecord"]
 
 _NEW, _SAME, _CONFLICT = 0, 1, 2
 _INSERT, _RETRACT, _REPLACE = 1, 2, 3  # ingest actions; 0 leaves the row out
+# New nominals past this many are ordered by the radix sort (numpy's sort below).
+_SORT_IN_NUMBA = 50_000
 
 
 class EngineError(ValueError):
@@ -405,7 +407,12 @@ class Engine:
             order = self._by_id_cache
             if order.size < ids.size:
                 new = np.arange(order.size, ids.size, dtype=np.int64)
-                new = new[np.argsort(ids[new], kind="stable")]
+                if new.size > _SORT_IN_NUMBA:
+                    from . import _kernels  # Numba loads on first bulk use, not at import
+
+                    new = new[_kernels.argsort_ids(ids[new])]
+                else:
+                    new = new[np.argsort(ids[new], kind="stable")]
                 at = np.searchsorted(ids[order], ids[new])
                 order = np.insert(order, at, new)
                 self._by_id_cache = order
