@@ -71,6 +71,39 @@ static int iom_grow(void **p, int64_t n, size_t size) {
     return IOM_OK;
 }
 
+/* ---- a second thread ----------------------------------------------------- */
+
+/* Large steps split their work between this thread and a helper that runs
+ * fn(arg) on another. Where no thread can start, iom_helper_finish runs it
+ * here instead: same result, one core. */
+typedef struct {
+    void *(*fn)(void *);
+    void *arg;
+    int started;
+#ifdef IOM_HAVE_THREADS
+    pthread_t thread;
+#endif
+} iom_helper;
+
+static void iom_helper_start(iom_helper *h, void *(*fn)(void *), void *arg) {
+    h->fn = fn;
+    h->arg = arg;
+    h->started = 0;
+#ifdef IOM_HAVE_THREADS
+    h->started = pthread_create(&h->thread, NULL, fn, arg) == 0;
+#endif
+}
+
+static void iom_helper_finish(iom_helper *h) {
+#ifdef IOM_HAVE_THREADS
+    if (h->started) {
+        pthread_join(h->thread, NULL);
+        return;
+    }
+#endif
+    h->fn(h->arg);
+}
+
 /* ---- hashing ------------------------------------------------------------ */
 
 /* splitmix64's finaliser: sequential ids spread over the whole table. */
@@ -352,12 +385,9 @@ void iom_find_nominals(const iom_store *s, int64_t n, const int64_t *ids, int64_
     }
 }
 
-void iom_classify(const iom_store *s, int64_t n, const int64_t *ids, const int64_t *nominal_ids,
-                  const uint16_t *kinds, const int32_t *days, int8_t *out_status) {
-    if (s->ev_index.count == 0) { /* an empty store holds none of them */
-        memset(out_status, IOM_NEW, (size_t)n);
-        return;
-    }
+static void iom_classify_rows(const iom_store *s, int64_t n, const int64_t *ids,
+                              const int64_t *nominal_ids, const uint16_t *kinds,
+                              const int32_t *days, int8_t *out_status) {
     for (int64_t i = 0; i < n; i++) {
         if (i + IOM_AHEAD_FAR < n) iom_index_prefetch(&s->ev_index, ids[i + IOM_AHEAD_FAR]);
         if (i + IOM_AHEAD_NEAR < n)
@@ -372,6 +402,40 @@ void iom_classify(const iom_store *s, int64_t n, const int64_t *ids, const int64
             out_status[i] = IOM_CONFLICT;
         }
     }
+}
+
+typedef struct {
+    const iom_store *s;
+    int64_t n;
+    const int64_t *ids, *nominal_ids;
+    const uint16_t *kinds;
+    const int32_t *days;
+    int8_t *out_status;
+} iom_classify_job;
+
+static void *iom_classify_job_run(void *arg) {
+    iom_classify_job *j = (iom_classify_job *)arg;
+    iom_classify_rows(j->s, j->n, j->ids, j->nominal_ids, j->kinds, j->days, j->out_status);
+    return NULL;
+}
+
+void iom_classify(const iom_store *s, int64_t n, const int64_t *ids, const int64_t *nominal_ids,
+                  const uint16_t *kinds, const int32_t *days, int8_t *out_status) {
+    if (s->ev_index.count == 0) { /* an empty store holds none of them */
+        memset(out_status, IOM_NEW, (size_t)n);
+        return;
+    }
+    if (n < s->parallel_min) {
+        iom_classify_rows(s, n, ids, nominal_ids, kinds, days, out_status);
+        return;
+    }
+    /* Reads only: the second half of the rows on the helper thread. */
+    int64_t h = n / 2;
+    iom_classify_job job = {s, n - h, ids + h, nominal_ids + h, kinds + h, days + h, out_status + h};
+    iom_helper helper;
+    iom_helper_start(&helper, iom_classify_job_run, &job);
+    iom_classify_rows(s, h, ids, nominal_ids, kinds, days, out_status);
+    iom_helper_finish(&helper);
 }
 
 /* ---- mutation ----------------------------------------------------------- */
@@ -403,17 +467,22 @@ static inline int iom_add_score(iom_nominal *nom, int64_t delta) {
     return IOM_OK;
 }
 
-static int iom_kill(iom_store *s, int64_t slot) {
+/* Everything a kill changes but the id index. */
+static int iom_kill_record(iom_store *s, int64_t slot) {
     int32_t index = s->ev_nom[slot];
     iom_nominal *nom = &s->noms[index];
     iom_touch(s, nom, index);
     int rc = iom_add_score(nom, -s->points[s->ev_kind[slot]]);
     nom->live--;
-    iom_index_delete(&s->ev_index, s->ev_id[slot], slot);
     s->ev_kind[slot] = IOM_DEAD_KIND;
     s->live_events--;
     s->dead_events++;
     return rc;
+}
+
+static int iom_kill(iom_store *s, int64_t slot) {
+    iom_index_delete(&s->ev_index, s->ev_id[slot], slot);
+    return iom_kill_record(s, slot);
 }
 
 /* The index of a nominal, added if new; -1 only when memory runs out. */
@@ -515,25 +584,8 @@ static void iom_commit_slots(iom_store *s, int64_t taken) {
     s->slot_top += taken;
 }
 
-/* Start filling the id index on a second thread; 0 if none started (then
- * iom_finish_puts fills it on this one). */
-static int iom_start_puts(iom_put_job *job, void *thread) {
-#ifdef IOM_HAVE_THREADS
-    return pthread_create((pthread_t *)thread, NULL, iom_put_rows, job) == 0;
-#else
-    (void)job;
-    (void)thread;
-    return 0;
-#endif
-}
-
-static void iom_finish_puts(iom_store *s, iom_put_job *job, int started, void *thread) {
-#ifdef IOM_HAVE_THREADS
-    if (started) pthread_join(*(pthread_t *)thread, NULL);
-#else
-    (void)thread;
-#endif
-    if (!started) iom_put_rows(job);
+static void iom_finish_puts(iom_store *s, iom_helper *helper, iom_put_job *job) {
+    iom_helper_finish(helper);
     s->ev_index.count += job->index.count;
     s->ev_index.tombs += job->index.tombs;
     job->index.count = job->index.tombs = 0;
@@ -581,17 +633,13 @@ static int iom_apply_parallel(iom_store *s, int64_t n, const int64_t *ids,
     iom_plan_slots(s, n, nom_index, slot_of);
     iom_put_job job = {s->ev_index, ids, slot_of, n};
     job.index.count = job.index.tombs = 0;
-#ifdef IOM_HAVE_THREADS
-    pthread_t thread;
-#else
-    int thread;
-#endif
+    iom_helper helper;
     int early = retracts == 0;
-    int started = early ? iom_start_puts(&job, &thread) : 0;
+    if (early) iom_helper_start(&helper, iom_put_rows, &job);
     int rc = iom_resolve_nominals(s, n, nominal_ids, action, nom_index);
     if (rc != IOM_OK) {
         if (early) {
-            iom_finish_puts(s, &job, started, &thread);
+            iom_finish_puts(s, &helper, &job);
             for (int64_t i = 0; i < n; i++)
                 if (slot_of[i] >= 0) iom_index_delete(&s->ev_index, ids[i], slot_of[i]);
         }
@@ -601,13 +649,13 @@ static int iom_apply_parallel(iom_store *s, int64_t n, const int64_t *ids,
     rc = iom_retract_rows(s, n, ids, action);
     if (rc != IOM_OK) return rc;
     iom_commit_slots(s, inserts);
-    if (!early) started = iom_start_puts(&job, &thread);
+    if (!early) iom_helper_start(&helper, iom_put_rows, &job);
     for (int64_t i = 0; i < n && rc == IOM_OK; i++) {
         if (i + IOM_AHEAD_NEAR < n && nom_index[i + IOM_AHEAD_NEAR] >= 0)
             IOM_PREFETCH(&s->noms[nom_index[i + IOM_AHEAD_NEAR]]);
         if (slot_of[i] >= 0) rc = iom_fill_slot(s, slot_of[i], ids[i], nom_index[i], kinds[i], days[i]);
     }
-    iom_finish_puts(s, &job, started, &thread);
+    iom_finish_puts(s, &helper, &job);
     return rc;
 }
 
@@ -660,27 +708,55 @@ int iom_retract(iom_store *s, int64_t n, const int64_t *slots) {
     return IOM_OK;
 }
 
+/* The id-index half of a long day's expiry, for the helper thread: delete
+ * the entry of each live slot in buf (dead slots are stored as ~slot). */
+typedef struct {
+    iom_index index; /* a copy: buckets and mask; count and tombs start at 0 */
+    const int64_t *ev_id;
+    const int32_t *buf;
+    int64_t n;
+} iom_delete_job;
+
+static void *iom_delete_rows(void *arg) {
+    iom_delete_job *job = (iom_delete_job *)arg;
+    iom_index ix = job->index;
+    const int32_t *buf = job->buf;
+    for (int64_t i = 0; i < job->n; i++) {
+        if (i + IOM_AHEAD_NEAR < job->n && buf[i + IOM_AHEAD_NEAR] >= 0)
+            iom_index_prefetch(&ix, job->ev_id[buf[i + IOM_AHEAD_NEAR]]);
+        if (buf[i] >= 0) iom_index_delete(&ix, job->ev_id[buf[i]], buf[i]);
+    }
+    job->index = ix;
+    return NULL;
+}
+
 /* Release one day's list: live events stop counting, dead ones are freed.
- * The list is first copied to `buf` (its slots were mostly handed out
- * together, so the walk is nearly sequential); then the kills, which touch
- * the nominal records and the id index at random, run with prefetching.
- * `buf` holds the longest list (iom_advance sizes it first). */
+ * The list is first copied to `buf`, live slots as themselves and dead ones
+ * as ~slot (its slots were mostly handed out together, so the walk is nearly
+ * sequential); then the kills, which touch the nominal records and the id
+ * index at random, run with prefetching, a long list's index deletes on the
+ * helper thread. `buf` holds the longest list (iom_advance sizes it first). */
 static int iom_expire_list(iom_store *s, int64_t ring, int64_t *expired, int32_t *buf) {
     int64_t n = 0;
-    for (int32_t slot = s->day_head[ring]; slot >= 0; slot = s->ev_next[slot]) buf[n++] = slot;
+    for (int32_t slot = s->day_head[ring]; slot >= 0; slot = s->ev_next[slot])
+        buf[n++] = s->ev_kind[slot] != IOM_DEAD_KIND ? slot : ~slot;
     s->day_head[ring] = -1;
-    for (int64_t i = 0; i < n; i++) {
-        if (i + IOM_AHEAD_NEAR < n) {
+    int parallel = n >= s->parallel_min;
+    iom_delete_job job = {s->ev_index, s->ev_id, buf, n};
+    job.index.count = job.index.tombs = 0;
+    iom_helper helper;
+    if (parallel) iom_helper_start(&helper, iom_delete_rows, &job);
+    int rc = IOM_OK;
+    for (int64_t i = 0; i < n && rc == IOM_OK; i++) {
+        if (i + IOM_AHEAD_NEAR < n && buf[i + IOM_AHEAD_NEAR] >= 0) {
             int32_t ahead = buf[i + IOM_AHEAD_NEAR];
-            if (s->ev_kind[ahead] != IOM_DEAD_KIND) {
-                IOM_PREFETCH(&s->noms[s->ev_nom[ahead]]);
-                iom_index_prefetch(&s->ev_index, s->ev_id[ahead]);
-            }
+            IOM_PREFETCH(&s->noms[s->ev_nom[ahead]]);
+            if (!parallel) iom_index_prefetch(&s->ev_index, s->ev_id[ahead]);
         }
-        int32_t slot = buf[i];
-        if (s->ev_kind[slot] != IOM_DEAD_KIND) {
-            int rc = iom_kill(s, slot);
-            if (rc != IOM_OK) return rc;
+        int32_t slot = buf[i] >= 0 ? buf[i] : ~buf[i];
+        if (buf[i] >= 0) {
+            if (!parallel) iom_index_delete(&s->ev_index, s->ev_id[slot], slot);
+            rc = iom_kill_record(s, slot);
             (*expired)++;
         }
         s->dead_events--;
@@ -688,7 +764,12 @@ static int iom_expire_list(iom_store *s, int64_t ring, int64_t *expired, int32_t
         s->free_head = slot;
         s->n_free++;
     }
-    return IOM_OK;
+    if (parallel) {
+        iom_helper_finish(&helper);
+        s->ev_index.count += job.index.count;
+        s->ev_index.tombs += job.index.tombs;
+    }
+    return rc;
 }
 
 static int64_t iom_list_length(const iom_store *s, int64_t ring) {

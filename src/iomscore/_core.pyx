@@ -122,7 +122,7 @@ cdef class EventStore:
 
     @property
     def parallel_min(self):
-        """Inserts from which a batch fills the id index on a second thread (events)."""
+        """Rows from which a step (classify, inserts, one day's expiry) uses a second thread."""
         return self.s.parallel_min
 
     @parallel_min.setter
