@@ -646,8 +646,11 @@ static int iom_apply_parallel(iom_store *s, int64_t n, const int64_t *ids,
         return rc;
     }
     iom_begin(s);
-    rc = iom_retract_rows(s, n, ids, action);
-    if (rc != IOM_OK) return rc;
+    rc = iom_retract_rows(s, n, ids, action); /* none when early */
+    if (rc != IOM_OK) {
+        if (early) iom_finish_puts(s, &helper, &job);
+        return rc;
+    }
     iom_commit_slots(s, inserts);
     if (!early) iom_helper_start(&helper, iom_put_rows, &job);
     for (int64_t i = 0; i < n && rc == IOM_OK; i++) {
