@@ -121,7 +121,7 @@ class EngineMachine(RuleBasedStateMachine):
         self.weights = make_weights(points, name="initial")
         self.engine = Engine(self.weights, as_of, window_years=years, thresholds=thresholds)
         if parallel_min is not None:
-            # Small batches take the two-thread insert path that large ones take.
+            # Small steps take the two-thread paths (classify, inserts, expiry) of large ones.
             self.engine._store.parallel_min = parallel_min
         self.model: dict[int, reference.Event] = {}
         self.used: set[int] = set()

@@ -708,9 +708,10 @@ def test_a_batch_above_the_bulk_size():
 
 @pytest.mark.slow
 def test_inserts_on_two_threads_leave_the_store_as_one_thread_does():
-    """A large batch fills the id index on a second thread; the store must end as
-    a row-by-row insert leaves it (same slots, lookups, scores), through later
-    corrections, retractions and expiry, and equal the reference."""
+    """Large steps split work with a second thread (classify's rows, the id index
+    of inserts and of an expiring day); the store must end as one thread leaves
+    it (same slots, lookups, scores, reports) through a bulk load, corrections,
+    retractions and expiry, and equal the reference."""
     weights = small_weights()
     as_of = D(2028, 2, 29)
     rng = np.random.default_rng(11)
