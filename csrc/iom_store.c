@@ -501,6 +501,15 @@ static int32_t iom_nominal_for(iom_store *s, int64_t nominal_id) {
     return (int32_t)index;
 }
 
+/* Whether a row's ingest action inserts an event, or withdraws the one held. */
+static inline int iom_acts_insert(int8_t action) {
+    return action == IOM_ACT_INSERT || action == IOM_ACT_REPLACE;
+}
+
+static inline int iom_acts_retract(int8_t action) {
+    return action == IOM_ACT_RETRACT || action == IOM_ACT_REPLACE;
+}
+
 /* A slot for a new event: a freed one first, else the next never used. */
 static inline int64_t iom_take_slot(iom_store *s) {
     if (s->free_head >= 0) {
@@ -546,6 +555,12 @@ typedef struct {
     int64_t n;
 } iom_put_job;
 
+/* Add the counts a helper kept in its copy of the index to the store's. */
+static void iom_index_add_counts(iom_index *ix, const iom_index *copy) {
+    ix->count += copy->count;
+    ix->tombs += copy->tombs;
+}
+
 static void *iom_put_rows(void *arg) {
     iom_put_job *job = (iom_put_job *)arg;
     iom_index ix = job->index; /* counted here, written back once */
@@ -557,37 +572,36 @@ static void *iom_put_rows(void *arg) {
     return NULL;
 }
 
+/* Where the slot allocator stands once a batch's slots are handed out. */
+typedef struct {
+    int32_t free_head;
+    int64_t n_free;
+    int64_t slot_top;
+} iom_slot_plan;
+
 /* The slot each inserted row will take (-1 for other rows), handed out as
  * iom_take_slot would: freed slots first, in free-list order, then new ones.
- * Reads only; iom_commit_slots then takes them. */
-static void iom_plan_slots(const iom_store *s, int64_t n, const int32_t *nom_index,
-                           int32_t *slot_of) {
-    int32_t next_free = s->free_head;
-    int64_t top = s->slot_top;
+ * Reads only; assigning the returned plan to the store takes them. */
+static iom_slot_plan iom_plan_slots(const iom_store *s, int64_t n, const int8_t *action,
+                                    int32_t *slot_of) {
+    iom_slot_plan plan = {s->free_head, s->n_free, s->slot_top};
     for (int64_t i = 0; i < n; i++) {
-        if (nom_index[i] < 0) {
+        if (!iom_acts_insert(action[i])) {
             slot_of[i] = -1;
-        } else if (next_free >= 0) {
-            slot_of[i] = next_free;
-            next_free = s->ev_next[next_free];
+        } else if (plan.free_head >= 0) {
+            slot_of[i] = plan.free_head;
+            plan.free_head = s->ev_next[plan.free_head];
+            plan.n_free--;
         } else {
-            slot_of[i] = (int32_t)top++;
+            slot_of[i] = (int32_t)plan.slot_top++;
         }
     }
-}
-
-static void iom_commit_slots(iom_store *s, int64_t taken) {
-    while (taken > 0 && s->free_head >= 0) {
-        iom_take_slot(s);
-        taken--;
-    }
-    s->slot_top += taken;
+    return plan;
 }
 
 static void iom_finish_puts(iom_store *s, iom_helper *helper, iom_put_job *job) {
     iom_helper_finish(helper);
-    s->ev_index.count += job->index.count;
-    s->ev_index.tombs += job->index.tombs;
+    iom_index_add_counts(&s->ev_index, &job->index);
     job->index.count = job->index.tombs = 0;
 }
 
@@ -598,7 +612,7 @@ static int iom_resolve_nominals(iom_store *s, int64_t n, const int64_t *nominal_
     for (int64_t i = 0; i < n; i++) {
         if (i + IOM_AHEAD_FAR < n) iom_nmap_prefetch(&s->nom_map, nominal_ids[i + IOM_AHEAD_FAR]);
         nom_index[i] = -1;
-        if (action[i] == IOM_ACT_INSERT || action[i] == IOM_ACT_REPLACE) {
+        if (iom_acts_insert(action[i])) {
             nom_index[i] = iom_nominal_for(s, nominal_ids[i]);
             if (nom_index[i] < 0) return IOM_ENOMEM;
         }
@@ -609,8 +623,7 @@ static int iom_resolve_nominals(iom_store *s, int64_t n, const int64_t *nominal_
 static int iom_retract_rows(iom_store *s, int64_t n, const int64_t *ids, const int8_t *action) {
     int rc = IOM_OK;
     for (int64_t i = 0; i < n && rc == IOM_OK; i++) {
-        if (action[i] == IOM_ACT_RETRACT || action[i] == IOM_ACT_REPLACE)
-            rc = iom_kill(s, iom_find_event(s, ids[i]));
+        if (iom_acts_retract(action[i])) rc = iom_kill(s, iom_find_event(s, ids[i]));
     }
     return rc;
 }
@@ -626,11 +639,9 @@ static int iom_retract_rows(iom_store *s, int64_t n, const int64_t *ids, const i
  * retractions must make them before the index is filled. */
 static int iom_apply_parallel(iom_store *s, int64_t n, const int64_t *ids,
                               const int64_t *nominal_ids, const uint16_t *kinds,
-                              const int32_t *days, const int8_t *action, int64_t inserts,
-                              int64_t retracts, int32_t *nom_index, int32_t *slot_of) {
-    for (int64_t i = 0; i < n; i++)
-        nom_index[i] = (action[i] == IOM_ACT_INSERT || action[i] == IOM_ACT_REPLACE) ? 0 : -1;
-    iom_plan_slots(s, n, nom_index, slot_of);
+                              const int32_t *days, const int8_t *action, int64_t retracts,
+                              int32_t *nom_index, int32_t *slot_of) {
+    iom_slot_plan plan = iom_plan_slots(s, n, action, slot_of);
     iom_put_job job = {s->ev_index, ids, slot_of, n};
     job.index.count = job.index.tombs = 0;
     iom_helper helper;
@@ -651,7 +662,9 @@ static int iom_apply_parallel(iom_store *s, int64_t n, const int64_t *ids,
         if (early) iom_finish_puts(s, &helper, &job);
         return rc;
     }
-    iom_commit_slots(s, inserts);
+    s->free_head = plan.free_head;
+    s->n_free = plan.n_free;
+    s->slot_top = plan.slot_top;
     if (!early) iom_helper_start(&helper, iom_put_rows, &job);
     for (int64_t i = 0; i < n && rc == IOM_OK; i++) {
         if (i + IOM_AHEAD_NEAR < n && nom_index[i + IOM_AHEAD_NEAR] >= 0)
@@ -666,8 +679,8 @@ int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nomina
               const uint16_t *kinds, const int32_t *days, const int8_t *action) {
     int64_t inserts = 0, retracts = 0;
     for (int64_t i = 0; i < n; i++) {
-        inserts += (action[i] == IOM_ACT_INSERT || action[i] == IOM_ACT_REPLACE);
-        retracts += (action[i] == IOM_ACT_RETRACT || action[i] == IOM_ACT_REPLACE);
+        inserts += iom_acts_insert(action[i]);
+        retracts += iom_acts_retract(action[i]);
     }
     /* Everything that can fail (memory) happens before the first score moves:
      * room for the events, then every row's nominal (a new nominal starts with
@@ -678,8 +691,8 @@ int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nomina
     int32_t *nom_index = (int32_t *)iom_alloc((size_t)n * sizeof(int32_t) * (parallel ? 2 : 1));
     if (!nom_index) return IOM_ENOMEM;
     if (parallel) {
-        rc = iom_apply_parallel(s, n, ids, nominal_ids, kinds, days, action, inserts, retracts,
-                                nom_index, nom_index + n);
+        rc = iom_apply_parallel(s, n, ids, nominal_ids, kinds, days, action, retracts, nom_index,
+                                nom_index + n);
         free(nom_index);
         return rc;
     }
@@ -769,8 +782,7 @@ static int iom_expire_list(iom_store *s, int64_t ring, int64_t *expired, int32_t
     }
     if (parallel) {
         iom_helper_finish(&helper);
-        s->ev_index.count += job.index.count;
-        s->ev_index.tombs += job.index.tombs;
+        iom_index_add_counts(&s->ev_index, &job.index);
     }
     return rc;
 }
