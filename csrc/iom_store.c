@@ -441,6 +441,41 @@ void iom_classify(const iom_store *s, int64_t n, const int64_t *ids, const int64
     iom_helper_finish(&helper);
 }
 
+/* Whether a row's ingest action inserts an event, or withdraws the one held. */
+static inline int iom_acts_insert(int8_t action) {
+    return action == IOM_ACT_INSERT || action == IOM_ACT_REPLACE;
+}
+
+static inline int iom_acts_retract(int8_t action) {
+    return action == IOM_ACT_RETRACT || action == IOM_ACT_REPLACE;
+}
+
+void iom_plan_actions(const iom_store *s, int64_t n, const int8_t *status, const int32_t *days,
+                      int8_t *out_action, iom_plan *out) {
+    iom_plan p = {-1, -1, 0, 0, 0, 0, 0};
+    for (int64_t i = 0; i < n; i++) {
+        int64_t day = days[i];
+        int after = day > s->as_of;
+        int inside = day > s->start && !after;
+        int8_t act = IOM_ACT_SKIP;
+        if (status[i] == IOM_NEW) {
+            if (inside) act = IOM_ACT_INSERT;
+        } else if (status[i] == IOM_CONFLICT) {
+            act = inside ? IOM_ACT_REPLACE : IOM_ACT_RETRACT;
+            if (p.first_conflict < 0) p.first_conflict = i;
+            p.conflicts++;
+        } else {
+            p.duplicates++;
+        }
+        if (after && p.first_after < 0) p.first_after = i;
+        out_action[i] = act;
+        p.taken += iom_acts_insert(act);
+        p.expired += day <= s->start;
+        p.future += after;
+    }
+    *out = p;
+}
+
 /* ---- mutation ----------------------------------------------------------- */
 
 void iom_begin(iom_store *s) {
@@ -502,15 +537,6 @@ static int32_t iom_nominal_for(iom_store *s, int64_t nominal_id) {
     nom->stamp = 0;
     iom_nmap_put(&s->nom_map, nominal_id, index);
     return (int32_t)index;
-}
-
-/* Whether a row's ingest action inserts an event, or withdraws the one held. */
-static inline int iom_acts_insert(int8_t action) {
-    return action == IOM_ACT_INSERT || action == IOM_ACT_REPLACE;
-}
-
-static inline int iom_acts_retract(int8_t action) {
-    return action == IOM_ACT_RETRACT || action == IOM_ACT_REPLACE;
 }
 
 /* A slot for a new event: a freed one first, else the next never used. */

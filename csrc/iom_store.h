@@ -158,6 +158,25 @@ void iom_find_nominals(const iom_store *s, int64_t n, const int64_t *ids, int64_
 void iom_classify(const iom_store *s, int64_t n, const int64_t *ids, const int64_t *nominal_ids,
                   const uint16_t *kinds, const int32_t *days, int8_t *out_status);
 
+/* What a classified batch would do, row by row, and its counts. */
+typedef struct {
+    int64_t first_after;    /* the first row dated after as_of, or -1 */
+    int64_t first_conflict; /* the first IOM_CONFLICT row, or -1 */
+    int64_t taken;          /* rows inserted (IOM_ACT_INSERT or IOM_ACT_REPLACE) */
+    int64_t expired;        /* rows dated on or before the window's start */
+    int64_t duplicates;     /* IOM_SAME rows */
+    int64_t conflicts;      /* IOM_CONFLICT rows */
+    int64_t future;         /* rows dated after as_of */
+} iom_plan;
+
+/* The ingest action of each classified row, for iom_apply: a new event dated
+ * inside the window is inserted; an event held with other content is replaced
+ * when the row lies inside the window, else withdrawn; every other row is
+ * left out. One pass; changes nothing. The caller refuses the batch when a
+ * conflict or a date after as_of is an error for it. */
+void iom_plan_actions(const iom_store *s, int64_t n, const int8_t *status, const int32_t *days,
+                      int8_t *out_action, iom_plan *out);
+
 /* Apply a validated batch. Rows to INSERT must lie in the window with ids not
  * held; rows to RETRACT or REPLACE must have ids held (REPLACE rows lie in the
  * window). A batch inserting parallel_min events or more fills the id index

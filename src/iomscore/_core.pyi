@@ -66,6 +66,9 @@ class EventStore:
         kinds: npt.NDArray[np.uint16],
         days: npt.NDArray[np.int32],
     ) -> npt.NDArray[np.int8]: ...
+    def plan(
+        self, status: npt.NDArray[np.int8], days: npt.NDArray[np.int32]
+    ) -> tuple[npt.NDArray[np.int8], dict[str, int]]: ...
     def apply(
         self,
         ids: npt.NDArray[np.int64],

@@ -19,7 +19,7 @@ from ._cstore cimport (
     iom_add_columns, iom_advance, iom_apply, iom_begin, iom_classify, iom_find_events,
     iom_find_nominals, iom_retract, iom_set_points, iom_store, iom_store_bytes,
     iom_nominal, iom_store_event_bytes, iom_store_free, iom_store_init, iom_set_all_scores,
-    iom_band_walk, iom_band_flags, iom_touched_moved,
+    iom_band_walk, iom_band_flags, iom_touched_moved, iom_plan, iom_plan_actions,
     IOM_SLICE, IOM_ISA_SCALAR, IOM_ISA_AVX2, IOM_ISA_AVX512, iom_sell_plan, iom_sell_fill,
     iom_sell_best_isa, iom_sell_matvec,
 )
@@ -195,6 +195,33 @@ cdef class EventStore:
             if n:
                 iom_classify(&self.s, n, &ids[0], &nominal_ids[0], &kinds[0], &days[0], &st[0])
         return status
+
+    def plan(self, const int8_t[::1] status not None, const int32_t[::1] days not None):
+        """The ingest action of each row of :meth:`classify`'s ``status``, and the counts.
+
+        Actions: 1 insert (new, dated inside the window), 3 replace (held with
+        other content, inside), 2 retract (held with other content, outside),
+        0 leave out. Counts: ``first_after`` and ``first_conflict`` (a row, or
+        -1), ``taken``, ``expired``, ``duplicates``, ``conflicts``, ``future``.
+        """
+        cdef int64_t n = status.shape[0]
+        cdef iom_plan p
+        if days.shape[0] != n:
+            raise ValueError("one day per status is required")
+        action = np.empty(n, dtype=np.int8)
+        cdef int8_t[::1] act = action
+        with nogil:
+            iom_plan_actions(&self.s, n, &status[0] if n else NULL, &days[0] if n else NULL,
+                             &act[0] if n else NULL, &p)
+        return action, {
+            "first_after": p.first_after,
+            "first_conflict": p.first_conflict,
+            "taken": p.taken,
+            "expired": p.expired,
+            "duplicates": p.duplicates,
+            "conflicts": p.conflicts,
+            "future": p.future,
+        }
 
     # -- changes ---------------------------------------------------------------
     def apply(self, const int64_t[::1] ids not None, const int64_t[::1] nominal_ids not None,

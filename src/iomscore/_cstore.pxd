@@ -50,6 +50,16 @@ cdef extern from "iom_store.h" nogil:
     void iom_classify(const iom_store *s, int64_t n, const int64_t *ids,
                       const int64_t *nominal_ids, const uint16_t *kinds, const int32_t *days,
                       int8_t *out_status)
+    ctypedef struct iom_plan:
+        int64_t first_after
+        int64_t first_conflict
+        int64_t taken
+        int64_t expired
+        int64_t duplicates
+        int64_t conflicts
+        int64_t future
+    void iom_plan_actions(const iom_store *s, int64_t n, const int8_t *status,
+                          const int32_t *days, int8_t *out_action, iom_plan *out)
     int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nominal_ids,
                   const uint16_t *kinds, const int32_t *days, const int8_t *action)
     int iom_retract(iom_store *s, int64_t n, const int64_t *slots)

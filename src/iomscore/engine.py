@@ -44,8 +44,6 @@ from .weights import Weights
 
 __all__ = ["CountMatrix", "Engine", "EngineError", "WeightsRecord"]
 
-_NEW, _SAME, _CONFLICT = 0, 1, 2
-_INSERT, _RETRACT, _REPLACE = 1, 2, 3  # ingest actions; 0 leaves the row out
 # New nominals past this many are ordered by the radix sort (numpy's sort below).
 _SORT_IN_NUMBA = 50_000
 
@@ -298,40 +296,34 @@ class Engine:
             )
         with self._lock.write():
             store = self._store
-            after = batch.day > store.as_of
-            if future == "error" and after.any():
-                row = int(np.flatnonzero(after)[0])
+            status = store.classify(batch.event_id, batch.nominal_id, batch.kind, batch.day)
+            action, plan = store.plan(status, batch.day)  # one pass; changes nothing
+            if future == "error" and plan["first_after"] >= 0:
+                row = plan["first_after"]
                 raise EventError(
                     f"{label(row)}, field 'date': {from_day_number(batch.day[row])} is after "
                     f"as_of {self._as_of} (advance the engine first)",
                     row=row,
                     field="date",
                 )
-            inside = (batch.day > store.start) & ~after
-            status = store.classify(batch.event_id, batch.nominal_id, batch.kind, batch.day)
-            conflict = status == _CONFLICT
-            if conflict.any() and not replace:
-                row = int(np.flatnonzero(conflict)[0])
+            if plan["first_conflict"] >= 0 and not replace:
+                row = plan["first_conflict"]
                 raise EventError(
                     f"{label(row)}, field 'event_id': event {int(batch.event_id[row])} is already "
                     "held with different content (pass replace=True to correct it)",
                     row=row,
                     field="event_id",
                 )
-            action = np.zeros(len(batch), dtype=np.int8)
-            action[(status == _NEW) & inside] = _INSERT
-            action[conflict & inside] = _REPLACE
-            action[conflict & ~inside] = _RETRACT
             store.apply(batch.event_id, batch.nominal_id, batch.kind, batch.day, action)
             self._version += 1
             changes = self._touched_changes()
             return IngestReport(
                 received=len(batch),
-                taken=int(np.count_nonzero(action & 1)),
-                expired=int(np.count_nonzero(batch.day <= store.start)),
-                duplicates=int(np.count_nonzero(status == _SAME)),
-                replaced=int(np.count_nonzero(conflict)),
-                future=int(np.count_nonzero(after)),
+                taken=plan["taken"],
+                expired=plan["expired"],
+                duplicates=plan["duplicates"],
+                replaced=plan["conflicts"],
+                future=plan["future"],
                 changes=changes,
             )
 
