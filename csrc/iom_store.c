@@ -231,14 +231,14 @@ static inline void iom_nmap_prefetch(const iom_nmap *m, int64_t key) {
 }
 
 /* Room for `extra` more keys at a load of at most 1/2 (doubling). */
-static int iom_nmap_fit(iom_nmap *m, int64_t extra, const iom_nominal *noms, int64_t n) {
+static int iom_nmap_fit(iom_nmap *m, int64_t extra, const int64_t *nom_id, int64_t n) {
     int64_t cap = m->mask + 1;
     if ((m->count + extra) * 2 <= cap) return IOM_OK;
     int64_t newcap = cap * 2;
     while (newcap < (m->count + extra) * 2) newcap <<= 1;
     int rc = iom_nmap_alloc(m, newcap);
     if (rc != IOM_OK) return rc;
-    for (int64_t i = 0; i < n; i++) iom_nmap_put(m, noms[i].id, i);
+    for (int64_t i = 0; i < n; i++) iom_nmap_put(m, nom_id[i], i);
     return IOM_OK;
 }
 
@@ -293,6 +293,7 @@ static int iom_reserve_nominals(iom_store *s, int64_t extra) {
         if (cap < need) cap = need;
         if (cap < 16) cap = 16;
         if (iom_grow((void **)&s->noms, cap, sizeof(iom_nominal)) ||
+            iom_grow((void **)&s->nom_id, cap, sizeof(int64_t)) ||
             /* the touched list of the running operation must survive growth */
             iom_grow((void **)&s->touched, cap, sizeof(int32_t)) ||
             iom_grow((void **)&s->touched_old, cap, sizeof(int64_t)))
@@ -300,7 +301,7 @@ static int iom_reserve_nominals(iom_store *s, int64_t extra) {
         s->nom_cap = cap;
         s->touched_cap = cap;
     }
-    return iom_nmap_fit(&s->nom_map, extra, s->noms, s->n_nom);
+    return iom_nmap_fit(&s->nom_map, extra, s->nom_id, s->n_nom);
 }
 
 int iom_reserve_events(iom_store *s, int64_t extra) {
@@ -341,6 +342,7 @@ void iom_store_free(iom_store *s) {
     free(s->ev_index.buckets);
     free(s->day_head);
     free(s->noms);
+    free(s->nom_id);
     free(s->nom_map.buckets);
     free(s->points);
     free(s->touched);
@@ -354,7 +356,7 @@ int64_t iom_store_event_bytes(const iom_store *s) {
 }
 
 int64_t iom_store_bytes(const iom_store *s) {
-    return iom_store_event_bytes(s) + s->nom_cap * (int64_t)(sizeof(iom_nominal) + 4 + 8) +
+    return iom_store_event_bytes(s) + s->nom_cap * (int64_t)(sizeof(iom_nominal) + 8 + 4 + 8) +
            (s->nom_map.mask + 1) * (int64_t)sizeof(iom_nbucket) + s->n_kinds * 8;
 }
 
@@ -398,7 +400,7 @@ static void iom_classify_rows(const iom_store *s, int64_t n, const int64_t *ids,
         int64_t slot = iom_index_find(&s->ev_index, s->ev_id, 1, ids[i]);
         if (slot < 0) {
             out_status[i] = IOM_NEW;
-        } else if (s->noms[s->ev_nom[slot]].id == nominal_ids[i] && s->ev_kind[slot] == kinds[i] &&
+        } else if (s->nom_id[s->ev_nom[slot]] == nominal_ids[i] && s->ev_kind[slot] == kinds[i] &&
                    iom_event_day(s, slot) == (int64_t)days[i]) {
             out_status[i] = IOM_SAME;
         } else {
@@ -531,7 +533,7 @@ static int32_t iom_nominal_for(iom_store *s, int64_t nominal_id) {
     if (iom_reserve_nominals(s, 1) != IOM_OK) return -1;
     index = s->n_nom++;
     iom_nominal *nom = &s->noms[index];
-    nom->id = nominal_id;
+    s->nom_id[index] = nominal_id;
     nom->score = 0;
     nom->live = 0;
     nom->stamp = 0;
@@ -926,19 +928,12 @@ int iom_band_walk(const iom_store *s, const int64_t *by_id, const uint8_t *flags
                   const int64_t *new_scores, int64_t *out_id, uint8_t *out_flag,
                   int64_t *out_score) {
     int64_t n = s->n_nom, found = 0;
-    /* Dense copies of id and score: the walk's random reads then touch 16 bytes
-     * a nominal in two arrays that mostly stay in cache, not 24-byte records. */
-    int64_t *ids = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
+    /* A dense copy of the scores: the walk's random reads then touch 16 bytes a
+     * nominal in two columns that mostly stay in cache. */
+    const int64_t *ids = s->nom_id;
     int64_t *scores = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
-    if (ids == NULL || scores == NULL) {
-        free(ids);
-        free(scores);
-        return IOM_ENOMEM;
-    }
-    for (int64_t i = 0; i < n; i++) {
-        ids[i] = s->noms[i].id;
-        scores[i] = new_scores ? new_scores[i] : s->noms[i].score;
-    }
+    if (scores == NULL) return IOM_ENOMEM;
+    for (int64_t i = 0; i < n; i++) scores[i] = new_scores ? new_scores[i] : s->noms[i].score;
     for (int64_t k = 0; k < n; k++) {
         int64_t i = by_id[k];
         if (!flags[i]) continue;
@@ -947,7 +942,6 @@ int iom_band_walk(const iom_store *s, const int64_t *by_id, const uint8_t *flags
         out_score[found] = scores[i];
         found++;
     }
-    free(ids);
     free(scores);
     return IOM_OK;
 }

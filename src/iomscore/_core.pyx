@@ -145,7 +145,7 @@ cdef class EventStore:
 
     # -- zero-copy views (valid until the next change of the store) -----------
     def nominal_ids(self):
-        return _view(self, &self.s.noms[0].id, self.s.n_nom, cnp.NPY_INT64, sizeof(iom_nominal))
+        return _view(self, self.s.nom_id, self.s.n_nom, cnp.NPY_INT64, 8)
 
     def scores(self):
         return _view(self, &self.s.noms[0].score, self.s.n_nom, cnp.NPY_INT64, sizeof(iom_nominal))

@@ -13,7 +13,6 @@ cdef extern from "iom_store.h" nogil:
         int64_t count
 
     ctypedef struct iom_nominal:
-        int64_t id
         int64_t score
         int32_t live
         int32_t stamp
@@ -30,6 +29,7 @@ cdef extern from "iom_store.h" nogil:
         int64_t as_of
         int64_t start
         iom_nominal *noms
+        int64_t *nom_id
         int64_t n_nom
         int64_t *points
         int64_t n_kinds
