@@ -356,6 +356,7 @@ int64_t iom_store_event_bytes(const iom_store *s) {
 }
 
 int64_t iom_store_bytes(const iom_store *s) {
+    /* per nominal: its record, its id, and room in the touched list (index, old score) */
     return iom_store_event_bytes(s) + s->nom_cap * (int64_t)(sizeof(iom_nominal) + 8 + 4 + 8) +
            (s->nom_map.mask + 1) * (int64_t)sizeof(iom_nbucket) + s->n_kinds * 8;
 }
