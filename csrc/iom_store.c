@@ -929,12 +929,18 @@ int iom_band_walk(const iom_store *s, const int64_t *by_id, const uint8_t *flags
                   const int64_t *new_scores, int64_t *out_id, uint8_t *out_flag,
                   int64_t *out_score) {
     int64_t n = s->n_nom, found = 0;
-    /* A dense copy of the scores: the walk's random reads then touch 16 bytes a
-     * nominal in two columns that mostly stay in cache. */
+    /* Dense id and score columns: the walk's random reads then touch 16 bytes
+     * a nominal that mostly stay in cache. The current scores live in the
+     * records, so they are copied out; new scores are dense already. */
     const int64_t *ids = s->nom_id;
-    int64_t *scores = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
-    if (scores == NULL) return IOM_ENOMEM;
-    for (int64_t i = 0; i < n; i++) scores[i] = new_scores ? new_scores[i] : s->noms[i].score;
+    const int64_t *scores = new_scores;
+    int64_t *copy = NULL;
+    if (scores == NULL) {
+        copy = malloc((size_t)(n ? n : 1) * sizeof(int64_t));
+        if (copy == NULL) return IOM_ENOMEM;
+        for (int64_t i = 0; i < n; i++) copy[i] = s->noms[i].score;
+        scores = copy;
+    }
     for (int64_t k = 0; k < n; k++) {
         int64_t i = by_id[k];
         if (!flags[i]) continue;
@@ -943,7 +949,7 @@ int iom_band_walk(const iom_store *s, const int64_t *by_id, const uint8_t *flags
         out_score[found] = scores[i];
         found++;
     }
-    free(scores);
+    free(copy);
     return IOM_OK;
 }
 

@@ -229,8 +229,9 @@ int64_t iom_touched_moved(const iom_store *s, const int64_t *thresholds, int32_t
 
 /* Walk every nominal index in by_id order (say, by nominal id) and write
  * each flagged one's id, flag and score (new_scores[i], or the current score
- * if new_scores is NULL) to out_*. Returns IOM_OK or IOM_ENOMEM (it borrows
- * two n-length columns while it runs). Changes nothing. */
+ * if new_scores is NULL) to out_*. Returns IOM_OK or IOM_ENOMEM (without
+ * new_scores it borrows an n-length column for the current scores while it
+ * runs). Changes nothing. */
 int iom_band_walk(const iom_store *s, const int64_t *by_id, const uint8_t *flags,
                   const int64_t *new_scores, int64_t *out_id, uint8_t *out_flag,
                   int64_t *out_score);
