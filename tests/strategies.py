@@ -257,6 +257,20 @@ def event_columns(events: Sequence[reference.Event]) -> dict[str, list]:
     return columns([Row(e, e.offence) for e in events])
 
 
+def column_events(columns: dict[str, np.ndarray], rows: Iterable[int]) -> list[reference.Event]:
+    """The given rows of numpy columns (datetime64[D] dates) as reference events."""
+    return [
+        reference.Event(
+            int(columns["event_id"][k]),
+            int(columns["nominal_id"][k]),
+            str(columns["dataset"][k]),
+            str(columns["offence"][k]),
+            columns["date"][k].astype(datetime.date),
+        )
+        for k in rows
+    ]
+
+
 def numpy_columns(batch: Sequence[Row]) -> dict[str, np.ndarray]:
     """The batch as numpy arrays: int64 ids, unicode text, datetime64[D] dates."""
     return {

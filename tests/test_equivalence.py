@@ -21,6 +21,7 @@ from strategies import (
     INPUT_FORMS,
     Row,
     as_of_dates,
+    column_events,
     columns,
     event_columns,
     events_of,
@@ -754,16 +755,10 @@ def test_inserts_on_two_threads_leave_the_store_as_one_thread_does():
     np.testing.assert_array_equal(two._store.find_events(probe), one._store.find_events(probe))
     replaced, withdrawn = set(second["event_id"].tolist()), set(gone.tolist())
     events = [
-        reference.Event(
-            int(i),
-            int(batch["nominal_id"][k]),
-            str(batch["dataset"][k]),
-            str(batch["offence"][k]),
-            batch["date"][k].astype(datetime.date),
-        )
+        event
         for batch in (first, second)
-        for k, i in enumerate(batch["event_id"])
-        if (batch is second or int(i) not in replaced) and int(i) not in withdrawn
+        for event in column_events(batch, range(batch["event_id"].size))
+        if (batch is second or event.event_id not in replaced) and event.event_id not in withdrawn
     ]
     assert two.scores().rows() == reference_rows(events, weights, two.as_of)
 
@@ -804,17 +799,7 @@ def test_a_batch_that_runs_out_of_memory_changes_nothing(parallel_min, with_repl
     engine._store._fail_at_nominal(-1)
     engine.ingest(second, replace=True)
     kept = {int(i): k for k, i in enumerate(first["event_id"]) if int(i) not in set(ids.tolist())}
-    events = [
-        reference.Event(
-            int(b["event_id"][k]),
-            int(b["nominal_id"][k]),
-            str(b["dataset"][k]),
-            str(b["offence"][k]),
-            b["date"][k].astype(datetime.date),
-        )
-        for b, rows in ((first, kept.values()), (second, range(ids.size)))
-        for k in rows
-    ]
+    events = column_events(first, kept.values()) + column_events(second, range(ids.size))
     assert engine.scores().rows() == reference_rows(events, weights, as_of)
     assert engine._store.index_entries == len(engine)
 
