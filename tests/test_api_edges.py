@@ -136,3 +136,20 @@ def test_memory_counts_the_caches_held_beside_the_store():
     engine.reweight(_weights().replace({("arrest", "028/01"): 31, ("dip", "105/01"): 8}))
     layout = engine._layout_cache[1]
     assert engine.memory()["cache_bytes"] >= matrix_bytes + layout.nbytes > matrix_bytes
+
+
+def test_every_spelling_of_every_shipped_code_finds_its_row():
+    """offence_index answers canonical spellings from a dict, others through normalising."""
+    table = Weights.default()
+    for row, code in enumerate(table.offences):
+        offence_class, subcode = code.split("/")
+        spellings = [
+            code,
+            f" {code} ",
+            f"{int(offence_class)}/{int(subcode)}",
+            offence_class + subcode,
+        ]
+        assert [table.offence_index(s) for s in spellings] == [row] * 4, code
+    missing = next(f"{c:03d}/99" for c in range(1000) if f"{c:03d}/99" not in table.offences)
+    with pytest.raises(KeyError):
+        table.offence_index(missing)

@@ -23,6 +23,7 @@ import os
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
@@ -113,6 +114,10 @@ class Weights:
         }
         self._offence_index = {code: i for i, code in enumerate(self.offences)}
         self._dataset_index = {d: i for i, d in enumerate(datasets)}
+        self.offence_rows: Mapping[str, int] = MappingProxyType(self._offence_index)
+        """Position in ``offences`` by code, canonical spelling only (read-only)."""
+        self.dataset_rows: Mapping[str, int] = MappingProxyType(self._dataset_index)
+        """Position in ``datasets`` by name, exact spelling (read-only)."""
         self.sha256 = hashlib.sha256(self._canonical_bytes()).hexdigest()
         # The kinds (matrix columns) depend only on the datasets and offences.
         self.layout = hashlib.sha256(
@@ -131,7 +136,9 @@ class Weights:
 
     def offence_index(self, offence: str) -> int:
         """Row index of ``offence`` (any spelling); ``KeyError`` if not in the table."""
-        return self._offence_index[normalize_offence(offence)]
+        # Most input is spelled canonically already: a dict hit skips the regex.
+        index = self._offence_index.get(offence) if isinstance(offence, str) else None
+        return index if index is not None else self._offence_index[normalize_offence(offence)]
 
     def kind_points(self) -> np.ndarray:
         """Points by kind, ``kind = dataset_index * n_offences + offence_index`` (int64)."""
