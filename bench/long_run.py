@@ -1,0 +1,85 @@
+"""Two years and more of daily steps at national size: the typical day and the worst.
+
+A day's step costs in proportion to the day's change (issue 3), but the event-id
+index also carries state from day to day: every expired or retracted event
+leaves a tombstone unless the next bucket is empty, tombstones lengthen the
+probes of new ids, and once live entries and tombstones fill three quarters
+of the index it is rebuilt in one step. This runs a loaded national cohort
+(1,000,000 nominals, 20,000,000 events) through ``--days`` days of
+``advance(D+1)`` + ``ingest_encoded(that day's events)`` and prints the
+median, the 99th percentile and the slowest days (the rebuilds):
+
+    python bench/long_run.py [--days 800] [--per-day 27000]
+
+Each day's events are synthetic: new event ids, nominals drawn from the
+cohort, kinds drawn from its events, all dated that day. Batches are built
+before the timed loop; nothing runs between two steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import peers
+
+from iomscore.batch import EncodedBatch
+from iomscore.calendar import day_number
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, default=800)
+    parser.add_argument("--per-day", type=int, default=27_000, help="events in, about as many out")
+    parser.add_argument("--nominals", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=20_000_000)
+    args = parser.parse_args()
+
+    case = peers.make_case(args.nominals, args.events, extra_days=1, seed=2026)
+    engine = case.loaded_engine()
+    rng = np.random.default_rng(5)
+    nominals, kinds = case.full.nominal_id, case.kind
+    first_id = int(case.full.event_id.max()) + 1
+    batches = []
+    for k in range(1, args.days + 1):
+        ids = np.arange(first_id, first_id + args.per_day, dtype=np.int64)
+        first_id += args.per_day
+        day = day_number(case.as_of + datetime.timedelta(days=k))
+        batches.append(
+            EncodedBatch(
+                ids,
+                nominals[rng.integers(0, nominals.size, args.per_day)],
+                kinds[rng.integers(0, kinds.size, args.per_day)],
+                np.full(args.per_day, day, dtype=np.int32),
+                engine.weights.layout,
+            )
+        )
+    times = np.empty(args.days)
+    for k, batch in enumerate(batches, start=1):
+        start = time.perf_counter()
+        engine.advance(case.as_of + datetime.timedelta(days=k))
+        engine.ingest_encoded(batch)
+        times[k - 1] = time.perf_counter() - start
+    ms = times * 1e3
+    median = float(np.median(ms))
+    print(
+        f"{len(engine):,} events held after {args.days} days of {args.per_day:,} in: "
+        f"median {median:.2f} ms a day, p99 {np.percentile(ms, 99):.2f} ms"
+    )
+    slow = np.flatnonzero(ms > 20 * median)
+    print(
+        f"days over 20x the median: {slow.size} "
+        + ", ".join(f"day {int(k) + 1} ({ms[k]:.0f} ms)" for k in slow)
+    )
+    print(f"amortised over the run: {ms.mean():.2f} ms a day")
+
+
+if __name__ == "__main__":
+    main()
