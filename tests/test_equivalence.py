@@ -845,6 +845,26 @@ def test_deletes_in_a_run_that_wraps_past_the_last_bucket(parallel_min, last_fir
 
 
 @pytest.mark.parametrize("parallel_min", [1, 1 << 62])
+def test_an_index_rebuild_keeps_runs_that_cross_its_middle_and_end(parallel_min):
+    """The 13th event outgrows the 16-bucket index, which is rebuilt with 32
+    buckets (its puts prefetched ahead). Three of the twelve held ids are homed
+    at bucket 15 and three at 31 of the new table, so their runs cross its
+    middle and wrap past its end."""
+    middle = list(itertools.islice((i for i in itertools.count() if _home(i, 32) == 15), 3))
+    end = list(itertools.islice((i for i in itertools.count() if _home(i, 32) == 31), 3))
+    others = [i for i in range(1000) if _home(i, 32) in (3, 7, 20, 24)][:6]
+    held = middle + end + others + [10_000]
+    weights = small_weights()
+    as_of = D(2026, 11, 26)
+    engine = Engine(weights, as_of)
+    engine._store.parallel_min = parallel_min
+    for event_id in held:
+        engine.ingest(_one_event(weights, event_id, as_of))
+    assert engine._store.memory_bytes() > Engine(weights, as_of)._store.memory_bytes()
+    _check_index(engine, np.array([*held, 10_001, 10_002], dtype=np.int64), set(held))
+
+
+@pytest.mark.parametrize("parallel_min", [1, 1 << 62])
 @pytest.mark.parametrize("with_replace", [False, True])
 def test_a_batch_that_runs_out_of_memory_changes_nothing(parallel_min, with_replace):
     """Memory running out while adding a batch's nominals (simulated) leaves the
