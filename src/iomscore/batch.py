@@ -350,7 +350,7 @@ def encode_events(events: object, weights: Weights, *, label: RowLabel = row_lab
             return f"offence {normalize_offence(value)} is not in the weight table {weights.name!r}"
 
     dataset_codes, dataset_rows = _encode_text(
-        columns["dataset"], "dataset", label, dataset_code, weights.dataset_rows
+        columns["dataset"], "dataset", label, dataset_code, weights.dataset_columns
     )
     offence_codes, offence_rows = _encode_text(
         columns["offence"], "offence", label, offence_code, weights.offence_rows

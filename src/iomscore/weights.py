@@ -116,7 +116,7 @@ class Weights:
         self._dataset_index = {d: i for i, d in enumerate(datasets)}
         self.offence_rows: Mapping[str, int] = MappingProxyType(self._offence_index)
         """Position in ``offences`` by code, canonical spelling only (read-only)."""
-        self.dataset_rows: Mapping[str, int] = MappingProxyType(self._dataset_index)
+        self.dataset_columns: Mapping[str, int] = MappingProxyType(self._dataset_index)
         """Position in ``datasets`` by name, exact spelling (read-only)."""
         self.sha256 = hashlib.sha256(self._canonical_bytes()).hexdigest()
         # The kinds (matrix columns) depend only on the datasets and offences.
