@@ -23,7 +23,6 @@ import os
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
-from types import MappingProxyType
 
 import numpy as np
 
@@ -114,10 +113,6 @@ class Weights:
         }
         self._offence_index = {code: i for i, code in enumerate(self.offences)}
         self._dataset_index = {d: i for i, d in enumerate(datasets)}
-        self.offence_rows: Mapping[str, int] = MappingProxyType(self._offence_index)
-        """Position in ``offences`` by code, canonical spelling only (read-only)."""
-        self.dataset_columns: Mapping[str, int] = MappingProxyType(self._dataset_index)
-        """Position in ``datasets`` by name, exact spelling (read-only)."""
         self.sha256 = hashlib.sha256(self._canonical_bytes()).hexdigest()
         # The kinds (matrix columns) depend only on the datasets and offences.
         self.layout = hashlib.sha256(
