@@ -764,13 +764,8 @@ def test_inserts_on_two_threads_leave_the_store_as_one_thread_does():
 
 
 def _one_event(weights, event_id: int, as_of: datetime.date) -> dict[str, list]:
-    return {
-        "event_id": [event_id],
-        "nominal_id": [event_id % 5],
-        "dataset": [weights.datasets[0]],
-        "offence": [weights.offences[0]],
-        "date": [as_of],
-    }
+    event = reference.Event(event_id, event_id % 5, weights.datasets[0], weights.offences[0], as_of)
+    return event_columns([event])
 
 
 def _check_index(engine: Engine, candidates: np.ndarray, held: set[int]) -> None:

@@ -22,6 +22,7 @@ from iomscore.calendar import day_number
 NEW, SAME, CONFLICT = 0, 1, 2
 SKIP, INSERT, RETRACT, REPLACE = 0, 1, 2, 3
 AS_OF = datetime.date(2024, 3, 1)  # a window reaching back over 29 February 2022
+_STORE = Engine(Weights.default(), AS_OF)._store
 
 
 def plain_plan(status: list[int], days: list[int], start: int, as_of: int):
@@ -58,8 +59,7 @@ def plain_plan(status: list[int], days: list[int], start: int, as_of: int):
     edge=st.sampled_from(["start", "as_of"]),
 )
 def test_plan_equals_the_rules_row_by_row(rows, edge):
-    engine = Engine(Weights.default(), AS_OF)
-    store = engine._store
+    store = _STORE  # plan reads the store and changes nothing
     around = store.start if edge == "start" else store.as_of  # days near one window edge
     status = np.array([s for s, _ in rows], dtype=np.int8)
     days = np.array([around + d for _, d in rows], dtype=np.int32)
@@ -71,6 +71,5 @@ def test_plan_equals_the_rules_row_by_row(rows, edge):
 
 
 def test_plan_refuses_columns_of_other_lengths():
-    store = Engine(Weights.default(), AS_OF)._store
     with pytest.raises(ValueError, match="one day per status"):
-        store.plan(np.zeros(3, np.int8), np.zeros(2, np.int32))
+        _STORE.plan(np.zeros(3, np.int8), np.zeros(2, np.int32))
