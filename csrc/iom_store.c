@@ -200,9 +200,9 @@ static inline void iom_index_delete(iom_index *ix, int64_t key, int64_t slot) {
         return;
     }
     b[pos] = 0;
-    for (int64_t prev = (pos - 1) & ix->mask; iom_same_line(&b[prev], &b[pos]) && b[prev] == IOM_TOMB;
-         pos = prev, prev = (prev - 1) & ix->mask) {
-        b[prev] = 0;
+    for (int64_t at = (pos - 1) & ix->mask; iom_same_line(&b[at], &b[pos]) && b[at] == IOM_TOMB;
+         at = (at - 1) & ix->mask) {
+        b[at] = 0;
         ix->tombs--;
     }
 }
