@@ -1,13 +1,12 @@
 """Two years and more of daily steps at national size: the typical day and the worst.
 
 A day's step costs in proportion to the day's change (issue 3), but the event-id
-index also carries state from day to day: every expired or retracted event
-leaves a tombstone unless the next bucket is empty, tombstones lengthen the
-probes of new ids, and once live entries and tombstones fill three quarters
-of the index it is rebuilt in one step. This runs a loaded national cohort
-(1,000,000 nominals, 20,000,000 events) through ``--days`` days of
-``advance(D+1)`` + ``ingest_encoded(that day's events)`` and prints the
-median, the 99th percentile and the slowest days (the rebuilds):
+index also carries state from day to day: whatever an expired or retracted
+event leaves behind in it ages the typical day, and may force some day to
+rebuild it (see "The typical day and the worst" in bench/README.md). This runs
+a loaded national cohort (1,000,000 nominals, 20,000,000 events) through
+``--days`` days of ``advance(D+1)`` + ``ingest_encoded(that day's events)``
+and prints the median, the 99th percentile and the slowest days:
 
     python bench/long_run.py [--days 800] [--per-day 27000]
 

@@ -12,9 +12,13 @@
  * Layout (memory per buffered event):
  *   slot arrays   event id (8) + nominal index (4) + kind (2) + day (2)
  *                 + next-in-day link (4)                       = 20 bytes
- *   id index      one uint32 bucket per event at load 0.35..0.75 = 5.3..11.4 bytes
+ *   id index      64-byte chunks of 12 entries, load 0.53..0.8 = 6.7..10 bytes
  * Arrays of 8 MiB and more ask the kernel for transparent huge pages: the id
  * index is probed at random, and 2 MiB pages spare most TLB misses.
+ *
+ * The id index hashes groups of eight consecutive ids to one chunk (see
+ * iom_store.c): sources number events in sequence, so a day's new ids, and
+ * the ids of the day that expires, cost a cache miss per group, not per id.
  *
  * Days are stored modulo 2**16: a buffered event lies in (start, as_of] and
  * a window spans fewer than 65,536 days, so the full day number is the one
@@ -45,7 +49,7 @@
 
 /* A kind value that marks a slot not holding a live event. */
 #define IOM_DEAD_KIND 0xFFFFu
-/* Slots are numbered in 28 bits inside an index bucket (4 bits hold a tag). */
+/* Slots are numbered below 2**28 (a limit with room to spare in ev_next's int32). */
 #define IOM_MAX_SLOTS ((int64_t)0x0FFFFFFE)
 
 /* Ingest actions per row, decided by the caller after iom_classify(). */
@@ -59,11 +63,24 @@
 #define IOM_SAME 1
 #define IOM_CONFLICT 2
 
+/* The event-id index: chunks of IOM_CHUNK_SLOTS entries, one cache line each.
+ * An entry is a tag byte (0: free) and a slot; the key itself is read from
+ * ev_id[slot]. Collisions walk on to the next chunks (linear probing by
+ * chunk); a chunk's overflow counts the entries that passed it, full, on
+ * their way from an earlier home, so a lookup stops at the first chunk with
+ * none, and a delete empties its entry outright (no tombstones). */
+#define IOM_CHUNK_SLOTS 12
 typedef struct {
-    uint32_t *buckets; /* 0 empty, IOM_TOMB deleted, else (tag << 28) | (slot + 1) */
-    int64_t mask;      /* capacity - 1; capacity is a power of two */
+    uint8_t tag[IOM_CHUNK_SLOTS];
+    uint8_t overflow[4]; /* by lane: see iom_lane */
+    uint32_t slot[IOM_CHUNK_SLOTS];
+} iom_chunk;
+
+typedef struct {
+    iom_chunk *chunks; /* aligned to a cache line, inside raw */
+    void *raw;         /* what to free */
+    int64_t n_chunks;  /* any number from 2: homes are scaled, not masked */
     int64_t count;     /* live entries */
-    int64_t tombs;     /* deleted entries still occupying buckets */
 } iom_index;
 
 /* The nominal-id map keeps each key in its bucket: one cache miss per lookup.

@@ -763,9 +763,14 @@ def test_inserts_on_two_threads_leave_the_store_as_one_thread_does():
     assert two.scores().rows() == reference_rows(events, weights, two.as_of)
 
 
+def _events(weights, event_ids: list[int], as_of: datetime.date) -> dict[str, list]:
+    """A batch of one event per id (of nominal ``id % 5``), all of one kind, dated as_of."""
+    kind = weights.datasets[0], weights.offences[0]
+    return event_columns([reference.Event(i, i % 5, *kind, as_of) for i in event_ids])
+
+
 def _one_event(weights, event_id: int, as_of: datetime.date) -> dict[str, list]:
-    event = reference.Event(event_id, event_id % 5, weights.datasets[0], weights.offences[0], as_of)
-    return event_columns([event])
+    return _events(weights, [event_id], as_of)
 
 
 def _check_index(engine: Engine, candidates: np.ndarray, held: set[int]) -> None:
@@ -778,17 +783,22 @@ def _check_index(engine: Engine, candidates: np.ndarray, held: set[int]) -> None
     assert all(slots[f] == i for i, f in pairs if f >= 0)
 
 
+def _lanes_at_rest(engine: Engine) -> None:
+    """With no entry held, no overflow is counted (but in lanes stuck at 255)."""
+    lanes = engine._store._index_lanes()
+    assert ((lanes == 0) | (lanes == 255)).all()
+
+
 @given(
-    pool=st.lists(st.integers(0, 2**40), min_size=2, max_size=40, unique=True),
+    pool=st.lists(st.integers(0, 2**40) | st.integers(0, 95), min_size=2, max_size=40, unique=True),
     steps=st.lists(st.tuples(st.booleans(), st.integers(0, 39)), min_size=1, max_size=120),
     parallel_min=st.sampled_from([1, 1 << 62]),
 )
 def test_the_event_index_finds_exactly_the_held_ids(pool, steps, parallel_min):
-    """A delete leaves a tombstone, or an empty bucket (and clears the
-    tombstones before it) when the next bucket is empty. Up to 40 ids crowd an
-    index of 16-64 buckets, so runs are long and wrap past the end: after every
-    insert or retract, each held id is found at its slot and no other id is
-    found at all."""
+    """Up to 40 ids, many of them neighbours (one group, one home chunk), crowd
+    an index of 2-5 chunks of 12 entries, so walks are long and wrap past the
+    end: after every insert or retract, each held id is found at its slot and
+    no other id is found at all; with every id gone, no overflow is left."""
     weights = small_weights()
     as_of = D(2026, 11, 26)
     engine = Engine(weights, as_of)
@@ -804,59 +814,137 @@ def test_the_event_index_finds_exactly_the_held_ids(pool, steps, parallel_min):
             assert engine.retract([event_id]).retracted == (event_id in held)
             held.discard(event_id)
         _check_index(engine, candidates, held)
+    engine.retract(sorted(held))
+    _check_index(engine, candidates, set())
+    _lanes_at_rest(engine)
 
 
-def _home(event_id: int, buckets: int) -> int:
-    """The index's home bucket for an id: splitmix64's finaliser, as csrc/iom_store.c."""
-    m = (1 << 64) - 1
-    z = (event_id + 0x9E3779B97F4A7C15) & m
-    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & m
-    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & m
-    return (z ^ (z >> 31)) & (buckets - 1)
+_MASK64 = (1 << 64) - 1
+
+
+def _group_hash(event_id: int) -> int:
+    """The index's hash of an id's group of eight: splitmix64's finaliser, as csrc/iom_store.c."""
+    z = ((event_id >> 3) + 0x9E3779B97F4A7C15) & _MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _MASK64
+    return z ^ (z >> 31)
+
+
+def _home(event_id: int, chunks: int) -> int:
+    """The index's home chunk for an id (the hash scaled to the chunk count)."""
+    return (_group_hash(event_id) * chunks) >> 64
+
+
+def _lane(event_id: int) -> int:
+    """Which of its chunks' four overflow counts an id's walk uses."""
+    return (_group_hash(event_id) >> 4) & 3
+
+
+def _ids_homed(chunks: int, home: int, count: int) -> list[int]:
+    """The first ``count`` ids homed at chunk ``home`` of a ``chunks``-chunk index."""
+    return list(itertools.islice((i for i in itertools.count() if _home(i, chunks) == home), count))
 
 
 @pytest.mark.parametrize("parallel_min", [1, 1 << 62])
 @pytest.mark.parametrize("last_first", [True, False])
-def test_deletes_in_a_run_that_wraps_past_the_last_bucket(parallel_min, last_first):
-    """Three ids homed in the last bucket of the fresh 16-bucket index and three
-    homed in the first two, inserted in either order: their run wraps. Taking
-    out each one in turn must leave the others findable, and so must taking
-    out all of them one by one (tombstones cleared backwards across the wrap)."""
-    last = list(itertools.islice((i for i in itertools.count() if _home(i, 16) == 15), 3))
-    first = list(itertools.islice((i for i in itertools.count() if _home(i, 16) in (0, 1)), 3))
+def test_deletes_in_a_walk_that_wraps_past_the_last_chunk(parallel_min, last_first):
+    """Fourteen ids homed in the last chunk of the fresh two-chunk index (12
+    entries each) and three homed in the first, inserted in either order: the
+    last chunk's overflow wraps into the first. Taking out each one in turn
+    must leave the others findable, and so must taking out all of them one by
+    one, which must leave no overflow counted."""
+    last = _ids_homed(2, 1, 14)
+    first = _ids_homed(2, 0, 3)
     order = last + first if last_first else first + last
     weights = small_weights()
     as_of = D(2026, 11, 26)
     for gone in order:
         engine = Engine(weights, as_of)
         engine._store.parallel_min = parallel_min
-        for event_id in order:  # six entries: the index keeps its 16 buckets
+        for event_id in order:  # 17 entries: the index keeps its two chunks
             engine.ingest(_one_event(weights, event_id, as_of))
+        assert len(engine._store._index_lanes()) == 2
         engine.retract([gone])
         _check_index(engine, np.array(order, dtype=np.int64), set(order) - {gone})
         for other in [i for i in order if i != gone]:
             engine.retract([other])
         _check_index(engine, np.array(order, dtype=np.int64), set())
+        _lanes_at_rest(engine)
+
+
+def _tag(event_id: int) -> int:
+    """An id's tag byte: a used mark, four bits of its group's hash, its place in the group."""
+    return 0x80 | (_group_hash(event_id) & 0xF) << 3 | event_id & 7
 
 
 @pytest.mark.parametrize("parallel_min", [1, 1 << 62])
-def test_an_index_rebuild_keeps_runs_that_cross_its_middle_and_end(parallel_min):
-    """The 13th event outgrows the 16-bucket index, which is rebuilt with 32
-    buckets (its puts prefetched ahead). Three of the twelve held ids are homed
-    at bucket 15 and three at 31 of the new table, so their runs cross its
-    middle and wrap past its end."""
-    middle = list(itertools.islice((i for i in itertools.count() if _home(i, 32) == 15), 3))
-    end = list(itertools.islice((i for i in itertools.count() if _home(i, 32) == 31), 3))
-    others = [i for i in range(1000) if _home(i, 32) in (3, 7, 20, 24)][:6]
-    held = middle + end + others + [10_000]
+@pytest.mark.parametrize("first_gone", [True, False])
+def test_a_delete_takes_its_own_entry_among_equal_tags(parallel_min, first_gone):
+    """Two ids of different groups with one home chunk and one tag byte: the
+    index tells their entries apart by slot, so retracting either leaves the
+    other findable."""
+    a = 0
+    b = next(i for i in itertools.count(8) if _home(i, 2) == _home(a, 2) and _tag(i) == _tag(a))
+    weights = small_weights()
+    as_of = D(2026, 11, 26)
+    engine = Engine(weights, as_of)
+    engine._store.parallel_min = parallel_min
+    engine.ingest(_events(weights, [a, b], as_of))
+    gone, kept = (a, b) if first_gone else (b, a)
+    engine.retract([gone])
+    _check_index(engine, np.array([a, b], dtype=np.int64), {kept})
+
+
+@pytest.mark.parametrize("parallel_min", [1, 1 << 62])
+def test_an_index_rebuild_keeps_walks_that_wrap_past_its_end(parallel_min):
+    """The 20th event outgrows the two-chunk index (a load of 0.8), which is
+    rebuilt with three chunks (its puts prefetched ahead). Fourteen of the
+    held ids are homed at the last chunk of the new table and five at the
+    middle one, so the last chunk overflows into the first."""
+    end = _ids_homed(3, 2, 14)
+    middle = _ids_homed(3, 1, 5)
+    held = end + middle + [10_000]
     weights = small_weights()
     as_of = D(2026, 11, 26)
     engine = Engine(weights, as_of)
     engine._store.parallel_min = parallel_min
     for event_id in held:
         engine.ingest(_one_event(weights, event_id, as_of))
-    assert engine._store.memory_bytes() > Engine(weights, as_of)._store.memory_bytes()
+    assert len(engine._store._index_lanes()) == 3
     _check_index(engine, np.array([*held, 10_001, 10_002], dtype=np.int64), set(held))
+    engine.retract(held)
+    _lanes_at_rest(engine)
+
+
+@pytest.mark.parametrize("parallel_min", [1, 1 << 62])
+def test_an_overflow_count_stuck_at_255_still_finds_everything(parallel_min):
+    """268 neighbouring ids (groups of eight), every group homed at the last
+    chunk of the 32-chunk index a 268-event batch gets, and all in one lane:
+    256 of them pass that chunk, whose count stops at 255 (a count that
+    wrapped to 0 would hide them all) and stays there. Lookups walk on past
+    it, so every id is found while held and none once retracted."""
+    chunks = 32  # 268 entries at a load of 0.7
+    crowded = (
+        g for g in itertools.count() if _home(8 * g, chunks) == chunks - 1 and _lane(8 * g) == 0
+    )
+    ids = [8 * g + k for g in itertools.islice(crowded, 34) for k in range(8)][:268]
+    weights = small_weights()
+    as_of = D(2026, 11, 26)
+    engine = Engine(weights, as_of)
+    engine._store.parallel_min = parallel_min
+    engine.ingest(_events(weights, ids, as_of))
+    lanes = engine._store._index_lanes()
+    assert len(lanes) == chunks and lanes[chunks - 1, 0] == 255
+    candidates = np.array([*ids, *(i + 8 for i in ids)], dtype=np.int64)
+    _check_index(engine, candidates, set(ids))
+    engine.retract(ids[::2])
+    _check_index(engine, candidates, set(ids[1::2]))
+    engine.retract(ids[1:-1:2])  # leaves the last id put, which passed the crowded chunk
+    _check_index(engine, candidates, {ids[-1]})
+    engine.retract(ids[-1:])
+    _check_index(engine, candidates, set())
+    assert engine._store._index_lanes()[chunks - 1, 0] == 255
+    _lanes_at_rest(engine)
 
 
 @pytest.mark.parametrize("parallel_min", [1, 1 << 62])

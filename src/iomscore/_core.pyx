@@ -120,6 +120,17 @@ cdef class EventStore:
         """Entries of the event-id index: equal to live_events in a consistent store."""
         return self.s.ev_index.count
 
+    def _index_lanes(self):
+        """For tests: the overflow counts of the event-id index, one row of four per chunk."""
+        cdef int64_t n = self.s.ev_index.n_chunks, c
+        cdef int lane
+        out = np.empty((n, 4), dtype=np.uint8)
+        cdef uint8_t[:, ::1] lanes = out
+        for c in range(n):
+            for lane in range(4):
+                lanes[c, lane] = self.s.ev_index.chunks[c].overflow[lane]
+        return out
+
     @property
     def parallel_min(self):
         """Rows from which a step (classify, inserts, one day's expiry) uses a second thread."""

@@ -9,7 +9,12 @@ cdef extern from "iom_store.h" nogil:
     int IOM_ETOOMANY
     int64_t IOM_MAX_SLOTS
 
+    ctypedef struct iom_chunk:
+        uint8_t overflow[4]
+
     ctypedef struct iom_index:
+        iom_chunk *chunks
+        int64_t n_chunks
         int64_t count
 
     ctypedef struct iom_nominal:
