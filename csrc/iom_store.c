@@ -410,12 +410,12 @@ static int iom_reserve_nominals(iom_store *s, int64_t extra) {
         if (cap < 16) cap = 16;
         if (iom_grow((void **)&s->noms, cap, sizeof(iom_nominal)) ||
             iom_grow((void **)&s->nom_id, cap, sizeof(int64_t)) ||
-            /* the touched list of the running operation must survive growth */
-            iom_grow((void **)&s->touched, cap, sizeof(int32_t)) ||
-            iom_grow((void **)&s->touched_old, cap, sizeof(int64_t)))
+            /* the crossed list of the running operation must survive growth */
+            iom_grow((void **)&s->crossed, cap, sizeof(int32_t)) ||
+            iom_grow((void **)&s->crossed_old, cap, sizeof(int64_t)))
             return IOM_ENOMEM;
         s->nom_cap = cap;
-        s->touched_cap = cap;
+        s->crossed_cap = cap;
     }
     return iom_nmap_fit(&s->nom_map, extra, s->nom_id, s->n_nom);
 }
@@ -429,8 +429,9 @@ int iom_reserve_events(iom_store *s, int64_t extra) {
 /* ---- lifecycle ---------------------------------------------------------- */
 
 int iom_store_init(iom_store *s, int64_t ring_days, int64_t as_of, int64_t start,
-                   const int64_t *points, int64_t n_kinds) {
+                   const int64_t *points, int64_t n_kinds, const int64_t *thresholds) {
     memset(s, 0, sizeof(*s));
+    memcpy(s->thresholds, thresholds, sizeof(s->thresholds));
     int64_t ring = 16;
     while (ring < ring_days) ring <<= 1;
     s->day_head = (int32_t *)malloc((size_t)ring * sizeof(int32_t));
@@ -461,8 +462,8 @@ void iom_store_free(iom_store *s) {
     free(s->nom_id);
     free(s->nom_map.buckets);
     free(s->points);
-    free(s->touched);
-    free(s->touched_old);
+    free(s->crossed);
+    free(s->crossed_old);
     memset(s, 0, sizeof(*s));
 }
 
@@ -473,7 +474,7 @@ int64_t iom_store_event_bytes(const iom_store *s) {
 }
 
 int64_t iom_store_bytes(const iom_store *s) {
-    /* per nominal: its record, its id, and room in the touched list (index, old score) */
+    /* per nominal: its record, its id, and room in the crossed list (index, old score) */
     return iom_store_event_bytes(s) + s->nom_cap * (int64_t)(sizeof(iom_nominal) + 8 + 4 + 8) +
            (s->nom_map.mask + 1) * (int64_t)sizeof(iom_nbucket) + s->n_kinds * 8;
 }
@@ -599,38 +600,63 @@ void iom_plan_actions(const iom_store *s, int64_t n, const int8_t *status, const
 /* ---- mutation ----------------------------------------------------------- */
 
 void iom_begin(iom_store *s) {
-    s->n_touched = 0;
+    s->n_crossed = 0;
     if (++s->epoch == INT32_MAX) { /* restart stamps rather than let them wrap */
         for (int64_t i = 0; i < s->n_nom; i++) s->noms[i].stamp = 0;
         s->epoch = 1;
     }
 }
 
-static inline void iom_touch(iom_store *s, iom_nominal *nom, int32_t index) {
-    if (nom->stamp != s->epoch) {
-        nom->stamp = s->epoch;
-        s->touched[s->n_touched] = index;
-        s->touched_old[s->n_touched] = nom->score;
-        s->n_touched++;
-    }
+/* A nominal's band: 0-3, by how many of the three ascending thresholds its
+ * score reaches. */
+static inline int iom_band(int64_t score, const int64_t *thresholds) {
+    return (score >= thresholds[0]) + (score >= thresholds[1]) + (score >= thresholds[2]);
 }
 
-/* Points are capped at 100,000 and a store holds under 2**28 events, so a
+/* Where an operation lists the nominals that crossed a threshold: the store's
+ * crossed list, or the part of it a helper thread fills. */
+typedef struct {
+    int32_t *index;
+    int64_t *old;
+    int64_t n;
+} iom_crossings;
+
+/* Add delta points to a nominal's score. A change that crosses a threshold
+ * puts the nominal on the crossed list, once per operation, with its score
+ * before that first crossing: until then its band was the one it started the
+ * operation with, and a nominal that never crosses ends in that band too. So
+ * the list holds every nominal whose band may have changed, without a record
+ * of every nominal the operation touched, nor a second pass over them.
+ *
+ * Points are capped at 100,000 and a store holds under 2**28 events, so a
  * score stays below 2**45: overflow cannot happen. It is checked anyway, so
  * that a future change of those limits fails loudly instead of wrapping. */
-static inline int iom_add_score(iom_nominal *nom, int64_t delta) {
-    int64_t out;
-    if (__builtin_add_overflow(nom->score, delta, &out)) return IOM_EOVERFLOW;
+static inline int iom_add_points(iom_crossings *list, const int64_t *thresholds, int32_t epoch,
+                                 iom_nominal *nom, int32_t index, int64_t delta) {
+    int64_t old = nom->score, out;
+    if (__builtin_add_overflow(old, delta, &out)) return IOM_EOVERFLOW;
     nom->score = out;
+    if (iom_band(old, thresholds) != iom_band(out, thresholds) && nom->stamp != epoch) {
+        nom->stamp = epoch;
+        list->index[list->n] = index;
+        list->old[list->n] = old;
+        list->n++;
+    }
     return IOM_OK;
+}
+
+static inline int iom_add_score(iom_store *s, iom_nominal *nom, int32_t index, int64_t delta) {
+    iom_crossings list = {s->crossed, s->crossed_old, s->n_crossed};
+    int rc = iom_add_points(&list, s->thresholds, s->epoch, nom, index, delta);
+    s->n_crossed = list.n;
+    return rc;
 }
 
 /* Everything a kill changes but the id index. */
 static int iom_kill_record(iom_store *s, int64_t slot) {
     int32_t index = s->ev_nom[slot];
     iom_nominal *nom = &s->noms[index];
-    iom_touch(s, nom, index);
-    int rc = iom_add_score(nom, -s->points[s->ev_kind[slot]]);
+    int rc = iom_add_score(s, nom, index, -s->points[s->ev_kind[slot]]);
     nom->live--;
     s->ev_kind[slot] = IOM_DEAD_KIND;
     s->live_events--;
@@ -674,7 +700,6 @@ static inline int64_t iom_take_slot(iom_store *s) {
 static int iom_fill_slot(iom_store *s, int64_t slot, int64_t id, int32_t index, uint16_t kind,
                          int32_t day) {
     iom_nominal *nom = &s->noms[index];
-    iom_touch(s, nom, index);
     s->ev_id[slot] = id;
     s->ev_nom[slot] = index;
     s->ev_kind[slot] = kind;
@@ -684,7 +709,7 @@ static int iom_fill_slot(iom_store *s, int64_t slot, int64_t id, int32_t index, 
     s->day_head[ring] = (int32_t)slot;
     nom->live++;
     s->live_events++;
-    return iom_add_score(nom, s->points[kind]);
+    return iom_add_score(s, nom, index, s->points[kind]);
 }
 
 static int iom_insert(iom_store *s, int64_t id, int32_t index, uint16_t kind, int32_t day) {
@@ -996,25 +1021,81 @@ void iom_set_points(iom_store *s, const int64_t *points) {
     memcpy(s->points, points, (size_t)s->n_kinds * sizeof(int64_t));
 }
 
+/* The first of rows[a..b) (ascending) that is value or more. */
+static int64_t iom_lower_bound(const int32_t *rows, int64_t a, int64_t b, int32_t value) {
+    while (a < b) {
+        int64_t mid = a + (b - a) / 2;
+        if (rows[mid] < value) a = mid + 1;
+        else b = mid;
+    }
+    return a;
+}
+
+/* The part of a partial rescore that updates nominals row_lo..row_hi-1. The
+ * rows of a CSC column ascend (it is built row by row), so each column's
+ * share is found by two binary searches: no test per entry. */
+typedef struct {
+    iom_store *s;
+    int64_t n_changed;
+    const int64_t *changed, *delta, *col_ptr;
+    const int32_t *rows, *counts;
+    int32_t row_lo, row_hi;
+    iom_crossings list;
+    int rc;
+} iom_columns_job;
+
+static void *iom_add_column_part(void *arg) {
+    iom_columns_job *job = (iom_columns_job *)arg;
+    /* locals, read once: the job of a helper lives on the other thread's stack */
+    iom_nominal *noms = job->s->noms;
+    const int64_t *changed = job->changed, *delta = job->delta, *col_ptr = job->col_ptr;
+    const int32_t *rows = job->rows, *counts = job->counts;
+    int64_t thresholds[3] = {job->s->thresholds[0], job->s->thresholds[1], job->s->thresholds[2]};
+    int32_t epoch = job->s->epoch;
+    iom_crossings list = job->list;
+    int rc = IOM_OK;
+    for (int64_t j = 0; j < job->n_changed && rc == IOM_OK; j++) {
+        int64_t c = changed[j];
+        int64_t lo = iom_lower_bound(rows, col_ptr[c], col_ptr[c + 1], job->row_lo);
+        int64_t hi = iom_lower_bound(rows, lo, col_ptr[c + 1], job->row_hi);
+        for (int64_t i = lo; i < hi && rc == IOM_OK; i++) {
+            if (i + IOM_AHEAD_NEAR < hi) IOM_PREFETCH(&noms[rows[i + IOM_AHEAD_NEAR]]);
+            rc = iom_add_points(&list, thresholds, epoch, &noms[rows[i]], rows[i],
+                                delta[j] * (int64_t)counts[i]);
+        }
+    }
+    job->list = list;
+    job->rc = rc;
+    return NULL;
+}
+
 int iom_add_columns(iom_store *s, int64_t n_changed, const int64_t *changed,
                     const int64_t *delta, const int64_t *col_ptr, const int32_t *rows,
                     const int32_t *counts) {
     iom_begin(s);
-    for (int64_t j = 0; j < n_changed; j++) {
-        int64_t lo = col_ptr[changed[j]], hi = col_ptr[changed[j] + 1];
-        for (int64_t i = lo; i < hi; i++) {
-            if (i + IOM_AHEAD_NEAR < hi) IOM_PREFETCH(&s->noms[rows[i + IOM_AHEAD_NEAR]]);
-            iom_nominal *nom = &s->noms[rows[i]];
-            iom_touch(s, nom, rows[i]);
-            int rc = iom_add_score(nom, delta[j] * (int64_t)counts[i]);
-            if (rc != IOM_OK) return rc;
-        }
+    int64_t entries = 0;
+    for (int64_t j = 0; j < n_changed; j++) entries += col_ptr[changed[j] + 1] - col_ptr[changed[j]];
+    /* Many entries: the helper takes the upper half of the nominals, with its
+     * own part of the crossed list (from index `split`: a half holds at most
+     * that many nominals), appended to this thread's part at the end. */
+    int32_t n = (int32_t)s->n_nom;
+    int32_t split = entries >= s->parallel_min ? n / 2 : n;
+    iom_columns_job mine = {s, n_changed, changed, delta, col_ptr, rows, counts, 0, split,
+                            {s->crossed, s->crossed_old, 0}, IOM_OK};
+    iom_columns_job theirs = mine;
+    theirs.row_lo = split;
+    theirs.row_hi = n;
+    theirs.list = (iom_crossings){s->crossed + split, s->crossed_old + split, 0};
+    iom_helper helper;
+    if (split < n) iom_helper_start(&helper, iom_add_column_part, &theirs);
+    iom_add_column_part(&mine);
+    if (split < n) {
+        iom_helper_finish(&helper);
+        memmove(s->crossed + mine.list.n, theirs.list.index, (size_t)theirs.list.n * sizeof(int32_t));
+        memmove(s->crossed_old + mine.list.n, theirs.list.old, (size_t)theirs.list.n * sizeof(int64_t));
     }
-    return IOM_OK;
-}
-
-static inline int iom_band(int64_t score, const int64_t *thresholds) {
-    return (score >= thresholds[0]) + (score >= thresholds[1]) + (score >= thresholds[2]);
+    s->n_crossed = mine.list.n + theirs.list.n;
+    return mine.rc != IOM_OK ? mine.rc : theirs.rc;
 }
 
 static inline uint8_t iom_band_flag(int64_t old, int64_t new, const int64_t *thresholds) {
@@ -1022,24 +1103,20 @@ static inline uint8_t iom_band_flag(int64_t old, int64_t new, const int64_t *thr
     return old_band == new_band ? 0 : (uint8_t)(IOM_BAND_MOVED | old_band << 2 | new_band);
 }
 
-int64_t iom_band_flags(const iom_store *s, const int64_t *scores, const int64_t *thresholds,
-                       uint8_t *flags) {
+int64_t iom_band_flags(const iom_store *s, const int64_t *scores, uint8_t *flags) {
     int64_t found = 0;
     for (int64_t i = 0; i < s->n_nom; i++) {
-        flags[i] = iom_band_flag(s->noms[i].score, scores[i], thresholds);
+        flags[i] = iom_band_flag(s->noms[i].score, scores[i], s->thresholds);
         found += flags[i] != 0;
     }
     return found;
 }
 
-int64_t iom_touched_moved(const iom_store *s, const int64_t *thresholds, int32_t *out_index,
-                          uint8_t *out_flag) {
+int64_t iom_crossed_moved(const iom_store *s, int32_t *out_index, uint8_t *out_flag) {
     int64_t found = 0;
-    for (int64_t j = 0; j < s->n_touched; j++) {
-        /* Touched records are scattered; a day's worth no longer sits in L2. */
-        if (j + IOM_AHEAD_FAR < s->n_touched) IOM_PREFETCH(&s->noms[s->touched[j + IOM_AHEAD_FAR]]);
-        int32_t i = s->touched[j];
-        uint8_t flag = iom_band_flag(s->touched_old[j], s->noms[i].score, thresholds);
+    for (int64_t j = 0; j < s->n_crossed; j++) {
+        int32_t i = s->crossed[j];
+        uint8_t flag = iom_band_flag(s->crossed_old[j], s->noms[i].score, s->thresholds);
         if (flag) {
             out_index[found] = i;
             out_flag[found] = flag;

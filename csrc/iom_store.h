@@ -31,11 +31,17 @@
  * per event.
  *
  * Two threads: a step with parallel_min rows or more (classify, the inserts
- * of a batch, the expiry of one day) splits its random reads with a helper
- * thread, started for the step and joined before it returns. The two never
- * write the same memory: classify's halves only read; for inserts and expiry
- * the helper owns the id index and this thread everything else. Each works in
- * row order, so the store ends as one thread would leave it.
+ * of a batch, the expiry of one day, a partial rescore's entries) splits its
+ * random reads with a helper thread, started for the step and joined before
+ * it returns. The two never write the same memory: classify's halves only
+ * read; for inserts and expiry the helper owns the id index and this thread
+ * everything else; a partial rescore gives each thread half of the nominals.
+ * Each works in row order, so the store ends as one thread would leave it.
+ *
+ * Band changes: every score change that crosses a threshold puts its nominal
+ * on the crossed list (once an operation, with its score before the first
+ * crossing); an operation's band changes are the nominals of that list whose
+ * band differs at its end. A nominal that never crosses keeps its band.
  */
 #ifndef IOM_STORE_H
 #define IOM_STORE_H
@@ -103,7 +109,7 @@ typedef struct {
 typedef struct {
     int64_t score; /* points of the live events */
     int32_t live;  /* live events */
-    int32_t stamp; /* epoch of the last operation that touched it */
+    int32_t stamp; /* epoch of the last operation that put it on the crossed list */
 } iom_nominal;
 
 typedef struct {
@@ -138,11 +144,15 @@ typedef struct {
     int64_t *points;
     int64_t n_kinds;
 
-    /* nominals touched by the current operation, with their score before it */
-    int32_t *touched;
-    int64_t *touched_old;
-    int64_t touched_cap;
-    int64_t n_touched;
+    /* band thresholds (points, ascending): a score reaching k of them is in band k */
+    int64_t thresholds[3];
+
+    /* nominals whose score crossed a threshold in the current operation, each
+     * once, with its score before the first crossing (see iom_add_score) */
+    int32_t *crossed;
+    int64_t *crossed_old;
+    int64_t crossed_cap;
+    int64_t n_crossed;
     int32_t epoch;
 
     /* Steps of this many rows or more use the helper thread (see the top of
@@ -157,9 +167,10 @@ typedef struct {
  * from about this many rows (at 50-100 ns each) the split saves more. */
 #define IOM_PARALLEL_MIN 8192
 
-/* Lifecycle. ring_days must exceed the window's length in days. */
+/* Lifecycle. ring_days must exceed the window's length in days; thresholds
+ * are the three band thresholds in points, ascending. */
 int iom_store_init(iom_store *s, int64_t ring_days, int64_t as_of, int64_t start,
-                   const int64_t *points, int64_t n_kinds);
+                   const int64_t *points, int64_t n_kinds, const int64_t *thresholds);
 void iom_store_free(iom_store *s);
 
 /* Bytes held by every array of the store. */
@@ -201,16 +212,16 @@ void iom_plan_actions(const iom_store *s, int64_t n, const int8_t *status, const
 /* Apply a validated batch. Rows to INSERT must lie in the window with ids not
  * held; rows to RETRACT or REPLACE must have ids held (REPLACE rows lie in the
  * window). A batch inserting parallel_min events or more fills the id index
- * on the helper thread. Starts a new touched list. */
+ * on the helper thread. Starts a new crossed list. */
 int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nominal_ids,
               const uint16_t *kinds, const int32_t *days, const int8_t *action);
 
-/* Retract live slots (distinct). Starts a new touched list. */
+/* Retract live slots (distinct). Starts a new crossed list. */
 int iom_retract(iom_store *s, int64_t n, const int64_t *slots);
 
 /* Move the date forward; events dated on or before new_start leave the window.
  * A day of parallel_min events or more deletes their id-index entries on the
- * helper thread. Starts a new touched list. Returns the number expired in
+ * helper thread. Starts a new crossed list. Returns the number expired in
  * *expired. */
 int iom_advance(iom_store *s, int64_t new_as_of, int64_t new_start, int64_t *expired);
 
@@ -220,29 +231,29 @@ void iom_set_points(iom_store *s, const int64_t *points);
 
 /* Partial rescore: for each changed kind j, add delta[j] * count to the score
  * of every nominal in that column of the count matrix (CSC: col_ptr, rows,
- * counts, rows being nominal indices). Costs O(entries in those columns).
- * Starts a new touched list. */
+ * counts, rows being nominal indices, ascending within a column). Costs
+ * O(entries in those columns); parallel_min entries or more are split with
+ * the helper thread by halves of the nominals. Starts a new crossed list. */
 int iom_add_columns(iom_store *s, int64_t n_changed, const int64_t *changed,
                     const int64_t *delta, const int64_t *col_ptr, const int32_t *rows,
                     const int32_t *counts);
 
-/* Start a touched list for a caller that changes scores in bulk. */
+/* Start a new operation (an empty crossed list). */
 void iom_begin(iom_store *s);
 
 /* Band changes. A flag is IOM_BAND_MOVED | old band << 2 | new band for a
- * nominal whose band (0-3, by the three ascending thresholds, in points)
- * changes, else 0. */
+ * nominal whose band (0-3, by the store's three ascending thresholds, in
+ * points) changes, else 0. */
 #define IOM_BAND_MOVED 0x80
 
 /* flags[i] for every nominal if its score became scores[i]; returns how many
  * move. One sequential pass; changes nothing. */
-int64_t iom_band_flags(const iom_store *s, const int64_t *scores, const int64_t *thresholds,
-                       uint8_t *flags);
+int64_t iom_band_flags(const iom_store *s, const int64_t *scores, uint8_t *flags);
 
-/* The nominals of the touched list whose band changed in the last operation:
- * their indices and flags (in touched order). Returns how many. */
-int64_t iom_touched_moved(const iom_store *s, const int64_t *thresholds, int32_t *out_index,
-                          uint8_t *out_flag);
+/* The nominals whose band changed in the last operation (those of the crossed
+ * list that did not cross back): their indices and flags, in the order they
+ * first crossed. Returns how many. */
+int64_t iom_crossed_moved(const iom_store *s, int32_t *out_index, uint8_t *out_flag);
 
 /* Walk every nominal index in by_id order (say, by nominal id) and write
  * each flagged one's id, flag and score (new_scores[i], or the current score

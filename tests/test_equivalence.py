@@ -407,7 +407,7 @@ def test_a_failure_while_finding_band_changes_leaves_every_score_as_it_was():
         raise MemoryError("simulated")
 
     with pytest.raises(MemoryError, match="simulated"):
-        store.set_all_scores(new, np.asarray(sc.thresholds, dtype=np.int64), failing_by_id)
+        store.set_all_scores(new, failing_by_id)
     np.testing.assert_array_equal(store.scores(), before)
     assert engine.scores().rows() == sc.ref_rows()
 
@@ -559,6 +559,87 @@ def test_reweight_changes_bands_exactly_at_thresholds(data):
         assert report.changes.as_dict() == {}
     else:
         assert report.changes.as_dict() == {n: ("NONE", expected_band, value) for n in range(6)}
+
+
+@given(
+    old=st.lists(st.integers(0, 700), min_size=4, max_size=4),
+    new=st.lists(st.integers(0, 700), min_size=4, max_size=4),
+    counts=st.lists(st.lists(st.integers(0, 3), min_size=4, max_size=4), min_size=1, max_size=4),
+    parallel_min=st.sampled_from([1, 1 << 62]),
+)
+@example(
+    old=[0, 200, 0, 0], new=[300, 0, 0, 0], counts=[[1, 1, 0, 0]], parallel_min=1
+)  # 200, 500, 300
+@example(
+    old=[0, 300, 0, 0], new=[300, 0, 0, 0], counts=[[1, 1, 0, 0]], parallel_min=1
+)  # 300, 600, 300
+@example(
+    old=[300, 0, 0, 0], new=[0, 300, 0, 0], counts=[[1, 1, 0, 0]], parallel_min=1
+)  # 300, 0, 300
+@example(
+    old=[0, 0, 260, 0], new=[260, 0, 0, 600], counts=[[1, 0, 1, 1]], parallel_min=1
+)  # 260, 520, 260, 860
+def test_a_partial_reweight_reports_the_bands_at_its_ends_only(old, new, counts, parallel_min):
+    """A partial rescore adds the changed columns one after another, so a score
+    can cross a threshold and cross back within one reweight (the examples:
+    NONE, MEDIUM, LOW; LOW, MEDIUM, LOW; LOW, NONE, LOW; LOW, MEDIUM, LOW,
+    MEDIUM). Only nominals whose band differs at the end are reported, from the
+    band they started in. Fifteen more nominals with events of other codes keep
+    the changed columns under a twelfth of the matrix: the partial path. They
+    come first, so on two threads the helper, which takes the upper half of
+    the nominal indices, updates the nominals under test."""
+    as_of = D(2026, 11, 26)
+    codes = [f"{i // 100:03d}/{i % 100:02d}" for i in range(24)]
+    weights = Weights(("arrest",), codes, [[*old, *[50] * 20]], name="old")
+    table = weights.replace({("arrest", codes[k]): new[k] for k in range(4)}, name="new")
+    events = [
+        reference.Event(0, 100 + f, "arrest", codes[4 + k], as_of)
+        for f in range(15)
+        for k in range(20)
+    ]
+    events += [
+        reference.Event(0, nominal, "arrest", codes[k], as_of)
+        for nominal, row in enumerate(counts)
+        for k, count in enumerate(row)
+        for _ in range(count)
+    ]
+    events = [dataclasses.replace(e, event_id=i) for i, e in enumerate(events)]
+    engine = Engine(weights, as_of)
+    engine._store.parallel_min = parallel_min
+    engine.ingest(event_columns(events))
+    report = engine.reweight(table)
+    before = reference_scores(events, weights, as_of)
+    after = reference_scores(events, table, as_of)
+    assert report.mode in ("partial", "none")
+    assert report.changes.as_dict() == reference.band_changes(before, after)
+    assert engine.scores().rows() == reference.result(after)
+
+
+@pytest.mark.parametrize("n_nominals", [1, 2, 3, 8, 21])
+@pytest.mark.parametrize("parallel_min", [1, 1 << 62])
+def test_a_partial_reweight_updates_every_nominal_of_the_changed_columns(n_nominals, parallel_min):
+    """Every nominal holds one event of the changed code and twelve of others
+    (so the changed column is under a twelfth of the matrix): on two threads
+    each takes half of the nominal indices, and none may be left out or taken
+    twice, whatever the count's parity."""
+    as_of = D(2026, 11, 26)
+    codes = [f"{i // 100:03d}/{i % 100:02d}" for i in range(13)]
+    weights = Weights(("arrest",), codes, [[0, *[20] * 12]], name="old")
+    table = weights.replace({("arrest", codes[0]): 100}, name="new")
+    events = [
+        reference.Event(13 * n + k, n, "arrest", codes[k], as_of)
+        for n in range(n_nominals)
+        for k in range(13)
+    ]
+    engine = Engine(weights, as_of)
+    engine._store.parallel_min = parallel_min
+    engine.ingest(event_columns(events))
+    report = engine.reweight(table)
+    before = reference_scores(events, weights, as_of)
+    after = reference_scores(events, table, as_of)
+    assert report.mode == "partial"
+    assert report.changes.as_dict() == reference.band_changes(before, after)
+    assert engine.scores().rows() == reference.result(after)
 
 
 # ------------------------------------------------------------------------------ larger shapes

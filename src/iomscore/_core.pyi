@@ -27,7 +27,12 @@ SLICE: int
 @disjoint_base
 class EventStore:
     def __init__(
-        self, ring_days: int, as_of: int, start: int, points: npt.NDArray[np.int64]
+        self,
+        ring_days: int,
+        as_of: int,
+        start: int,
+        points: npt.NDArray[np.int64],
+        thresholds: npt.NDArray[np.int64],
     ) -> None: ...
     @property
     def as_of(self) -> int: ...
@@ -39,6 +44,8 @@ class EventStore:
     def live_events(self) -> int: ...
     @property
     def n_kinds(self) -> int: ...
+    @property
+    def thresholds(self) -> tuple[int, int, int]: ...
     @property
     def slot_top(self) -> int: ...
     @property
@@ -89,13 +96,10 @@ class EventStore:
         counts: npt.NDArray[np.int32],
     ) -> None: ...
     def set_points(self, points: npt.NDArray[np.int64]) -> None: ...
-    def touched_band_changes(
-        self, thresholds: npt.NDArray[np.int64], by_id: Callable[[], npt.NDArray[np.int64]]
-    ) -> _BandChanges: ...
+    def band_changes(self, by_id: Callable[[], npt.NDArray[np.int64]]) -> _BandChanges: ...
     def set_all_scores(
         self,
         values: npt.NDArray[np.int64],
-        thresholds: npt.NDArray[np.int64],
         by_id: Callable[[], npt.NDArray[np.int64]],
     ) -> _BandChanges: ...
     def _in_id_order(

@@ -19,7 +19,7 @@ from ._cstore cimport (
     iom_add_columns, iom_advance, iom_apply, iom_begin, iom_classify, iom_find_events,
     iom_find_nominals, iom_retract, iom_set_points, iom_store, iom_store_bytes,
     iom_nominal, iom_store_event_bytes, iom_store_free, iom_store_init, iom_set_all_scores,
-    iom_band_walk, iom_band_flags, iom_touched_moved, iom_plan, iom_plan_actions,
+    iom_band_walk, iom_band_flags, iom_crossed_moved, iom_plan, iom_plan_actions,
     IOM_SLICE, IOM_ISA_SCALAR, IOM_ISA_AVX2, IOM_ISA_AVX512, iom_sell_plan, iom_sell_fill,
     iom_sell_best_isa, iom_sell_matvec,
 )
@@ -73,17 +73,25 @@ cdef class EventStore:
         Day numbers of D and of the window's exclusive lower bound.
     points : int64 array
         Points by kind (points).
+    thresholds : int64 array of 3
+        The band thresholds, ascending (points): a score reaching k of them is
+        in band k. Every operation reports the nominals whose band it changed.
     """
 
     cdef iom_store s
     cdef bint ready
 
-    def __cinit__(self, int64_t ring_days, int64_t as_of, int64_t start, const int64_t[::1] points):
+    def __cinit__(self, int64_t ring_days, int64_t as_of, int64_t start, const int64_t[::1] points,
+                  const int64_t[::1] thresholds):
         self.ready = False
-        _check(iom_store_init(&self.s, ring_days, as_of, start, &points[0], points.shape[0]))
+        if thresholds.shape[0] != 3 or not thresholds[0] <= thresholds[1] <= thresholds[2]:
+            raise ValueError("three ascending thresholds are required")
+        _check(iom_store_init(&self.s, ring_days, as_of, start, &points[0], points.shape[0],
+                              &thresholds[0]))
         self.ready = True
 
-    def __init__(self, int64_t ring_days, int64_t as_of, int64_t start, const int64_t[::1] points):
+    def __init__(self, int64_t ring_days, int64_t as_of, int64_t start, const int64_t[::1] points,
+                 const int64_t[::1] thresholds):
         pass  # all the work is in __cinit__; this gives the class its signature
 
     def __dealloc__(self):
@@ -110,6 +118,11 @@ cdef class EventStore:
     @property
     def n_kinds(self):
         return self.s.n_kinds
+
+    @property
+    def thresholds(self):
+        """The three band thresholds (points)."""
+        return tuple(self.s.thresholds[i] for i in range(3))
 
     @property
     def slot_top(self):
@@ -275,7 +288,8 @@ cdef class EventStore:
         """Partial rescore: add delta[j] * count along each changed column (see iom_store.h).
 
         The CSC arrays must describe this store's live events (rows are nominal
-        indices). Starts a new touched list.
+        indices, ascending within each column, as ``_kernels.build_csc`` makes
+        them). Starts a new crossed list.
         """
         cdef int rc = IOM_OK
         if changed.shape[0] != delta.shape[0]:
@@ -295,41 +309,38 @@ cdef class EventStore:
             iom_set_points(&self.s, &points[0])
 
     # -- band changes ----------------------------------------------------------
-    def touched_band_changes(self, const int64_t[::1] thresholds not None, by_id):
-        """The band changes of the last operation, among the nominals it touched.
+    def band_changes(self, by_id):
+        """The band changes of the last operation (ingest, retract, advance, add_columns).
 
         Returns ``(nominal_id, old_band, new_band, score)`` in nominal_id order;
-        bands are codes 0-3 under the three ascending ``thresholds`` (points).
+        bands are codes 0-3 under the store's thresholds (points).
         ``by_id()`` returns every nominal index in nominal_id order; it is
         called only when many nominals moved.
         """
-        cdef int64_t n = self.s.n_touched, found = 0
-        _check_thresholds(thresholds)
+        cdef int64_t n = self.s.n_crossed, found = 0
         index_arr = np.empty(n, dtype=np.int32)
         flag_arr = np.empty(n, dtype=np.uint8)
         cdef int32_t[::1] index = index_arr
         cdef uint8_t[::1] flag = flag_arr
         if n:
             with nogil:
-                found = iom_touched_moved(&self.s, &thresholds[0], &index[0], &flag[0])
+                found = iom_crossed_moved(&self.s, &index[0], &flag[0])
         return self._in_id_order(index_arr[:found], flag_arr[:found], by_id)
 
-    def set_all_scores(self, const int64_t[::1] values not None,
-                       const int64_t[::1] thresholds not None, by_id):
+    def set_all_scores(self, const int64_t[::1] values not None, by_id):
         """Overwrite every nominal's score (after a full rescore); return the band changes.
 
-        Band changes are as :meth:`touched_band_changes` returns them. They are
+        Band changes are as :meth:`band_changes` returns them. They are
         found before any score is written, so a failure (memory) changes nothing.
         """
         cdef int64_t n = self.s.n_nom
         if values.shape[0] != n:
             raise ValueError("one score per nominal is required")
-        _check_thresholds(thresholds)
         flags_arr = np.empty(n, dtype=np.uint8)
         cdef uint8_t[::1] flags = flags_arr
         if n:
             with nogil:
-                iom_band_flags(&self.s, &values[0], &thresholds[0], &flags[0])
+                iom_band_flags(&self.s, &values[0], &flags[0])
         index = np.flatnonzero(flags_arr)
         changes = self._in_id_order(index, flags_arr[index], by_id, flags_arr, values)
         if n:
@@ -377,11 +388,6 @@ cdef class EventStore:
             _check(rc)
         flags = np.asarray(flags)
         return ids, ((flags >> 2) & 3).astype(np.int8), (flags & 3).astype(np.int8), score
-
-
-cdef void _check_thresholds(const int64_t[::1] thresholds) except *:
-    if thresholds.shape[0] != 3:
-        raise ValueError("three thresholds are required")
 
 
 def _matvec_rows(int64_t row_lo, int64_t row_hi, const int64_t[::1] indptr,

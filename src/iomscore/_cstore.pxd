@@ -38,15 +38,14 @@ cdef extern from "iom_store.h" nogil:
         int64_t n_nom
         int64_t *points
         int64_t n_kinds
-        int32_t *touched
-        int64_t *touched_old
-        int64_t n_touched
+        int64_t thresholds[3]
+        int64_t n_crossed
         iom_index ev_index
         int64_t parallel_min
         int64_t fail_at_nominal
 
     int iom_store_init(iom_store *s, int64_t ring_days, int64_t as_of, int64_t start,
-                       const int64_t *points, int64_t n_kinds)
+                       const int64_t *points, int64_t n_kinds, const int64_t *thresholds)
     void iom_store_free(iom_store *s)
     int64_t iom_store_bytes(const iom_store *s)
     int64_t iom_store_event_bytes(const iom_store *s)
@@ -71,10 +70,8 @@ cdef extern from "iom_store.h" nogil:
     int iom_advance(iom_store *s, int64_t new_as_of, int64_t new_start, int64_t *expired)
     void iom_set_points(iom_store *s, const int64_t *points)
     void iom_begin(iom_store *s)
-    int64_t iom_band_flags(const iom_store *s, const int64_t *scores,
-                           const int64_t *thresholds, uint8_t *flags)
-    int64_t iom_touched_moved(const iom_store *s, const int64_t *thresholds,
-                              int32_t *out_index, uint8_t *out_flag)
+    int64_t iom_band_flags(const iom_store *s, const int64_t *scores, uint8_t *flags)
+    int64_t iom_crossed_moved(const iom_store *s, int32_t *out_index, uint8_t *out_flag)
     int iom_band_walk(const iom_store *s, const int64_t *by_id, const uint8_t *flags,
                       const int64_t *new_scores, int64_t *out_id, uint8_t *out_flag,
                       int64_t *out_score)

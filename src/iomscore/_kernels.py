@@ -142,7 +142,11 @@ def build_csr(ev_nom, ev_kind, live, n_cols):  # pragma: no cover - compiled
 
 @njit(**JIT_OPTIONS)
 def build_csc(indptr, indices, data, n_cols):  # pragma: no cover - compiled
-    """The same matrix by column: (col_ptr int64, rows int32, counts int32)."""
+    """The same matrix by column: (col_ptr int64, rows int32, counts int32).
+
+    Rows ascend within each column (they are filled row by row), which
+    ``EventStore.add_columns`` relies on to split a column by binary search.
+    """
     nnz = indices.shape[0]
     col_ptr = np.zeros(n_cols + 1, dtype=np.int64)
     for i in range(nnz):

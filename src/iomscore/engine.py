@@ -152,7 +152,11 @@ class Engine:
         start = window_start(self._as_of, window_years)
         ring_days = 366 * window_years + 2
         self._store = EventStore(
-            ring_days, day_number(self._as_of), day_number(start), self._weights.kind_points()
+            ring_days,
+            day_number(self._as_of),
+            day_number(start),
+            self._weights.kind_points(),
+            np.asarray(self._thresholds, dtype=np.int64),
         )
         self._lock = RWLock()
         self._cache_lock = threading.Lock()
@@ -316,7 +320,7 @@ class Engine:
                 )
             store.apply(batch.event_id, batch.nominal_id, batch.kind, batch.day, action)
             self._version += 1
-            changes = self._touched_changes()
+            changes = self._band_changes()
             return IngestReport(
                 received=len(batch),
                 taken=plan["taken"],
@@ -349,7 +353,7 @@ class Engine:
             self._store.retract(np.ascontiguousarray(slots[held]))
             self._version += 1
             return RetractReport(
-                retracted=int(held.sum()), unknown=ids[~held], changes=self._touched_changes()
+                retracted=int(held.sum()), unknown=ids[~held], changes=self._band_changes()
             )
 
     def advance(self, as_of: datetime.date | str) -> AdvanceReport:
@@ -362,11 +366,11 @@ class Engine:
             expired = self._store.advance(day_number(new), day_number(start))
             self._as_of = new
             self._version += 1
-            return AdvanceReport(new, int(expired), self._touched_changes())
+            return AdvanceReport(new, int(expired), self._band_changes())
 
-    def _touched_changes(self) -> BandChanges:
-        thresholds = np.asarray(self._thresholds, dtype=np.int64)
-        return BandChanges(*self._store.touched_band_changes(thresholds, self._by_id))
+    def _band_changes(self) -> BandChanges:
+        """The band changes of the store's last operation."""
+        return BandChanges(*self._store.band_changes(self._by_id))
 
     # -- reads ---------------------------------------------------------------------------
     def scores(self) -> ScoreTable:
@@ -541,11 +545,10 @@ class Engine:
             if mode == "partial":
                 col_ptr, rows, counts = self._csc()
                 store.add_columns(changed, delta, col_ptr, rows, counts)
-                changes = self._touched_changes()
+                changes = self._band_changes()
             elif mode == "full":
                 new_scores = self._full_scores(weights.kind_points())
-                thresholds = np.asarray(self._thresholds, dtype=np.int64)
-                changes = BandChanges(*store.set_all_scores(new_scores, thresholds, self._by_id))
+                changes = BandChanges(*store.set_all_scores(new_scores, self._by_id))
             else:
                 changes = BandChanges.empty()
             store.set_points(weights.kind_points())
