@@ -1051,13 +1051,14 @@ static void *iom_add_column_part(void *arg) {
     const int64_t *changed = job->changed, *delta = job->delta, *col_ptr = job->col_ptr;
     const int32_t *rows = job->rows, *counts = job->counts;
     int64_t thresholds[3] = {job->s->thresholds[0], job->s->thresholds[1], job->s->thresholds[2]};
-    int32_t epoch = job->s->epoch;
+    int32_t epoch = job->s->epoch, row_lo = job->row_lo, row_hi = job->row_hi;
+    int64_t n_changed = job->n_changed;
     iom_crossings list = job->list;
     int rc = IOM_OK;
-    for (int64_t j = 0; j < job->n_changed && rc == IOM_OK; j++) {
+    for (int64_t j = 0; j < n_changed && rc == IOM_OK; j++) {
         int64_t c = changed[j];
-        int64_t lo = iom_lower_bound(rows, col_ptr[c], col_ptr[c + 1], job->row_lo);
-        int64_t hi = iom_lower_bound(rows, lo, col_ptr[c + 1], job->row_hi);
+        int64_t lo = iom_lower_bound(rows, col_ptr[c], col_ptr[c + 1], row_lo);
+        int64_t hi = iom_lower_bound(rows, lo, col_ptr[c + 1], row_hi);
         for (int64_t i = lo; i < hi && rc == IOM_OK; i++) {
             if (i + IOM_AHEAD_NEAR < hi) IOM_PREFETCH(&noms[rows[i + IOM_AHEAD_NEAR]]);
             rc = iom_add_points(&list, thresholds, epoch, &noms[rows[i]], rows[i],
@@ -1115,6 +1116,8 @@ int64_t iom_band_flags(const iom_store *s, const int64_t *scores, uint8_t *flags
 int64_t iom_crossed_moved(const iom_store *s, int32_t *out_index, uint8_t *out_flag) {
     int64_t found = 0;
     for (int64_t j = 0; j < s->n_crossed; j++) {
+        /* A few nominals after a day; after a reweight, up to every one. */
+        if (j + IOM_AHEAD_FAR < s->n_crossed) IOM_PREFETCH(&s->noms[s->crossed[j + IOM_AHEAD_FAR]]);
         int32_t i = s->crossed[j];
         uint8_t flag = iom_band_flag(s->crossed_old[j], s->noms[i].score, s->thresholds);
         if (flag) {
