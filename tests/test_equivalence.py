@@ -589,7 +589,7 @@ def test_a_partial_reweight_reports_the_bands_at_its_ends_only(old, new, counts,
     come first, so on two threads the helper, which takes the upper half of
     the nominal indices, updates the nominals under test."""
     as_of = D(2026, 11, 26)
-    codes = [f"{i // 100:03d}/{i % 100:02d}" for i in range(24)]
+    codes = _codes(24)
     weights = Weights(("arrest",), codes, [[*old, *[50] * 20]], name="old")
     table = weights.replace({("arrest", codes[k]): new[k] for k in range(4)}, name="new")
     events = [
@@ -604,15 +604,27 @@ def test_a_partial_reweight_reports_the_bands_at_its_ends_only(old, new, counts,
         for _ in range(count)
     ]
     events = [dataclasses.replace(e, event_id=i) for i, e in enumerate(events)]
+    assert _reweight_as_reference(weights, table, events, parallel_min) in ("partial", "none")
+
+
+def _reweight_as_reference(weights, table, events, parallel_min) -> str:
+    """Load ``events`` under ``weights``, reweight to ``table`` and check the
+    band changes and scores against the reference; returns the path taken."""
+    as_of = max(e.date for e in events)
     engine = Engine(weights, as_of)
     engine._store.parallel_min = parallel_min
     engine.ingest(event_columns(events))
     report = engine.reweight(table)
     before = reference_scores(events, weights, as_of)
     after = reference_scores(events, table, as_of)
-    assert report.mode in ("partial", "none")
     assert report.changes.as_dict() == reference.band_changes(before, after)
     assert engine.scores().rows() == reference.result(after)
+    return report.mode
+
+
+def _codes(n: int) -> list[str]:
+    """``n`` offence codes 000/00, 000/01, ... (for tables built in a test)."""
+    return [f"{i // 100:03d}/{i % 100:02d}" for i in range(n)]
 
 
 @pytest.mark.parametrize("n_nominals", [1, 2, 3, 8, 21])
@@ -623,7 +635,7 @@ def test_a_partial_reweight_updates_every_nominal_of_the_changed_columns(n_nomin
     each takes half of the nominal indices, and none may be left out or taken
     twice, whatever the count's parity."""
     as_of = D(2026, 11, 26)
-    codes = [f"{i // 100:03d}/{i % 100:02d}" for i in range(13)]
+    codes = _codes(13)
     weights = Weights(("arrest",), codes, [[0, *[20] * 12]], name="old")
     table = weights.replace({("arrest", codes[0]): 100}, name="new")
     events = [
@@ -631,15 +643,7 @@ def test_a_partial_reweight_updates_every_nominal_of_the_changed_columns(n_nomin
         for n in range(n_nominals)
         for k in range(13)
     ]
-    engine = Engine(weights, as_of)
-    engine._store.parallel_min = parallel_min
-    engine.ingest(event_columns(events))
-    report = engine.reweight(table)
-    before = reference_scores(events, weights, as_of)
-    after = reference_scores(events, table, as_of)
-    assert report.mode == "partial"
-    assert report.changes.as_dict() == reference.band_changes(before, after)
-    assert engine.scores().rows() == reference.result(after)
+    assert _reweight_as_reference(weights, table, events, parallel_min) == "partial"
 
 
 # ------------------------------------------------------------------------------ larger shapes
@@ -652,7 +656,7 @@ def test_a_partial_reweight_updates_every_nominal_of_the_changed_columns(n_nomin
 def _wide_weights(n_offences: int, seed: int) -> Weights:
     """3 datasets x n_offences codes (000/00, 000/01, ...), random points."""
     rng = np.random.default_rng(seed)
-    codes = [f"{i // 100:03d}/{i % 100:02d}" for i in range(n_offences)]
+    codes = _codes(n_offences)
     return Weights(
         ("arrest", "intelligence", "warrant"),
         codes,
