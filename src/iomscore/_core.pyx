@@ -81,8 +81,8 @@ cdef class EventStore:
     cdef iom_store s
     cdef bint ready
 
-    def __cinit__(self, int64_t ring_days, int64_t as_of, int64_t start, const int64_t[::1] points,
-                  const int64_t[::1] thresholds):
+    def __cinit__(self, int64_t ring_days, int64_t as_of, int64_t start,
+                  const int64_t[::1] points not None, const int64_t[::1] thresholds not None):
         self.ready = False
         if thresholds.shape[0] != 3 or not thresholds[0] <= thresholds[1] <= thresholds[2]:
             raise ValueError("three ascending thresholds are required")
@@ -90,8 +90,8 @@ cdef class EventStore:
                               &thresholds[0]))
         self.ready = True
 
-    def __init__(self, int64_t ring_days, int64_t as_of, int64_t start, const int64_t[::1] points,
-                 const int64_t[::1] thresholds):
+    def __init__(self, int64_t ring_days, int64_t as_of, int64_t start,
+                 const int64_t[::1] points not None, const int64_t[::1] thresholds not None):
         pass  # all the work is in __cinit__; this gives the class its signature
 
     def __dealloc__(self):
@@ -146,7 +146,8 @@ cdef class EventStore:
 
     @property
     def parallel_min(self):
-        """Rows from which a step (classify, inserts, one day's expiry) uses a second thread."""
+        """Rows from which a step (classify, inserts, one day's expiry, a partial rescore's
+        entries) uses a second thread."""
         return self.s.parallel_min
 
     @parallel_min.setter
