@@ -72,9 +72,10 @@
 /* The event-id index: chunks of IOM_CHUNK_SLOTS entries, one cache line each.
  * An entry is a tag byte (0: free) and a slot; the key itself is read from
  * ev_id[slot]. Collisions walk on to the next chunks (linear probing by
- * chunk); a chunk's overflow counts the entries that passed it, full, on
- * their way from an earlier home, so a lookup stops at the first chunk with
- * none, and a delete empties its entry outright (no tombstones). */
+ * chunk); a chunk counts, in four lanes by two bits of the hash, the entries
+ * that passed it, full, on their way from an earlier home, so a lookup stops
+ * at the first chunk with none in its lane, and a delete empties its entry
+ * outright (no tombstones). */
 #define IOM_CHUNK_SLOTS 12
 typedef struct {
     uint8_t tag[IOM_CHUNK_SLOTS];
