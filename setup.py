@@ -24,8 +24,8 @@ compile_args = ["-O0", "-g", "-UNDEBUG"] if DEBUG else ["-O3"]
 extensions = [
     Extension(
         "iomscore._core",
-        sources=["src/iomscore/_core.pyx", "csrc/iom_store.c", "csrc/iom_matrix.c"],
-        depends=["csrc/iom_store.h", "csrc/iom_matrix.h", "src/iomscore/_cstore.pxd"],
+        sources=["src/iomscore/_core.pyx", "csrc/iom_store.c", "csrc/iom_helper.c", "csrc/iom_matrix.c"],
+        depends=["csrc/iom_store.h", "csrc/iom_helper.h", "csrc/iom_matrix.h", "src/iomscore/_cstore.pxd"],
         include_dirs=["csrc", np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=compile_args,

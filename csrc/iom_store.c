@@ -1,15 +1,12 @@
 /* iom_store: see iom_store.h for the design. */
 #include "iom_store.h"
+#include "iom_helper.h"
 
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__linux__)
 #include <sys/mman.h>
-#endif
-#if defined(__unix__) || defined(__APPLE__)
-#include <pthread.h>
-#define IOM_HAVE_THREADS 1
 #endif
 
 #if defined(__SSE2__)
@@ -77,39 +74,6 @@ static int iom_grow(void **p, int64_t n, size_t size) {
     iom_advise(q, bytes);
     *p = q;
     return IOM_OK;
-}
-
-/* ---- a second thread ----------------------------------------------------- */
-
-/* Large steps split their work between this thread and a helper that runs
- * fn(arg) on another. Where no thread can start, iom_helper_finish runs it
- * here instead: same result, one core. */
-typedef struct {
-    void *(*fn)(void *);
-    void *arg;
-    int started;
-#ifdef IOM_HAVE_THREADS
-    pthread_t thread;
-#endif
-} iom_helper;
-
-static void iom_helper_start(iom_helper *h, void *(*fn)(void *), void *arg) {
-    h->fn = fn;
-    h->arg = arg;
-    h->started = 0;
-#ifdef IOM_HAVE_THREADS
-    h->started = pthread_create(&h->thread, NULL, fn, arg) == 0;
-#endif
-}
-
-static void iom_helper_finish(iom_helper *h) {
-#ifdef IOM_HAVE_THREADS
-    if (h->started) {
-        pthread_join(h->thread, NULL);
-        return;
-    }
-#endif
-    h->fn(h->arg);
 }
 
 /* ---- hashing ------------------------------------------------------------ */
@@ -1044,6 +1008,10 @@ typedef struct {
     int rc;
 } iom_columns_job;
 
+/* Add d * counts[i] to the score of nominal rows[i], for i in [lo, hi): the
+ * inner loop of a partial rescore, kept apart so that its few values stay in
+ * registers. A crossing is rare (a few hundred of 100,000 entries), so it
+ * costs a predicted branch. */
 static void *iom_add_column_part(void *arg) {
     iom_columns_job *job = (iom_columns_job *)arg;
     /* locals, read once: the job of a helper lives on the other thread's stack */

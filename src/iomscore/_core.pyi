@@ -12,6 +12,7 @@ __all__ = [
     "SLICE",
     "EventStore",
     "csr_matvec",
+    "helper_counts",
     "sell_build",
     "sell_kernels",
     "sell_matvec",
@@ -118,6 +119,9 @@ def csr_matvec(
     points: npt.NDArray[np.int64],
     threads: int = 0,
 ) -> npt.NDArray[np.int64]: ...
+def helper_counts() -> tuple[int, int, int]: ...
+def _hold_helper() -> bool: ...
+def _release_helper() -> None: ...
 def sell_kernels() -> list[str]: ...
 def sell_build(
     indptr: npt.NDArray[np.int64],

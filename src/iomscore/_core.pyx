@@ -11,7 +11,7 @@ import threading
 import numpy as np
 
 cimport numpy as cnp
-from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint16_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint16_t, uint64_t
 
 from ._cstore cimport (
     iom_csr_matvec_i32, iom_csr_matvec_u16,
@@ -21,17 +21,44 @@ from ._cstore cimport (
     iom_nominal, iom_store_event_bytes, iom_store_free, iom_store_init, iom_set_all_scores,
     iom_band_walk, iom_band_flags, iom_crossed_moved, iom_plan, iom_plan_actions,
     IOM_SLICE, IOM_ISA_SCALAR, IOM_ISA_AVX2, IOM_ISA_AVX512, iom_sell_plan, iom_sell_fill,
-    iom_sell_best_isa, iom_sell_matvec,
+    iom_sell_best_isa, iom_sell_matvec, iom_helper_counts, iom_helper_hold, iom_helper_release,
 )
 
 cnp.import_array()
 
 __all__ = [
-    "EventStore", "MAX_EVENTS", "SLICE", "csr_matvec", "sell_build", "sell_kernels", "sell_matvec",
+    "EventStore", "MAX_EVENTS", "SLICE", "csr_matvec", "helper_counts", "sell_build",
+    "sell_kernels", "sell_matvec",
 ]
 
 MAX_EVENTS = IOM_MAX_SLOTS
 SLICE = IOM_SLICE
+
+
+def helper_counts():
+    """How the split steps of every store in this process ran their second part.
+
+    Returns ``(shared, own, here)``: the steps the shared helper thread took,
+    those that found it busy and started a thread of their own, and those
+    that ran their second part on the calling thread (no thread could start).
+    See ``csrc/iom_helper.h``.
+    """
+    cdef uint64_t counts[3]
+    iom_helper_counts(counts)
+    return int(counts[0]), int(counts[1]), int(counts[2])
+
+
+def _hold_helper():
+    """For tests: hold the shared helper as a step would; True if it was free."""
+    cdef int held
+    with nogil:
+        held = iom_helper_hold()
+    return bool(held)
+
+
+def _release_helper():
+    """For tests: release what :func:`_hold_helper` held."""
+    iom_helper_release()
 
 
 cdef void _check(int rc) except *:

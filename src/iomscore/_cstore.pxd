@@ -1,5 +1,5 @@
 # Declarations of csrc/iom_store.h for Cython.
-from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint16_t
+from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint16_t, uint64_t
 
 
 cdef extern from "iom_store.h" nogil:
@@ -80,6 +80,12 @@ cdef extern from "iom_store.h" nogil:
                         const int64_t *delta, const int64_t *col_ptr, const int32_t *rows,
                         const int32_t *counts)
     int iom_reserve_events(iom_store *s, int64_t extra)
+
+
+cdef extern from "iom_helper.h" nogil:
+    void iom_helper_counts(uint64_t out[3])
+    int iom_helper_hold()
+    void iom_helper_release()
 
 
 cdef extern from "iom_matrix.h" nogil:
