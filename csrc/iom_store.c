@@ -407,6 +407,7 @@ int iom_store_init(iom_store *s, int64_t ring_days, int64_t as_of, int64_t start
     s->n_kinds = n_kinds;
     s->free_head = -1;
     s->parallel_min = IOM_PARALLEL_MIN;
+    s->add_kernel = iom_add_kernel_supported(IOM_ADD_AVX512) ? IOM_ADD_AVX512 : IOM_ADD_PLAIN;
     s->fail_at_nominal = -1;
     s->as_of = as_of;
     s->start = start;
@@ -995,6 +996,115 @@ static int64_t iom_lower_bound(const int32_t *rows, int64_t a, int64_t b, int32_
     return a;
 }
 
+#if defined(__GNUC__) || defined(__clang__)
+#define IOM_NOINLINE __attribute__((noinline))
+#else
+#define IOM_NOINLINE
+#endif
+
+static inline int iom_crosses(int64_t old, int64_t out, const int64_t *t) {
+    return ((old >= t[0]) != (out >= t[0])) | ((old >= t[1]) != (out >= t[1])) |
+           ((old >= t[2]) != (out >= t[2]));
+}
+
+/* Add d * counts[i] to the score of nominal rows[i], for i in [lo, hi): the
+ * inner loop of a partial rescore, in plain C. A crossing is rare (a few
+ * hundred of 100,000 entries), so it costs a predicted branch. Out of line:
+ * inlined into its caller, it ran out of registers. */
+static IOM_NOINLINE int iom_add_column_rows(iom_nominal *noms, const int32_t *rows,
+                                            const int32_t *counts, int64_t lo, int64_t hi,
+                                            int64_t d, const int64_t *thresholds,
+                                            int32_t epoch, iom_crossings *list) {
+    const int64_t t[3] = {thresholds[0], thresholds[1], thresholds[2]};
+    int64_t n = list->n;
+    int rc = IOM_OK;
+    for (int64_t i = lo; i < hi; i++) {
+        if (i + IOM_AHEAD_NEAR < hi) IOM_PREFETCH(&noms[rows[i + IOM_AHEAD_NEAR]]);
+        iom_nominal *nom = &noms[rows[i]];
+        int64_t old = nom->score, out;
+        if (__builtin_add_overflow(old, d * (int64_t)counts[i], &out)) {
+            rc = IOM_EOVERFLOW; /* see iom_add_points */
+            break;
+        }
+        nom->score = out;
+        if (__builtin_expect(iom_crosses(old, out, t), 0) && nom->stamp != epoch) {
+            nom->stamp = epoch;
+            list->index[n] = rows[i];
+            list->old[n] = old;
+            n++;
+        }
+    }
+    list->n = n;
+    return rc;
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+#define IOM_HAVE_AVX512 1
+_Static_assert(sizeof(iom_nominal) == 16 && offsetof(iom_nominal, score) == 0,
+               "the AVX-512 kernel gathers scores at 16-byte strides");
+
+/* The same, eight entries at a time: a hardware gather of the eight scores
+ * and a scatter of the new ones. A column holds each nominal once, so the
+ * eight never share a record. An overflow (which the limits rule out) or the
+ * last few rows go to the plain loop; crossings are listed in row order, so
+ * the crossed list is the plain loop's. About 1.5 times the plain loop on
+ * the 2-core VM measured (an isolated model of 100,000 entries over
+ * 1,000,000 nominals: 1.9-3.4 ns an entry against 3.4-5.4). */
+__attribute__((target("avx512f,avx512dq"))) static IOM_NOINLINE int iom_add_column_rows_avx512(
+    iom_nominal *noms, const int32_t *rows, const int32_t *counts, int64_t lo, int64_t hi,
+    int64_t d, const int64_t *thresholds, int32_t epoch, iom_crossings *list) {
+    const __m512i vd = _mm512_set1_epi64(d), zero = _mm512_setzero_si512();
+    const __m512i t0 = _mm512_set1_epi64(thresholds[0]), t1 = _mm512_set1_epi64(thresholds[1]),
+                  t2 = _mm512_set1_epi64(thresholds[2]);
+    int64_t *scores = &noms[0].score; /* record r's score is scores[2 * r] */
+    int64_t i = lo;
+    for (; i + 8 <= hi; i += 8) {
+        if (i + IOM_AHEAD_NEAR + 8 <= hi)
+            for (int k = 0; k < 8; k++) IOM_PREFETCH(&noms[rows[i + IOM_AHEAD_NEAR + k]]);
+        __m512i row = _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(rows + i)));
+        __m512i add = _mm512_mullo_epi64(
+            _mm512_cvtepi32_epi64(_mm256_loadu_si256((const __m256i *)(counts + i))), vd);
+        __m512i at = _mm512_slli_epi64(row, 1);
+        __m512i old = _mm512_i64gather_epi64(at, scores, 8);
+        __m512i out = _mm512_add_epi64(old, add);
+        /* Signed overflow: the sum's sign differs from both addends'. */
+        __m512i wrapped = _mm512_and_si512(_mm512_xor_si512(old, out), _mm512_xor_si512(add, out));
+        if (_mm512_cmplt_epi64_mask(wrapped, zero)) break; /* the plain loop reports it */
+        _mm512_i64scatter_epi64(scores, at, out, 8);
+        __mmask8 crossed =
+            (_mm512_cmpge_epi64_mask(old, t0) ^ _mm512_cmpge_epi64_mask(out, t0)) |
+            (_mm512_cmpge_epi64_mask(old, t1) ^ _mm512_cmpge_epi64_mask(out, t1)) |
+            (_mm512_cmpge_epi64_mask(old, t2) ^ _mm512_cmpge_epi64_mask(out, t2));
+        if (__builtin_expect(crossed != 0, 0)) {
+            int64_t olds[8];
+            _mm512_storeu_si512(olds, old);
+            for (int k = 0; k < 8; k++) {
+                iom_nominal *nom = &noms[rows[i + k]];
+                if ((crossed >> k & 1) && nom->stamp != epoch) {
+                    nom->stamp = epoch;
+                    list->index[list->n] = rows[i + k];
+                    list->old[list->n] = olds[k];
+                    list->n++;
+                }
+            }
+        }
+    }
+    return iom_add_column_rows(noms, rows, counts, i, hi, d, thresholds, epoch, list);
+}
+#endif
+
+int iom_add_kernel_supported(int kernel) {
+    if (kernel == IOM_ADD_PLAIN) return 1;
+#ifdef IOM_HAVE_AVX512
+    if (kernel == IOM_ADD_AVX512) {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq");
+    }
+#endif
+    return 0;
+}
+
 /* The part of a partial rescore that updates nominals row_lo..row_hi-1. The
  * rows of a CSC column ascend (it is built row by row), so each column's
  * share is found by two binary searches: no test per entry. */
@@ -1008,10 +1118,6 @@ typedef struct {
     int rc;
 } iom_columns_job;
 
-/* Add d * counts[i] to the score of nominal rows[i], for i in [lo, hi): the
- * inner loop of a partial rescore, kept apart so that its few values stay in
- * registers. A crossing is rare (a few hundred of 100,000 entries), so it
- * costs a predicted branch. */
 static void *iom_add_column_part(void *arg) {
     iom_columns_job *job = (iom_columns_job *)arg;
     /* locals, read once: the job of a helper lives on the other thread's stack */
@@ -1021,17 +1127,18 @@ static void *iom_add_column_part(void *arg) {
     int64_t thresholds[3] = {job->s->thresholds[0], job->s->thresholds[1], job->s->thresholds[2]};
     int32_t epoch = job->s->epoch, row_lo = job->row_lo, row_hi = job->row_hi;
     int64_t n_changed = job->n_changed;
+    int (*kernel)(iom_nominal *, const int32_t *, const int32_t *, int64_t, int64_t, int64_t,
+                  const int64_t *, int32_t, iom_crossings *) = iom_add_column_rows;
+#ifdef IOM_HAVE_AVX512
+    if (job->s->add_kernel == IOM_ADD_AVX512) kernel = iom_add_column_rows_avx512;
+#endif
     iom_crossings list = job->list;
     int rc = IOM_OK;
     for (int64_t j = 0; j < n_changed && rc == IOM_OK; j++) {
         int64_t c = changed[j];
         int64_t lo = iom_lower_bound(rows, col_ptr[c], col_ptr[c + 1], row_lo);
         int64_t hi = iom_lower_bound(rows, lo, col_ptr[c + 1], row_hi);
-        for (int64_t i = lo; i < hi && rc == IOM_OK; i++) {
-            if (i + IOM_AHEAD_NEAR < hi) IOM_PREFETCH(&noms[rows[i + IOM_AHEAD_NEAR]]);
-            rc = iom_add_points(&list, thresholds, epoch, &noms[rows[i]], rows[i],
-                                delta[j] * (int64_t)counts[i]);
-        }
+        rc = kernel(noms, rows, counts, lo, hi, delta[j], thresholds, epoch, &list);
     }
     job->list = list;
     job->rc = rc;

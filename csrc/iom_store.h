@@ -159,6 +159,9 @@ typedef struct {
     /* Steps of this many rows or more use the helper thread (see the top of
      * this file; IOM_PARALLEL_MIN unless a caller, say a test, sets it). */
     int64_t parallel_min;
+    /* The partial rescore's inner loop: IOM_ADD_AVX512 where the CPU has it,
+     * else IOM_ADD_PLAIN (a test sets either, to check both). */
+    int add_kernel;
     /* For tests of the failure paths: adding the nominal that would get this
      * index fails as if memory ran out (-1, the default, never). */
     int64_t fail_at_nominal;
@@ -233,12 +236,20 @@ void iom_set_points(iom_store *s, const int64_t *points);
 
 /* Partial rescore: for each changed kind j, add delta[j] * count to the score
  * of every nominal in that column of the count matrix (CSC: col_ptr, rows,
- * counts, rows being nominal indices, ascending within a column). Costs
+ * counts, rows being nominal indices, strictly ascending within a column:
+ * one entry per nominal). Costs
  * O(entries in those columns); parallel_min entries or more are split with
  * the helper thread by halves of the nominals. Starts a new crossed list. */
 int iom_add_columns(iom_store *s, int64_t n_changed, const int64_t *changed,
                     const int64_t *delta, const int64_t *col_ptr, const int32_t *rows,
                     const int32_t *counts);
+
+/* Inner loops of iom_add_columns: plain C, or eight entries at a time with
+ * an AVX-512 gather and scatter of the scores. */
+#define IOM_ADD_PLAIN 0
+#define IOM_ADD_AVX512 1
+/* Whether this build and CPU run that inner loop. */
+int iom_add_kernel_supported(int kernel);
 
 /* Start a new operation (an empty crossed list). */
 void iom_begin(iom_store *s);

@@ -153,3 +153,15 @@ def test_every_spelling_of_every_shipped_code_finds_its_row():
     missing = next(f"{c:03d}/99" for c in range(1000) if f"{c:03d}/99" not in table.offences)
     with pytest.raises(KeyError):
         table.offence_index(missing)
+
+
+def test_the_store_refuses_an_inner_loop_this_cpu_does_not_run():
+    from iomscore._core import add_kernels
+
+    engine = Engine(Weights.default(), datetime.date(2026, 11, 26))
+    assert engine._store.add_kernel == add_kernels()[0]  # the fastest, by default
+    with pytest.raises(ValueError, match="add_kernel must be one of"):
+        engine._store.add_kernel = "sse9"
+    for kernel in add_kernels():
+        engine._store.add_kernel = kernel
+        assert engine._store.add_kernel == kernel

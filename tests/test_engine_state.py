@@ -45,6 +45,7 @@ from strategies import (
 )
 
 from iomscore import Engine, EngineError, EventError, reference
+from iomscore._core import add_kernels
 
 DAY = datetime.timedelta(days=1)
 FAR_FUTURE = datetime.date(2200, 1, 1)  # keep far below datetime.date.max after many jumps
@@ -115,14 +116,16 @@ class EngineMachine(RuleBasedStateMachine):
         thresholds=thresholds_st,
         points=points_matrices(),
         parallel_min=st.sampled_from([None, 1, 2]),
+        add_kernel=st.sampled_from(add_kernels()),
     )
-    def start(self, as_of, years, thresholds, points, parallel_min):
+    def start(self, as_of, years, thresholds, points, parallel_min, add_kernel):
         self.as_of, self.years, self.thresholds = as_of, years, thresholds
         self.weights = make_weights(points, name="initial")
         self.engine = Engine(self.weights, as_of, window_years=years, thresholds=thresholds)
         if parallel_min is not None:
             # Small steps take the two-thread paths (classify, inserts, expiry) of large ones.
             self.engine._store.parallel_min = parallel_min
+        self.engine._store.add_kernel = add_kernel  # each inner loop of a partial rescore
         self.model: dict[int, reference.Event] = {}
         self.used: set[int] = set()
         self.next_id = 0

@@ -40,6 +40,7 @@ from strategies import (
 from test_reference import WINDOW_CASES
 
 from iomscore import BAND_NAMES, Engine, EventError, Weights, reference
+from iomscore._core import add_kernels
 
 D = datetime.date
 
@@ -588,13 +589,36 @@ def test_a_partial_reweight_reports_the_bands_at_its_ends_only(old, new, counts,
     the changed columns under a twelfth of the matrix: the partial path. They
     come first, so on two threads the helper, which takes the upper half of
     the nominal indices, updates the nominals under test."""
+    weights, table, events = _four_changed_codes(old, new, counts, fillers=15)
+    assert _reweight_as_reference(weights, table, events, parallel_min) in ("partial", "none")
+
+
+@given(
+    old=st.lists(st.integers(0, 700), min_size=4, max_size=4),
+    new=st.lists(st.integers(0, 700), min_size=4, max_size=4),
+    counts=st.lists(st.lists(st.integers(0, 3), min_size=4, max_size=4), min_size=1, max_size=48),
+    parallel_min=st.sampled_from([1, 1 << 62]),
+)
+def test_a_partial_reweight_of_many_nominals_equals_the_reference(old, new, counts, parallel_min):
+    """Up to 48 nominals in the changed columns: the AVX-512 loop takes eight
+    entries at a time, so its crossings fall in every lane, and its last few
+    rows (and those of each thread's half) go to the plain loop."""
+    weights, table, events = _four_changed_codes(old, new, counts, fillers=110)
+    assert _reweight_as_reference(weights, table, events, parallel_min) in ("partial", "none")
+
+
+def _four_changed_codes(old, new, counts, fillers):
+    """Tables whose first four codes' points go from ``old`` to ``new``, and the
+    events: nominal i holds counts[i][k] events of code k, and ``fillers`` more
+    nominals, first in the store, hold one event of each of 20 other codes
+    (enough to keep the changed columns under a twelfth of the matrix)."""
     as_of = D(2026, 11, 26)
     codes = _codes(24)
     weights = Weights(("arrest",), codes, [[*old, *[50] * 20]], name="old")
     table = weights.replace({("arrest", codes[k]): new[k] for k in range(4)}, name="new")
     events = [
         reference.Event(0, 100 + f, "arrest", codes[4 + k], as_of)
-        for f in range(15)
+        for f in range(fillers)
         for k in range(20)
     ]
     events += [
@@ -604,22 +628,28 @@ def test_a_partial_reweight_reports_the_bands_at_its_ends_only(old, new, counts,
         for _ in range(count)
     ]
     events = [dataclasses.replace(e, event_id=i) for i, e in enumerate(events)]
-    assert _reweight_as_reference(weights, table, events, parallel_min) in ("partial", "none")
+    return weights, table, events
 
 
 def _reweight_as_reference(weights, table, events, parallel_min) -> str:
     """Load ``events`` under ``weights``, reweight to ``table`` and check the
-    band changes and scores against the reference; returns the path taken."""
+    band changes and scores against the reference, with each inner loop of the
+    partial rescore this CPU runs; returns the path taken."""
     as_of = max(e.date for e in events)
-    engine = Engine(weights, as_of)
-    engine._store.parallel_min = parallel_min
-    engine.ingest(event_columns(events))
-    report = engine.reweight(table)
     before = reference_scores(events, weights, as_of)
     after = reference_scores(events, table, as_of)
-    assert report.changes.as_dict() == reference.band_changes(before, after)
-    assert engine.scores().rows() == reference.result(after)
-    return report.mode
+    modes = set()
+    for kernel in add_kernels():
+        engine = Engine(weights, as_of)
+        engine._store.parallel_min = parallel_min
+        engine._store.add_kernel = kernel
+        engine.ingest(event_columns(events))
+        report = engine.reweight(table)
+        assert report.changes.as_dict() == reference.band_changes(before, after)
+        assert engine.scores().rows() == reference.result(after)
+        modes.add(report.mode)
+    (mode,) = modes
+    return mode
 
 
 def _codes(n: int) -> list[str]:
@@ -627,7 +657,7 @@ def _codes(n: int) -> list[str]:
     return [f"{i // 100:03d}/{i % 100:02d}" for i in range(n)]
 
 
-@pytest.mark.parametrize("n_nominals", [1, 2, 3, 8, 21])
+@pytest.mark.parametrize("n_nominals", [1, 2, 3, 8, 21, 40, 67])
 @pytest.mark.parametrize("parallel_min", [1, 1 << 62])
 def test_a_partial_reweight_updates_every_nominal_of_the_changed_columns(n_nominals, parallel_min):
     """Every nominal holds one event of the changed code and twelve of others

@@ -21,14 +21,15 @@ from ._cstore cimport (
     iom_nominal, iom_store_event_bytes, iom_store_free, iom_store_init, iom_set_all_scores,
     iom_band_walk, iom_band_flags, iom_crossed_moved, iom_plan, iom_plan_actions,
     IOM_SLICE, IOM_ISA_SCALAR, IOM_ISA_AVX2, IOM_ISA_AVX512, iom_sell_plan, iom_sell_fill,
-    iom_sell_best_isa, iom_sell_matvec, iom_helper_counts, iom_helper_hold, iom_helper_release,
+    iom_sell_best_isa, iom_sell_matvec, iom_helper_counts, IOM_ADD_PLAIN, IOM_ADD_AVX512,
+    iom_add_kernel_supported, iom_helper_hold, iom_helper_release,
 )
 
 cnp.import_array()
 
 __all__ = [
-    "EventStore", "MAX_EVENTS", "SLICE", "csr_matvec", "helper_counts", "sell_build",
-    "sell_kernels", "sell_matvec",
+    "EventStore", "MAX_EVENTS", "SLICE", "add_kernels", "csr_matvec", "helper_counts",
+    "sell_build", "sell_kernels", "sell_matvec",
 ]
 
 MAX_EVENTS = IOM_MAX_SLOTS
@@ -182,6 +183,19 @@ cdef class EventStore:
         if value < 1:
             raise ValueError("parallel_min must be at least 1")
         self.s.parallel_min = value
+
+    @property
+    def add_kernel(self):
+        """The partial rescore's inner loop: "avx512" (a gather and a scatter of eight
+        scores at a time) where the CPU runs it, else "plain"; see :func:`add_kernels`."""
+        return "avx512" if self.s.add_kernel == IOM_ADD_AVX512 else "plain"
+
+    @add_kernel.setter
+    def add_kernel(self, name):
+        kernels = add_kernels()
+        if name not in kernels:
+            raise ValueError(f"add_kernel must be one of {kernels} on this CPU, not {name!r}")
+        self.s.add_kernel = IOM_ADD_AVX512 if name == "avx512" else IOM_ADD_PLAIN
 
     def _fail_at_nominal(self, int64_t index):
         """For tests: adding nominal number ``index`` fails as if memory ran out (-1: never)."""
@@ -507,6 +521,14 @@ def csr_matvec(indptr, kinds, counts, points, int threads=0):
 
 
 _KERNELS = {"scalar": IOM_ISA_SCALAR, "avx2": IOM_ISA_AVX2, "avx512": IOM_ISA_AVX512}
+
+
+def add_kernels():
+    """The partial rescore's inner loops this CPU runs, fastest first."""
+    return [
+        name for name, kernel in (("avx512", IOM_ADD_AVX512), ("plain", IOM_ADD_PLAIN))
+        if iom_add_kernel_supported(kernel)
+    ]
 
 
 def sell_kernels():

@@ -42,6 +42,7 @@ cdef extern from "iom_store.h" nogil:
         int64_t n_crossed
         iom_index ev_index
         int64_t parallel_min
+        int add_kernel
         int64_t fail_at_nominal
 
     int iom_store_init(iom_store *s, int64_t ring_days, int64_t as_of, int64_t start,
@@ -70,6 +71,9 @@ cdef extern from "iom_store.h" nogil:
     int iom_advance(iom_store *s, int64_t new_as_of, int64_t new_start, int64_t *expired)
     void iom_set_points(iom_store *s, const int64_t *points)
     void iom_begin(iom_store *s)
+    int IOM_ADD_PLAIN
+    int IOM_ADD_AVX512
+    int iom_add_kernel_supported(int kernel)
     int64_t iom_band_flags(const iom_store *s, const int64_t *scores, uint8_t *flags)
     int64_t iom_crossed_moved(const iom_store *s, int32_t *out_index, uint8_t *out_flag)
     int iom_band_walk(const iom_store *s, const int64_t *by_id, const uint8_t *flags,
