@@ -1,9 +1,10 @@
 """The compiled event store: sliding event buffers with incremental scores.
 
-A thin typed wrapper over ``csrc/iom_store.c`` and ``csrc/iom_matrix.c``.
-Every method that reaches C releases the GIL. Inputs are assumed valid:
-:mod:`iomscore.engine` checks them first, and the C side allocates what a
-change needs before making it, so a batch is taken whole or not at all.
+A thin typed wrapper over ``csrc/iom_store.c`` (with its helper thread,
+``csrc/iom_helper.c``) and ``csrc/iom_matrix.c``. Every method that reaches C
+releases the GIL. Inputs are assumed valid: :mod:`iomscore.engine` checks them
+first, and the C side allocates what a change needs before making it, so a
+batch is taken whole or not at all.
 """
 
 import threading
