@@ -141,7 +141,9 @@ static uint_fast64_t iom_shared_post(void *(*fn)(void *), void *arg) {
 
 #endif /* IOM_HAVE_THREADS */
 
-static void iom_count(int how) { atomic_fetch_add_explicit(&iom_steps[how], 1, memory_order_relaxed); }
+static void iom_count(int how) {
+    atomic_fetch_add_explicit(&iom_steps[how], 1, memory_order_relaxed);
+}
 
 void iom_helper_start(iom_helper *h, void *(*fn)(void *), void *arg) {
     h->fn = fn;

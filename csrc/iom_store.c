@@ -596,17 +596,22 @@ typedef struct {
  * Points are capped at 100,000 and a store holds under 2**28 events, so a
  * score stays below 2**45: overflow cannot happen. It is checked anyway, so
  * that a future change of those limits fails loudly instead of wrapping. */
+static inline void iom_list_crossing(iom_crossings *list, int32_t epoch, iom_nominal *nom,
+                                     int32_t index, int64_t old) {
+    if (nom->stamp == epoch) return; /* listed already in this operation */
+    nom->stamp = epoch;
+    list->index[list->n] = index;
+    list->old[list->n] = old;
+    list->n++;
+}
+
 static inline int iom_add_points(iom_crossings *list, const int64_t *thresholds, int32_t epoch,
                                  iom_nominal *nom, int32_t index, int64_t delta) {
     int64_t old = nom->score, out;
     if (__builtin_add_overflow(old, delta, &out)) return IOM_EOVERFLOW;
     nom->score = out;
-    if (iom_band(old, thresholds) != iom_band(out, thresholds) && nom->stamp != epoch) {
-        nom->stamp = epoch;
-        list->index[list->n] = index;
-        list->old[list->n] = old;
-        list->n++;
-    }
+    if (iom_band(old, thresholds) != iom_band(out, thresholds))
+        iom_list_crossing(list, epoch, nom, index, old);
     return IOM_OK;
 }
 
@@ -996,45 +1001,17 @@ static int64_t iom_lower_bound(const int32_t *rows, int64_t a, int64_t b, int32_
     return a;
 }
 
-#if defined(__GNUC__) || defined(__clang__)
-#define IOM_NOINLINE __attribute__((noinline))
-#else
-#define IOM_NOINLINE
-#endif
-
-static inline int iom_crosses(int64_t old, int64_t out, const int64_t *t) {
-    return ((old >= t[0]) != (out >= t[0])) | ((old >= t[1]) != (out >= t[1])) |
-           ((old >= t[2]) != (out >= t[2]));
-}
-
 /* Add d * counts[i] to the score of nominal rows[i], for i in [lo, hi): the
- * inner loop of a partial rescore, in plain C. A crossing is rare (a few
- * hundred of 100,000 entries), so it costs a predicted branch. Out of line:
- * inlined into its caller, it ran out of registers. */
-static IOM_NOINLINE int iom_add_column_rows(iom_nominal *noms, const int32_t *rows,
-                                            const int32_t *counts, int64_t lo, int64_t hi,
-                                            int64_t d, const int64_t *thresholds,
-                                            int32_t epoch, iom_crossings *list) {
-    const int64_t t[3] = {thresholds[0], thresholds[1], thresholds[2]};
-    int64_t n = list->n;
+ * inner loop of a partial rescore, in plain C. */
+static int iom_add_column_rows(iom_nominal *noms, const int32_t *rows, const int32_t *counts,
+                               int64_t lo, int64_t hi, int64_t d, const int64_t *thresholds,
+                               int32_t epoch, iom_crossings *list) {
     int rc = IOM_OK;
-    for (int64_t i = lo; i < hi; i++) {
+    for (int64_t i = lo; i < hi && rc == IOM_OK; i++) {
         if (i + IOM_AHEAD_NEAR < hi) IOM_PREFETCH(&noms[rows[i + IOM_AHEAD_NEAR]]);
-        iom_nominal *nom = &noms[rows[i]];
-        int64_t old = nom->score, out;
-        if (__builtin_add_overflow(old, d * (int64_t)counts[i], &out)) {
-            rc = IOM_EOVERFLOW; /* see iom_add_points */
-            break;
-        }
-        nom->score = out;
-        if (__builtin_expect(iom_crosses(old, out, t), 0) && nom->stamp != epoch) {
-            nom->stamp = epoch;
-            list->index[n] = rows[i];
-            list->old[n] = old;
-            n++;
-        }
+        rc = iom_add_points(list, thresholds, epoch, &noms[rows[i]], rows[i],
+                            d * (int64_t)counts[i]);
     }
-    list->n = n;
     return rc;
 }
 
@@ -1051,7 +1028,7 @@ _Static_assert(sizeof(iom_nominal) == 16 && offsetof(iom_nominal, score) == 0,
  * the crossed list is the plain loop's. About 1.5 times the plain loop on
  * the 2-core VM measured (an isolated model of 100,000 entries over
  * 1,000,000 nominals: 1.9-3.4 ns an entry against 3.4-5.4). */
-__attribute__((target("avx512f,avx512dq"))) static IOM_NOINLINE int iom_add_column_rows_avx512(
+__attribute__((target("avx512f,avx512dq"))) static int iom_add_column_rows_avx512(
     iom_nominal *noms, const int32_t *rows, const int32_t *counts, int64_t lo, int64_t hi,
     int64_t d, const int64_t *thresholds, int32_t epoch, iom_crossings *list) {
     const __m512i vd = _mm512_set1_epi64(d), zero = _mm512_setzero_si512();
@@ -1079,15 +1056,9 @@ __attribute__((target("avx512f,avx512dq"))) static IOM_NOINLINE int iom_add_colu
         if (__builtin_expect(crossed != 0, 0)) {
             int64_t olds[8];
             _mm512_storeu_si512(olds, old);
-            for (int k = 0; k < 8; k++) {
-                iom_nominal *nom = &noms[rows[i + k]];
-                if ((crossed >> k & 1) && nom->stamp != epoch) {
-                    nom->stamp = epoch;
-                    list->index[list->n] = rows[i + k];
-                    list->old[list->n] = olds[k];
-                    list->n++;
-                }
-            }
+            for (int k = 0; k < 8; k++)
+                if (crossed >> k & 1)
+                    iom_list_crossing(list, epoch, &noms[rows[i + k]], rows[i + k], olds[k]);
         }
     }
     return iom_add_column_rows(noms, rows, counts, i, hi, d, thresholds, epoch, list);

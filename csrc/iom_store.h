@@ -33,9 +33,10 @@
  * Two threads: a step with parallel_min rows or more (classify, the inserts
  * of a batch, the expiry of one day, a partial rescore's entries) splits its
  * random reads with a helper thread (iom_helper.h: one thread for the whole
- * process, kept awake between steps), and waits for it before it returns. The two never write the same memory: classify's halves only
- * read; for inserts and expiry the helper owns the id index and this thread
- * everything else; a partial rescore gives each thread half of the nominals.
+ * process, kept awake between steps), and waits for it before it returns.
+ * The two never write the same memory: classify's halves only read; for
+ * inserts and expiry the helper owns the id index and this thread everything
+ * else; a partial rescore gives each thread half of the nominals.
  * Each works in row order, so the store ends as one thread would leave it.
  *
  * Band changes: every score change that crosses a threshold puts its nominal
@@ -237,9 +238,9 @@ void iom_set_points(iom_store *s, const int64_t *points);
 /* Partial rescore: for each changed kind j, add delta[j] * count to the score
  * of every nominal in that column of the count matrix (CSC: col_ptr, rows,
  * counts, rows being nominal indices, strictly ascending within a column:
- * one entry per nominal). Costs
- * O(entries in those columns); parallel_min entries or more are split with
- * the helper thread by halves of the nominals. Starts a new crossed list. */
+ * one entry per nominal). Costs O(entries in those columns); parallel_min
+ * entries or more are split with the helper thread by halves of the nominals.
+ * Starts a new crossed list. */
 int iom_add_columns(iom_store *s, int64_t n_changed, const int64_t *changed,
                     const int64_t *delta, const int64_t *col_ptr, const int32_t *rows,
                     const int32_t *counts);

@@ -502,14 +502,14 @@ class Engine:
         current = self._weights
         if weights.datasets == current.datasets and weights.layout == current.layout:
             return
-        if weights.datasets != self._weights.datasets:
+        if weights.datasets != current.datasets:
             raise EngineError(
                 f"the new table's datasets {list(weights.datasets)} differ from "
-                f"{list(self._weights.datasets)}"
+                f"{list(current.datasets)}"
             )
-        if weights.offences != self._weights.offences:
-            missing = sorted(set(self._weights.offences) - set(weights.offences))
-            extra = sorted(set(weights.offences) - set(self._weights.offences))
+        if weights.offences != current.offences:
+            missing = sorted(set(current.offences) - set(weights.offences))
+            extra = sorted(set(weights.offences) - set(current.offences))
             raise EngineError(
                 "the new table must list the same offence codes as the current one "
                 f"({len(missing)} missing, e.g. {missing[:3]}; "
