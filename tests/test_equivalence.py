@@ -992,14 +992,23 @@ def _tag(event_id: int) -> int:
     return 0x80 | (_group_hash(event_id) & 0xF) << 3 | event_id & 7
 
 
+def _check_bits(event_id: int) -> int:
+    """The four bits of the group's hash that an entry keeps above its slot."""
+    return (_group_hash(event_id) >> 6) & 0xF
+
+
 @pytest.mark.parametrize("parallel_min", [1, 1 << 62])
 @pytest.mark.parametrize("first_gone", [True, False])
 def test_a_delete_takes_its_own_entry_among_equal_tags(parallel_min, first_gone):
-    """Two ids of different groups with one home chunk and one tag byte: the
-    index tells their entries apart by slot, so retracting either leaves the
-    other findable."""
+    """Two ids of different groups with one home chunk, one tag byte and one
+    check (the hash bits above the slot): a lookup tells them apart by key, a
+    delete by slot, so retracting either leaves the other findable."""
     a = 0
-    b = next(i for i in itertools.count(8) if _home(i, 2) == _home(a, 2) and _tag(i) == _tag(a))
+    b = next(
+        i
+        for i in itertools.count(8)
+        if _home(i, 2) == _home(a, 2) and _tag(i) == _tag(a) and _check_bits(i) == _check_bits(a)
+    )
     weights = small_weights()
     as_of = D(2026, 11, 26)
     engine = Engine(weights, as_of)
