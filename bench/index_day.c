@@ -110,7 +110,7 @@ int main(int argc, char **argv) {
         }
         double t2 = iom_bench_us();
         for (int64_t i = 0; i < per_day; i++) {
-            if (i + IOM_AHEAD_FAR < per_day) iom_index_prefetch(&ix, day[i + IOM_AHEAD_FAR]);
+            if (i + IOM_AHEAD_FAR < per_day) iom_index_prefetch_put(&ix, day, 1, i + IOM_AHEAD_FAR);
             iom_index_put(&ix, day[i], hi + i);
         }
         hi += per_day;
