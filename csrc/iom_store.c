@@ -115,9 +115,10 @@ static inline uint8_t iom_tag(uint64_t h, int64_t key) {
 /* The top four bits of an entry's slot word (slots are below 2**28) hold four
  * more bits of the group's hash. A lookup reads an entry's key, a random miss
  * in ev_id, only for an entry that matches in tag and in these bits: 1 entry
- * of another group in 2,048 instead of 1 in 128. Those key reads are issued
- * only once the chunk has arrived, and stalled a day's lookups: 0.11 key
- * reads a lookup took 27 ns of its cost (bench/index_day.c). */
+ * of another group in 2,048 instead of 1 in 128. A key read can start only
+ * once its chunk has arrived, so no prefetch hides it: looking up a day's new
+ * ids made 0.107 of them a lookup, at 80-150 ns each, most of the lookup's
+ * 27 ns; now 0.007, and 19 ns a lookup (bench/index_day.c). */
 #define IOM_SLOT_BITS 28
 #define IOM_SLOT_MASK ((1u << IOM_SLOT_BITS) - 1)
 _Static_assert(IOM_MAX_SLOTS <= IOM_SLOT_MASK, "slots leave the top four bits of a word free");
@@ -281,7 +282,8 @@ IOM_PREFETCHER void iom_index_prefetch(const iom_index *ix, int64_t key) {
  * (which stops at the first chunk with no overflow in its lane): a day's new
  * ids of one group, put side by side, fill their home chunk and spill on.
  * Prefetching four chunks from home: a day's puts took 16-18 ns an id, two
- * chunks 20-22 ns, three 18 ns, six 17-18 ns (bench/index_day.c). */
+ * chunks 20-22 ns, three 18 ns, six 17-18 ns (bench/index_day.c). Chunks
+ * past the end of the table are prefetched for nothing, harmlessly. */
 #ifndef IOM_PUT_AHEAD_CHUNKS
 #define IOM_PUT_AHEAD_CHUNKS 4
 #endif

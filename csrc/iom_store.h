@@ -71,8 +71,9 @@
 #define IOM_CONFLICT 2
 
 /* The event-id index: chunks of IOM_CHUNK_SLOTS entries, one cache line each.
- * An entry is a tag byte (0: free) and a slot; the key itself is read from
- * ev_id[slot]. Collisions walk on to the next chunks (linear probing by
+ * An entry is a tag byte (0: free) and a slot word: the slot in its low 28
+ * bits, four more bits of the hash above (see iom_check); the key itself is
+ * read from ev_id[slot]. Collisions walk on to the next chunks (linear probing by
  * chunk); a chunk counts, in four lanes by two bits of the hash, the entries
  * that passed it, full, on their way from an earlier home, so a lookup stops
  * at the first chunk with none in its lane, and a delete empties its entry
