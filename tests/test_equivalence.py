@@ -945,6 +945,11 @@ def _group_hash(event_id: int) -> int:
     return z ^ (z >> 31)
 
 
+def _chunks_for(count: int) -> int:
+    """Chunks a bulk load of ``count`` ids gets: a load of 60%, as csrc/iom_store.c."""
+    return max(2, -(-count * 100 // (60 * 12)))
+
+
 def _home(event_id: int, chunks: int) -> int:
     """The index's home chunk for an id (the hash scaled to the chunk count)."""
     return (_group_hash(event_id) * chunks) >> 64
@@ -1043,11 +1048,11 @@ def test_an_index_rebuild_keeps_walks_that_wrap_past_its_end(parallel_min):
 @pytest.mark.parametrize("parallel_min", [1, 1 << 62])
 def test_an_overflow_count_stuck_at_255_still_finds_everything(parallel_min):
     """268 neighbouring ids (groups of eight), every group homed at the last
-    chunk of the 32-chunk index a 268-event batch gets, and all in one lane:
-    256 of them pass that chunk, whose count stops at 255 (a count that
-    wrapped to 0 would hide them all) and stays there. Lookups walk on past
-    it, so every id is found while held and none once retracted."""
-    chunks = 32  # 268 entries at a load of 0.7
+    chunk of the index a 268-event batch gets, and all in one lane: 256 of
+    them pass that chunk, whose count stops at 255 (a count that wrapped to 0
+    would hide them all) and stays there. Lookups walk on past it, so every
+    id is found while held and none once retracted."""
+    chunks = _chunks_for(268)
     crowded = (
         g for g in itertools.count() if _home(8 * g, chunks) == chunks - 1 and _lane(8 * g) == 0
     )
