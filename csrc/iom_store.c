@@ -526,13 +526,20 @@ void iom_find_nominals(const iom_store *s, int64_t n, const int64_t *ids, int64_
     }
 }
 
+/* With out_nom, each row's nominal is looked up too (-1 if not held), in the
+ * same loop: two streams of random reads, both prefetched, on the thread
+ * that has the row. */
 static void iom_classify_rows(const iom_store *s, int64_t n, const int64_t *ids,
                               const int64_t *nominal_ids, const uint16_t *kinds,
-                              const int32_t *days, int8_t *out_status) {
+                              const int32_t *days, int8_t *out_status, int32_t *out_nom) {
     for (int64_t i = 0; i < n; i++) {
-        if (i + IOM_AHEAD_FAR < n) iom_index_prefetch(&s->ev_index, ids[i + IOM_AHEAD_FAR]);
+        if (i + IOM_AHEAD_FAR < n) {
+            iom_index_prefetch(&s->ev_index, ids[i + IOM_AHEAD_FAR]);
+            if (out_nom) iom_nmap_prefetch(&s->nom_map, nominal_ids[i + IOM_AHEAD_FAR]);
+        }
         if (i + IOM_AHEAD_NEAR < n)
             IOM_PREFETCH(iom_index_guess(&s->ev_index, s->ev_id, 8, ids[i + IOM_AHEAD_NEAR]));
+        if (out_nom) out_nom[i] = (int32_t)iom_find_nominal(s, nominal_ids[i]);
         int64_t slot = iom_index_find(&s->ev_index, s->ev_id, 1, ids[i]);
         if (slot < 0) {
             out_status[i] = IOM_NEW;
@@ -552,30 +559,39 @@ typedef struct {
     const uint16_t *kinds;
     const int32_t *days;
     int8_t *out_status;
+    int32_t *out_nom;
 } iom_classify_job;
 
 static void *iom_classify_job_run(void *arg) {
     iom_classify_job *j = (iom_classify_job *)arg;
-    iom_classify_rows(j->s, j->n, j->ids, j->nominal_ids, j->kinds, j->days, j->out_status);
+    iom_classify_rows(j->s, j->n, j->ids, j->nominal_ids, j->kinds, j->days, j->out_status,
+                      j->out_nom);
     return NULL;
 }
 
 void iom_classify(const iom_store *s, int64_t n, const int64_t *ids, const int64_t *nominal_ids,
-                  const uint16_t *kinds, const int32_t *days, int8_t *out_status) {
+                  const uint16_t *kinds, const int32_t *days, int8_t *out_status,
+                  int32_t *out_nom) {
     if (s->ev_index.count == 0) { /* an empty store holds none of them */
         memset(out_status, IOM_NEW, (size_t)n);
+        for (int64_t i = 0; out_nom && i < n; i++) {
+            if (i + IOM_AHEAD_FAR < n) iom_nmap_prefetch(&s->nom_map, nominal_ids[i + IOM_AHEAD_FAR]);
+            out_nom[i] = (int32_t)iom_find_nominal(s, nominal_ids[i]);
+        }
         return;
     }
     if (n < s->parallel_min) {
-        iom_classify_rows(s, n, ids, nominal_ids, kinds, days, out_status);
+        iom_classify_rows(s, n, ids, nominal_ids, kinds, days, out_status, out_nom);
         return;
     }
     /* Reads only: the second half of the rows on the helper thread. */
     int64_t h = n / 2;
-    iom_classify_job job = {s, n - h, ids + h, nominal_ids + h, kinds + h, days + h, out_status + h};
+    iom_classify_job job = {s,          n - h,          ids + h,
+                            nominal_ids + h, kinds + h, days + h,
+                            out_status + h,  out_nom ? out_nom + h : NULL};
     iom_helper helper;
     iom_helper_start(&helper, iom_classify_job_run, &job);
-    iom_classify_rows(s, h, ids, nominal_ids, kinds, days, out_status);
+    iom_classify_rows(s, h, ids, nominal_ids, kinds, days, out_status, out_nom);
     iom_helper_finish(&helper);
 }
 
@@ -809,14 +825,18 @@ static void iom_finish_puts(iom_store *s, iom_helper *helper, iom_put_job *job) 
 /* Every row's nominal index (-1 for rows not inserted), adding new nominals;
  * IOM_ENOMEM if memory runs out. */
 static int iom_resolve_nominals(iom_store *s, int64_t n, const int64_t *nominal_ids,
-                                const int8_t *action, int32_t *nom_index) {
+                                const int8_t *action, const int32_t *known, int32_t *nom_index) {
     for (int64_t i = 0; i < n; i++) {
-        if (i + IOM_AHEAD_FAR < n) iom_nmap_prefetch(&s->nom_map, nominal_ids[i + IOM_AHEAD_FAR]);
         nom_index[i] = -1;
-        if (iom_acts_insert(action[i])) {
-            nom_index[i] = iom_nominal_for(s, nominal_ids[i]);
-            if (nom_index[i] < 0) return IOM_ENOMEM;
+        if (!iom_acts_insert(action[i])) continue;
+        if (known && known[i] >= 0) { /* nominals are never removed: still right */
+            nom_index[i] = known[i];
+            continue;
         }
+        if (!known && i + IOM_AHEAD_FAR < n)
+            iom_nmap_prefetch(&s->nom_map, nominal_ids[i + IOM_AHEAD_FAR]);
+        nom_index[i] = iom_nominal_for(s, nominal_ids[i]);
+        if (nom_index[i] < 0) return IOM_ENOMEM;
     }
     return IOM_OK;
 }
@@ -840,15 +860,15 @@ static int iom_retract_rows(iom_store *s, int64_t n, const int64_t *ids, const i
  * retractions must make them before the index is filled. */
 static int iom_apply_parallel(iom_store *s, int64_t n, const int64_t *ids,
                               const int64_t *nominal_ids, const uint16_t *kinds,
-                              const int32_t *days, const int8_t *action, int64_t retracts,
-                              int32_t *nom_index, int32_t *slot_of) {
+                              const int32_t *days, const int8_t *action, const int32_t *known,
+                              int64_t retracts, int32_t *nom_index, int32_t *slot_of) {
     iom_slot_plan plan = iom_plan_slots(s, n, action, slot_of);
     iom_put_job job = {s->ev_index, ids, slot_of, n};
     job.index.count = 0;
     iom_helper helper;
     int early = retracts == 0;
     if (early) iom_helper_start(&helper, iom_put_rows, &job);
-    int rc = iom_resolve_nominals(s, n, nominal_ids, action, nom_index);
+    int rc = iom_resolve_nominals(s, n, nominal_ids, action, known, nom_index);
     if (rc != IOM_OK) {
         if (early) {
             iom_finish_puts(s, &helper, &job);
@@ -877,7 +897,8 @@ static int iom_apply_parallel(iom_store *s, int64_t n, const int64_t *ids,
 }
 
 int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nominal_ids,
-              const uint16_t *kinds, const int32_t *days, const int8_t *action) {
+              const uint16_t *kinds, const int32_t *days, const int8_t *action,
+              const int32_t *known) {
     int64_t inserts = 0, retracts = 0;
     for (int64_t i = 0; i < n; i++) {
         inserts += iom_acts_insert(action[i]);
@@ -892,12 +913,12 @@ int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nomina
     int32_t *nom_index = (int32_t *)iom_alloc((size_t)n * sizeof(int32_t) * (parallel ? 2 : 1));
     if (!nom_index) return IOM_ENOMEM;
     if (parallel) {
-        rc = iom_apply_parallel(s, n, ids, nominal_ids, kinds, days, action, retracts, nom_index,
-                                nom_index + n);
+        rc = iom_apply_parallel(s, n, ids, nominal_ids, kinds, days, action, known, retracts,
+                                nom_index, nom_index + n);
         free(nom_index);
         return rc;
     }
-    rc = iom_resolve_nominals(s, n, nominal_ids, action, nom_index);
+    rc = iom_resolve_nominals(s, n, nominal_ids, action, known, nom_index);
     if (rc != IOM_OK) {
         free(nom_index);
         return rc;

@@ -192,10 +192,13 @@ void iom_find_events(const iom_store *s, int64_t n, const int64_t *ids, int64_t 
 void iom_find_nominals(const iom_store *s, int64_t n, const int64_t *ids, int64_t *out_index);
 
 /* For each row: IOM_NEW, IOM_SAME (live with identical content) or
- * IOM_CONFLICT (live with other content). Changes nothing. A batch of
- * parallel_min rows or more is split with the helper thread. */
+ * IOM_CONFLICT (live with other content); and, if out_nom is not NULL, the
+ * index of the row's nominal, or -1 for one not held (the lookups iom_apply
+ * would make, here split over two threads). Changes nothing. A batch of
+ * parallel_min rows or more is split with the helper thread by halves. */
 void iom_classify(const iom_store *s, int64_t n, const int64_t *ids, const int64_t *nominal_ids,
-                  const uint16_t *kinds, const int32_t *days, int8_t *out_status);
+                  const uint16_t *kinds, const int32_t *days, int8_t *out_status,
+                  int32_t *out_nom);
 
 /* What a classified batch would do, row by row, and its counts. */
 typedef struct {
@@ -218,10 +221,14 @@ void iom_plan_actions(const iom_store *s, int64_t n, const int8_t *status, const
 
 /* Apply a validated batch. Rows to INSERT must lie in the window with ids not
  * held; rows to RETRACT or REPLACE must have ids held (REPLACE rows lie in the
- * window). A batch inserting parallel_min events or more fills the id index
- * on the helper thread. Starts a new crossed list. */
+ * window). `known` is NULL or iom_classify's out_nom for these rows on this
+ * store, each -1 or below n_nom (its indices stay right: nominals are never
+ * removed); the rows it has as -1 are looked up again. A batch inserting
+ * parallel_min events or more fills the id index on the helper thread.
+ * Starts a new crossed list. */
 int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nominal_ids,
-              const uint16_t *kinds, const int32_t *days, const int8_t *action);
+              const uint16_t *kinds, const int32_t *days, const int8_t *action,
+              const int32_t *known);
 
 /* Retract live slots (distinct). Starts a new crossed list. */
 int iom_retract(iom_store *s, int64_t n, const int64_t *slots);

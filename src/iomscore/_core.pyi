@@ -79,6 +79,7 @@ class EventStore:
         nominal_ids: npt.NDArray[np.int64],
         kinds: npt.NDArray[np.uint16],
         days: npt.NDArray[np.int32],
+        nominal_index: npt.NDArray[np.int32] | None = None,
     ) -> npt.NDArray[np.int8]: ...
     def plan(
         self, status: npt.NDArray[np.int8], days: npt.NDArray[np.int32]
@@ -90,6 +91,7 @@ class EventStore:
         kinds: npt.NDArray[np.uint16],
         days: npt.NDArray[np.int32],
         action: npt.NDArray[np.int8],
+        nominal_index: npt.NDArray[np.int32] | None = None,
     ) -> None: ...
     def retract(self, slots: npt.NDArray[np.int64]) -> None: ...
     def advance(self, new_as_of: int, new_start: int) -> int: ...

@@ -91,6 +91,15 @@ cdef object _view(object owner, void *ptr, int64_t n, int typenum, cnp.npy_intp 
     return arr
 
 
+cdef int64_t _first_outside(const int32_t[::1] index, int64_t n_nom) noexcept nogil:
+    """The first entry of ``index`` that is neither -1 nor below n_nom, or -1."""
+    cdef int64_t i
+    for i in range(index.shape[0]):
+        if index[i] < -1 or index[i] >= n_nom:
+            return i
+    return -1
+
+
 cdef class EventStore:
     """Events of the window, indexed by event id and by day, with live scores.
 
@@ -253,14 +262,26 @@ cdef class EventStore:
         return out
 
     def classify(self, const int64_t[::1] ids not None, const int64_t[::1] nominal_ids not None,
-                 const uint16_t[::1] kinds not None, const int32_t[::1] days not None):
-        """Status per row: 0 new, 1 live and identical, 2 live and different."""
+                 const uint16_t[::1] kinds not None, const int32_t[::1] days not None,
+                 int32_t[::1] nominal_index=None):
+        """Status per row: 0 new, 1 live and identical, 2 live and different.
+
+        ``nominal_index``, if given (int32, one per row), is filled with each
+        row's nominal index, or -1 for a nominal not held: the lookups
+        :meth:`apply` would make, done here on both threads.
+        """
         cdef int64_t n = ids.shape[0]
+        if nominal_ids.shape[0] != n or kinds.shape[0] != n or days.shape[0] != n:
+            raise ValueError("ids, nominal_ids, kinds and days must have one length")
+        if nominal_index is not None and nominal_index.shape[0] != n:
+            raise ValueError("nominal_index must have one entry per row")
         status = np.empty(n, dtype=np.int8)
         cdef int8_t[::1] st = status
+        cdef int32_t *out_nom = &nominal_index[0] if nominal_index is not None and n else NULL
         with nogil:
             if n:
-                iom_classify(&self.s, n, &ids[0], &nominal_ids[0], &kinds[0], &days[0], &st[0])
+                iom_classify(&self.s, n, &ids[0], &nominal_ids[0], &kinds[0], &days[0], &st[0],
+                             out_nom)
         return status
 
     def plan(self, const int8_t[::1] status not None, const int32_t[::1] days not None):
@@ -293,14 +314,31 @@ cdef class EventStore:
     # -- changes ---------------------------------------------------------------
     def apply(self, const int64_t[::1] ids not None, const int64_t[::1] nominal_ids not None,
               const uint16_t[::1] kinds not None, const int32_t[::1] days not None,
-              const int8_t[::1] action not None):
-        """Apply a checked batch (actions: 0 skip, 1 insert, 2 retract, 3 replace)."""
+              const int8_t[::1] action not None, const int32_t[::1] nominal_index=None):
+        """Apply a checked batch (actions: 0 skip, 1 insert, 2 retract, 3 replace).
+
+        ``nominal_index``: what :meth:`classify` filled in for these rows on
+        this store, or None to look every nominal up here.
+        """
         cdef int64_t n = ids.shape[0]
         cdef int rc = IOM_OK
+        cdef int64_t bad
+        cdef const int32_t *known = NULL
+        if (nominal_ids.shape[0] != n or kinds.shape[0] != n or days.shape[0] != n
+                or action.shape[0] != n):
+            raise ValueError("ids, nominal_ids, kinds, days and action must have one length")
+        if nominal_index is not None:
+            if nominal_index.shape[0] != n:
+                raise ValueError("nominal_index must have one entry per row")
+            bad = _first_outside(nominal_index, self.s.n_nom)
+            if bad >= 0:  # one from another store could point outside the records
+                raise ValueError(f"nominal_index[{bad}] is not a nominal of this store")
+            if n:
+                known = &nominal_index[0]
         with nogil:
             if n:
                 rc = iom_apply(&self.s, n, &ids[0], &nominal_ids[0], &kinds[0], &days[0],
-                               &action[0])
+                               &action[0], known)
             else:
                 iom_begin(&self.s)
         _check(rc)

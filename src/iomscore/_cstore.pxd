@@ -54,7 +54,7 @@ cdef extern from "iom_store.h" nogil:
     void iom_find_nominals(const iom_store *s, int64_t n, const int64_t *ids, int64_t *out_index)
     void iom_classify(const iom_store *s, int64_t n, const int64_t *ids,
                       const int64_t *nominal_ids, const uint16_t *kinds, const int32_t *days,
-                      int8_t *out_status)
+                      int8_t *out_status, int32_t *out_nom)
     ctypedef struct iom_plan:
         int64_t first_after
         int64_t first_conflict
@@ -66,7 +66,8 @@ cdef extern from "iom_store.h" nogil:
     void iom_plan_actions(const iom_store *s, int64_t n, const int8_t *status,
                           const int32_t *days, int8_t *out_action, iom_plan *out)
     int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nominal_ids,
-                  const uint16_t *kinds, const int32_t *days, const int8_t *action)
+                  const uint16_t *kinds, const int32_t *days, const int8_t *action,
+                  const int32_t *known)
     int iom_retract(iom_store *s, int64_t n, const int64_t *slots)
     int iom_advance(iom_store *s, int64_t new_as_of, int64_t new_start, int64_t *expired)
     void iom_set_points(iom_store *s, const int64_t *points)

@@ -300,7 +300,11 @@ class Engine:
             )
         with self._lock.write():
             store = self._store
-            status = store.classify(batch.event_id, batch.nominal_id, batch.kind, batch.day)
+            # classify looks the nominals up too, on both threads, for apply
+            nominal_index = np.empty(len(batch), dtype=np.int32)
+            status = store.classify(
+                batch.event_id, batch.nominal_id, batch.kind, batch.day, nominal_index
+            )
             action, plan = store.plan(status, batch.day)  # one pass; changes nothing
             if future == "error" and plan["first_after"] >= 0:
                 row = plan["first_after"]
@@ -318,7 +322,9 @@ class Engine:
                     row=row,
                     field="event_id",
                 )
-            store.apply(batch.event_id, batch.nominal_id, batch.kind, batch.day, action)
+            store.apply(
+                batch.event_id, batch.nominal_id, batch.kind, batch.day, action, nominal_index
+            )
             self._version += 1
             changes = self._band_changes()
             return IngestReport(

@@ -1,0 +1,144 @@
+"""classify's nominal lookups, handed on to apply, against apply's own.
+
+``Engine.ingest`` asks ``EventStore.classify`` for each row's nominal index
+(split over both threads with the event-id lookups) and passes it to
+``EventStore.apply``, which then looks up only the rows it has as -1. These
+tests drive two stores through the same batches, one with the hand-over and
+one without, and require the same store at the end; and they check the
+hand-over itself against ``find_nominals``.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import column_events, reference_rows, small_weights
+
+from iomscore import Engine
+from iomscore.batch import encode_events
+
+AS_OF = datetime.date(2028, 2, 29)
+ONE_THREAD = 1 << 62
+
+
+def _columns(rng: np.random.Generator, ids: np.ndarray, nominals: int) -> dict[str, np.ndarray]:
+    weights = small_weights()
+    n = ids.size
+    return {
+        "event_id": ids.astype(np.int64),
+        "nominal_id": rng.integers(0, nominals, size=n).astype(np.int64),
+        "dataset": np.array(weights.datasets)[rng.integers(0, len(weights.datasets), size=n)],
+        "offence": np.array(weights.offences)[rng.integers(0, 4, size=n)],
+        "date": np.datetime64(AS_OF, "D") - rng.integers(0, 900, size=n),
+    }
+
+
+def _state(store) -> list:
+    """Everything apply changes, by index and by slot, and the band changes."""
+    by_id = np.argsort(store.nominal_ids(), kind="stable")
+    changes = store.band_changes(lambda: by_id)
+    return [
+        store.nominal_ids().tolist(),
+        store.scores().tolist(),
+        store.live_counts().tolist(),
+        store.event_ids().tolist(),
+        store.event_nominals().tolist(),
+        store.event_kinds().tolist(),
+        [np.asarray(part).tolist() for part in changes],
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    first=st.integers(0, 300),
+    second=st.integers(1, 300),
+    withdraw_first=st.booleans(),
+    parallel_min=st.sampled_from([1, 7, ONE_THREAD]),
+)
+def test_apply_given_classifys_nominals_leaves_the_store_it_leaves_alone(
+    seed, first, second, withdraw_first, parallel_min
+):
+    """A first batch, perhaps all withdrawn again (a store with nominals and no
+    events), then a second with new ids, ids held with the same or other
+    content (replaced), rows dated before the window, and nominals old and new."""
+    rng = np.random.default_rng(seed)
+    weights = small_weights()
+    first_ids = rng.permutation(1_000)[:first]
+    again = first_ids[: rng.integers(0, first + 1)]
+    second_ids = np.concatenate(
+        [again, 1_000 + rng.permutation(1_000)[: max(second - again.size, 0)]]
+    )
+    earlier = _columns(rng, first_ids, 60)
+    batch = encode_events(_columns(rng, second_ids, 90), weights)
+
+    stores = []
+    for _ in range(2):
+        engine = Engine(weights, AS_OF)
+        engine._store.parallel_min = parallel_min
+        engine.ingest(earlier)
+        if withdraw_first:
+            engine.retract(first_ids)
+        stores.append(engine._store)
+    handed, alone = stores
+
+    index = np.full(len(batch), -7, dtype=np.int32)
+    status = handed.classify(batch.event_id, batch.nominal_id, batch.kind, batch.day, index)
+    assert index.tolist() == handed.find_nominals(batch.nominal_id).tolist()
+    assert (
+        status.tolist()
+        == alone.classify(batch.event_id, batch.nominal_id, batch.kind, batch.day).tolist()
+    )
+
+    action, _ = handed.plan(status, batch.day)
+    handed.apply(batch.event_id, batch.nominal_id, batch.kind, batch.day, action, index)
+    alone.apply(batch.event_id, batch.nominal_id, batch.kind, batch.day, action)
+    assert _state(handed) == _state(alone)
+
+
+def test_engine_ingest_with_the_hand_over_matches_the_reference():
+    """The engine's own path (classify's nominals handed to apply), split over
+    two threads, at a size where both halves hold known and new nominals."""
+    rng = np.random.default_rng(11)
+    weights = small_weights()
+    first = _columns(rng, np.arange(0, 6_000, 2), 500)
+    second = _columns(rng, np.arange(1, 6_000, 2), 900)
+    engine = Engine(weights, AS_OF)
+    engine._store.parallel_min = 64
+    engine.ingest(first)
+    engine.ingest(second)
+    events = column_events(first, range(3_000)) + column_events(second, range(3_000))
+    assert engine.scores().rows() == reference_rows(events, weights, AS_OF)
+
+
+def _one_row_store():
+    engine = Engine(small_weights(), AS_OF)
+    engine.ingest(_columns(np.random.default_rng(3), np.arange(5), 3))
+    batch = encode_events(_columns(np.random.default_rng(4), np.arange(10, 12), 3), engine.weights)
+    store = engine._store
+    index = np.empty(2, dtype=np.int32)
+    status = store.classify(batch.event_id, batch.nominal_id, batch.kind, batch.day, index)
+    action, _ = store.plan(status, batch.day)
+    return store, batch, action, index
+
+
+@pytest.mark.parametrize("bad", [-2, 99])
+def test_apply_refuses_a_nominal_index_outside_the_store(bad):
+    store, batch, action, index = _one_row_store()
+    before = _state(store)
+    index[1] = bad
+    with pytest.raises(ValueError, match=r"nominal_index\[1\] is not a nominal of this store"):
+        store.apply(batch.event_id, batch.nominal_id, batch.kind, batch.day, action, index)
+    assert _state(store) == before
+
+
+def test_the_nominal_index_must_have_a_row_each():
+    store, batch, action, index = _one_row_store()
+    with pytest.raises(ValueError, match="one entry per row"):
+        store.classify(batch.event_id, batch.nominal_id, batch.kind, batch.day, index[:1])
+    with pytest.raises(ValueError, match="one entry per row"):
+        store.apply(batch.event_id, batch.nominal_id, batch.kind, batch.day, action, index[:1])
