@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import _core
 from .codes import OffenceCodeError, normalize_offence
 from .weights import Weights
 
@@ -352,5 +353,11 @@ def encode_events(events: object, weights: Weights, *, label: RowLabel = row_lab
             dataset_rows, base, offence_rows, offset, np.empty(len(event_id), dtype=np.uint16)
         )
     else:
-        kind = (base[dataset_rows] + offset[offence_rows]).astype(np.uint16)
+        kind = _core.compose_kinds(
+            np.asarray(dataset_rows, dtype=np.int32),
+            base,
+            np.asarray(offence_rows, dtype=np.int32),
+            offset,
+            np.empty(len(event_id), dtype=np.uint16),
+        )
     return EncodedBatch(event_id, nominal_id, kind, day, weights.layout)
