@@ -552,6 +552,15 @@ static void iom_classify_rows(const iom_store *s, int64_t n, const int64_t *ids,
     }
 }
 
+/* Each row's nominal index, or -1 for a nominal not held. Reads only. */
+static void iom_nominal_rows(const iom_store *s, int64_t n, const int64_t *nominal_ids,
+                             int32_t *out_nom) {
+    for (int64_t i = 0; i < n; i++) {
+        if (i + IOM_AHEAD_FAR < n) iom_nmap_prefetch(&s->nom_map, nominal_ids[i + IOM_AHEAD_FAR]);
+        out_nom[i] = (int32_t)iom_find_nominal(s, nominal_ids[i]);
+    }
+}
+
 typedef struct {
     const iom_store *s;
     int64_t n;
@@ -574,9 +583,10 @@ void iom_classify(const iom_store *s, int64_t n, const int64_t *ids, const int64
                   int32_t *out_nom) {
     if (s->ev_index.count == 0) { /* an empty store holds none of them */
         memset(out_status, IOM_NEW, (size_t)n);
-        for (int64_t i = 0; out_nom && i < n; i++) {
-            if (i + IOM_AHEAD_FAR < n) iom_nmap_prefetch(&s->nom_map, nominal_ids[i + IOM_AHEAD_FAR]);
-            out_nom[i] = (int32_t)iom_find_nominal(s, nominal_ids[i]);
+        if (out_nom && s->n_nom == 0) { /* a first load: every nominal is new */
+            for (int64_t i = 0; i < n; i++) out_nom[i] = -1;
+        } else if (out_nom) { /* nominals kept from events since withdrawn */
+            iom_nominal_rows(s, n, nominal_ids, out_nom);
         }
         return;
     }
@@ -833,7 +843,7 @@ static int iom_resolve_nominals(iom_store *s, int64_t n, const int64_t *nominal_
             nom_index[i] = known[i];
             continue;
         }
-        if (!known && i + IOM_AHEAD_FAR < n)
+        if (i + IOM_AHEAD_FAR < n && (!known || known[i + IOM_AHEAD_FAR] < 0))
             iom_nmap_prefetch(&s->nom_map, nominal_ids[i + IOM_AHEAD_FAR]);
         nom_index[i] = iom_nominal_for(s, nominal_ids[i]);
         if (nom_index[i] < 0) return IOM_ENOMEM;
