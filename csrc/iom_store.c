@@ -552,15 +552,6 @@ static void iom_classify_rows(const iom_store *s, int64_t n, const int64_t *ids,
     }
 }
 
-/* Each row's nominal index, or -1 for a nominal not held. Reads only. */
-static void iom_nominal_rows(const iom_store *s, int64_t n, const int64_t *nominal_ids,
-                             int32_t *out_nom) {
-    for (int64_t i = 0; i < n; i++) {
-        if (i + IOM_AHEAD_FAR < n) iom_nmap_prefetch(&s->nom_map, nominal_ids[i + IOM_AHEAD_FAR]);
-        out_nom[i] = (int32_t)iom_find_nominal(s, nominal_ids[i]);
-    }
-}
-
 typedef struct {
     const iom_store *s;
     int64_t n;
@@ -581,13 +572,12 @@ static void *iom_classify_job_run(void *arg) {
 void iom_classify(const iom_store *s, int64_t n, const int64_t *ids, const int64_t *nominal_ids,
                   const uint16_t *kinds, const int32_t *days, int8_t *out_status,
                   int32_t *out_nom) {
-    if (s->ev_index.count == 0) { /* an empty store holds none of them */
+    /* A store with no events holds none of the ids, and one with no nominals
+     * none of the nominals (a first load); one that kept its nominals after
+     * its events went takes the loop below, whose id lookups find nothing. */
+    if (s->ev_index.count == 0 && (out_nom == NULL || s->n_nom == 0)) {
         memset(out_status, IOM_NEW, (size_t)n);
-        if (out_nom && s->n_nom == 0) { /* a first load: every nominal is new */
-            for (int64_t i = 0; i < n; i++) out_nom[i] = -1;
-        } else if (out_nom) { /* nominals kept from events since withdrawn */
-            iom_nominal_rows(s, n, nominal_ids, out_nom);
-        }
+        for (int64_t i = 0; out_nom && i < n; i++) out_nom[i] = -1;
         return;
     }
     if (n < s->parallel_min) {

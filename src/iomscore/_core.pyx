@@ -570,8 +570,8 @@ def compose_kinds(const int32_t[::1] dataset_rows not None,
 
     The rows index the distinct values of two dictionary columns; a row outside
     them is a ``ValueError`` naming it (0-based), not a read out of bounds. One
-    pass without temporaries: numpy's fancy indexing took 79 us for a national
-    day's 26,000 rows, this about a fifth of it.
+    pass without temporaries: numpy's fancy indexing took 79-90 us for a
+    national day's 26,000 rows, this 37 us with the int32 casts before it.
     """
     cdef uint16_t[::1] kinds = out  # the array itself is what is returned
     cdef Py_ssize_t i, n = kinds.shape[0], bad = -1
