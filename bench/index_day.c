@@ -9,7 +9,10 @@
  * them (increasing, gaps of 1-3), then runs `days` days. Each day deletes the
  * oldest day's ids (in the order a day list holds them: newest first), looks
  * up the next day's new ids (as classify does, prefetched the same way) and
- * puts them. The first five days are not counted.
+ * puts them, then looks them up again, held now (what a day of corrections
+ * costs). New ids above every id held are answered by the index's ceiling
+ * (key_max) without a walk; held ids take the walk and the key's read. The
+ * first five days are not counted.
  *
  * The same run measures two peers on an array of the index's size: reads of
  * `per_day` random cache lines, prefetched 48 ahead (what a loop of
@@ -91,7 +94,7 @@ int main(int argc, char **argv) {
         iom_index_put(&ix, keys[i], i);
     }
 
-    double t_delete = 0, t_find = 0, t_put = 0;
+    double t_delete = 0, t_find = 0, t_put = 0, t_held = 0;
     int64_t lo = 0, hi = events; /* held: slots [lo, hi) */
     for (int d = 0; d < days; d++) {
         double t0 = iom_bench_us();
@@ -113,23 +116,38 @@ int main(int argc, char **argv) {
             if (i + IOM_AHEAD_FAR < per_day) iom_index_prefetch_put(&ix, day, 1, i + IOM_AHEAD_FAR);
             iom_index_put(&ix, day[i], hi + i);
         }
-        hi += per_day;
         double t3 = iom_bench_us();
         for (int64_t i = 0; i < per_day; i++)
             if (found[i] >= 0) {
                 fprintf(stderr, "new id %lld found: the index is wrong\n", (long long)day[i]);
                 return 1;
             }
+        double t4 = iom_bench_us();
+        for (int64_t i = 0; i < per_day; i++) {
+            if (i + IOM_AHEAD_FAR < per_day) iom_index_prefetch(&ix, day[i + IOM_AHEAD_FAR]);
+            if (i + IOM_AHEAD_NEAR < per_day)
+                IOM_PREFETCH(iom_index_guess(&ix, keys, 8, day[i + IOM_AHEAD_NEAR]));
+            found[i] = iom_index_find(&ix, keys, 1, day[i]);
+        }
+        double t5 = iom_bench_us();
+        for (int64_t i = 0; i < per_day; i++)
+            if (found[i] != hi + i) {
+                fprintf(stderr, "held id %lld not found: the index is wrong\n", (long long)day[i]);
+                return 1;
+            }
+        hi += per_day;
         if (d >= warm_up) {
             t_delete += t1 - t0;
             t_find += t2 - t1;
             t_put += t3 - t2;
+            t_held += t5 - t4;
         }
     }
     int counted = days - warm_up;
     t_delete /= counted;
     t_find /= counted;
     t_put /= counted;
+    t_held /= counted;
 
     double independent, dependent;
     iom_bench_reads((size_t)ix.n_chunks * IOM_LINE, per_day, &independent, &dependent);
@@ -138,9 +156,10 @@ int main(int argc, char **argv) {
            (long long)ix.count, (long long)ix.n_chunks, ix.n_chunks * 64.0 / 1e6,
            (double)ix.count / ((double)ix.n_chunks * IOM_CHUNK_SLOTS), (long long)per_day);
     printf("%-30s %9s %9s %14s\n", "one day, one thread", "us", "ns an id", "x a random read");
-    const char *names[3] = {"delete the oldest day", "look up the new ids", "put the new ids"};
-    double us[3] = {t_delete, t_find, t_put};
-    for (int k = 0; k < 3; k++)
+    const char *names[4] = {"delete the oldest day", "look up the new ids", "put the new ids",
+                            "look up the day's ids, held"};
+    double us[4] = {t_delete, t_find, t_put, t_held};
+    for (int k = 0; k < 4; k++)
         printf("%-30s %9.0f %9.1f %14.1f\n", names[k], us[k], us[k] * 1e3 / (double)per_day,
                us[k] * 1e3 / (double)per_day / line_ns);
     printf("%-30s %9.0f %9.1f %14.1f\n", "peer: random reads, prefetched", independent, line_ns,

@@ -77,7 +77,9 @@
  * chunk); a chunk counts, in four lanes by two bits of the hash, the entries
  * that passed it, full, on their way from an earlier home, so a lookup stops
  * at the first chunk with none in its lane, and a delete empties its entry
- * outright (no tombstones). */
+ * outright (no tombstones). A key above key_max is not held, so it is known
+ * new without a lookup: sources number events in sequence, and a day's new
+ * events come above every id held (see iom_index_find). */
 #define IOM_CHUNK_SLOTS 12
 typedef struct {
     uint8_t tag[IOM_CHUNK_SLOTS];
@@ -90,6 +92,7 @@ typedef struct {
     void *raw;         /* what to free */
     int64_t n_chunks;  /* any number from 2: homes are scaled, not masked */
     int64_t count;     /* live entries */
+    int64_t key_max;   /* no key above it was put since the last rebuild (INT64_MIN: none) */
 } iom_index;
 
 /* The nominal-id map keeps each key in its bucket: one cache miss per lookup.
