@@ -71,6 +71,17 @@ static void iom_bench_reads(size_t bytes, int64_t n, double *independent, double
     free(a);
 }
 
+/* Look up a day's ids, prefetched as classify does (found: slot, or -1). */
+static void iom_bench_find_day(const iom_index *ix, const int64_t *keys, const int64_t *day,
+                               int64_t per_day, int64_t *found) {
+    for (int64_t i = 0; i < per_day; i++) {
+        if (i + IOM_AHEAD_FAR < per_day) iom_index_prefetch(ix, day[i + IOM_AHEAD_FAR]);
+        if (i + IOM_AHEAD_NEAR < per_day)
+            IOM_PREFETCH(iom_index_guess(ix, keys, 8, day[i + IOM_AHEAD_NEAR]));
+        found[i] = iom_index_find(ix, keys, 1, day[i]);
+    }
+}
+
 int main(int argc, char **argv) {
     int64_t events = argc > 1 ? atoll(argv[1]) : 20000000;
     int64_t per_day = argc > 2 ? atoll(argv[2]) : 26000;
@@ -105,12 +116,7 @@ int main(int argc, char **argv) {
         lo += per_day;
         double t1 = iom_bench_us();
         const int64_t *day = keys + hi;
-        for (int64_t i = 0; i < per_day; i++) {
-            if (i + IOM_AHEAD_FAR < per_day) iom_index_prefetch(&ix, day[i + IOM_AHEAD_FAR]);
-            if (i + IOM_AHEAD_NEAR < per_day)
-                IOM_PREFETCH(iom_index_guess(&ix, keys, 8, day[i + IOM_AHEAD_NEAR]));
-            found[i] = iom_index_find(&ix, keys, 1, day[i]);
-        }
+        iom_bench_find_day(&ix, keys, day, per_day, found);
         double t2 = iom_bench_us();
         for (int64_t i = 0; i < per_day; i++) {
             if (i + IOM_AHEAD_FAR < per_day) iom_index_prefetch_put(&ix, day, 1, i + IOM_AHEAD_FAR);
@@ -123,12 +129,7 @@ int main(int argc, char **argv) {
                 return 1;
             }
         double t4 = iom_bench_us();
-        for (int64_t i = 0; i < per_day; i++) {
-            if (i + IOM_AHEAD_FAR < per_day) iom_index_prefetch(&ix, day[i + IOM_AHEAD_FAR]);
-            if (i + IOM_AHEAD_NEAR < per_day)
-                IOM_PREFETCH(iom_index_guess(&ix, keys, 8, day[i + IOM_AHEAD_NEAR]));
-            found[i] = iom_index_find(&ix, keys, 1, day[i]);
-        }
+        iom_bench_find_day(&ix, keys, day, per_day, found);
         double t5 = iom_bench_us();
         for (int64_t i = 0; i < per_day; i++)
             if (found[i] != hi + i) {

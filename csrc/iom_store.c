@@ -1262,6 +1262,66 @@ int64_t iom_crossed_moved(const iom_store *s, int32_t *out_index, uint8_t *out_f
     return found;
 }
 
+typedef struct {
+    int64_t id, score;
+    uint8_t flag;
+} iom_moved;
+
+/* Sort a[0..n) by id (ids are distinct), using tmp[0..n): insertion sort on
+ * runs of 16, then bottom-up merges. qsort's call per comparison took longer
+ * than numpy's argsort for a day's few hundred. Returns the sorted array
+ * (a or tmp). */
+static iom_moved *iom_sort_moved(iom_moved *a, iom_moved *tmp, int64_t n) {
+    for (int64_t lo = 0; lo < n; lo += 16) {
+        int64_t hi = lo + 16 < n ? lo + 16 : n;
+        for (int64_t i = lo + 1; i < hi; i++) {
+            iom_moved x = a[i];
+            int64_t j = i;
+            for (; j > lo && a[j - 1].id > x.id; j--) a[j] = a[j - 1];
+            a[j] = x;
+        }
+    }
+    for (int64_t width = 16; width < n; width *= 2) {
+        for (int64_t lo = 0; lo < n; lo += 2 * width) {
+            int64_t mid = lo + width < n ? lo + width : n;
+            int64_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+            int64_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi) tmp[k++] = a[i].id < a[j].id ? a[i++] : a[j++];
+            while (i < mid) tmp[k++] = a[i++];
+            while (j < hi) tmp[k++] = a[j++];
+        }
+        iom_moved *swap = a;
+        a = tmp;
+        tmp = swap;
+    }
+    return a;
+}
+
+int64_t iom_crossed_report(const iom_store *s, int64_t *out_id, int8_t *out_old, int8_t *out_new,
+                           int64_t *out_score) {
+    int64_t n = s->n_crossed, found = 0;
+    iom_moved *moved = (iom_moved *)malloc((size_t)(n ? n : 1) * 2 * sizeof(iom_moved));
+    if (!moved) return IOM_ENOMEM;
+    for (int64_t j = 0; j < n; j++) {
+        if (j + IOM_AHEAD_FAR < n) {
+            IOM_PREFETCH(&s->noms[s->crossed[j + IOM_AHEAD_FAR]]);
+            IOM_PREFETCH(&s->nom_id[s->crossed[j + IOM_AHEAD_FAR]]);
+        }
+        int32_t i = s->crossed[j];
+        uint8_t flag = iom_band_flag(s->crossed_old[j], s->noms[i].score, s->thresholds);
+        if (flag) moved[found++] = (iom_moved){s->nom_id[i], s->noms[i].score, flag};
+    }
+    const iom_moved *sorted = iom_sort_moved(moved, moved + (n ? n : 1), found);
+    for (int64_t j = 0; j < found; j++) {
+        out_id[j] = sorted[j].id;
+        out_old[j] = (int8_t)((sorted[j].flag >> 2) & 3);
+        out_new[j] = (int8_t)(sorted[j].flag & 3);
+        out_score[j] = sorted[j].score;
+    }
+    free(moved);
+    return found;
+}
+
 int iom_band_walk(const iom_store *s, const int64_t *by_id, const uint8_t *flags,
                   const int64_t *new_scores, int64_t *out_id, uint8_t *out_flag,
                   int64_t *out_score) {

@@ -20,7 +20,8 @@ from ._cstore cimport (
     iom_add_columns, iom_advance, iom_apply, iom_begin, iom_classify, iom_find_events,
     iom_find_nominals, iom_retract, iom_set_points, iom_store, iom_store_bytes,
     iom_nominal, iom_store_event_bytes, iom_store_free, iom_store_init, iom_set_all_scores,
-    iom_band_walk, iom_band_flags, iom_crossed_moved, iom_plan, iom_plan_actions,
+    iom_band_walk, iom_band_flags, iom_crossed_moved, iom_crossed_report, iom_plan,
+    iom_plan_actions,
     IOM_SLICE, IOM_ISA_SCALAR, IOM_ISA_AVX2, IOM_ISA_AVX512, iom_sell_plan, iom_sell_fill,
     iom_sell_best_isa, iom_sell_matvec, iom_helper_counts, IOM_ADD_PLAIN, IOM_ADD_AVX512,
     iom_add_kernel_supported, iom_helper_hold, iom_helper_release,
@@ -399,13 +400,27 @@ cdef class EventStore:
         called only when many nominals moved.
         """
         cdef int64_t n = self.s.n_crossed, found = 0
+        cdef int64_t[::1] ri, rs
+        cdef int8_t[::1] ro, rn
+        if n * 16 <= self.s.n_nom:
+            # Few can have moved (a day's step): gathered and sorted by id in C.
+            ids = np.empty(n, dtype=np.int64)
+            old = np.empty(n, dtype=np.int8)
+            new = np.empty(n, dtype=np.int8)
+            score = np.empty(n, dtype=np.int64)
+            if n:
+                ri, ro, rn, rs = ids, old, new, score
+                with nogil:
+                    found = iom_crossed_report(&self.s, &ri[0], &ro[0], &rn[0], &rs[0])
+                if found < 0:
+                    raise MemoryError("iomscore: out of memory for the band-change report")
+            return ids[:found], old[:found], new[:found], score[:found]
         index_arr = np.empty(n, dtype=np.int32)
         flag_arr = np.empty(n, dtype=np.uint8)
         cdef int32_t[::1] index = index_arr
         cdef uint8_t[::1] flag = flag_arr
-        if n:
-            with nogil:
-                found = iom_crossed_moved(&self.s, &index[0], &flag[0])
+        with nogil:
+            found = iom_crossed_moved(&self.s, &index[0], &flag[0])
         return self._in_id_order(index_arr[:found], flag_arr[:found], by_id)
 
     def set_all_scores(self, const int64_t[::1] values not None, by_id):

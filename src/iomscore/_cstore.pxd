@@ -77,6 +77,8 @@ cdef extern from "iom_store.h" nogil:
     int iom_add_kernel_supported(int kernel)
     int64_t iom_band_flags(const iom_store *s, const int64_t *scores, uint8_t *flags)
     int64_t iom_crossed_moved(const iom_store *s, int32_t *out_index, uint8_t *out_flag)
+    int64_t iom_crossed_report(const iom_store *s, int64_t *out_id, int8_t *out_old,
+                               int8_t *out_new, int64_t *out_score)
     int iom_band_walk(const iom_store *s, const int64_t *by_id, const uint8_t *flags,
                       const int64_t *new_scores, int64_t *out_id, uint8_t *out_flag,
                       int64_t *out_score)
