@@ -617,29 +617,49 @@ static inline int iom_acts_retract(int8_t action) {
     return action == IOM_ACT_RETRACT || action == IOM_ACT_REPLACE;
 }
 
-void iom_plan_actions(const iom_store *s, int64_t n, const int8_t *status, const int32_t *days,
-                      int8_t *out_action, iom_plan *out) {
+/* Branch-free and in 32-bit lanes, so the compiler vectorises it (SSE2): a
+ * day's 27,000 rows took 49-73 us with a branch per status and the first rows
+ * tracked in the loop. The first row dated after as_of and the first
+ * conflict, rare, are found after. Day numbers fit in int32 (years 1-9999). */
+void iom_plan_actions(const iom_store *s, int64_t n, const int8_t *restrict status,
+                      const int32_t *restrict days, int8_t *restrict out_action, iom_plan *out) {
     iom_plan p = {-1, -1, 0, 0, 0, 0, 0};
-    for (int64_t i = 0; i < n; i++) {
-        int64_t day = days[i];
-        int after = day > s->as_of;
-        int inside = day > s->start && !after;
-        int8_t act = IOM_ACT_SKIP;
-        if (status[i] == IOM_NEW) {
-            if (inside) act = IOM_ACT_INSERT;
-        } else if (status[i] == IOM_CONFLICT) {
-            act = inside ? IOM_ACT_REPLACE : IOM_ACT_RETRACT;
-            if (p.first_conflict < 0) p.first_conflict = i;
-            p.conflicts++;
-        } else {
-            p.duplicates++;
+    const int32_t as_of = (int32_t)s->as_of, start = (int32_t)s->start;
+    _Static_assert(IOM_ACT_INSERT == 1 && IOM_ACT_RETRACT == 2 && IOM_ACT_REPLACE == 3,
+                   "the action arithmetic below");
+    for (int64_t lo = 0; lo < n; lo += (int64_t)1 << 24) { /* int32 counts per block */
+        int64_t hi = n - lo < ((int64_t)1 << 24) ? n : lo + ((int64_t)1 << 24);
+        int32_t taken = 0, expired = 0, future = 0, duplicates = 0, conflicts = 0;
+        for (int64_t i = lo; i < hi; i++) {
+            int32_t day = days[i];
+            int32_t after = day > as_of;
+            int32_t inside = (day > start) & !after;
+            int32_t is_new = status[i] == IOM_NEW, conflict = status[i] == IOM_CONFLICT;
+            /* new inside: INSERT (1); held with other content: REPLACE (3)
+             * inside, else RETRACT (2); every other row: SKIP (0) */
+            out_action[i] = (int8_t)((is_new & inside) + conflict * (IOM_ACT_RETRACT + inside));
+            taken += (is_new | conflict) & inside;
+            expired += day <= start;
+            future += after;
+            duplicates += !is_new & !conflict; /* IOM_SAME */
+            conflicts += conflict;
         }
-        if (after && p.first_after < 0) p.first_after = i;
-        out_action[i] = act;
-        p.taken += iom_acts_insert(act);
-        p.expired += day <= s->start;
-        p.future += after;
+        p.taken += taken;
+        p.expired += expired;
+        p.future += future;
+        p.duplicates += duplicates;
+        p.conflicts += conflicts;
     }
+    for (int64_t i = 0; p.future && i < n; i++)
+        if (days[i] > as_of) {
+            p.first_after = i;
+            break;
+        }
+    for (int64_t i = 0; p.conflicts && i < n; i++)
+        if (status[i] == IOM_CONFLICT) {
+            p.first_conflict = i;
+            break;
+        }
     *out = p;
 }
 
