@@ -1319,19 +1319,18 @@ static iom_moved *iom_sort_moved(iom_moved *a, iom_moved *tmp, int64_t n) {
 
 int64_t iom_crossed_report(const iom_store *s, int64_t *out_id, int8_t *out_old, int8_t *out_new,
                            int64_t *out_score) {
-    int64_t n = s->n_crossed, found = 0;
-    iom_moved *moved = (iom_moved *)malloc((size_t)(n ? n : 1) * 2 * sizeof(iom_moved));
+    int64_t n = s->n_crossed ? s->n_crossed : 1;
+    /* the moved, twice (the sort's second buffer), then their indices and flags */
+    iom_moved *moved = (iom_moved *)malloc((size_t)n * (2 * sizeof(iom_moved) + 5));
     if (!moved) return IOM_ENOMEM;
-    for (int64_t j = 0; j < n; j++) {
-        if (j + IOM_AHEAD_FAR < n) {
-            IOM_PREFETCH(&s->noms[s->crossed[j + IOM_AHEAD_FAR]]);
-            IOM_PREFETCH(&s->nom_id[s->crossed[j + IOM_AHEAD_FAR]]);
-        }
-        int32_t i = s->crossed[j];
-        uint8_t flag = iom_band_flag(s->crossed_old[j], s->noms[i].score, s->thresholds);
-        if (flag) moved[found++] = (iom_moved){s->nom_id[i], s->noms[i].score, flag};
+    int32_t *index = (int32_t *)(moved + 2 * n);
+    uint8_t *flag = (uint8_t *)(index + n);
+    int64_t found = iom_crossed_moved(s, index, flag);
+    for (int64_t j = 0; j < found; j++) {
+        if (j + IOM_AHEAD_FAR < found) IOM_PREFETCH(&s->nom_id[index[j + IOM_AHEAD_FAR]]);
+        moved[j] = (iom_moved){s->nom_id[index[j]], s->noms[index[j]].score, flag[j]};
     }
-    const iom_moved *sorted = iom_sort_moved(moved, moved + (n ? n : 1), found);
+    const iom_moved *sorted = iom_sort_moved(moved, moved + n, found);
     for (int64_t j = 0; j < found; j++) {
         out_id[j] = sorted[j].id;
         out_old[j] = (int8_t)((sorted[j].flag >> 2) & 3);

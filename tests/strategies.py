@@ -257,6 +257,27 @@ def event_columns(events: Sequence[reference.Event]) -> dict[str, list]:
     return columns([Row(e, e.offence) for e in events])
 
 
+def random_columns(
+    rng: np.random.Generator,
+    event_ids: np.ndarray,
+    nominal_ids: np.ndarray,
+    as_of: datetime.date,
+    max_age_days: int,
+    weights: Weights,
+) -> dict[str, np.ndarray]:
+    """Numpy columns of synthetic events with the given ids: each row gets a
+    random dataset, one of the table's first four offences and a date up to
+    ``max_age_days - 1`` days before ``as_of``, drawn from ``rng`` in that order."""
+    n = event_ids.size
+    return {
+        "event_id": event_ids.astype(np.int64),
+        "nominal_id": nominal_ids.astype(np.int64),
+        "dataset": np.array(weights.datasets)[rng.integers(0, len(weights.datasets), size=n)],
+        "offence": np.array(weights.offences)[rng.integers(0, 4, size=n)],
+        "date": np.datetime64(as_of, "D") - rng.integers(0, max_age_days, size=n),
+    }
+
+
 def column_events(columns: dict[str, np.ndarray], rows: Iterable[int]) -> list[reference.Event]:
     """The given rows of numpy columns (datetime64[D] dates) as reference events."""
     return [

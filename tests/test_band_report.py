@@ -15,22 +15,11 @@ import datetime
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import column_events, reference_scores, small_weights
+from strategies import column_events, random_columns, reference_scores, small_weights
 
 from iomscore import Engine, reference
 
 AS_OF = datetime.date(2028, 2, 29)
-
-
-def _columns(rng, ids, nominals, weights):
-    n = ids.size
-    return {
-        "event_id": ids.astype(np.int64),
-        "nominal_id": nominals.astype(np.int64),
-        "dataset": np.array(weights.datasets)[rng.integers(0, len(weights.datasets), size=n)],
-        "offence": np.array(weights.offences)[rng.integers(0, 4, size=n)],
-        "date": np.datetime64(AS_OF, "D") - rng.integers(0, 700, size=n),
-    }
 
 
 @settings(max_examples=40, deadline=None)
@@ -44,7 +33,9 @@ def test_a_steps_band_changes_match_the_reference_in_id_order(seed, n_nominals, 
     weights = small_weights()
     # ids in no order of the store's indices (nominals are indexed as first seen)
     nominal_ids = rng.choice(10**9, size=n_nominals, replace=False)
-    first = _columns(rng, np.arange(3 * n_nominals), np.repeat(nominal_ids, 3), weights)
+    first = random_columns(
+        rng, np.arange(3 * n_nominals), np.repeat(nominal_ids, 3), AS_OF, 700, weights
+    )
     engine = Engine(weights, AS_OF)
     engine.ingest(first)
     events = column_events(first, range(3 * n_nominals))
@@ -52,8 +43,13 @@ def test_a_steps_band_changes_match_the_reference_in_id_order(seed, n_nominals, 
 
     # a step touching up to one nominal in sixteen, two events each
     touched = rng.choice(nominal_ids, size=int(share * n_nominals / 16), replace=False)
-    second = _columns(
-        rng, 3 * n_nominals + np.arange(2 * touched.size), np.repeat(touched, 2), weights
+    second = random_columns(
+        rng,
+        3 * n_nominals + np.arange(2 * touched.size),
+        np.repeat(touched, 2),
+        AS_OF,
+        700,
+        weights,
     )
     report = engine.ingest(second)
     events += column_events(second, range(2 * touched.size))

@@ -16,7 +16,7 @@ import datetime
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import column_events, reference_rows, small_weights
+from strategies import column_events, random_columns, reference_rows, small_weights
 
 from iomscore import Engine
 from iomscore.batch import encode_events
@@ -27,15 +27,8 @@ INT64_MAX = np.iinfo(np.int64).max
 
 
 def _columns(rng: np.random.Generator, ids: np.ndarray, age_days: int) -> dict[str, np.ndarray]:
-    weights = small_weights()
-    n = ids.size
-    return {
-        "event_id": ids.astype(np.int64),
-        "nominal_id": rng.integers(0, 40, size=n).astype(np.int64),
-        "dataset": np.array(weights.datasets)[rng.integers(0, len(weights.datasets), size=n)],
-        "offence": np.array(weights.offences)[rng.integers(0, 4, size=n)],
-        "date": np.datetime64(AS_OF, "D") - rng.integers(0, age_days, size=n),
-    }
+    nominal_ids = rng.integers(0, 40, size=ids.size)
+    return random_columns(rng, ids, nominal_ids, AS_OF, age_days, small_weights())
 
 
 @settings(max_examples=80, deadline=None)

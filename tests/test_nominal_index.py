@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import column_events, reference_rows, small_weights
+from strategies import column_events, random_columns, reference_rows, small_weights
 
 from iomscore import Engine
 from iomscore.batch import encode_events
@@ -26,15 +26,8 @@ ONE_THREAD = 1 << 62
 
 
 def _columns(rng: np.random.Generator, ids: np.ndarray, nominals: int) -> dict[str, np.ndarray]:
-    weights = small_weights()
-    n = ids.size
-    return {
-        "event_id": ids.astype(np.int64),
-        "nominal_id": rng.integers(0, nominals, size=n).astype(np.int64),
-        "dataset": np.array(weights.datasets)[rng.integers(0, len(weights.datasets), size=n)],
-        "offence": np.array(weights.offences)[rng.integers(0, 4, size=n)],
-        "date": np.datetime64(AS_OF, "D") - rng.integers(0, 900, size=n),
-    }
+    nominal_ids = rng.integers(0, nominals, size=ids.size)
+    return random_columns(rng, ids, nominal_ids, AS_OF, 900, small_weights())
 
 
 def _state(store) -> list:
