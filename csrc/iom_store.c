@@ -26,6 +26,11 @@ _Static_assert(IOM_CHUNK_SLOTS + 4 == 16, "tags and overflow counts fill sixteen
 #ifndef IOM_AHEAD_NEAR
 #define IOM_AHEAD_NEAR 24
 #endif
+/* Rows ahead at which a loop that takes half the rows (by the parity of
+ * their nominal) prefetches its records: about IOM_AHEAD_NEAR of its own. */
+#ifndef IOM_AHEAD_HALF
+#define IOM_AHEAD_HALF 48
+#endif
 #define IOM_HUGE_BYTES ((size_t)8 << 20)
 #define IOM_HUGE_ALIGN ((size_t)2 << 20)
 
@@ -64,6 +69,30 @@ static void *iom_alloc(size_t bytes) {
     void *p = malloc(bytes ? bytes : 1);
     if (p) iom_advise(p, bytes);
     return p;
+}
+
+/* Working memory of an operation (apply, advance), kept by the store between
+ * calls up to IOM_SCRATCH_KEEP bytes: a day's 27,000 rows need about 0.5 MB,
+ * and a fresh block that size comes from mmap, whose first touch of each
+ * page faults (a day's apply spent 40-50 us of its 0.7-0.9 ms on them).
+ * A larger request (a bulk load) gets a block of its own; release it with
+ * iom_scratch_done. */
+#define IOM_SCRATCH_KEEP ((size_t)8 << 20)
+
+static void *iom_scratch(iom_store *s, size_t bytes) {
+    if (bytes > IOM_SCRATCH_KEEP) return iom_alloc(bytes);
+    if ((int64_t)bytes > s->scratch_bytes) {
+        void *p = malloc(bytes);
+        if (!p) return NULL;
+        free(s->scratch);
+        s->scratch = p;
+        s->scratch_bytes = (int64_t)bytes;
+    }
+    return s->scratch;
+}
+
+static void iom_scratch_done(iom_store *s, void *p) {
+    if (p != s->scratch) free(p);
 }
 
 /* Grow *p to n items of `size` bytes, keeping the contents. */
@@ -337,6 +366,242 @@ static inline const void *iom_index_guess(const iom_index *ix, const void *base,
     return NULL;
 }
 
+/* ---- the id pages ------------------------------------------------------- */
+
+#define IOM_PAGE_MASK (IOM_PAGE_IDS - 1)
+/* A batch may make new pages while the pages' entries stay at least this
+ * dense (1 in 4: 16 bytes of page an id at worst), past a floor of
+ * IOM_PAGE_FLOOR pages that small stores may use whatever their density. */
+#define IOM_PAGE_DENSITY 4
+#define IOM_PAGE_FLOOR 16
+
+static int iom_pages_alloc_table(iom_pages *pg, int64_t size) {
+    iom_page *table = (iom_page *)calloc((size_t)size, sizeof(iom_page));
+    if (!table) return IOM_ENOMEM;
+    /* re-place the pages held: lo..hi spans fewer than size numbers */
+    for (int64_t i = 0; pg->table && i <= pg->mask; i++)
+        if (pg->table[i].slot) table[pg->table[i].number & (size - 1)] = pg->table[i];
+    free(pg->table);
+    pg->table = table;
+    pg->mask = size - 1;
+    return IOM_OK;
+}
+
+static void iom_pages_free(iom_pages *pg) {
+    for (int64_t i = 0; pg->table && i <= pg->mask; i++) free(pg->table[i].slot);
+    free(pg->table);
+    memset(pg, 0, sizeof(*pg));
+}
+
+/* The page that holds id's entry, or NULL if there is none. */
+static inline iom_page *iom_page_of(const iom_pages *pg, int64_t id) {
+    int64_t number = id >> IOM_PAGE_BITS;
+    iom_page *p = &pg->table[number & pg->mask];
+    return p->slot != NULL && p->number == number ? p : NULL;
+}
+
+/* An id's slot in the pages, or -1: not held there (it may be in the index). */
+static inline int64_t iom_pages_find(const iom_pages *pg, int64_t id) {
+    const iom_page *p = iom_page_of(pg, id);
+    return p ? (int64_t)p->slot[id & IOM_PAGE_MASK] - 1 : -1;
+}
+
+/* The id's slot, from its page or else the hashed index; -1 if not held. */
+static inline int64_t iom_id_find(const iom_pages *pg, const iom_index *ix, const int64_t *keys,
+                                  int64_t id) {
+    int64_t slot = iom_pages_find(pg, id);
+    return slot >= 0 ? slot : iom_index_find(ix, keys, 1, id);
+}
+
+/* Put an id known not to be held: in its page if it has one, else in the
+ * index. */
+static inline void iom_id_put(iom_pages *pg, iom_index *ix, int64_t id, int64_t slot) {
+    iom_page *p = iom_page_of(pg, id);
+    if (p) {
+        p->slot[id & IOM_PAGE_MASK] = (uint32_t)slot + 1;
+        p->live++;
+        pg->count++;
+    } else {
+        iom_index_put(ix, id, slot);
+    }
+}
+
+/* Delete a held id's entry, wherever it is. A page left empty stays until
+ * iom_pages_trim, so the pages a batch planned (iom_pages_plan) are all
+ * still there for its inserts after its retractions. */
+static inline void iom_id_delete(iom_pages *pg, iom_index *ix, int64_t id, int64_t slot) {
+    iom_page *p = iom_page_of(pg, id);
+    if (p && p->slot[id & IOM_PAGE_MASK] == (uint32_t)slot + 1) {
+        p->slot[id & IOM_PAGE_MASK] = 0;
+        p->live--;
+        pg->count--;
+    } else {
+        iom_index_delete(ix, id, slot);
+    }
+}
+
+/* Prefetch where a lookup of id will read: its page entry (the table is
+ * small and stays in cache), or else the index's chunk. */
+IOM_PREFETCHER void iom_id_prefetch(const iom_pages *pg, const iom_index *ix, int64_t id) {
+    const iom_page *p = iom_page_of(pg, id);
+    if (p) IOM_PREFETCH(&p->slot[id & IOM_PAGE_MASK]);
+    else iom_index_prefetch(ix, id);
+}
+
+static inline int iom_page_held(const iom_pages *pg, int64_t number) {
+    const iom_page *p = &pg->table[number & pg->mask];
+    return p->slot != NULL && p->number == number;
+}
+
+/* Free the empty pages at either end of the run: expiry empties the lowest
+ * pages, a retraction of the newest ids may empty the highest. An empty page
+ * inside the run stays until an end reaches it. */
+static void iom_pages_trim(iom_pages *pg) {
+    while (pg->n_pages > 0) {
+        iom_page *p = &pg->table[pg->lo & pg->mask];
+        if (p->live) break;
+        free(p->slot);
+        p->slot = NULL;
+        if (--pg->n_pages == 0) break;
+        do pg->lo++; while (!iom_page_held(pg, pg->lo));
+    }
+    while (pg->n_pages > 0) {
+        iom_page *p = &pg->table[pg->hi & pg->mask];
+        if (p->live) break;
+        free(p->slot);
+        p->slot = NULL;
+        if (--pg->n_pages == 0) break;
+        do pg->hi--; while (!iom_page_held(pg, pg->hi));
+    }
+}
+
+/* Make the pages a batch's inserts justify, before any change. From the
+ * ends of the run of pages (or, with none, from the page of the batch's
+ * middle insert), in either direction, the pages the batch has ids in, as
+ * far out as the pages all stay dense (IOM_PAGE_DENSITY), within the reach
+ * of the batch's size. A day of ids in sequence adds a page or a few at the
+ * top, across a gap in the numbering too; a bulk load of them makes its whole
+ * run; ids scattered at random make at most a page or two. Returns the
+ * number of inserted rows that will have no page (the hashed index's
+ * share), or IOM_ENOMEM with no page made. */
+static int64_t iom_pages_plan(iom_store *s, int64_t n, const int64_t *ids, const int8_t *action,
+                              int64_t inserts) {
+    iom_pages *pg = &s->ev_pages;
+    iom_pages_trim(pg);
+    int64_t paged = 0; /* rows whose page is held already */
+    if (!s->use_pages || inserts == 0) {
+        for (int64_t i = 0; pg->n_pages && i < n; i++)
+            paged += (action[i] == IOM_ACT_INSERT || action[i] == IOM_ACT_REPLACE) &&
+                     iom_page_of(pg, ids[i]) != NULL;
+        return inserts - paged;
+    }
+    /* How far each direction may reach: the pages this batch's ids fill at
+     * the lowest density allowed. */
+    int64_t reach = IOM_PAGE_DENSITY * inserts / IOM_PAGE_IDS + IOM_PAGE_FLOOR;
+    int64_t up, down; /* the first page number beyond the run, upwards and downwards */
+    if (pg->n_pages) {
+        up = pg->hi + 1;
+        down = pg->lo - 1;
+    } else {
+        int64_t middle = -1, seen = 0;
+        for (int64_t i = 0; i < n && middle < 0; i++)
+            if (action[i] == IOM_ACT_INSERT || action[i] == IOM_ACT_REPLACE)
+                if (seen++ == inserts / 2) middle = i;
+        up = ids[middle] >> IOM_PAGE_BITS;
+        down = up - 1;
+    }
+    /* ids a batch has in each page beyond the run: up + k at [k], down - k at [reach + k] */
+    int64_t *in_page = (int64_t *)calloc((size_t)(2 * reach), sizeof(int64_t));
+    if (!in_page) return IOM_ENOMEM;
+    for (int64_t i = 0; i < n; i++) {
+        if (action[i] != IOM_ACT_INSERT && action[i] != IOM_ACT_REPLACE) continue;
+        int64_t number = ids[i] >> IOM_PAGE_BITS;
+        if (pg->n_pages && iom_page_held(pg, number)) paged++;
+        else if (number >= up && number - up < reach) in_page[number - up]++;
+        else if (number <= down && down - number < reach) in_page[reach + down - number]++;
+    }
+    /* In each direction, the furthest reach at which the pages made up to it
+     * (those the batch has ids in; a gap in the numbering makes none) keep the
+     * pages dense enough. */
+    int64_t pages = pg->n_pages, entries = pg->count + paged;
+    int64_t made[2] = {0, 0}; /* pages reached, upwards and downwards */
+    for (int dir = 0; dir < 2; dir++) {
+        const int64_t *count = in_page + (dir ? reach : 0);
+        int64_t p = pages, e = entries;
+        for (int64_t k = 0; k < reach; k++) {
+            if (count[k] == 0) continue;
+            p++;
+            e += count[k];
+            if (p * IOM_PAGE_IDS <= IOM_PAGE_DENSITY * e + IOM_PAGE_FLOOR * IOM_PAGE_IDS) {
+                made[dir] = k + 1;
+                pages = p;
+                entries = e;
+            }
+        }
+    }
+    if (made[0] + made[1] == 0) {
+        free(in_page);
+        return inserts - paged;
+    }
+    /* the lowest and highest page numbers held once the pages are made */
+    int64_t new_lo = INT64_MAX, new_hi = INT64_MIN;
+    if (pg->n_pages) {
+        new_lo = pg->lo;
+        new_hi = pg->hi;
+    }
+    for (int dir = 0; dir < 2; dir++) {
+        const int64_t *count = in_page + (dir ? reach : 0);
+        for (int64_t k = 0; k < made[dir]; k++) {
+            if (count[k] == 0) continue;
+            int64_t number = dir ? down - k : up + k;
+            if (number < new_lo) new_lo = number;
+            if (number > new_hi) new_hi = number;
+        }
+    }
+    int64_t size = pg->mask + 1;
+    while (size <= new_hi - new_lo) size *= 2;
+    if (size > pg->mask + 1 && iom_pages_alloc_table(pg, size) != IOM_OK) {
+        free(in_page);
+        return IOM_ENOMEM;
+    }
+    /* the pages to make: up + k (k < made[0]) and down - k (k < made[1]) with ids */
+    int rc = IOM_OK;
+    int64_t k_done[2] = {0, 0};
+    for (int dir = 0; dir < 2 && rc == IOM_OK; dir++) {
+        const int64_t *count = in_page + (dir ? reach : 0);
+        for (int64_t k = 0; k < made[dir]; k++, k_done[dir] = k) {
+            if (count[k] == 0) continue;
+            int64_t number = dir ? down - k : up + k;
+            iom_page *p = &pg->table[number & pg->mask];
+            p->slot = (uint32_t *)calloc((size_t)IOM_PAGE_IDS, sizeof(uint32_t));
+            if (!p->slot) {
+                rc = IOM_ENOMEM;
+                break;
+            }
+            p->number = number;
+            p->live = 0;
+        }
+    }
+    if (rc != IOM_OK) { /* undo: free the pages made so far */
+        for (int dir = 0; dir < 2; dir++) {
+            const int64_t *count = in_page + (dir ? reach : 0);
+            for (int64_t k = 0; k < k_done[dir]; k++) {
+                if (count[k] == 0) continue;
+                iom_page *p = &pg->table[(dir ? down - k : up + k) & pg->mask];
+                free(p->slot);
+                p->slot = NULL;
+            }
+        }
+        free(in_page);
+        return IOM_ENOMEM;
+    }
+    free(in_page);
+    pg->n_pages = pages;
+    pg->lo = new_lo;
+    pg->hi = new_hi;
+    return inserts - (entries - pg->count);
+}
+
 /* ---- the nominal map ---------------------------------------------------- */
 
 static int iom_nmap_alloc(iom_nmap *m, int64_t capacity) {
@@ -391,7 +656,7 @@ static int iom_nmap_fit(iom_nmap *m, int64_t extra, const int64_t *nom_id, int64
  * so a stream of small inserts re-hashes each entry O(1) times; a bulk insert
  * sizes the table for its final count at once. */
 static int iom_index_fit(iom_index *ix, int64_t extra, const int64_t *keys, int64_t stride,
-                         int64_t top, const uint16_t *kinds) {
+                         int64_t top, const uint16_t *kinds, const iom_pages *pages) {
     int64_t need = ix->count + extra;
     int64_t cap = ix->n_chunks * IOM_CHUNK_SLOTS;
     if (need * 5 <= cap * 4) return IOM_OK;
@@ -403,7 +668,9 @@ static int iom_index_fit(iom_index *ix, int64_t extra, const int64_t *keys, int6
     for (int64_t slot = 0; slot < top; slot++) {
         if (slot + IOM_AHEAD_FAR < top)
             iom_index_prefetch_put(ix, keys, stride, slot + IOM_AHEAD_FAR);
-        if (kinds == NULL || kinds[slot] != IOM_DEAD_KIND) iom_index_put(ix, keys[slot * stride], slot);
+        if (kinds != NULL && kinds[slot] == IOM_DEAD_KIND) continue;
+        if (pages != NULL && iom_pages_find(pages, keys[slot * stride]) == slot) continue;
+        iom_index_put(ix, keys[slot * stride], slot);
     }
     return IOM_OK;
 }
@@ -452,7 +719,8 @@ static int iom_reserve_nominals(iom_store *s, int64_t extra) {
 int iom_reserve_events(iom_store *s, int64_t extra) {
     int rc = iom_reserve_slots(s, extra);
     if (rc != IOM_OK) return rc;
-    return iom_index_fit(&s->ev_index, extra, s->ev_id, 1, s->slot_top, s->ev_kind);
+    /* an upper bound: some of them may go to pages */
+    return iom_index_fit(&s->ev_index, extra, s->ev_id, 1, s->slot_top, s->ev_kind, &s->ev_pages);
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -464,8 +732,9 @@ int iom_store_init(iom_store *s, int64_t ring_days, int64_t as_of, int64_t start
     int64_t ring = 16;
     while (ring < ring_days) ring <<= 1;
     s->day_head = (int32_t *)malloc((size_t)ring * sizeof(int32_t));
+    s->day_len = (int32_t *)calloc((size_t)ring, sizeof(int32_t));
     s->points = (int64_t *)malloc((size_t)(n_kinds > 0 ? n_kinds : 1) * sizeof(int64_t));
-    if (!s->day_head || !s->points) return IOM_ENOMEM;
+    if (!s->day_head || !s->day_len || !s->points) return IOM_ENOMEM;
     for (int64_t i = 0; i < ring; i++) s->day_head[i] = -1;
     s->ring_mask = ring - 1;
     memcpy(s->points, points, (size_t)n_kinds * sizeof(int64_t));
@@ -474,9 +743,12 @@ int iom_store_init(iom_store *s, int64_t ring_days, int64_t as_of, int64_t start
     s->parallel_min = IOM_PARALLEL_MIN;
     s->add_kernel = iom_add_kernel_supported(IOM_ADD_AVX512) ? IOM_ADD_AVX512 : IOM_ADD_PLAIN;
     s->fail_at_nominal = -1;
+    s->use_pages = 1;
     s->as_of = as_of;
     s->start = start;
-    if (iom_index_alloc(&s->ev_index, 2) || iom_nmap_alloc(&s->nom_map, 16)) return IOM_ENOMEM;
+    if (iom_index_alloc(&s->ev_index, 2) || iom_nmap_alloc(&s->nom_map, 16) ||
+        iom_pages_alloc_table(&s->ev_pages, 16))
+        return IOM_ENOMEM;
     return iom_reserve_nominals(s, 0);
 }
 
@@ -487,7 +759,10 @@ void iom_store_free(iom_store *s) {
     free(s->ev_day);
     free(s->ev_next);
     free(s->ev_index.raw);
+    iom_pages_free(&s->ev_pages);
+    free(s->scratch);
     free(s->day_head);
+    free(s->day_len);
     free(s->noms);
     free(s->nom_id);
     free(s->nom_map.buckets);
@@ -500,19 +775,21 @@ void iom_store_free(iom_store *s) {
 int64_t iom_store_event_bytes(const iom_store *s) {
     return s->slot_cap * (int64_t)(8 + 4 + 2 + 2 + 4) +
            s->ev_index.n_chunks * (int64_t)sizeof(iom_chunk) +
-           (s->ring_mask + 1) * 4;
+           s->ev_pages.n_pages * IOM_PAGE_IDS * (int64_t)sizeof(uint32_t) +
+           (s->ev_pages.mask + 1) * (int64_t)sizeof(iom_page) +
+           (s->ring_mask + 1) * 8; /* day_head and day_len */
 }
 
 int64_t iom_store_bytes(const iom_store *s) {
     /* per nominal: its record, its id, and room in the crossed list (index, old score) */
-    return iom_store_event_bytes(s) + s->nom_cap * (int64_t)(sizeof(iom_nominal) + 8 + 4 + 8) +
+    return iom_store_event_bytes(s) + s->scratch_bytes + s->nom_cap * (int64_t)(sizeof(iom_nominal) + 8 + 4 + 8) +
            (s->nom_map.mask + 1) * (int64_t)sizeof(iom_nbucket) + s->n_kinds * 8;
 }
 
 /* ---- lookups ------------------------------------------------------------ */
 
 int64_t iom_find_event(const iom_store *s, int64_t event_id) {
-    return iom_index_find(&s->ev_index, s->ev_id, 1, event_id);
+    return iom_id_find(&s->ev_pages, &s->ev_index, s->ev_id, event_id);
 }
 
 int64_t iom_find_nominal(const iom_store *s, int64_t nominal_id) {
@@ -525,10 +802,10 @@ int64_t iom_event_day(const iom_store *s, int64_t slot) {
 
 void iom_find_events(const iom_store *s, int64_t n, const int64_t *ids, int64_t *out_slot) {
     for (int64_t i = 0; i < n; i++) {
-        if (i + IOM_AHEAD_FAR < n) iom_index_prefetch(&s->ev_index, ids[i + IOM_AHEAD_FAR]);
+        if (i + IOM_AHEAD_FAR < n) iom_id_prefetch(&s->ev_pages, &s->ev_index, ids[i + IOM_AHEAD_FAR]);
         if (i + IOM_AHEAD_NEAR < n)
             IOM_PREFETCH(iom_index_guess(&s->ev_index, s->ev_id, 8, ids[i + IOM_AHEAD_NEAR]));
-        out_slot[i] = iom_index_find(&s->ev_index, s->ev_id, 1, ids[i]);
+        out_slot[i] = iom_id_find(&s->ev_pages, &s->ev_index, s->ev_id, ids[i]);
     }
 }
 
@@ -547,13 +824,13 @@ static void iom_classify_rows(const iom_store *s, int64_t n, const int64_t *ids,
                               const int32_t *days, int8_t *out_status, int32_t *out_nom) {
     for (int64_t i = 0; i < n; i++) {
         if (i + IOM_AHEAD_FAR < n) {
-            iom_index_prefetch(&s->ev_index, ids[i + IOM_AHEAD_FAR]);
+            iom_id_prefetch(&s->ev_pages, &s->ev_index, ids[i + IOM_AHEAD_FAR]);
             if (out_nom) iom_nmap_prefetch(&s->nom_map, nominal_ids[i + IOM_AHEAD_FAR]);
         }
         if (i + IOM_AHEAD_NEAR < n)
             IOM_PREFETCH(iom_index_guess(&s->ev_index, s->ev_id, 8, ids[i + IOM_AHEAD_NEAR]));
         if (out_nom) out_nom[i] = (int32_t)iom_find_nominal(s, nominal_ids[i]);
-        int64_t slot = iom_index_find(&s->ev_index, s->ev_id, 1, ids[i]);
+        int64_t slot = iom_id_find(&s->ev_pages, &s->ev_index, s->ev_id, ids[i]);
         if (slot < 0) {
             out_status[i] = IOM_NEW;
         } else if (s->nom_id[s->ev_nom[slot]] == nominal_ids[i] && s->ev_kind[slot] == kinds[i] &&
@@ -588,7 +865,7 @@ void iom_classify(const iom_store *s, int64_t n, const int64_t *ids, const int64
     /* A store with no events holds none of the ids, and one with no nominals
      * none of the nominals (a first load); one that kept its nominals after
      * its events went takes the loop below, whose id lookups find nothing. */
-    if (s->ev_index.count == 0 && (out_nom == NULL || s->n_nom == 0)) {
+    if (s->ev_index.count + s->ev_pages.count == 0 && (out_nom == NULL || s->n_nom == 0)) {
         memset(out_status, IOM_NEW, (size_t)n);
         for (int64_t i = 0; out_nom && i < n; i++) out_nom[i] = -1;
         return;
@@ -736,7 +1013,7 @@ static int iom_kill_record(iom_store *s, int64_t slot) {
 }
 
 static int iom_kill(iom_store *s, int64_t slot) {
-    iom_index_delete(&s->ev_index, s->ev_id[slot], slot);
+    iom_id_delete(&s->ev_pages, &s->ev_index, s->ev_id[slot], slot);
     return iom_kill_record(s, slot);
 }
 
@@ -767,10 +1044,9 @@ static inline int64_t iom_take_slot(iom_store *s) {
     return s->slot_top++;
 }
 
-/* Everything an insert changes but the id index. */
-static int iom_fill_slot(iom_store *s, int64_t slot, int64_t id, int32_t index, uint16_t kind,
-                         int32_t day) {
-    iom_nominal *nom = &s->noms[index];
+/* What an insert changes in its slot, day list and the store's count. */
+static inline void iom_fill_slot_only(iom_store *s, int64_t slot, int64_t id, int32_t index,
+                                      uint16_t kind, int32_t day) {
     s->ev_id[slot] = id;
     s->ev_nom[slot] = index;
     s->ev_kind[slot] = kind;
@@ -778,32 +1054,52 @@ static int iom_fill_slot(iom_store *s, int64_t slot, int64_t id, int32_t index, 
     int64_t ring = (int64_t)day & s->ring_mask;
     s->ev_next[slot] = s->day_head[ring];
     s->day_head[ring] = (int32_t)slot;
-    nom->live++;
+    s->day_len[ring]++;
     s->live_events++;
-    return iom_add_score(s, nom, index, s->points[kind]);
+}
+
+/* Everything an insert changes but the id index. */
+static int iom_fill_slot(iom_store *s, int64_t slot, int64_t id, int32_t index, uint16_t kind,
+                         int32_t day) {
+    iom_fill_slot_only(s, slot, id, index, kind, day);
+    s->noms[index].live++;
+    return iom_add_score(s, &s->noms[index], index, s->points[kind]);
 }
 
 static int iom_insert(iom_store *s, int64_t id, int32_t index, uint16_t kind, int32_t day) {
     int64_t slot = iom_take_slot(s);
-    iom_index_put(&s->ev_index, id, slot);
+    iom_id_put(&s->ev_pages, &s->ev_index, id, slot);
     return iom_fill_slot(s, slot, id, index, kind, day);
 }
 
-/* The id-index half of a large batch's inserts, for a second thread. It
- * writes only the index's chunks, and counts into its own fields (not the
- * store's, which the other thread writes row by row: sharing their cache
- * line would make both threads wait on it). */
+/* The helper's half of a large batch's inserts: the id pages and index, then
+ * the records of the odd-numbered nominals. It writes only those, and counts
+ * and lists crossings in its own fields (not the store's, which the other
+ * thread writes row by row: sharing their cache line would make both threads
+ * wait on it). */
 typedef struct {
-    iom_index index; /* a copy: its chunks; count starts at 0 */
+    iom_index index; /* copies: the chunks and pages; counts start at 0 */
+    iom_pages pages;
     const int64_t *ids;
     const int32_t *slot_of; /* slot of each row, -1 for a row not inserted */
     int64_t n;
+    /* the records of the odd-numbered nominals */
+    const int32_t *nom_index;
+    const uint16_t *kinds;
+    iom_nominal *noms;
+    const int64_t *points;
+    int64_t thresholds[3];
+    int32_t epoch;
+    iom_crossings list; /* this thread's crossings, appended to the store's after */
+    int rc;
 } iom_put_job;
 
-/* Add the counts a helper kept in its copy of the index to the store's. */
-static void iom_index_add_counts(iom_index *ix, const iom_index *copy) {
-    ix->count += copy->count;
-    if (copy->key_max > ix->key_max) ix->key_max = copy->key_max;
+/* Add the counts a helper kept in its copies of the index and the pages to
+ * the store's. */
+static void iom_index_add_counts(iom_store *s, const iom_index *copy, const iom_pages *pages) {
+    s->ev_index.count += copy->count;
+    if (copy->key_max > s->ev_index.key_max) s->ev_index.key_max = copy->key_max;
+    s->ev_pages.count += pages->count;
 }
 
 /* The job's fields are read into locals once: the index's byte stores may
@@ -812,14 +1108,36 @@ static void iom_index_add_counts(iom_index *ix, const iom_index *copy) {
 static void *iom_put_rows(void *arg) {
     iom_put_job *job = (iom_put_job *)arg;
     iom_index ix = job->index; /* counted here, written back once */
+    iom_pages pg = job->pages;
     const int64_t *ids = job->ids;
     const int32_t *slot_of = job->slot_of;
     int64_t n = job->n;
     for (int64_t i = 0; i < n; i++) {
-        if (i + IOM_AHEAD_FAR < n) iom_index_prefetch_put(&ix, ids, 1, i + IOM_AHEAD_FAR);
-        if (slot_of[i] >= 0) iom_index_put(&ix, ids[i], slot_of[i]);
+        /* a row with a page is a sequential write: only the others need help */
+        if (i + IOM_AHEAD_FAR < n && !iom_page_of(&pg, ids[i + IOM_AHEAD_FAR]))
+            iom_index_prefetch_put(&ix, ids, 1, i + IOM_AHEAD_FAR);
+        if (slot_of[i] >= 0) iom_id_put(&pg, &ix, ids[i], slot_of[i]);
     }
     job->index = ix;
+    job->pages = pg;
+    const int32_t *nom_index = job->nom_index;
+    const uint16_t *kinds = job->kinds;
+    iom_nominal *noms = job->noms;
+    const int64_t *points = job->points;
+    int64_t thresholds[3] = {job->thresholds[0], job->thresholds[1], job->thresholds[2]};
+    int32_t epoch = job->epoch;
+    iom_crossings list = job->list;
+    int rc = IOM_OK;
+    for (int64_t i = 0; i < n && rc == IOM_OK; i++) {
+        if (i + IOM_AHEAD_HALF < n && (nom_index[i + IOM_AHEAD_HALF] & 1))
+            IOM_PREFETCH(&noms[nom_index[i + IOM_AHEAD_HALF]]);
+        int32_t index = nom_index[i];
+        if (slot_of[i] < 0 || !(index & 1)) continue;
+        noms[index].live++;
+        rc = iom_add_points(&list, thresholds, epoch, &noms[index], index, points[kinds[i]]);
+    }
+    job->list = list;
+    job->rc = rc;
     return NULL;
 }
 
@@ -850,10 +1168,12 @@ static iom_slot_plan iom_plan_slots(const iom_store *s, int64_t n, const int8_t 
     return plan;
 }
 
-static void iom_finish_puts(iom_store *s, iom_helper *helper, iom_put_job *job) {
-    iom_helper_finish(helper);
-    iom_index_add_counts(&s->ev_index, &job->index);
-    job->index.count = 0;
+/* Append crossings a helper listed to the store's list: the two threads
+ * list disjoint nominals (by the parity of their index), each once. */
+static void iom_append_crossings(iom_store *s, const iom_crossings *list) {
+    memcpy(s->crossed + s->n_crossed, list->index, (size_t)list->n * sizeof(int32_t));
+    memcpy(s->crossed_old + s->n_crossed, list->old, (size_t)list->n * sizeof(int64_t));
+    s->n_crossed += list->n;
 }
 
 /* Every row's nominal index (-1 for rows not inserted), adding new nominals;
@@ -883,51 +1203,51 @@ static int iom_retract_rows(iom_store *s, int64_t n, const int64_t *ids, const i
     return rc;
 }
 
-/* A large batch on two threads: this one fills the slots, day lists and
- * nominals while a second fills the id index (disjoint memory, each a stream
- * of random reads). The result is the one row-by-row inserts give: slots are
- * planned in row order first, and each thread works in row order.
- *
- * A batch that retracts nothing (a bulk load) starts the index at once, beside
- * the nominal lookups. Those can still fail (memory); the index entries are
- * then deleted again, so the batch still changes nothing. A batch with
- * retractions must make them before the index is filled. */
+/* A large batch on two threads, each a stream of random reads: this one
+ * fills the slots and day lists, the helper fills the id pages and index,
+ * and each updates the records of half the nominals, by the parity of their
+ * index (a nominal's events may be anywhere in the batch, so halves of the
+ * rows would share records). Slots are planned in row order first and each
+ * thread works in row order, so the store ends as row-by-row inserts leave
+ * it, but for the order of its crossed list: this thread's nominals, then
+ * the helper's. Everything that can fail (memory) is done before the helper
+ * starts; retractions (corrections) come first, on this thread. */
 static int iom_apply_parallel(iom_store *s, int64_t n, const int64_t *ids,
                               const int64_t *nominal_ids, const uint16_t *kinds,
                               const int32_t *days, const int8_t *action, const int32_t *known,
-                              int64_t retracts, int32_t *nom_index, int32_t *slot_of) {
-    iom_slot_plan plan = iom_plan_slots(s, n, action, slot_of);
-    iom_put_job job = {s->ev_index, ids, slot_of, n};
-    job.index.count = 0;
-    iom_helper helper;
-    int early = retracts == 0;
-    if (early) iom_helper_start(&helper, iom_put_rows, &job);
+                              int64_t retracts, int32_t *nom_index, int32_t *slot_of,
+                              iom_crossings theirs) {
     int rc = iom_resolve_nominals(s, n, nominal_ids, action, known, nom_index);
-    if (rc != IOM_OK) {
-        if (early) {
-            iom_finish_puts(s, &helper, &job);
-            for (int64_t i = 0; i < n; i++)
-                if (slot_of[i] >= 0) iom_index_delete(&s->ev_index, ids[i], slot_of[i]);
-        }
-        return rc;
-    }
+    if (rc != IOM_OK) return rc;
     iom_begin(s);
-    if (retracts) rc = iom_retract_rows(s, n, ids, action); /* none when early */
-    if (rc != IOM_OK) {
-        if (early) iom_finish_puts(s, &helper, &job);
-        return rc;
-    }
+    if (retracts) rc = iom_retract_rows(s, n, ids, action);
+    if (rc != IOM_OK) return rc;
+    iom_slot_plan plan = iom_plan_slots(s, n, action, slot_of);
     s->free_head = plan.free_head;
     s->n_free = plan.n_free;
     s->slot_top = plan.slot_top;
-    if (!early) iom_helper_start(&helper, iom_put_rows, &job);
-    for (int64_t i = 0; i < n && rc == IOM_OK; i++) {
-        if (i + IOM_AHEAD_NEAR < n && nom_index[i + IOM_AHEAD_NEAR] >= 0)
-            IOM_PREFETCH(&s->noms[nom_index[i + IOM_AHEAD_NEAR]]);
-        if (slot_of[i] >= 0) rc = iom_fill_slot(s, slot_of[i], ids[i], nom_index[i], kinds[i], days[i]);
+    iom_put_job job = {s->ev_index, s->ev_pages, ids, slot_of, n, nom_index, kinds, s->noms,
+                       s->points, {s->thresholds[0], s->thresholds[1], s->thresholds[2]},
+                       s->epoch, theirs, IOM_OK};
+    job.index.count = 0;
+    job.pages.count = 0;
+    iom_helper helper;
+    iom_helper_start(&helper, iom_put_rows, &job);
+    for (int64_t i = 0; i < n; i++) {
+        if (i + IOM_AHEAD_HALF < n && nom_index[i + IOM_AHEAD_HALF] >= 0 &&
+            !(nom_index[i + IOM_AHEAD_HALF] & 1))
+            IOM_PREFETCH(&s->noms[nom_index[i + IOM_AHEAD_HALF]]);
+        if (slot_of[i] < 0) continue;
+        int32_t index = nom_index[i];
+        iom_fill_slot_only(s, slot_of[i], ids[i], index, kinds[i], days[i]);
+        if (index & 1 || rc != IOM_OK) continue;
+        s->noms[index].live++;
+        rc = iom_add_score(s, &s->noms[index], index, s->points[kinds[i]]);
     }
-    iom_finish_puts(s, &helper, &job);
-    return rc;
+    iom_helper_finish(&helper);
+    iom_index_add_counts(s, &job.index, &job.pages);
+    iom_append_crossings(s, &job.list);
+    return rc != IOM_OK ? rc : job.rc;
 }
 
 int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nominal_ids,
@@ -941,20 +1261,30 @@ int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nomina
     /* Everything that can fail (memory) happens before the first score moves:
      * room for the events, then every row's nominal (a new nominal starts with
      * no events and a score of 0, so adding one changes no result). */
-    int rc = iom_reserve_events(s, inserts);
+    int rc = iom_reserve_slots(s, inserts);
+    if (rc != IOM_OK) return rc;
+    int64_t unpaged = iom_pages_plan(s, n, ids, action, inserts);
+    if (unpaged < 0) return (int)unpaged;
+    rc = iom_index_fit(&s->ev_index, unpaged, s->ev_id, 1, s->slot_top, s->ev_kind, &s->ev_pages);
     if (rc != IOM_OK) return rc;
     int parallel = inserts >= s->parallel_min;
-    int32_t *nom_index = (int32_t *)iom_alloc((size_t)n * sizeof(int32_t) * (parallel ? 2 : 1));
+    /* every row's nominal index; on two threads also its slot and room for
+     * the helper's crossings (one a row at most) */
+    size_t row_bytes = parallel ? 2 * sizeof(int32_t) + sizeof(int32_t) + sizeof(int64_t)
+                                : sizeof(int32_t);
+    int32_t *nom_index = (int32_t *)iom_scratch(s, (size_t)n * row_bytes + sizeof(int64_t));
     if (!nom_index) return IOM_ENOMEM;
     if (parallel) {
+        int64_t *old = (int64_t *)(((uintptr_t)(nom_index + 3 * n) + 7) & ~(uintptr_t)7);
+        iom_crossings theirs = {nom_index + 2 * n, old, 0};
         rc = iom_apply_parallel(s, n, ids, nominal_ids, kinds, days, action, known, retracts,
-                                nom_index, nom_index + n);
-        free(nom_index);
+                                nom_index, nom_index + n, theirs);
+        iom_scratch_done(s, nom_index);
         return rc;
     }
     rc = iom_resolve_nominals(s, n, nominal_ids, action, known, nom_index);
     if (rc != IOM_OK) {
-        free(nom_index);
+        iom_scratch_done(s, nom_index);
         return rc;
     }
     iom_begin(s);
@@ -962,93 +1292,160 @@ int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nomina
     if (retracts) rc = iom_retract_rows(s, n, ids, action);
     /* Then the inserts, a stream of random reads that prefetching overlaps. */
     for (int64_t i = 0; i < n && rc == IOM_OK; i++) {
-        if (i + IOM_AHEAD_FAR < n) iom_index_prefetch_put(&s->ev_index, ids, 1, i + IOM_AHEAD_FAR);
+        if (i + IOM_AHEAD_FAR < n && !iom_page_of(&s->ev_pages, ids[i + IOM_AHEAD_FAR]))
+            iom_index_prefetch_put(&s->ev_index, ids, 1, i + IOM_AHEAD_FAR);
         if (i + IOM_AHEAD_NEAR < n && nom_index[i + IOM_AHEAD_NEAR] >= 0)
             IOM_PREFETCH(&s->noms[nom_index[i + IOM_AHEAD_NEAR]]);
         if (nom_index[i] >= 0) rc = iom_insert(s, ids[i], nom_index[i], kinds[i], days[i]);
     }
-    free(nom_index);
+    iom_scratch_done(s, nom_index);
     return rc;
 }
 
 int iom_retract(iom_store *s, int64_t n, const int64_t *slots) {
     iom_begin(s);
-    for (int64_t i = 0; i < n; i++) {
-        int rc = iom_kill(s, slots[i]);
-        if (rc != IOM_OK) return rc;
-    }
-    return IOM_OK;
+    int rc = IOM_OK;
+    for (int64_t i = 0; i < n && rc == IOM_OK; i++) rc = iom_kill(s, slots[i]);
+    iom_pages_trim(&s->ev_pages);
+    return rc;
 }
 
-/* The id-index half of a long day's expiry, for the helper thread: delete
- * the entry of each live slot in buf (dead slots are stored as ~slot). */
+/* The helper's half of a long day's expiry: delete the id entry of each
+ * live slot in buf (dead slots are stored as ~slot), and kill the events of
+ * the odd-numbered nominals (their records, listing crossings in its own
+ * list, and their slots' kinds). */
 typedef struct {
-    iom_index index; /* a copy: its chunks; count starts at 0 */
+    iom_index index; /* copies: the chunks and pages; counts start at 0 */
+    iom_pages pages;
     const int64_t *ev_id;
+    const int32_t *ev_nom;
+    uint16_t *ev_kind;
     const int32_t *buf;
     int64_t n;
+    iom_nominal *noms;
+    const int64_t *points;
+    int64_t thresholds[3];
+    int32_t epoch;
+    iom_crossings list;
+    int rc;
+    int hashed; /* the index holds entries */
 } iom_delete_job;
 
 static void *iom_delete_rows(void *arg) { /* locals as in iom_put_rows */
     iom_delete_job *job = (iom_delete_job *)arg;
     iom_index ix = job->index;
-    const int32_t *buf = job->buf;
-    const int64_t *ev_id = job->ev_id;
+    iom_pages pg = job->pages;
+    const int32_t *buf = job->buf, *ev_nom = job->ev_nom;
+    const int64_t *ev_id = job->ev_id, *points = job->points;
+    uint16_t *ev_kind = job->ev_kind;
+    iom_nominal *noms = job->noms;
+    int64_t thresholds[3] = {job->thresholds[0], job->thresholds[1], job->thresholds[2]};
+    int32_t epoch = job->epoch;
+    iom_crossings list = job->list;
     int64_t n = job->n;
+    /* with every id in pages (the index empty), the deletes are sequential
+     * writes that need no prefetch */
+    int hashed = job->hashed;
+    int rc = IOM_OK;
     for (int64_t i = 0; i < n; i++) {
-        if (i + IOM_AHEAD_NEAR < n && buf[i + IOM_AHEAD_NEAR] >= 0)
-            iom_index_prefetch(&ix, ev_id[buf[i + IOM_AHEAD_NEAR]]);
-        if (buf[i] >= 0) iom_index_delete(&ix, ev_id[buf[i]], buf[i]);
+        if (hashed && i + IOM_AHEAD_NEAR < n && buf[i + IOM_AHEAD_NEAR] >= 0)
+            iom_id_prefetch(&pg, &ix, ev_id[buf[i + IOM_AHEAD_NEAR]]);
+        if (i + IOM_AHEAD_HALF < n && buf[i + IOM_AHEAD_HALF] >= 0 &&
+            (ev_nom[buf[i + IOM_AHEAD_HALF]] & 1))
+            IOM_PREFETCH(&noms[ev_nom[buf[i + IOM_AHEAD_HALF]]]);
+        int32_t slot = buf[i];
+        if (slot < 0) continue;
+        iom_id_delete(&pg, &ix, ev_id[slot], slot);
+        int32_t index = ev_nom[slot];
+        if (!(index & 1) || rc != IOM_OK) continue;
+        noms[index].live--;
+        rc = iom_add_points(&list, thresholds, epoch, &noms[index], index, -points[ev_kind[slot]]);
+        ev_kind[slot] = IOM_DEAD_KIND;
     }
     job->index = ix;
+    job->pages = pg;
+    job->list = list;
+    job->rc = rc;
     return NULL;
+}
+
+/* Release a slot of an expiring day's list (its record done already and
+ * its kind marked dead): count it, and put it on the free list. */
+static inline void iom_release_slot(iom_store *s, int32_t entry, int64_t *expired) {
+    int32_t slot = entry >= 0 ? entry : ~entry;
+    if (entry >= 0) {
+        s->live_events--;
+        (*expired)++;
+    } else {
+        s->dead_events--;
+    }
+    s->ev_next[slot] = s->free_head;
+    s->free_head = slot;
+    s->n_free++;
 }
 
 /* Release one day's list: live events stop counting, dead ones are freed.
  * The list is first copied to `buf`, live slots as themselves and dead ones
  * as ~slot (its slots were mostly handed out together, so the walk is nearly
- * sequential); then the kills, which touch the nominal records and the id
- * index at random, run with prefetching, a long list's index deletes on the
- * helper thread. `buf` holds the longest list (iom_advance sizes it first). */
-static int iom_expire_list(iom_store *s, int64_t ring, int64_t *expired, int32_t *buf) {
+ * sequential); then the kills, which touch the nominal records at random,
+ * run with prefetching. A long list is split with the helper thread, which
+ * deletes the id entries and takes the records of the odd-numbered nominals
+ * (listing its crossings in `theirs`, appended to the store's list after).
+ * `buf` and `theirs` hold the longest list (iom_advance sizes them first). */
+static int iom_expire_list(iom_store *s, int64_t ring, int64_t *expired, int32_t *buf,
+                           iom_crossings theirs) {
     int64_t n = 0;
     for (int32_t slot = s->day_head[ring]; slot >= 0; slot = s->ev_next[slot])
         buf[n++] = s->ev_kind[slot] != IOM_DEAD_KIND ? slot : ~slot;
     s->day_head[ring] = -1;
-    int parallel = n >= s->parallel_min;
-    iom_delete_job job = {s->ev_index, s->ev_id, buf, n};
-    job.index.count = 0;
-    iom_helper helper;
-    if (parallel) iom_helper_start(&helper, iom_delete_rows, &job);
+    s->day_len[ring] = 0;
     int rc = IOM_OK;
-    for (int64_t i = 0; i < n && rc == IOM_OK; i++) {
-        if (i + IOM_AHEAD_NEAR < n && buf[i + IOM_AHEAD_NEAR] >= 0) {
-            int32_t ahead = buf[i + IOM_AHEAD_NEAR];
-            IOM_PREFETCH(&s->noms[s->ev_nom[ahead]]);
-            if (!parallel) iom_index_prefetch(&s->ev_index, s->ev_id[ahead]);
+    if (n < s->parallel_min) {
+        for (int64_t i = 0; i < n && rc == IOM_OK; i++) {
+            if (i + IOM_AHEAD_NEAR < n && buf[i + IOM_AHEAD_NEAR] >= 0) {
+                int32_t ahead = buf[i + IOM_AHEAD_NEAR];
+                IOM_PREFETCH(&s->noms[s->ev_nom[ahead]]);
+                iom_id_prefetch(&s->ev_pages, &s->ev_index, s->ev_id[ahead]);
+            }
+            if (buf[i] >= 0) {
+                int32_t slot = buf[i], index = s->ev_nom[slot];
+                iom_id_delete(&s->ev_pages, &s->ev_index, s->ev_id[slot], slot);
+                s->noms[index].live--;
+                rc = iom_add_score(s, &s->noms[index], index, -s->points[s->ev_kind[slot]]);
+                s->ev_kind[slot] = IOM_DEAD_KIND;
+            }
+            iom_release_slot(s, buf[i], expired);
         }
-        int32_t slot = buf[i] >= 0 ? buf[i] : ~buf[i];
-        if (buf[i] >= 0) {
-            if (!parallel) iom_index_delete(&s->ev_index, s->ev_id[slot], slot);
-            rc = iom_kill_record(s, slot);
-            (*expired)++;
+        return rc;
+    }
+    iom_delete_job job = {s->ev_index, s->ev_pages, s->ev_id, s->ev_nom, s->ev_kind, buf, n,
+                          s->noms, s->points,
+                          {s->thresholds[0], s->thresholds[1], s->thresholds[2]},
+                          s->epoch, theirs, IOM_OK, s->ev_index.count > 0};
+    job.index.count = 0;
+    job.pages.count = 0;
+    iom_helper helper;
+    iom_helper_start(&helper, iom_delete_rows, &job);
+    /* Slots are released (ev_next) here while the helper reads other arrays;
+     * each thread marks dead the slots of its own nominals, after reading
+     * their kinds. */
+    for (int64_t i = 0; i < n; i++) {
+        if (i + IOM_AHEAD_HALF < n && buf[i + IOM_AHEAD_HALF] >= 0) {
+            int32_t index = s->ev_nom[buf[i + IOM_AHEAD_HALF]];
+            if (!(index & 1)) IOM_PREFETCH(&s->noms[index]);
         }
-        s->dead_events--;
-        s->ev_next[slot] = s->free_head;
-        s->free_head = slot;
-        s->n_free++;
+        if (buf[i] >= 0 && !(s->ev_nom[buf[i]] & 1) && rc == IOM_OK) {
+            int32_t slot = buf[i], index = s->ev_nom[slot];
+            s->noms[index].live--;
+            rc = iom_add_score(s, &s->noms[index], index, -s->points[s->ev_kind[slot]]);
+            s->ev_kind[slot] = IOM_DEAD_KIND;
+        }
+        iom_release_slot(s, buf[i], expired);
     }
-    if (parallel) {
-        iom_helper_finish(&helper);
-        iom_index_add_counts(&s->ev_index, &job.index);
-    }
-    return rc;
-}
-
-static int64_t iom_list_length(const iom_store *s, int64_t ring) {
-    int64_t n = 0;
-    for (int32_t slot = s->day_head[ring]; slot >= 0; slot = s->ev_next[slot]) n++;
-    return n;
+    iom_helper_finish(&helper);
+    iom_index_add_counts(s, &job.index, &job.pages);
+    iom_append_crossings(s, &job.list);
+    return rc != IOM_OK ? rc : job.rc;
 }
 
 int iom_advance(iom_store *s, int64_t new_as_of, int64_t new_start, int64_t *expired) {
@@ -1060,16 +1457,21 @@ int iom_advance(iom_store *s, int64_t new_as_of, int64_t new_start, int64_t *exp
     int64_t last = span >= ring ? ring - 1 : new_start;
     int64_t longest = 0;
     for (int64_t day = first; day <= last; day++) {
-        int64_t n = iom_list_length(s, day & s->ring_mask);
+        int64_t n = s->day_len[day & s->ring_mask];
         if (n > longest) longest = n;
     }
-    int32_t *buf = (int32_t *)iom_alloc((size_t)(longest ? longest : 1) * sizeof(int32_t));
-    if (!buf) return IOM_ENOMEM;
+    /* the list, then the helper's crossings: an index and an old score a row */
+    if (longest < 1) longest = 1;
+    int64_t *old = (int64_t *)iom_scratch(s, (size_t)longest * (sizeof(int64_t) + 2 * sizeof(int32_t)));
+    if (!old) return IOM_ENOMEM;
+    int32_t *buf = (int32_t *)(old + longest);
+    iom_crossings theirs = {buf + longest, old, 0};
     iom_begin(s);
     int rc = IOM_OK;
     for (int64_t day = first; day <= last && rc == IOM_OK; day++)
-        rc = iom_expire_list(s, day & s->ring_mask, expired, buf);
-    free(buf);
+        rc = iom_expire_list(s, day & s->ring_mask, expired, buf, theirs);
+    iom_scratch_done(s, old);
+    iom_pages_trim(&s->ev_pages);
     s->as_of = new_as_of;
     s->start = new_start;
     if (rc == IOM_OK && s->dead_events > s->live_events / 4 + 65536) iom_compact(s);
@@ -1083,6 +1485,7 @@ void iom_compact(iom_store *s) {
             int32_t slot = *link;
             if (s->ev_kind[slot] == IOM_DEAD_KIND) {
                 *link = s->ev_next[slot];
+                s->day_len[r]--;
                 s->ev_next[slot] = s->free_head;
                 s->free_head = slot;
                 s->n_free++;

@@ -16,9 +16,10 @@
  * Arrays of 8 MiB and more ask the kernel for transparent huge pages: the id
  * index is probed at random, and 2 MiB pages spare most TLB misses.
  *
- * The id index hashes groups of eight consecutive ids to one chunk (see
- * iom_store.c): sources number events in sequence, so a day's new ids, and
- * the ids of the day that expires, cost a cache miss per group, not per id.
+ * Sources number events in sequence, so most ids live in the id pages, a
+ * direct map (see iom_pages below); the others go to the hashed index, which
+ * hashes groups of eight consecutive ids to one chunk (see iom_store.c), so a
+ * run of ids costs a cache miss per group there, not per id.
  *
  * Days are stored modulo 2**16: a buffered event lies in (start, as_of] and
  * a window spans fewer than 65,536 days, so the full day number is the one
@@ -35,9 +36,13 @@
  * random reads with a helper thread (iom_helper.h: one thread for the whole
  * process, kept awake between steps), and waits for it before it returns.
  * The two never write the same memory: classify's halves only read; for
- * inserts and expiry the helper owns the id index and this thread everything
- * else; a partial rescore gives each thread half of the nominals.
- * Each works in row order, so the store ends as one thread would leave it.
+ * inserts and expiry the helper owns the id pages and index and this thread
+ * the slots and day lists, and each takes the records of half the nominals
+ * (odd and even indices: a nominal's events lie anywhere in a batch or a
+ * day); a partial rescore gives each thread half of the nominals. Each works
+ * in row order, so the store ends as one thread would leave it, but for the
+ * order of the crossed list (this thread's nominals first), which no result
+ * depends on: band changes are reported in nominal-id order.
  *
  * Band changes: every score change that crosses a threshold puts its nominal
  * on the crossed list (once an operation, with its score before the first
@@ -95,6 +100,33 @@ typedef struct {
     int64_t key_max;   /* no key above it was put since the last rebuild (INT64_MIN: none) */
 } iom_index;
 
+/* The id pages: a direct map from id to slot, for ids numbered in sequence.
+ * A page holds the slots of IOM_PAGE_IDS consecutive ids (slot + 1 each, 0 for
+ * an id not held: 16 KiB), and a table indexed by page number modulo its
+ * power-of-two size finds a page. A day's new ids, and the ids of the day
+ * that expires, then cost a sequential write each instead of a walk of the
+ * hashed index. Pages are made (iom_apply, before any change) only where a
+ * batch's ids are dense, growing the run of pages at either end, so sparse
+ * or scattered ids cannot spend memory here; every id without a page goes to
+ * the hashed index, which also keeps any id put there before its page was
+ * made. An id is held in one of the two, never both. A page is freed once it
+ * is empty and at either end of the run (see iom_pages_trim). */
+#define IOM_PAGE_BITS 12
+#define IOM_PAGE_IDS ((int64_t)1 << IOM_PAGE_BITS)
+typedef struct {
+    uint32_t *slot; /* IOM_PAGE_IDS entries of slot + 1 (0: not held), or NULL: no page */
+    int64_t number; /* id >> IOM_PAGE_BITS for each of the page's ids */
+    int64_t live;   /* entries held */
+} iom_page;
+
+typedef struct {
+    iom_page *table; /* by page number & mask; pages lo..hi fit without collision */
+    int64_t mask;
+    int64_t n_pages; /* pages allocated */
+    int64_t count;   /* entries held, in all pages */
+    int64_t lo, hi;  /* the lowest and highest page numbers allocated (n_pages > 0) */
+} iom_pages;
+
 /* The nominal-id map keeps each key in its bucket: one cache miss per lookup.
  * Nominals are never removed, so it needs no tombstones. */
 typedef struct {
@@ -132,9 +164,12 @@ typedef struct {
     int64_t live_events;
     int64_t dead_events; /* retracted, still linked in a day list */
     iom_index ev_index;
+    iom_pages ev_pages;
+    int use_pages; /* make new pages (1, the default) or not (a test checks both) */
 
     /* day lists */
     int32_t *day_head;
+    int32_t *day_len; /* slots in each day's list (so advance sizes its buffer without a walk) */
     int64_t ring_mask;
     int64_t as_of;  /* day number D */
     int64_t start;  /* exclusive lower bound of the window, day number */
@@ -167,6 +202,9 @@ typedef struct {
     /* The partial rescore's inner loop: IOM_ADD_AVX512 where the CPU has it,
      * else IOM_ADD_PLAIN (a test sets either, to check both). */
     int add_kernel;
+    /* working memory kept between operations (see iom_scratch) */
+    void *scratch;
+    int64_t scratch_bytes;
     /* For tests of the failure paths: adding the nominal that would get this
      * index fails as if memory ran out (-1, the default, never). */
     int64_t fail_at_nominal;
@@ -227,7 +265,8 @@ void iom_plan_actions(const iom_store *s, int64_t n, const int8_t *status, const
  * window). `known` is NULL or iom_classify's out_nom for these rows on this
  * store, each -1 or below n_nom (its indices stay right: nominals are never
  * removed); the rows it has as -1 are looked up again. A batch inserting
- * parallel_min events or more fills the id index on the helper thread.
+ * parallel_min events or more is split with the helper thread (see the top
+ * of this file). Makes the id pages the batch's ids justify first.
  * Starts a new crossed list. */
 int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nominal_ids,
               const uint16_t *kinds, const int32_t *days, const int8_t *action,
@@ -237,8 +276,8 @@ int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nomina
 int iom_retract(iom_store *s, int64_t n, const int64_t *slots);
 
 /* Move the date forward; events dated on or before new_start leave the window.
- * A day of parallel_min events or more deletes their id-index entries on the
- * helper thread. Starts a new crossed list. Returns the number expired in
+ * A day of parallel_min events or more is split with the helper thread (its
+ * id entries and half the nominals). Starts a new crossed list. Returns the number expired in
  * *expired. */
 int iom_advance(iom_store *s, int64_t new_as_of, int64_t new_start, int64_t *expired);
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 
+import numpy as np
 import pytest
 from hypothesis import event
 from hypothesis import strategies as st
@@ -117,8 +118,10 @@ class EngineMachine(RuleBasedStateMachine):
         points=points_matrices(),
         parallel_min=st.sampled_from([None, 1, 2]),
         add_kernel=st.sampled_from(add_kernels()),
+        id_base=st.sampled_from([0, 4_090, 2**62]),
+        use_pages=st.booleans(),
     )
-    def start(self, as_of, years, thresholds, points, parallel_min, add_kernel):
+    def start(self, as_of, years, thresholds, points, parallel_min, add_kernel, id_base, use_pages):
         self.as_of, self.years, self.thresholds = as_of, years, thresholds
         self.weights = make_weights(points, name="initial")
         self.engine = Engine(self.weights, as_of, window_years=years, thresholds=thresholds)
@@ -126,9 +129,12 @@ class EngineMachine(RuleBasedStateMachine):
             # Small steps take the two-thread paths (classify, inserts, expiry) of large ones.
             self.engine._store.parallel_min = parallel_min
         self.engine._store.add_kernel = add_kernel  # each inner loop of a partial rescore
+        # Ids go to the id pages, or with use_pages=False to the hashed index only; ids
+        # from 4,090 cross a page's edge (4,096 ids) at once.
+        self.engine._store.use_pages = use_pages
         self.model: dict[int, reference.Event] = {}
         self.used: set[int] = set()
-        self.next_id = 0
+        self.next_id = id_base
 
     # ------------------------------------------------------------------------ ingest
     def _ingest(
@@ -281,6 +287,14 @@ class EngineMachine(RuleBasedStateMachine):
             assert f"row {twin + 1}" in message
         assert self.snapshot() == before, "a refused batch changed the engine"
 
+    @precondition(lambda self: self.engine is not None)
+    @rule(gap=st.sampled_from([4_093, 4_096 * 3, 4_096 * 40, 10**6, 2**40]))
+    def skip_ids(self, gap):
+        """A gap in the numbering: the next ids land a page or more beyond the run of
+        id pages (made there if the pages stay dense enough, else in the hashed index),
+        or far beyond it."""
+        self.next_id += gap
+
     # ------------------------------------------------------------------------ retract
     @precondition(lambda self: self.engine is not None)
     @rule(data=st.data())
@@ -297,7 +311,8 @@ class EngineMachine(RuleBasedStateMachine):
             if gone
             else set()
         )
-        unknown |= set(data.draw(st.lists(st.integers(10**9, 10**9 + 50), max_size=2)))
+        drawn = data.draw(st.lists(st.integers(10**9, 10**9 + 50), max_size=2))
+        unknown |= {i for i in drawn if i not in self.model}
         ids = data.draw(
             st.permutations([*chosen, *unknown, *chosen[:1]]), label="ids"
         )  # one repeat
@@ -432,8 +447,12 @@ class EngineMachine(RuleBasedStateMachine):
         expected = self.ref_scores()
         assert self.engine.scores().rows() == reference.result(expected, self.thresholds)
         assert len(self.engine) == len(self.model)
-        # The event-id index holds one entry per live event, whichever path filled it.
+        # The event-id index holds one entry per live event, whichever path filled it,
+        # and finds exactly the live ones among every id ever used.
         assert self.engine._store.index_entries == len(self.model)
+        used = np.array(sorted(self.used), dtype=np.int64)
+        found = self.engine._store.find_events(used) >= 0
+        assert found.tolist() == [i in self.model for i in used.tolist()]
         assert self.engine.as_of == self.as_of
 
     @precondition(lambda self: self.engine is not None)

@@ -908,16 +908,21 @@ def _lanes_at_rest(engine: Engine) -> None:
     pool=st.lists(st.integers(0, 2**40) | st.integers(0, 95), min_size=2, max_size=40, unique=True),
     steps=st.lists(st.tuples(st.booleans(), st.integers(0, 39)), min_size=1, max_size=120),
     parallel_min=st.sampled_from([1, 1 << 62]),
+    use_pages=st.booleans(),
 )
-def test_the_event_index_finds_exactly_the_held_ids(pool, steps, parallel_min):
+def test_the_event_index_finds_exactly_the_held_ids(pool, steps, parallel_min, use_pages):
     """Up to 40 ids, many of them neighbours (one group, one home chunk), crowd
     an index of 2-5 chunks of 12 entries, so walks are long and wrap past the
     end: after every insert or retract, each held id is found at its slot and
-    no other id is found at all; with every id gone, no overflow is left."""
+    no other id is found at all; with every id gone, no overflow is left. With
+    pages, the first id's page is made, and a page next to the run of pages
+    when an id lands in it; the other ids go to the hashed index, which may
+    hold ids of a page made after them. With every id gone, no page is left."""
     weights = small_weights()
     as_of = D(2026, 11, 26)
     engine = Engine(weights, as_of)
     engine._store.parallel_min = parallel_min
+    engine._store.use_pages = use_pages
     candidates = np.array(pool, dtype=np.int64)
     held: set[int] = set()
     for insert, k in steps:
@@ -932,6 +937,7 @@ def test_the_event_index_finds_exactly_the_held_ids(pool, steps, parallel_min):
     engine.retract(sorted(held))
     _check_index(engine, candidates, set())
     _lanes_at_rest(engine)
+    assert engine._store.id_pages == 0 and engine._store.paged_entries == 0
 
 
 _MASK64 = (1 << 64) - 1
@@ -981,6 +987,7 @@ def test_deletes_in_a_walk_that_wraps_past_the_last_chunk(parallel_min, last_fir
     for gone in order:
         engine = Engine(weights, as_of)
         engine._store.parallel_min = parallel_min
+        engine._store.use_pages = False  # every id in the hashed index, whose walks this tests
         for event_id in order:  # 17 entries: the index keeps its two chunks
             engine.ingest(_one_event(weights, event_id, as_of))
         assert len(engine._store._index_lanes()) == 2
@@ -1018,6 +1025,7 @@ def test_a_delete_takes_its_own_entry_among_equal_tags(parallel_min, first_gone)
     as_of = D(2026, 11, 26)
     engine = Engine(weights, as_of)
     engine._store.parallel_min = parallel_min
+    engine._store.use_pages = False  # every id in the hashed index, whose walks this tests
     engine.ingest(_events(weights, [a, b], as_of))
     gone, kept = (a, b) if first_gone else (b, a)
     engine.retract([gone])
@@ -1037,6 +1045,7 @@ def test_an_index_rebuild_keeps_walks_that_wrap_past_its_end(parallel_min):
     as_of = D(2026, 11, 26)
     engine = Engine(weights, as_of)
     engine._store.parallel_min = parallel_min
+    engine._store.use_pages = False  # every id in the hashed index, whose walks this tests
     for event_id in held:
         engine.ingest(_one_event(weights, event_id, as_of))
     assert len(engine._store._index_lanes()) == 3
@@ -1061,6 +1070,7 @@ def test_an_overflow_count_stuck_at_255_still_finds_everything(parallel_min):
     as_of = D(2026, 11, 26)
     engine = Engine(weights, as_of)
     engine._store.parallel_min = parallel_min
+    engine._store.use_pages = False  # every id in the hashed index, whose walks this tests
     engine.ingest(_events(weights, ids, as_of))
     lanes = engine._store._index_lanes()
     assert len(lanes) == chunks and lanes[chunks - 1, 0] == 255
@@ -1078,7 +1088,8 @@ def test_an_overflow_count_stuck_at_255_still_finds_everything(parallel_min):
 
 @pytest.mark.parametrize("parallel_min", [1, 1 << 62])
 @pytest.mark.parametrize("with_replace", [False, True])
-def test_a_batch_that_runs_out_of_memory_changes_nothing(parallel_min, with_replace):
+@pytest.mark.parametrize("use_pages", [False, True])
+def test_a_batch_that_runs_out_of_memory_changes_nothing(parallel_min, with_replace, use_pages):
     """Memory running out while adding a batch's nominals (simulated) leaves the
     engine as it was, on either insert path: on two threads a pure insert batch
     has already filled the id index by then, and must take those entries out."""
@@ -1097,6 +1108,7 @@ def test_a_batch_that_runs_out_of_memory_changes_nothing(parallel_min, with_repl
 
     engine = Engine(weights, as_of)
     engine._store.parallel_min = parallel_min
+    engine._store.use_pages = use_pages
     first = batch(np.arange(3_000), rng.integers(0, 500, size=3_000))
     engine.ingest(first)
     ids = np.arange(10_000, 14_000)

@@ -169,8 +169,29 @@ cdef class EventStore:
 
     @property
     def index_entries(self):
-        """Entries of the event-id index: equal to live_events in a consistent store."""
-        return self.s.ev_index.count
+        """Entries of the event-id index and pages: equal to live_events in a consistent
+        store."""
+        return self.s.ev_index.count + self.s.ev_pages.count
+
+    @property
+    def paged_entries(self):
+        """Entries held in the id pages (the rest are in the hashed index)."""
+        return self.s.ev_pages.count
+
+    @property
+    def id_pages(self):
+        """Id pages allocated (16 KiB each)."""
+        return self.s.ev_pages.n_pages
+
+    @property
+    def use_pages(self):
+        """Whether a batch may make new id pages (True, the default). With False, new ids
+        go to the hashed index, as tests of that index need; pages made already stay."""
+        return bool(self.s.use_pages)
+
+    @use_pages.setter
+    def use_pages(self, bint value):
+        self.s.use_pages = value
 
     def _index_lanes(self):
         """For tests: the overflow counts of the event-id index, one row of four per chunk."""

@@ -17,6 +17,10 @@ cdef extern from "iom_store.h" nogil:
         int64_t n_chunks
         int64_t count
 
+    ctypedef struct iom_pages:
+        int64_t n_pages
+        int64_t count
+
     ctypedef struct iom_nominal:
         int64_t score
         int32_t live
@@ -41,6 +45,8 @@ cdef extern from "iom_store.h" nogil:
         int64_t thresholds[3]
         int64_t n_crossed
         iom_index ev_index
+        iom_pages ev_pages
+        int use_pages
         int64_t parallel_min
         int add_kernel
         int64_t fail_at_nominal
