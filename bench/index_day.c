@@ -20,6 +20,10 @@
  * miss's latency). A day's index work divided by the first tells how far the
  * index's loops are from the memory system's limit on this machine.
  *
+ * Then the same days through the id pages (iom_pages), the direct map that
+ * holds ids in sequence in the engine, with the pages each day's ids justify
+ * made as iom_apply makes them.
+ *
  * It includes csrc/iom_store.c to reach the index's static functions.
  */
 #include "../csrc/iom_store.c"
@@ -80,6 +84,79 @@ static void iom_bench_find_day(const iom_index *ix, const int64_t *keys, const i
             IOM_PREFETCH(iom_index_guess(ix, keys, 8, day[i + IOM_AHEAD_NEAR]));
         found[i] = iom_index_find(ix, keys, 1, day[i]);
     }
+}
+
+/* The same days through the id pages, the direct map that holds ids numbered
+ * in sequence (a store with its pages and an empty hashed index): the oldest
+ * day's deletes (and the trim that frees its pages), the pages a day's new
+ * ids justify (iom_pages_plan, as iom_apply makes them), their lookups and
+ * puts, and lookups once held. Microseconds a day, averaged past warm_up,
+ * into us[5]; the pages' bytes into *bytes. */
+static void iom_bench_pages(const int64_t *keys, int64_t events, int64_t per_day, int days,
+                            int warm_up, double us[5], double *bytes, int64_t *found) {
+    iom_store s;
+    memset(&s, 0, sizeof(s));
+    s.use_pages = 1;
+    int8_t *insert = (int8_t *)malloc((size_t)events);
+    if (!insert || iom_pages_alloc_table(&s.ev_pages, 16) || iom_index_alloc(&s.ev_index, 2)) exit(1);
+    memset(insert, IOM_ACT_INSERT, (size_t)events);
+    if (iom_pages_plan(&s, events, keys, insert, events) != 0) {
+        fprintf(stderr, "the bulk load did not get pages for every id\n");
+        exit(1);
+    }
+    for (int64_t i = 0; i < events; i++) iom_id_put(&s.ev_pages, &s.ev_index, keys[i], i);
+    *bytes = (double)s.ev_pages.n_pages * IOM_PAGE_IDS * 4 + (double)(s.ev_pages.mask + 1) * sizeof(iom_page);
+    for (int k = 0; k < 5; k++) us[k] = 0;
+    int64_t lo = 0, hi = events;
+    for (int d = 0; d < days; d++) {
+        double t0 = iom_bench_us();
+        for (int64_t i = lo + per_day - 1; i >= lo; i--)
+            iom_id_delete(&s.ev_pages, &s.ev_index, keys[i], i);
+        iom_pages_trim(&s.ev_pages);
+        lo += per_day;
+        double t1 = iom_bench_us();
+        const int64_t *day = keys + hi;
+        if (iom_pages_plan(&s, per_day, day, insert, per_day) != 0) {
+            fprintf(stderr, "a day's new ids did not get pages\n");
+            exit(1);
+        }
+        double t2 = iom_bench_us();
+        for (int64_t i = 0; i < per_day; i++)
+            found[i] = iom_id_find(&s.ev_pages, &s.ev_index, keys, day[i]);
+        double t3 = iom_bench_us();
+        for (int64_t i = 0; i < per_day; i++) iom_id_put(&s.ev_pages, &s.ev_index, day[i], hi + i);
+        double t4 = iom_bench_us();
+        for (int64_t i = 0; i < per_day; i++)
+            if (found[i] >= 0) {
+                fprintf(stderr, "new id %lld found: the pages are wrong\n", (long long)day[i]);
+                exit(1);
+            }
+        double t5 = iom_bench_us();
+        for (int64_t i = 0; i < per_day; i++)
+            found[i] = iom_id_find(&s.ev_pages, &s.ev_index, keys, day[i]);
+        double t6 = iom_bench_us();
+        for (int64_t i = 0; i < per_day; i++)
+            if (found[i] != hi + i) {
+                fprintf(stderr, "held id %lld not found: the pages are wrong\n", (long long)day[i]);
+                exit(1);
+            }
+        hi += per_day;
+        if (d >= warm_up) {
+            us[0] += t1 - t0;
+            us[1] += t2 - t1;
+            us[2] += t3 - t2;
+            us[3] += t4 - t3;
+            us[4] += t6 - t5;
+        }
+    }
+    for (int k = 0; k < 5; k++) us[k] /= days - warm_up;
+    if (s.ev_index.count != 0) {
+        fprintf(stderr, "%lld ids went to the hashed index\n", (long long)s.ev_index.count);
+        exit(1);
+    }
+    iom_pages_free(&s.ev_pages);
+    free(s.ev_index.raw);
+    free(insert);
 }
 
 int main(int argc, char **argv) {
@@ -163,6 +240,16 @@ int main(int argc, char **argv) {
     for (int k = 0; k < 4; k++)
         printf("%-30s %9.0f %9.1f %14.1f\n", names[k], us[k], us[k] * 1e3 / (double)per_day,
                us[k] * 1e3 / (double)per_day / line_ns);
+    double page_us[5], page_bytes;
+    iom_bench_pages(keys, events, per_day, days, warm_up, page_us, &page_bytes, found);
+    printf("id pages (the same days): %.0f MB, %.1f bytes an id held\n", page_bytes / 1e6,
+           page_bytes / (double)events);
+    const char *page_names[5] = {"delete the oldest day (pages)", "make the new day's pages",
+                                 "look up the new ids (pages)", "put the new ids (pages)",
+                                 "look up the day's ids (pages)"};
+    for (int k = 0; k < 5; k++)
+        printf("%-30s %9.0f %9.1f %14.1f\n", page_names[k], page_us[k],
+               page_us[k] * 1e3 / (double)per_day, page_us[k] * 1e3 / (double)per_day / line_ns);
     printf("%-30s %9.0f %9.1f %14.1f\n", "peer: random reads, prefetched", independent, line_ns,
            1.0);
     printf("%-30s %9.0f %9.1f %14.1f\n", "peer: dependent random reads", dependent,

@@ -113,6 +113,10 @@ typedef struct {
  * is empty and at either end of the run (see iom_pages_trim). */
 #define IOM_PAGE_BITS 12
 #define IOM_PAGE_IDS ((int64_t)1 << IOM_PAGE_BITS)
+/* Freed pages kept for reuse: a day frees a few at the bottom and makes a
+ * few at the top, and a reused page (zero already: it was freed empty) costs
+ * no allocation and no first-touch faults. */
+#define IOM_PAGE_SPARE 64
 typedef struct {
     uint32_t *slot; /* IOM_PAGE_IDS entries of slot + 1 (0: not held), or NULL: no page */
     int64_t number; /* id >> IOM_PAGE_BITS for each of the page's ids */
@@ -125,6 +129,8 @@ typedef struct {
     int64_t n_pages; /* pages allocated */
     int64_t count;   /* entries held, in all pages */
     int64_t lo, hi;  /* the lowest and highest page numbers allocated (n_pages > 0) */
+    uint32_t *spare[IOM_PAGE_SPARE]; /* freed pages (all zero) kept for the next ones made */
+    int64_t n_spare;
 } iom_pages;
 
 /* The nominal-id map keeps each key in its bucket: one cache miss per lookup.
