@@ -200,3 +200,16 @@ void iom_helper_counts(uint64_t out[3]) {
     for (int k = 0; k < 3; k++)
         out[k] = (uint64_t)atomic_load_explicit(&iom_steps[k], memory_order_relaxed);
 }
+
+void iom_signal_raise(iom_signal *sig) {
+    __atomic_store_n(&sig->raised, 1, __ATOMIC_RELEASE);
+}
+
+void iom_signal_wait(iom_signal *sig) {
+    for (unsigned spins = 1; !__atomic_load_n(&sig->raised, __ATOMIC_ACQUIRE); spins++) {
+        if (spins % IOM_SPIN_BATCH) IOM_CPU_RELAX();
+#ifdef IOM_HAVE_THREADS
+        else sched_yield(); /* the thread to raise it may be waiting for this core */
+#endif
+    }
+}

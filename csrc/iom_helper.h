@@ -46,6 +46,19 @@ typedef struct {
 void iom_helper_start(iom_helper *h, void *(*fn)(void *), void *arg);
 void iom_helper_finish(iom_helper *h);
 
+/* A signal from the starting thread to its helper's running part (say,
+ * "the rows' slots are planned"), for a part that starts on work of its own
+ * and needs more only later. The helper may also run the part on the
+ * starting thread, in iom_helper_finish, so the starting thread must raise
+ * the signal before it waits for the part. */
+typedef struct {
+    volatile int raised; /* read and written only through the functions below */
+} iom_signal;
+
+void iom_signal_raise(iom_signal *sig);
+/* Spin (relaxing, and yielding the core now and then) until it is raised. */
+void iom_signal_wait(iom_signal *sig);
+
 /* Steps whose part ran on the shared helper, on a thread of their own, and
  * on the calling thread, since the process started (for tests). */
 void iom_helper_counts(uint64_t out[3]);

@@ -862,15 +862,23 @@ void iom_find_nominals(const iom_store *s, int64_t n, const int64_t *ids, int64_
 static void iom_classify_rows(const iom_store *s, int64_t n, const int64_t *ids,
                               const int64_t *nominal_ids, const uint16_t *kinds,
                               const int32_t *days, int8_t *out_status, int32_t *out_nom) {
-    for (int64_t i = 0; i < n; i++) {
-        if (i + IOM_AHEAD_FAR < n) {
-            iom_id_prefetch(&s->ev_pages, &s->ev_index, ids[i + IOM_AHEAD_FAR]);
-            if (out_nom) iom_nmap_prefetch(&s->nom_map, nominal_ids[i + IOM_AHEAD_FAR]);
+    /* The nominals first, in a loop of their own: a random read each, and
+     * nothing else, with the map in locals (the stores to out_nom could
+     * alias the store's fields as far as the compiler knows). */
+    if (out_nom) {
+        const iom_nmap map = s->nom_map;
+        for (int64_t i = 0; i < n; i++) {
+            if (i + IOM_AHEAD_FAR < n) iom_nmap_prefetch(&map, nominal_ids[i + IOM_AHEAD_FAR]);
+            out_nom[i] = (int32_t)iom_nmap_find(&map, nominal_ids[i]);
         }
+    }
+    const iom_pages pages = s->ev_pages;
+    const iom_index index = s->ev_index;
+    for (int64_t i = 0; i < n; i++) {
+        if (i + IOM_AHEAD_FAR < n) iom_id_prefetch(&pages, &index, ids[i + IOM_AHEAD_FAR]);
         if (i + IOM_AHEAD_NEAR < n)
-            iom_prefetch_some(iom_index_guess(&s->ev_index, s->ev_id, 8, ids[i + IOM_AHEAD_NEAR]));
-        if (out_nom) out_nom[i] = (int32_t)iom_find_nominal(s, nominal_ids[i]);
-        int64_t slot = iom_id_find(&s->ev_pages, &s->ev_index, s->ev_id, ids[i]);
+            iom_prefetch_some(iom_index_guess(&index, s->ev_id, 8, ids[i + IOM_AHEAD_NEAR]));
+        int64_t slot = iom_id_find(&pages, &index, s->ev_id, ids[i]);
         if (slot < 0) {
             out_status[i] = IOM_NEW;
         } else if (s->nom_id[s->ev_nom[slot]] == nominal_ids[i] && s->ev_kind[slot] == kinds[i] &&
@@ -1138,14 +1146,13 @@ static int iom_records_half(iom_nominal *noms, const int64_t *points, const int6
     return rc;
 }
 
-/* The rows of a batch that insert (slot_of[i] >= 0) and whose nominal has
+/* The rows of a batch that insert (nom_index[i] >= 0) and whose nominal has
  * the given parity, into own (branch-free); returns how many. */
-static int64_t iom_own_rows(int64_t n, const int32_t *slot_of, const int32_t *nom_index,
-                            int parity, int32_t *own) {
+static int64_t iom_own_rows(int64_t n, const int32_t *nom_index, int parity, int32_t *own) {
     int64_t m = 0;
     for (int64_t i = 0; i < n; i++) {
         own[m] = (int32_t)i;
-        m += (slot_of[i] >= 0) & ((nom_index[i] & 1) == parity);
+        m += (nom_index[i] >= 0) & ((nom_index[i] & 1) == parity);
     }
     return m;
 }
@@ -1184,6 +1191,7 @@ typedef struct {
     iom_crossings list; /* this thread's crossings, appended to the store's after */
     int32_t *own;       /* room for its rows (n) */
     int rc;
+    iom_signal slots_planned; /* slot_of is filled (the records do not need it) */
 } iom_put_job;
 
 /* Add the counts a helper kept in its copies of the index and the pages to
@@ -1199,11 +1207,18 @@ static void iom_index_add_counts(iom_store *s, const iom_index *copy, const iom_
  * them from the job, a line of the other thread's stack, at every row. */
 static void *iom_put_rows(void *arg) {
     iom_put_job *job = (iom_put_job *)arg;
+    int64_t n = job->n;
+    int64_t thresholds[3] = {job->thresholds[0], job->thresholds[1], job->thresholds[2]};
+    iom_crossings list = job->list;
+    int64_t m = iom_own_rows(n, job->nom_index, 1, job->own);
+    job->rc = iom_records_half(job->noms, job->points, thresholds, job->epoch, job->own, m,
+                               job->nom_index, job->kinds, NULL, +1, &list);
+    job->list = list;
+    iom_signal_wait(&job->slots_planned);
     iom_index ix = job->index; /* counted here, written back once */
     iom_pages pg = job->pages;
     const int64_t *ids = job->ids;
     const int32_t *slot_of = job->slot_of;
-    int64_t n = job->n;
     for (int64_t i = 0; i < n; i++) {
         /* a row with a page is a sequential write: only the others need help */
         if (i + IOM_AHEAD_FAR < n && !iom_page_of(&pg, ids[i + IOM_AHEAD_FAR]))
@@ -1212,12 +1227,6 @@ static void *iom_put_rows(void *arg) {
     }
     job->index = ix;
     job->pages = pg;
-    int64_t thresholds[3] = {job->thresholds[0], job->thresholds[1], job->thresholds[2]};
-    iom_crossings list = job->list;
-    int64_t m = iom_own_rows(n, slot_of, job->nom_index, 1, job->own);
-    job->rc = iom_records_half(job->noms, job->points, thresholds, job->epoch, job->own, m,
-                               job->nom_index, job->kinds, NULL, +1, &list);
-    job->list = list;
     return NULL;
 }
 
@@ -1260,6 +1269,15 @@ static void iom_append_crossings(iom_store *s, const iom_crossings *list) {
  * IOM_ENOMEM if memory runs out. */
 static int iom_resolve_nominals(iom_store *s, int64_t n, const int64_t *nominal_ids,
                                 const int8_t *action, const int32_t *known, int32_t *nom_index) {
+    if (known) { /* a day's batch: classify found every nominal; one branch-free pass */
+        int32_t missing = 0;
+        for (int64_t i = 0; i < n; i++) {
+            int32_t inserts = iom_acts_insert(action[i]);
+            nom_index[i] = inserts ? known[i] : -1;
+            missing |= inserts & (known[i] < 0);
+        }
+        if (!missing) return IOM_OK;
+    }
     for (int64_t i = 0; i < n; i++) {
         nom_index[i] = -1;
         if (!iom_acts_insert(action[i])) continue;
@@ -1302,18 +1320,21 @@ static int iom_apply_parallel(iom_store *s, int64_t n, const int64_t *ids,
     iom_begin(s);
     if (retracts) rc = iom_retract_rows(s, n, ids, action);
     if (rc != IOM_OK) return rc;
-    iom_slot_plan plan = iom_plan_slots(s, n, action, slot_of);
-    s->free_head = plan.free_head;
-    s->n_free = plan.n_free;
-    s->slot_top = plan.slot_top;
+    /* The helper starts on its records; the slots are planned meanwhile (a
+     * walk of the free list, one dependent read a row), before its puts. */
     iom_put_job job = {s->ev_index, s->ev_pages, ids, slot_of, n, nom_index, kinds, s->noms,
                        s->points, {s->thresholds[0], s->thresholds[1], s->thresholds[2]},
-                       s->epoch, theirs, own_theirs, IOM_OK};
+                       s->epoch, theirs, own_theirs, IOM_OK, {0}};
     job.index.count = 0;
     job.pages.count = 0;
     iom_helper helper;
     iom_helper_start(&helper, iom_put_rows, &job);
-    int64_t m = iom_own_rows(n, slot_of, nom_index, 0, own_mine);
+    iom_slot_plan plan = iom_plan_slots(s, n, action, slot_of);
+    s->free_head = plan.free_head;
+    s->n_free = plan.n_free;
+    s->slot_top = plan.slot_top;
+    iom_signal_raise(&job.slots_planned);
+    int64_t m = iom_own_rows(n, nom_index, 0, own_mine);
     iom_crossings mine = {s->crossed, s->crossed_old, s->n_crossed};
     rc = iom_records_half(s->noms, s->points, s->thresholds, s->epoch, own_mine, m, nom_index,
                           kinds, NULL, +1, &mine);
