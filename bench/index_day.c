@@ -98,14 +98,16 @@ static void iom_bench_pages(const int64_t *keys, int64_t events, int64_t per_day
     memset(&s, 0, sizeof(s));
     s.use_pages = 1;
     int8_t *insert = (int8_t *)malloc((size_t)events);
-    if (!insert || iom_pages_alloc_table(&s.ev_pages, 16) || iom_index_alloc(&s.ev_index, 2)) exit(1);
+    if (!insert || iom_pages_alloc_table(&s.ev_pages, 16) || iom_index_alloc(&s.ev_index, 2))
+        exit(1);
     memset(insert, IOM_ACT_INSERT, (size_t)events);
     if (iom_pages_plan(&s, events, keys, insert, events) != 0) {
         fprintf(stderr, "the bulk load did not get pages for every id\n");
         exit(1);
     }
     for (int64_t i = 0; i < events; i++) iom_id_put(&s.ev_pages, &s.ev_index, keys[i], i);
-    *bytes = (double)s.ev_pages.n_pages * IOM_PAGE_IDS * 4 + (double)(s.ev_pages.mask + 1) * sizeof(iom_page);
+    *bytes = (double)s.ev_pages.n_pages * IOM_PAGE_IDS * 4 +
+             (double)(s.ev_pages.mask + 1) * sizeof(iom_page);
     for (int k = 0; k < 5; k++) us[k] = 0;
     int64_t lo = 0, hi = events;
     for (int d = 0; d < days; d++) {

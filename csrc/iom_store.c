@@ -485,26 +485,25 @@ static inline int iom_page_held(const iom_pages *pg, int64_t number) {
     return p->slot != NULL && p->number == number;
 }
 
+/* Free the empty pages at one end of the run (end: &pg->lo going up, or
+ * &pg->hi going down), up to the first page that holds an entry. */
+static void iom_pages_trim_end(iom_pages *pg, int64_t *end, int64_t step) {
+    while (pg->n_pages > 0) {
+        iom_page *p = &pg->table[*end & pg->mask];
+        if (p->live) break;
+        iom_page_release(pg, p->slot);
+        p->slot = NULL;
+        if (--pg->n_pages == 0) break;
+        do *end += step; while (!iom_page_held(pg, *end)); /* the other end is held */
+    }
+}
+
 /* Free the empty pages at either end of the run: expiry empties the lowest
  * pages, a retraction of the newest ids may empty the highest. An empty page
  * inside the run stays until an end reaches it. */
 static void iom_pages_trim(iom_pages *pg) {
-    while (pg->n_pages > 0) {
-        iom_page *p = &pg->table[pg->lo & pg->mask];
-        if (p->live) break;
-        iom_page_release(pg, p->slot);
-        p->slot = NULL;
-        if (--pg->n_pages == 0) break;
-        do pg->lo++; while (!iom_page_held(pg, pg->lo));
-    }
-    while (pg->n_pages > 0) {
-        iom_page *p = &pg->table[pg->hi & pg->mask];
-        if (p->live) break;
-        iom_page_release(pg, p->slot);
-        p->slot = NULL;
-        if (--pg->n_pages == 0) break;
-        do pg->hi--; while (!iom_page_held(pg, pg->hi));
-    }
+    iom_pages_trim_end(pg, &pg->lo, +1);
+    iom_pages_trim_end(pg, &pg->hi, -1);
 }
 
 /* Make the pages a batch's inserts justify, before any change. From the
@@ -554,7 +553,8 @@ static int64_t iom_pages_plan(iom_store *s, int64_t n, const int64_t *ids, const
             last = number;
             if (pg->n_pages && iom_page_held(pg, number)) counter = &paged;
             else if (number >= up && number - up < reach) counter = &in_page[number - up];
-            else if (number <= down && down - number < reach) counter = &in_page[reach + down - number];
+            else if (number <= down && down - number < reach)
+                counter = &in_page[reach + down - number];
             else counter = &dummy;
         }
         (*counter)++;
@@ -691,9 +691,15 @@ static int iom_nmap_fit(iom_nmap *m, int64_t extra, const int64_t *nom_id, int64
 
 /* Make room for `extra` more entries under a load of 0.8 (past it, clumps of
  * one group's ids send a lookup on to a third and fourth chunk). A rebuild
- * makes a table of IOM_INDEX_LOAD_PCT load, and at least one and a half times the old one,
- * so a stream of small inserts re-hashes each entry O(1) times; a bulk insert
- * sizes the table for its final count at once. */
+ * makes a table of IOM_INDEX_LOAD_PCT load, and at least one and a half
+ * times the old one, so a stream of small inserts re-hashes each entry O(1)
+ * times; a bulk insert sizes the table for its final count at once.
+ *
+ * The rebuild re-puts the ids of the live slots (not dead, and not held in
+ * the pages), read in slot order; or, when the index holds few of the slots'
+ * ids (most are in pages), the entries of the old table, so that its cost
+ * follows the index's size, not the store's: at 200M events in pages, a
+ * rebuild for a day's few ids without a page walked every slot, a second. */
 static int iom_index_fit(iom_index *ix, int64_t extra, const int64_t *keys, int64_t stride,
                          int64_t top, const uint16_t *kinds, const iom_pages *pages) {
     int64_t need = ix->count + extra;
@@ -701,6 +707,33 @@ static int iom_index_fit(iom_index *ix, int64_t extra, const int64_t *keys, int6
     if (need * 5 <= cap * 4) return IOM_OK;
     int64_t n_chunks = iom_chunks_for(need);
     if (n_chunks < ix->n_chunks + ix->n_chunks / 2) n_chunks = ix->n_chunks + ix->n_chunks / 2;
+    if (ix->count * 8 < top) {
+        /* the old entries' slots and keys, then the puts, each prefetched */
+        int64_t n = ix->count;
+        int64_t *held = (int64_t *)iom_alloc((size_t)(n ? n : 1) * 2 * sizeof(int64_t));
+        iom_index fresh = {0};
+        if (!held || iom_index_alloc(&fresh, n_chunks) != IOM_OK) {
+            free(held);
+            return IOM_ENOMEM;
+        }
+        int64_t *held_key = held + n, k = 0;
+        for (int64_t c = 0; c < ix->n_chunks; c++)
+            for (uint32_t m = ~iom_chunk_match(&ix->chunks[c], 0) & ((1u << IOM_CHUNK_SLOTS) - 1);
+                 m; m &= m - 1)
+                held[k++] = ix->chunks[c].slot[__builtin_ctz(m)] & IOM_SLOT_MASK;
+        for (int64_t i = 0; i < n; i++) {
+            if (i + IOM_AHEAD_FAR < n) IOM_PREFETCH(&keys[held[i + IOM_AHEAD_FAR] * stride]);
+            held_key[i] = keys[held[i] * stride];
+        }
+        for (int64_t i = 0; i < n; i++) {
+            if (i + IOM_AHEAD_FAR < n) iom_index_prefetch_put(&fresh, held_key, 1, i + IOM_AHEAD_FAR);
+            iom_index_put(&fresh, held_key[i], held[i]);
+        }
+        free(held);
+        free(ix->raw);
+        *ix = fresh;
+        return IOM_OK;
+    }
     int rc = iom_index_alloc(ix, n_chunks);
     if (rc != IOM_OK) return rc;
     /* Keys are read in slot order; the puts land at random, prefetched. */
@@ -822,7 +855,8 @@ int64_t iom_store_event_bytes(const iom_store *s) {
 
 int64_t iom_store_bytes(const iom_store *s) {
     /* per nominal: its record, its id, and room in the crossed list (index, old score) */
-    return iom_store_event_bytes(s) + s->scratch_bytes + s->nom_cap * (int64_t)(sizeof(iom_nominal) + 8 + 4 + 8) +
+    return iom_store_event_bytes(s) + s->scratch_bytes +
+           s->nom_cap * (int64_t)(sizeof(iom_nominal) + 8 + 4 + 8) +
            (s->nom_map.mask + 1) * (int64_t)sizeof(iom_nbucket) + s->n_kinds * 8;
 }
 
@@ -842,7 +876,8 @@ int64_t iom_event_day(const iom_store *s, int64_t slot) {
 
 void iom_find_events(const iom_store *s, int64_t n, const int64_t *ids, int64_t *out_slot) {
     for (int64_t i = 0; i < n; i++) {
-        if (i + IOM_AHEAD_FAR < n) iom_id_prefetch(&s->ev_pages, &s->ev_index, ids[i + IOM_AHEAD_FAR]);
+        if (i + IOM_AHEAD_FAR < n)
+            iom_id_prefetch(&s->ev_pages, &s->ev_index, ids[i + IOM_AHEAD_FAR]);
         if (i + IOM_AHEAD_NEAR < n)
             iom_prefetch_some(iom_index_guess(&s->ev_index, s->ev_id, 8, ids[i + IOM_AHEAD_NEAR]));
         out_slot[i] = iom_id_find(&s->ev_pages, &s->ev_index, s->ev_id, ids[i]);
@@ -1140,7 +1175,8 @@ static int iom_records_half(iom_nominal *noms, const int64_t *points, const int6
         if (k + IOM_AHEAD_NEAR < m) IOM_PREFETCH(&noms[nom_of[own[k + IOM_AHEAD_NEAR]]]);
         int32_t x = own[k], index = nom_of[x];
         noms[index].live += sign;
-        rc = iom_add_points(list, thresholds, epoch, &noms[index], index, sign * points[kind_of[x]]);
+        int64_t delta = sign * points[kind_of[x]];
+        rc = iom_add_points(list, thresholds, epoch, &noms[index], index, delta);
         if (kill) kill[x] = IOM_DEAD_KIND;
     }
     return rc;
@@ -1340,7 +1376,8 @@ static int iom_apply_parallel(iom_store *s, int64_t n, const int64_t *ids,
                           kinds, NULL, +1, &mine);
     s->n_crossed = mine.n;
     for (int64_t i = 0; i < n; i++)
-        if (slot_of[i] >= 0) iom_fill_slot_only(s, slot_of[i], ids[i], nom_index[i], kinds[i], days[i]);
+        if (slot_of[i] >= 0)
+            iom_fill_slot_only(s, slot_of[i], ids[i], nom_index[i], kinds[i], days[i]);
     iom_helper_finish(&helper);
     iom_index_add_counts(s, &job.index, &job.pages);
     iom_append_crossings(s, &job.list);
@@ -1542,7 +1579,8 @@ int iom_advance(iom_store *s, int64_t new_as_of, int64_t new_start, int64_t *exp
     /* the helper's crossings (an old score and an index a row), the list,
      * and each thread's own slots */
     if (longest < 1) longest = 1;
-    int64_t *old = (int64_t *)iom_scratch(s, (size_t)longest * (sizeof(int64_t) + 4 * sizeof(int32_t)));
+    size_t row_bytes = sizeof(int64_t) + 4 * sizeof(int32_t);
+    int64_t *old = (int64_t *)iom_scratch(s, (size_t)longest * row_bytes);
     if (!old) return IOM_ENOMEM;
     int32_t *buf = (int32_t *)(old + longest);
     iom_crossings theirs = {buf + longest, old, 0};

@@ -283,8 +283,8 @@ int iom_retract(iom_store *s, int64_t n, const int64_t *slots);
 
 /* Move the date forward; events dated on or before new_start leave the window.
  * A day of parallel_min events or more is split with the helper thread (its
- * id entries and half the nominals). Starts a new crossed list. Returns the number expired in
- * *expired. */
+ * id entries and half the nominals). Starts a new crossed list. Returns the
+ * number expired in *expired. */
 int iom_advance(iom_store *s, int64_t new_as_of, int64_t new_start, int64_t *expired);
 
 /* Replace the points table (same number of kinds). Scores are not touched:
