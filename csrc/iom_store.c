@@ -460,57 +460,12 @@ static inline void iom_id_delete(iom_pages *pg, iom_index *ix, int64_t id, int64
     }
 }
 
-/* Prefetching an id's lookup takes two stages, as the page's table entry
- * (24 bytes a page: 3 MB at 200M events) must be read to find the page.
- * First (rows ahead): the table entry, and the index's chunk in case the
- * id has no page (nothing for an id above the index's ceiling). */
-IOM_PREFETCHER void iom_id_prefetch_far(const iom_pages *pg, const iom_index *ix, int64_t id) {
-    IOM_PREFETCH(&pg->table[(id >> IOM_PAGE_BITS) & pg->mask]);
-    iom_index_prefetch(ix, id);
-}
-
-/* Second (fewer rows ahead, the table entry in cache by then): the id's
- * entry in its page, or the index's chunk. */
+/* Prefetch where a lookup of id will read: its page entry (the table is
+ * small and stays in cache), or else the index's chunk. */
 IOM_PREFETCHER void iom_id_prefetch(const iom_pages *pg, const iom_index *ix, int64_t id) {
     const iom_page *p = iom_page_of(pg, id);
     if (p) IOM_PREFETCH(&p->slot[id & IOM_PAGE_MASK]);
     else iom_index_prefetch(ix, id);
-}
-
-/* For loops over ids mostly in sequence (a day's expiry, its inserts):
- * whether id's page entry lies on another cache line than prev's (sixteen
- * entries a line), so that a run of ids is prefetched once a line. */
-static inline int iom_id_new_line(int64_t id, int64_t prev) { return (id >> 4) != (prev >> 4); }
-
-/* The prefetches at row i of a loop that puts ids[0..n) (a batch's inserts):
- * for rows ahead on a new line of a page, the two stages above; for rows
- * without a page, the index's put prefetch. */
-IOM_PREFETCHER void iom_id_prefetch_put(const iom_pages *pg, const iom_index *ix,
-                                        const int64_t *ids, int64_t n, int64_t i) {
-    int64_t far = i + IOM_AHEAD_FAR, near = i + IOM_AHEAD_NEAR;
-    if (far < n && (far == 0 || iom_id_new_line(ids[far], ids[far - 1])))
-        IOM_PREFETCH(&pg->table[(ids[far] >> IOM_PAGE_BITS) & pg->mask]);
-    if (near < n && (near == 0 || iom_id_new_line(ids[near], ids[near - 1]))) {
-        const iom_page *p = iom_page_of(pg, ids[near]);
-        if (p) IOM_PREFETCH(&p->slot[ids[near] & IOM_PAGE_MASK]);
-        else iom_index_prefetch_put(ix, ids, 1, near);
-    }
-}
-
-/* The same for a loop that deletes the ids of the live slots in buf (a day's
- * expiry: dead slots as ~slot); `hashed`: the index holds entries, so an id
- * may be there. */
-IOM_PREFETCHER void iom_id_prefetch_delete(const iom_pages *pg, const iom_index *ix, int hashed,
-                                           const int64_t *ev_id, const int32_t *buf, int64_t n,
-                                           int64_t i) {
-    int64_t far = i + IOM_AHEAD_FAR, near = i + IOM_AHEAD_NEAR;
-    if (far < n && buf[far] >= 0 &&
-        (far == 0 || buf[far - 1] < 0 || iom_id_new_line(ev_id[buf[far]], ev_id[buf[far - 1]])))
-        IOM_PREFETCH(&pg->table[(ev_id[buf[far]] >> IOM_PAGE_BITS) & pg->mask]);
-    if (near < n && buf[near] >= 0 &&
-        (hashed || near == 0 || buf[near - 1] < 0 ||
-         iom_id_new_line(ev_id[buf[near]], ev_id[buf[near - 1]])))
-        iom_id_prefetch(pg, ix, ev_id[buf[near]]);
 }
 
 /* A new page, all zero: a spare one if any. */
@@ -922,11 +877,9 @@ int64_t iom_event_day(const iom_store *s, int64_t slot) {
 void iom_find_events(const iom_store *s, int64_t n, const int64_t *ids, int64_t *out_slot) {
     for (int64_t i = 0; i < n; i++) {
         if (i + IOM_AHEAD_FAR < n)
-            iom_id_prefetch_far(&s->ev_pages, &s->ev_index, ids[i + IOM_AHEAD_FAR]);
-        if (i + IOM_AHEAD_NEAR < n) {
-            iom_id_prefetch(&s->ev_pages, &s->ev_index, ids[i + IOM_AHEAD_NEAR]);
+            iom_id_prefetch(&s->ev_pages, &s->ev_index, ids[i + IOM_AHEAD_FAR]);
+        if (i + IOM_AHEAD_NEAR < n)
             iom_prefetch_some(iom_index_guess(&s->ev_index, s->ev_id, 8, ids[i + IOM_AHEAD_NEAR]));
-        }
         out_slot[i] = iom_id_find(&s->ev_pages, &s->ev_index, s->ev_id, ids[i]);
     }
 }
@@ -957,11 +910,9 @@ static void iom_classify_rows(const iom_store *s, int64_t n, const int64_t *ids,
     const iom_pages pages = s->ev_pages;
     const iom_index index = s->ev_index;
     for (int64_t i = 0; i < n; i++) {
-        if (i + IOM_AHEAD_FAR < n) iom_id_prefetch_far(&pages, &index, ids[i + IOM_AHEAD_FAR]);
-        if (i + IOM_AHEAD_NEAR < n) {
-            iom_id_prefetch(&pages, &index, ids[i + IOM_AHEAD_NEAR]);
+        if (i + IOM_AHEAD_FAR < n) iom_id_prefetch(&pages, &index, ids[i + IOM_AHEAD_FAR]);
+        if (i + IOM_AHEAD_NEAR < n)
             iom_prefetch_some(iom_index_guess(&index, s->ev_id, 8, ids[i + IOM_AHEAD_NEAR]));
-        }
         int64_t slot = iom_id_find(&pages, &index, s->ev_id, ids[i]);
         if (slot < 0) {
             out_status[i] = IOM_NEW;
@@ -1305,7 +1256,9 @@ static void *iom_put_rows(void *arg) {
     const int64_t *ids = job->ids;
     const int32_t *slot_of = job->slot_of;
     for (int64_t i = 0; i < n; i++) {
-        iom_id_prefetch_put(&pg, &ix, ids, n, i);
+        /* a row with a page is a sequential write: only the others need help */
+        if (i + IOM_AHEAD_FAR < n && !iom_page_of(&pg, ids[i + IOM_AHEAD_FAR]))
+            iom_index_prefetch_put(&ix, ids, 1, i + IOM_AHEAD_FAR);
         if (slot_of[i] >= 0) iom_id_put(&pg, &ix, ids[i], slot_of[i]);
     }
     job->index = ix;
@@ -1473,7 +1426,8 @@ int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nomina
     if (retracts) rc = iom_retract_rows(s, n, ids, action);
     /* Then the inserts, a stream of random reads that prefetching overlaps. */
     for (int64_t i = 0; i < n && rc == IOM_OK; i++) {
-        iom_id_prefetch_put(&s->ev_pages, &s->ev_index, ids, n, i);
+        if (i + IOM_AHEAD_FAR < n && !iom_page_of(&s->ev_pages, ids[i + IOM_AHEAD_FAR]))
+            iom_index_prefetch_put(&s->ev_index, ids, 1, i + IOM_AHEAD_FAR);
         if (i + IOM_AHEAD_NEAR < n && nom_index[i + IOM_AHEAD_NEAR] >= 0)
             IOM_PREFETCH(&s->noms[nom_index[i + IOM_AHEAD_NEAR]]);
         if (nom_index[i] >= 0) rc = iom_insert(s, ids[i], nom_index[i], kinds[i], days[i]);
@@ -1519,9 +1473,12 @@ static void *iom_delete_rows(void *arg) { /* locals as in iom_put_rows */
     const int32_t *buf = job->buf;
     const int64_t *ev_id = job->ev_id;
     int64_t n = job->n;
+    /* with every id in pages (the index empty), the deletes are sequential
+     * writes that need no prefetch */
     int hashed = job->hashed;
     for (int64_t i = 0; i < n; i++) {
-        iom_id_prefetch_delete(&pg, &ix, hashed, ev_id, buf, n, i);
+        if (hashed && i + IOM_AHEAD_NEAR < n && buf[i + IOM_AHEAD_NEAR] >= 0)
+            iom_id_prefetch(&pg, &ix, ev_id[buf[i + IOM_AHEAD_NEAR]]);
         if (buf[i] >= 0) iom_id_delete(&pg, &ix, ev_id[buf[i]], buf[i]);
     }
     job->index = ix;
@@ -1568,10 +1525,11 @@ static int iom_expire_list(iom_store *s, int64_t ring, int64_t *expired, int32_t
     int rc = IOM_OK;
     if (n < s->parallel_min) {
         for (int64_t i = 0; i < n && rc == IOM_OK; i++) {
-            if (i + IOM_AHEAD_NEAR < n && buf[i + IOM_AHEAD_NEAR] >= 0)
-                IOM_PREFETCH(&s->noms[s->ev_nom[buf[i + IOM_AHEAD_NEAR]]]);
-            iom_id_prefetch_delete(&s->ev_pages, &s->ev_index, s->ev_index.count > 0, s->ev_id,
-                                   buf, n, i);
+            if (i + IOM_AHEAD_NEAR < n && buf[i + IOM_AHEAD_NEAR] >= 0) {
+                int32_t ahead = buf[i + IOM_AHEAD_NEAR];
+                IOM_PREFETCH(&s->noms[s->ev_nom[ahead]]);
+                iom_id_prefetch(&s->ev_pages, &s->ev_index, s->ev_id[ahead]);
+            }
             if (buf[i] >= 0) {
                 int32_t slot = buf[i], index = s->ev_nom[slot];
                 iom_id_delete(&s->ev_pages, &s->ev_index, s->ev_id[slot], slot);
