@@ -54,8 +54,10 @@ def _check(engine: Engine, held: dict, probes: set[int]) -> None:
     assert engine.scores().rows() == reference_rows(held.values(), small_weights(), engine.as_of)
 
 
-# A batch's ids: a run after the last (steps of 1-3), a run past a gap of
-# pages, ids scattered over a few pages, or far off; then, in the same order.
+# A batch's ids: a run after the highest (steps of 1-3), a run past a gap of
+# pages, ids scattered below the highest and a few pages above it, ids far
+# above, or the ids around a page's edge; ids held already are left out, and
+# three batches in ten come shuffled.
 batch_kinds = st.sampled_from(["run", "gap", "scatter", "far", "edge"])
 
 
@@ -89,7 +91,7 @@ def test_exactly_the_live_ids_are_found_through_pages_and_index(
             elif kind == "gap":  # beyond the run of pages, by one page or many
                 jump = int(rng.choice([PAGE_IDS, 5 * PAGE_IDS, 40 * PAGE_IDS]))
                 ids = top + jump + np.cumsum(rng.integers(1, 4, size=n))
-            elif kind == "scatter":  # ids below the top, over a few pages, some held
+            elif kind == "scatter":  # below the top and a few pages above it
                 ids = base + rng.choice(max(top - base, 1) + 3 * PAGE_IDS, size=n, replace=False)
             elif kind == "far":  # far above, where no page may reach
                 ids = top + 2**28 + rng.choice(2**24, size=n, replace=False)
