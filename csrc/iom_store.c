@@ -387,6 +387,16 @@ IOM_PREFETCHER void iom_prefetch_some(const void *p) {
 
 /* ---- the id pages ------------------------------------------------------- */
 
+/* Whether a row's ingest action inserts an event, or withdraws the one held. */
+static inline int iom_acts_insert(int8_t action) {
+    return action == IOM_ACT_INSERT || action == IOM_ACT_REPLACE;
+}
+
+static inline int iom_acts_retract(int8_t action) {
+    return action == IOM_ACT_RETRACT || action == IOM_ACT_REPLACE;
+}
+
+
 #define IOM_PAGE_MASK (IOM_PAGE_IDS - 1)
 /* A batch may make new pages while the pages' entries stay at least this
  * dense (1 in 4: 16 bytes of page an id at worst), past a floor of
@@ -413,11 +423,15 @@ static void iom_pages_free(iom_pages *pg) {
     memset(pg, 0, sizeof(*pg));
 }
 
-/* The page that holds id's entry, or NULL if there is none. */
-static inline iom_page *iom_page_of(const iom_pages *pg, int64_t id) {
-    int64_t number = id >> IOM_PAGE_BITS;
+/* The page of that number, or NULL if there is none. */
+static inline iom_page *iom_page_at(const iom_pages *pg, int64_t number) {
     iom_page *p = &pg->table[number & pg->mask];
     return p->slot != NULL && p->number == number ? p : NULL;
+}
+
+/* The page that holds id's entry, or NULL if there is none. */
+static inline iom_page *iom_page_of(const iom_pages *pg, int64_t id) {
+    return iom_page_at(pg, id >> IOM_PAGE_BITS);
 }
 
 /* An id's slot in the pages, or -1: not held there (it may be in the index). */
@@ -468,6 +482,13 @@ IOM_PREFETCHER void iom_id_prefetch(const iom_pages *pg, const iom_index *ix, in
     else iom_index_prefetch(ix, id);
 }
 
+/* The put prefetch for row i of ids: a row with a page is a sequential
+ * write and needs none. */
+IOM_PREFETCHER void iom_id_prefetch_put(const iom_pages *pg, const iom_index *ix,
+                                        const int64_t *ids, int64_t i) {
+    if (!iom_page_of(pg, ids[i])) iom_index_prefetch_put(ix, ids, 1, i);
+}
+
 /* A new page, all zero: a spare one if any. */
 static uint32_t *iom_page_new(iom_pages *pg) {
     if (pg->n_spare) return pg->spare[--pg->n_spare];
@@ -480,11 +501,6 @@ static void iom_page_release(iom_pages *pg, uint32_t *slot) {
     else free(slot);
 }
 
-static inline int iom_page_held(const iom_pages *pg, int64_t number) {
-    const iom_page *p = &pg->table[number & pg->mask];
-    return p->slot != NULL && p->number == number;
-}
-
 /* Free the empty pages at one end of the run (end: &pg->lo going up, or
  * &pg->hi going down), up to the first page that holds an entry. */
 static void iom_pages_trim_end(iom_pages *pg, int64_t *end, int64_t step) {
@@ -494,7 +510,7 @@ static void iom_pages_trim_end(iom_pages *pg, int64_t *end, int64_t step) {
         iom_page_release(pg, p->slot);
         p->slot = NULL;
         if (--pg->n_pages == 0) break;
-        do *end += step; while (!iom_page_held(pg, *end)); /* the other end is held */
+        do *end += step; while (!iom_page_at(pg, *end)); /* the other end is held */
     }
 }
 
@@ -522,8 +538,7 @@ static int64_t iom_pages_plan(iom_store *s, int64_t n, const int64_t *ids, const
     int64_t paged = 0; /* rows whose page is held already */
     if (!s->use_pages || inserts == 0) {
         for (int64_t i = 0; pg->n_pages && i < n; i++)
-            paged += (action[i] == IOM_ACT_INSERT || action[i] == IOM_ACT_REPLACE) &&
-                     iom_page_of(pg, ids[i]) != NULL;
+            paged += iom_acts_insert(action[i]) && iom_page_of(pg, ids[i]) != NULL;
         return inserts - paged;
     }
     /* How far each direction may reach: the pages this batch's ids fill at
@@ -536,8 +551,7 @@ static int64_t iom_pages_plan(iom_store *s, int64_t n, const int64_t *ids, const
     } else {
         int64_t middle = -1, seen = 0;
         for (int64_t i = 0; i < n && middle < 0; i++)
-            if (action[i] == IOM_ACT_INSERT || action[i] == IOM_ACT_REPLACE)
-                if (seen++ == inserts / 2) middle = i;
+            if (iom_acts_insert(action[i]) && seen++ == inserts / 2) middle = i;
         up = ids[middle] >> IOM_PAGE_BITS;
         down = up - 1;
     }
@@ -547,11 +561,11 @@ static int64_t iom_pages_plan(iom_store *s, int64_t n, const int64_t *ids, const
     /* ids in sequence come in runs of one page: its counter is found once a run */
     int64_t last = INT64_MIN, *counter = NULL, dummy = 0;
     for (int64_t i = 0; i < n; i++) {
-        if (action[i] != IOM_ACT_INSERT && action[i] != IOM_ACT_REPLACE) continue;
+        if (!iom_acts_insert(action[i])) continue;
         int64_t number = ids[i] >> IOM_PAGE_BITS;
         if (number != last) {
             last = number;
-            if (pg->n_pages && iom_page_held(pg, number)) counter = &paged;
+            if (pg->n_pages && iom_page_at(pg, number)) counter = &paged;
             else if (number >= up && number - up < reach) counter = &in_page[number - up];
             else if (number <= down && down - number < reach)
                 counter = &in_page[reach + down - number];
@@ -603,41 +617,29 @@ static int64_t iom_pages_plan(iom_store *s, int64_t n, const int64_t *ids, const
         free(in_page);
         return IOM_ENOMEM;
     }
-    /* the pages to make: up + k (k < made[0]) and down - k (k < made[1]) with ids */
-    int rc = IOM_OK;
-    int64_t k_done[2] = {0, 0};
-    for (int dir = 0; dir < 2 && rc == IOM_OK; dir++) {
+    /* The pages to make: up + k (k < made[0]) and down - k (k < made[1])
+     * with ids, each joining the run as it is made. Memory running out leaves
+     * the ones made so far empty at the ends of the run (its old ends hold
+     * entries, after the trim above): trimming again frees them. */
+    for (int dir = 0; dir < 2; dir++) {
         const int64_t *count = in_page + (dir ? reach : 0);
-        for (int64_t k = 0; k < made[dir]; k++, k_done[dir] = k) {
+        for (int64_t k = 0; k < made[dir]; k++) {
             if (count[k] == 0) continue;
             int64_t number = dir ? down - k : up + k;
             iom_page *p = &pg->table[number & pg->mask];
             p->slot = iom_page_new(pg);
             if (!p->slot) {
-                rc = IOM_ENOMEM;
-                break;
+                iom_pages_trim(pg);
+                free(in_page);
+                return IOM_ENOMEM;
             }
             p->number = number;
             p->live = 0;
+            if (pg->n_pages++ == 0 || number < pg->lo) pg->lo = number;
+            if (pg->n_pages == 1 || number > pg->hi) pg->hi = number;
         }
-    }
-    if (rc != IOM_OK) { /* undo: free the pages made so far */
-        for (int dir = 0; dir < 2; dir++) {
-            const int64_t *count = in_page + (dir ? reach : 0);
-            for (int64_t k = 0; k < k_done[dir]; k++) {
-                if (count[k] == 0) continue;
-                iom_page *p = &pg->table[(dir ? down - k : up + k) & pg->mask];
-                iom_page_release(pg, p->slot);
-                p->slot = NULL;
-            }
-        }
-        free(in_page);
-        return IOM_ENOMEM;
     }
     free(in_page);
-    pg->n_pages = pages;
-    pg->lo = new_lo;
-    pg->hi = new_hi;
     return inserts - (entries - pg->count);
 }
 
@@ -726,7 +728,8 @@ static int iom_index_fit(iom_index *ix, int64_t extra, const int64_t *keys, int6
             held_key[i] = keys[held[i] * stride];
         }
         for (int64_t i = 0; i < n; i++) {
-            if (i + IOM_AHEAD_FAR < n) iom_index_prefetch_put(&fresh, held_key, 1, i + IOM_AHEAD_FAR);
+            if (i + IOM_AHEAD_FAR < n)
+                iom_index_prefetch_put(&fresh, held_key, 1, i + IOM_AHEAD_FAR);
             iom_index_put(&fresh, held_key[i], held[i]);
         }
         free(held);
@@ -968,15 +971,6 @@ void iom_classify(const iom_store *s, int64_t n, const int64_t *ids, const int64
     iom_helper_finish(&helper);
 }
 
-/* Whether a row's ingest action inserts an event, or withdraws the one held. */
-static inline int iom_acts_insert(int8_t action) {
-    return action == IOM_ACT_INSERT || action == IOM_ACT_REPLACE;
-}
-
-static inline int iom_acts_retract(int8_t action) {
-    return action == IOM_ACT_RETRACT || action == IOM_ACT_REPLACE;
-}
-
 /* Branch-free and in 32-bit lanes, so the compiler vectorises it (SSE2): a
  * day's 27,000 rows took 49-73 us with a branch per status and the first rows
  * tracked in the loop. The first row dated after as_of and the first
@@ -1076,8 +1070,14 @@ static inline int iom_add_points(iom_crossings *list, const int64_t *thresholds,
     return IOM_OK;
 }
 
-static inline int iom_add_score(iom_store *s, iom_nominal *nom, int32_t index, int64_t delta) {
+/* The store's crossed list, to add to (write its n back after). */
+static inline iom_crossings iom_store_crossings(const iom_store *s) {
     iom_crossings list = {s->crossed, s->crossed_old, s->n_crossed};
+    return list;
+}
+
+static inline int iom_add_score(iom_store *s, iom_nominal *nom, int32_t index, int64_t delta) {
+    iom_crossings list = iom_store_crossings(s);
     int rc = iom_add_points(&list, s->thresholds, s->epoch, nom, index, delta);
     s->n_crossed = list.n;
     return rc;
@@ -1155,31 +1155,54 @@ static int iom_insert(iom_store *s, int64_t id, int32_t index, uint16_t kind, in
     return iom_fill_slot(s, slot, id, index, kind, day);
 }
 
-/* A thread's half of a step's records: for each x of own[0..m) (a row of a
- * batch or a slot of an expiring day), count the event in (sign +1) or out
- * (-1) of the record of nominal nom_of[x], adding sign * points[kind_of[x]]
- * to its score; with kill, mark x's kind dead once read. Crossings go to
- * list. The two threads split a step's events by the parity of the
- * nominal's index, so each record has one writer; each thread first lists
- * its own (iom_own_rows, iom_own_slots), because testing the parity row by
- * row in one loop mispredicts a branch on half the rows: in a model of a
- * day's expiry (27,000 rows, 1M records), that loop took 440-500 us for its
- * half, no less than one loop over every row, and the listed half 196-257
- * us. */
-static int iom_records_half(iom_nominal *noms, const int64_t *points, const int64_t *thresholds,
-                            int32_t epoch, const int32_t *own, int64_t m, const int32_t *nom_of,
-                            const uint16_t *kind_of, uint16_t *kill, int sign,
-                            iom_crossings *list) {
+/* A thread's share of a step's records: what iom_records_run needs, and its
+ * crossings and result. */
+typedef struct {
+    iom_nominal *noms;
+    const int64_t *points;
+    int64_t thresholds[3];
+    int32_t epoch;
+    iom_crossings list; /* the store's list, or the helper's own (appended after) */
+    int32_t *own;       /* room for the thread's rows or slots */
+    int rc;
+} iom_records_job;
+
+static iom_records_job iom_records_for(const iom_store *s, iom_crossings list, int32_t *own) {
+    iom_records_job r = {s->noms, s->points, {s->thresholds[0], s->thresholds[1], s->thresholds[2]},
+                         s->epoch, list, own, IOM_OK};
+    return r;
+}
+
+/* For each x of r->own[0..m) (a row of a batch or a slot of an expiring
+ * day), count the event in (sign +1) or out (-1) of the record of nominal
+ * nom_of[x], adding sign * points[kind_of[x]] to its score; with kill, mark
+ * x's kind dead once read. Crossings go to r->list. The two threads split a
+ * step's events by the parity of the nominal's index, so each record has one
+ * writer; each thread first lists its own (iom_own_rows, iom_own_slots),
+ * because testing the parity row by row in one loop mispredicts a branch on
+ * half the rows: in a model of a day's expiry (27,000 rows, 1M records), that
+ * loop took 440-500 us for its half, no less than one loop over every row,
+ * and the listed half 196-257 us. The job's fields are read into locals
+ * once (a helper's job lives on the other thread's stack). */
+static void iom_records_run(iom_records_job *r, int64_t m, const int32_t *nom_of,
+                            const uint16_t *kind_of, uint16_t *kill, int sign) {
+    iom_nominal *noms = r->noms;
+    const int64_t *points = r->points;
+    const int32_t *own = r->own;
+    const int64_t thresholds[3] = {r->thresholds[0], r->thresholds[1], r->thresholds[2]};
+    int32_t epoch = r->epoch;
+    iom_crossings list = r->list;
     int rc = IOM_OK;
     for (int64_t k = 0; k < m && rc == IOM_OK; k++) {
         if (k + IOM_AHEAD_NEAR < m) IOM_PREFETCH(&noms[nom_of[own[k + IOM_AHEAD_NEAR]]]);
         int32_t x = own[k], index = nom_of[x];
         noms[index].live += sign;
         int64_t delta = sign * points[kind_of[x]];
-        rc = iom_add_points(list, thresholds, epoch, &noms[index], index, delta);
+        rc = iom_add_points(&list, thresholds, epoch, &noms[index], index, delta);
         if (kill) kill[x] = IOM_DEAD_KIND;
     }
-    return rc;
+    r->list = list;
+    r->rc = rc;
 }
 
 /* The rows of a batch that insert (nom_index[i] >= 0) and whose nominal has
@@ -1194,14 +1217,14 @@ static int64_t iom_own_rows(int64_t n, const int32_t *nom_index, int parity, int
 }
 
 /* The live slots of an expiring day (buf: live as slot, dead as ~slot)
- * whose nominal has the given parity, into own (branch-free). */
+ * whose nominal has the given parity (-1: any), into own (branch-free). */
 static int64_t iom_own_slots(int64_t n, const int32_t *buf, const int32_t *ev_nom, int parity,
                              int32_t *own) {
     int64_t m = 0;
     for (int64_t i = 0; i < n; i++) {
         int32_t slot = buf[i] >= 0 ? buf[i] : ~buf[i];
         own[m] = slot;
-        m += (buf[i] >= 0) & ((ev_nom[slot] & 1) == parity);
+        m += (buf[i] >= 0) & ((parity < 0) | ((ev_nom[slot] & 1) == parity));
     }
     return m;
 }
@@ -1217,16 +1240,9 @@ typedef struct {
     const int64_t *ids;
     const int32_t *slot_of; /* slot of each row, -1 for a row not inserted */
     int64_t n;
-    /* the records of the odd-numbered nominals */
     const int32_t *nom_index;
     const uint16_t *kinds;
-    iom_nominal *noms;
-    const int64_t *points;
-    int64_t thresholds[3];
-    int32_t epoch;
-    iom_crossings list; /* this thread's crossings, appended to the store's after */
-    int32_t *own;       /* room for its rows (n) */
-    int rc;
+    iom_records_job records;  /* of the odd-numbered nominals */
     iom_signal slots_planned; /* slot_of is filled (the records do not need it) */
 } iom_put_job;
 
@@ -1244,21 +1260,15 @@ static void iom_index_add_counts(iom_store *s, const iom_index *copy, const iom_
 static void *iom_put_rows(void *arg) {
     iom_put_job *job = (iom_put_job *)arg;
     int64_t n = job->n;
-    int64_t thresholds[3] = {job->thresholds[0], job->thresholds[1], job->thresholds[2]};
-    iom_crossings list = job->list;
-    int64_t m = iom_own_rows(n, job->nom_index, 1, job->own);
-    job->rc = iom_records_half(job->noms, job->points, thresholds, job->epoch, job->own, m,
-                               job->nom_index, job->kinds, NULL, +1, &list);
-    job->list = list;
+    int64_t m = iom_own_rows(n, job->nom_index, 1, job->records.own);
+    iom_records_run(&job->records, m, job->nom_index, job->kinds, NULL, +1);
     iom_signal_wait(&job->slots_planned);
     iom_index ix = job->index; /* counted here, written back once */
     iom_pages pg = job->pages;
     const int64_t *ids = job->ids;
     const int32_t *slot_of = job->slot_of;
     for (int64_t i = 0; i < n; i++) {
-        /* a row with a page is a sequential write: only the others need help */
-        if (i + IOM_AHEAD_FAR < n && !iom_page_of(&pg, ids[i + IOM_AHEAD_FAR]))
-            iom_index_prefetch_put(&ix, ids, 1, i + IOM_AHEAD_FAR);
+        if (i + IOM_AHEAD_FAR < n) iom_id_prefetch_put(&pg, &ix, ids, i + IOM_AHEAD_FAR);
         if (slot_of[i] >= 0) iom_id_put(&pg, &ix, ids[i], slot_of[i]);
     }
     job->index = ix;
@@ -1358,9 +1368,8 @@ static int iom_apply_parallel(iom_store *s, int64_t n, const int64_t *ids,
     if (rc != IOM_OK) return rc;
     /* The helper starts on its records; the slots are planned meanwhile (a
      * walk of the free list, one dependent read a row), before its puts. */
-    iom_put_job job = {s->ev_index, s->ev_pages, ids, slot_of, n, nom_index, kinds, s->noms,
-                       s->points, {s->thresholds[0], s->thresholds[1], s->thresholds[2]},
-                       s->epoch, theirs, own_theirs, IOM_OK, {0}};
+    iom_put_job job = {s->ev_index, s->ev_pages, ids, slot_of, n, nom_index, kinds,
+                       iom_records_for(s, theirs, own_theirs), {0}};
     job.index.count = 0;
     job.pages.count = 0;
     iom_helper helper;
@@ -1370,18 +1379,16 @@ static int iom_apply_parallel(iom_store *s, int64_t n, const int64_t *ids,
     s->n_free = plan.n_free;
     s->slot_top = plan.slot_top;
     iom_signal_raise(&job.slots_planned);
-    int64_t m = iom_own_rows(n, nom_index, 0, own_mine);
-    iom_crossings mine = {s->crossed, s->crossed_old, s->n_crossed};
-    rc = iom_records_half(s->noms, s->points, s->thresholds, s->epoch, own_mine, m, nom_index,
-                          kinds, NULL, +1, &mine);
-    s->n_crossed = mine.n;
+    iom_records_job mine = iom_records_for(s, iom_store_crossings(s), own_mine);
+    iom_records_run(&mine, iom_own_rows(n, nom_index, 0, own_mine), nom_index, kinds, NULL, +1);
+    s->n_crossed = mine.list.n;
     for (int64_t i = 0; i < n; i++)
         if (slot_of[i] >= 0)
             iom_fill_slot_only(s, slot_of[i], ids[i], nom_index[i], kinds[i], days[i]);
     iom_helper_finish(&helper);
     iom_index_add_counts(s, &job.index, &job.pages);
-    iom_append_crossings(s, &job.list);
-    return rc != IOM_OK ? rc : job.rc;
+    iom_append_crossings(s, &job.records.list);
+    return mine.rc != IOM_OK ? mine.rc : job.records.rc;
 }
 
 int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nominal_ids,
@@ -1426,8 +1433,8 @@ int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nomina
     if (retracts) rc = iom_retract_rows(s, n, ids, action);
     /* Then the inserts, a stream of random reads that prefetching overlaps. */
     for (int64_t i = 0; i < n && rc == IOM_OK; i++) {
-        if (i + IOM_AHEAD_FAR < n && !iom_page_of(&s->ev_pages, ids[i + IOM_AHEAD_FAR]))
-            iom_index_prefetch_put(&s->ev_index, ids, 1, i + IOM_AHEAD_FAR);
+        if (i + IOM_AHEAD_FAR < n)
+            iom_id_prefetch_put(&s->ev_pages, &s->ev_index, ids, i + IOM_AHEAD_FAR);
         if (i + IOM_AHEAD_NEAR < n && nom_index[i + IOM_AHEAD_NEAR] >= 0)
             IOM_PREFETCH(&s->noms[nom_index[i + IOM_AHEAD_NEAR]]);
         if (nom_index[i] >= 0) rc = iom_insert(s, ids[i], nom_index[i], kinds[i], days[i]);
@@ -1456,14 +1463,8 @@ typedef struct {
     uint16_t *ev_kind;
     const int32_t *buf;
     int64_t n;
-    iom_nominal *noms;
-    const int64_t *points;
-    int64_t thresholds[3];
-    int32_t epoch;
-    iom_crossings list;
-    int32_t *own; /* room for its slots (n) */
-    int rc;
-    int hashed; /* the index holds entries */
+    int hashed;              /* the index holds entries */
+    iom_records_job records; /* of the odd-numbered nominals */
 } iom_delete_job;
 
 static void *iom_delete_rows(void *arg) { /* locals as in iom_put_rows */
@@ -1483,12 +1484,8 @@ static void *iom_delete_rows(void *arg) { /* locals as in iom_put_rows */
     }
     job->index = ix;
     job->pages = pg;
-    int64_t thresholds[3] = {job->thresholds[0], job->thresholds[1], job->thresholds[2]};
-    iom_crossings list = job->list;
-    int64_t m = iom_own_slots(n, buf, job->ev_nom, 1, job->own);
-    job->rc = iom_records_half(job->noms, job->points, thresholds, job->epoch, job->own, m,
-                               job->ev_nom, job->ev_kind, job->ev_kind, -1, &list);
-    job->list = list;
+    int64_t m = iom_own_slots(n, buf, job->ev_nom, 1, job->records.own);
+    iom_records_run(&job->records, m, job->ev_nom, job->ev_kind, job->ev_kind, -1);
     return NULL;
 }
 
@@ -1522,29 +1519,22 @@ static int iom_expire_list(iom_store *s, int64_t ring, int64_t *expired, int32_t
         buf[n++] = s->ev_kind[slot] != IOM_DEAD_KIND ? slot : ~slot;
     s->day_head[ring] = -1;
     s->day_len[ring] = 0;
-    int rc = IOM_OK;
-    if (n < s->parallel_min) {
-        for (int64_t i = 0; i < n && rc == IOM_OK; i++) {
-            if (i + IOM_AHEAD_NEAR < n && buf[i + IOM_AHEAD_NEAR] >= 0) {
-                int32_t ahead = buf[i + IOM_AHEAD_NEAR];
-                IOM_PREFETCH(&s->noms[s->ev_nom[ahead]]);
-                iom_id_prefetch(&s->ev_pages, &s->ev_index, s->ev_id[ahead]);
-            }
-            if (buf[i] >= 0) {
-                int32_t slot = buf[i], index = s->ev_nom[slot];
-                iom_id_delete(&s->ev_pages, &s->ev_index, s->ev_id[slot], slot);
-                s->noms[index].live--;
-                rc = iom_add_score(s, &s->noms[index], index, -s->points[s->ev_kind[slot]]);
-                s->ev_kind[slot] = IOM_DEAD_KIND;
-            }
-            iom_release_slot(s, buf[i], expired);
+    iom_records_job mine = iom_records_for(s, iom_store_crossings(s), own_mine);
+    if (n < s->parallel_min) { /* the same steps, on this thread alone */
+        int hashed = s->ev_index.count > 0;
+        for (int64_t i = 0; i < n; i++) {
+            if (hashed && i + IOM_AHEAD_NEAR < n && buf[i + IOM_AHEAD_NEAR] >= 0)
+                iom_id_prefetch(&s->ev_pages, &s->ev_index, s->ev_id[buf[i + IOM_AHEAD_NEAR]]);
+            if (buf[i] >= 0) iom_id_delete(&s->ev_pages, &s->ev_index, s->ev_id[buf[i]], buf[i]);
         }
-        return rc;
+        int64_t m = iom_own_slots(n, buf, s->ev_nom, -1, own_mine);
+        iom_records_run(&mine, m, s->ev_nom, s->ev_kind, s->ev_kind, -1);
+        s->n_crossed = mine.list.n;
+        for (int64_t i = 0; i < n; i++) iom_release_slot(s, buf[i], expired);
+        return mine.rc;
     }
     iom_delete_job job = {s->ev_index, s->ev_pages, s->ev_id, s->ev_nom, s->ev_kind, buf, n,
-                          s->noms, s->points,
-                          {s->thresholds[0], s->thresholds[1], s->thresholds[2]},
-                          s->epoch, theirs, own_theirs, IOM_OK, s->ev_index.count > 0};
+                          s->ev_index.count > 0, iom_records_for(s, theirs, own_theirs)};
     job.index.count = 0;
     job.pages.count = 0;
     iom_helper helper;
@@ -1552,16 +1542,14 @@ static int iom_expire_list(iom_store *s, int64_t ring, int64_t *expired, int32_t
     /* Each thread marks dead the slots of its own nominals, once it has read
      * their kinds; this one then releases every slot (ev_next), which the
      * helper does not read. */
-    int64_t m = iom_own_slots(n, buf, s->ev_nom, 0, own_mine);
-    iom_crossings mine = {s->crossed, s->crossed_old, s->n_crossed};
-    rc = iom_records_half(s->noms, s->points, s->thresholds, s->epoch, own_mine, m, s->ev_nom,
-                          s->ev_kind, s->ev_kind, -1, &mine);
-    s->n_crossed = mine.n;
+    iom_records_run(&mine, iom_own_slots(n, buf, s->ev_nom, 0, own_mine), s->ev_nom, s->ev_kind,
+                    s->ev_kind, -1);
+    s->n_crossed = mine.list.n;
     for (int64_t i = 0; i < n; i++) iom_release_slot(s, buf[i], expired);
     iom_helper_finish(&helper);
     iom_index_add_counts(s, &job.index, &job.pages);
-    iom_append_crossings(s, &job.list);
-    return rc != IOM_OK ? rc : job.rc;
+    iom_append_crossings(s, &job.records.list);
+    return mine.rc != IOM_OK ? mine.rc : job.records.rc;
 }
 
 int iom_advance(iom_store *s, int64_t new_as_of, int64_t new_start, int64_t *expired) {
