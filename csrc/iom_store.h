@@ -10,9 +10,11 @@
  * allocate everything they need before their first change.
  *
  * Layout (memory per buffered event):
- *   slot arrays   event id (8) + nominal index (4) + kind (2) + day (2)
- *                 + next-in-day link (4)                       = 20 bytes
- *   id index      64-byte chunks of 12 entries, load 0.53..0.8 = 6.7..10 bytes
+ *   slot arrays   event id (8) + nominal index (4) + kind (2) + day (2) = 16 bytes
+ *   day arrays    the slot, in its day's array (4)                       = 4 bytes
+ *   id pages      slot + 1 (4) per id of a page (8 at one id in two)
+ *   id index      64-byte chunks of 12 entries, load 0.53..0.8 = 6.7..10 bytes,
+ *                 for the ids with no page
  * Arrays of 8 MiB and more ask the kernel for transparent huge pages: the id
  * index is probed at random, and 2 MiB pages spare most TLB misses.
  *
@@ -25,24 +27,29 @@
  * a window spans fewer than 65,536 days, so the full day number is the one
  * day in that range with the stored residue.
  *
- * Expiry follows one singly linked list per day, kept in a ring of
- * power-of-two size larger than the window: advancing one day walks only
- * that day's list. Retraction marks the slot dead in place (its day list
- * keeps it until the day expires or a compaction runs), so both cost O(1)
- * per event.
+ * Expiry reads one array of slots per day, kept in a ring of power-of-two
+ * size larger than the window: advancing one day reads only that day's
+ * array, and freed slots go on a stack (an array too) that inserts pop. Both
+ * are read in order, so the slots they name are known rows ahead and their
+ * reads can be prefetched; linked lists through the slots (the first
+ * design) made a walk of dependent reads, which at 200M events missed the
+ * cache at every step. Retraction marks the slot dead in place (its day's
+ * array keeps it until the day expires or a compaction runs), so both cost
+ * O(1) per event.
  *
  * Two threads: a step with parallel_min rows or more (classify, the inserts
  * of a batch, the expiry of one day, a partial rescore's entries) splits its
  * random reads with a helper thread (iom_helper.h: one thread for the whole
  * process, kept awake between steps), and waits for it before it returns.
- * The two never write the same memory: classify's halves only read; for
- * inserts and expiry the helper owns the id pages and index and this thread
- * the slots and day lists, and each takes the records of half the nominals
- * (odd and even indices: a nominal's events lie anywhere in a batch or a
- * day); a partial rescore gives each thread half of the nominals. Each works
- * in row order, so the store ends as one thread would leave it, but for the
- * order of the crossed list (this thread's nominals first), which no result
- * depends on: band changes are reported in nominal-id order.
+ * The two never write the same memory: classify only reads, so its rows go
+ * to whichever thread is free, in blocks; for inserts and expiry the helper
+ * owns the id pages and index and this thread the slots and day arrays, and
+ * each takes the records of its share of the nominals (by the low bits of
+ * the index: a nominal's events lie anywhere in a batch or a day); a partial
+ * rescore gives each thread half of the nominals. Each works in row order,
+ * so the store ends as one thread would leave it, but for the order of the
+ * crossed list (this thread's nominals first), which no result depends on:
+ * band changes are reported in nominal-id order.
  *
  * Band changes: every score change that crosses a threshold puts its nominal
  * on the crossed list (once an operation, with its score before the first
@@ -61,7 +68,7 @@
 
 /* A kind value that marks a slot not holding a live event. */
 #define IOM_DEAD_KIND 0xFFFFu
-/* Slots are numbered below 2**28 (a limit with room to spare in ev_next's int32). */
+/* Slots are numbered below 2**28 (a limit with room to spare in the int32 slot arrays). */
 #define IOM_MAX_SLOTS ((int64_t)0x0FFFFFFE)
 
 /* Ingest actions per row, decided by the caller after iom_classify(). */
@@ -133,18 +140,33 @@ typedef struct {
     int64_t n_spare;
 } iom_pages;
 
-/* The nominal-id map keeps each key in its bucket: one cache miss per lookup.
- * Nominals are never removed, so it needs no tombstones. */
+/* The nominal-id map: lines of four keys and their indices, one cache line
+ * each. A key's home is a line, and it sits in the first free entry from its
+ * home on (lines fill from the front, so a lookup that misses in a line with
+ * a free entry is done). A lookup compares the four keys at once, without a
+ * branch on which matched: with one key a bucket and linear probing (the
+ * first design), a third of the keys sat past their home bucket, and each of
+ * those lookups mispredicted a branch that waited on a cache miss. Nominals
+ * are never removed, so it needs no tombstones. */
+#define IOM_NLINE_KEYS 4
 typedef struct {
-    int64_t key;   /* nominal_id, or -1 for an empty bucket */
-    int64_t index; /* into noms */
-} iom_nbucket;
+    int64_t key[IOM_NLINE_KEYS];   /* nominal_id, or -1 for a free entry */
+    int64_t index[IOM_NLINE_KEYS]; /* into noms */
+} iom_nline;
 
 typedef struct {
-    iom_nbucket *buckets;
-    int64_t mask;
+    iom_nline *lines; /* aligned to a cache line, inside raw */
+    void *raw;        /* what to free */
+    int64_t mask;     /* lines - 1 */
     int64_t count;
 } iom_nmap;
+
+/* The slots of one day's events, in the order they came. */
+typedef struct {
+    int32_t *slots; /* cap entries, len used (NULL while cap is 0) */
+    int32_t len;
+    int32_t cap;
+} iom_day;
 
 /* What every event of a nominal updates, in 16 bytes: four records to a cache
  * line and none across two (24-byte records with the id crossed a line one
@@ -162,20 +184,20 @@ typedef struct {
     int32_t *ev_nom;
     uint16_t *ev_kind;
     uint16_t *ev_day;
-    int32_t *ev_next;
     int64_t slot_cap;
     int64_t slot_top;   /* slots ever handed out: [0, slot_top) */
-    int32_t free_head;  /* free slots, linked through ev_next */
+    int32_t *free_slots; /* freed slots below slot_top, a stack: inserts pop the last */
     int64_t n_free;
+    int64_t free_cap;
     int64_t live_events;
-    int64_t dead_events; /* retracted, still linked in a day list */
+    int64_t dead_events; /* retracted, still in their day's array */
     iom_index ev_index;
     iom_pages ev_pages;
     int use_pages; /* make new pages (1, the default) or not (a test checks both) */
 
-    /* day lists */
-    int32_t *day_head;
-    int32_t *day_len; /* slots in each day's list (so advance sizes its buffer without a walk) */
+    /* day arrays, by day number & ring_mask */
+    iom_day *days;
+    iom_day spare; /* an expired day's array (len 0) kept for the next day to reuse */
     int64_t ring_mask;
     int64_t as_of;  /* day number D */
     int64_t start;  /* exclusive lower bound of the window, day number */
@@ -242,7 +264,7 @@ void iom_find_nominals(const iom_store *s, int64_t n, const int64_t *ids, int64_
  * IOM_CONFLICT (live with other content); and, if out_nom is not NULL, the
  * index of the row's nominal, or -1 for one not held (the lookups iom_apply
  * would make, here split over two threads). Changes nothing. A batch of
- * parallel_min rows or more is split with the helper thread by halves. */
+ * parallel_min rows or more is split with the helper thread, in blocks. */
 void iom_classify(const iom_store *s, int64_t n, const int64_t *ids, const int64_t *nominal_ids,
                   const uint16_t *kinds, const int32_t *days, int8_t *out_status,
                   int32_t *out_nom);
@@ -283,8 +305,8 @@ int iom_retract(iom_store *s, int64_t n, const int64_t *slots);
 
 /* Move the date forward; events dated on or before new_start leave the window.
  * A day of parallel_min events or more is split with the helper thread (its
- * id entries and half the nominals). Starts a new crossed list. Returns the
- * number expired in *expired. */
+ * id entries and a share of the nominals). Starts a new crossed list.
+ * Returns the number expired in *expired. */
 int iom_advance(iom_store *s, int64_t new_as_of, int64_t new_start, int64_t *expired);
 
 /* Replace the points table (same number of kinds). Scores are not touched:
@@ -350,7 +372,8 @@ void iom_set_all_scores(iom_store *s, const int64_t *scores);
 /* Ensure room for `extra` more live events without reallocating during apply. */
 int iom_reserve_events(iom_store *s, int64_t extra);
 
-/* Unlink dead slots from the day lists into the free list: O(live events). */
+/* Move dead slots from the day arrays to the free stack: O(events held).
+ * Does nothing if the stack cannot grow (memory): it only frees room. */
 void iom_compact(iom_store *s);
 
 #endif

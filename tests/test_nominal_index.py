@@ -135,3 +135,32 @@ def test_the_nominal_index_must_have_a_row_each():
         store.classify(batch.event_id, batch.nominal_id, batch.kind, batch.day, index[:1])
     with pytest.raises(ValueError, match="one entry per row"):
         store.apply(batch.event_id, batch.nominal_id, batch.kind, batch.day, action, index[:1])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    n=st.integers(1, 4_000),
+    batches=st.integers(1, 4),
+    spread=st.sampled_from([4_000, 2**20, 2**62]),
+)
+def test_the_nominal_map_finds_every_nominal_held_and_none_other(seed, n, batches, spread):
+    """The map's lines hold four keys each and fill from the front, a key past
+    its home line when that is full; it grows (and re-puts every key) as
+    batches add nominals. Ids that equal indices (0, 1, 2, ...), ids near the
+    top of the int64 range and ids spread far apart are all found at the index
+    whose ``nominal_ids()`` entry they are, and ids not held are not found."""
+    rng = np.random.default_rng(seed)
+    low = 0 if spread == 4_000 else 2**63 - 1 - spread
+    drawn = np.unique(rng.integers(low, low + spread, size=2 * n, dtype=np.int64))
+    rng.shuffle(drawn)
+    held, absent = drawn[: drawn.size // 2], drawn[drawn.size // 2 :]
+    engine = Engine(small_weights(), AS_OF)
+    store = engine._store
+    for k, part in enumerate(np.array_split(held, batches)):
+        ids = k * 10_000 + np.arange(part.size, dtype=np.int64)
+        engine.ingest(random_columns(rng, ids, part, AS_OF, 700, small_weights()))  # all taken
+    index = store.find_nominals(held)
+    assert (index >= 0).all()
+    assert store.nominal_ids()[index].tolist() == held.tolist()
+    assert store.find_nominals(absent).tolist() == [-1] * absent.size

@@ -184,6 +184,11 @@ cdef class EventStore:
         return self.s.ev_pages.n_pages
 
     @property
+    def spare_pages(self):
+        """Freed id pages kept (all zero) for the next pages made, at most 64."""
+        return self.s.ev_pages.n_spare
+
+    @property
     def use_pages(self):
         """Whether a batch may make new id pages (True, the default). With False, new ids
         go to the hashed index, as tests of that index need; pages made already stay."""

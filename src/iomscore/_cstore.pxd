@@ -19,6 +19,7 @@ cdef extern from "iom_store.h" nogil:
 
     ctypedef struct iom_pages:
         int64_t n_pages
+        int64_t n_spare
         int64_t count
 
     ctypedef struct iom_nominal:
