@@ -1,0 +1,188 @@
+/*
+ * The floor under a national day: only the random reads a day cannot avoid.
+ *
+ * A day's step (issue 3: 27,000 events expire, 27,000 arrive, 1,000,000
+ * nominals) must, whatever the design, update the score of each expiring
+ * event's nominal, find each arriving event's nominal by its id, and update
+ * that nominal's score: 81,000 reads of lines scattered over tens of MB. This
+ * times those reads alone, on two threads, with the store's own shapes (a
+ * 16-byte record per nominal; the nominal map's 64-byte lines of four keys,
+ * at a load of 1/2), so a national day can be set against what this machine
+ * does for its random reads in the same minutes:
+ *
+ *   gcc -O3 bench/day_floor.c -o /tmp/day_floor -lpthread && /tmp/day_floor
+ *
+ * Rounds alternate between two conditions, as bench/advance_scaling.py's
+ * days do: cold, after a read of 128 MiB (more than every cache of the
+ * machine measured: L3 32 MiB), and warm, straight after the last round (a
+ * replay stepping day after day, as bench/long_run.py and bench/ab_day.py
+ * time it). Each round runs the day's three passes, each split over two
+ * threads by halves, with prefetching 48 rows ahead as the store does; the
+ * medians of each condition are printed. A round's records are updated without a band
+ * check, its map probed without the store's checks: a floor, not a model.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#define NOMINALS 1000000
+#define PER_DAY 27000
+#define ROUNDS 80
+#define AHEAD 48
+#define EVICT_BYTES ((size_t)128 << 20)
+
+typedef struct {
+    int64_t score;
+    int32_t live, stamp;
+} record;
+
+typedef struct {
+    int64_t key[4];
+    int64_t index[4];
+} line;
+
+static record *records;
+static line *map;
+static int64_t map_mask;
+
+static uint64_t mix(int64_t key) {
+    uint64_t h = (uint64_t)key;
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+    return h ^ (h >> 31);
+}
+
+static int64_t find(int64_t key) {
+    for (int64_t at = (int64_t)(mix(key) & (uint64_t)map_mask);; at = (at + 1) & map_mask) {
+        int64_t found = -1; /* branch-free: at most one key matches */
+        for (int k = 0; k < 4; k++)
+            found += (int64_t)(-(uint64_t)(map[at].key[k] == key) & (uint64_t)(map[at].index[k] + 1));
+        if (found >= 0 || map[at].key[3] < 0) return found;
+    }
+}
+
+static void *huge(size_t bytes) {
+    void *p = aligned_alloc((size_t)2 << 20, bytes);
+    if (!p) exit(1);
+    madvise(p, bytes, MADV_HUGEPAGE);
+    return p;
+}
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+typedef struct {
+    int pass; /* 0: expiring records, 1: map lookups, 2: arriving records */
+    const int32_t *index;
+    const int64_t *ids;
+    int32_t *found;
+    int64_t n;
+    double seconds; /* this thread's time, from its first row to its last */
+} part;
+
+static void *run(void *arg) {
+    part *p = (part *)arg;
+    double t0 = now();
+    if (p->pass == 1) {
+        for (int64_t i = 0; i < p->n; i++) {
+            if (i + AHEAD < p->n) __builtin_prefetch(&map[mix(p->ids[i + AHEAD]) & map_mask]);
+            p->found[i] = (int32_t)find(p->ids[i]);
+        }
+    } else {
+        int sign = p->pass == 0 ? -1 : 1;
+        for (int64_t i = 0; i < p->n; i++) {
+            if (i + AHEAD < p->n) __builtin_prefetch(&records[p->index[i + AHEAD]], 1);
+            records[p->index[i]].score += sign * 40;
+            records[p->index[i]].live += sign;
+        }
+    }
+    p->seconds = now() - t0;
+    return NULL;
+}
+
+/* One pass over n rows on two threads, by halves; seconds, the slower
+ * thread's (a thread's start is not counted: the store keeps its helper). */
+static double two_threads(int pass, const int32_t *index, const int64_t *ids, int32_t *found,
+                          int64_t n) {
+    int64_t h = n / 2;
+    part mine = {pass, index, ids, found, h, 0};
+    part theirs = {pass,  index ? index + h : NULL, ids ? ids + h : NULL, found ? found + h : NULL,
+                   n - h, 0};
+    pthread_t thread;
+    pthread_create(&thread, NULL, run, &theirs);
+    run(&mine);
+    pthread_join(thread, NULL);
+    return mine.seconds > theirs.seconds ? mine.seconds : theirs.seconds;
+}
+
+static int by_value(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int main(void) {
+    records = huge(NOMINALS * sizeof(record));
+    memset(records, 0, NOMINALS * sizeof(record));
+    int64_t lines = 1;
+    while (lines * 4 < 2 * NOMINALS) lines <<= 1; /* load 1/2, as the store sizes it */
+    map = huge((size_t)lines * sizeof(line));
+    memset(map, 0xff, (size_t)lines * sizeof(line)); /* keys -1: free */
+    map_mask = lines - 1;
+    int64_t *nominal_id = malloc(NOMINALS * sizeof(int64_t));
+    srand(2026);
+    for (int64_t i = 0; i < NOMINALS; i++) {
+        nominal_id[i] = 1000000 + i * 999 + rand() % 999; /* as synth: one per stratum */
+        int64_t at = (int64_t)(mix(nominal_id[i]) & (uint64_t)map_mask);
+        for (;; at = (at + 1) & map_mask) {
+            int k = 0;
+            while (k < 4 && map[at].key[k] >= 0) k++;
+            if (k < 4) {
+                map[at].key[k] = nominal_id[i];
+                map[at].index[k] = i;
+                break;
+            }
+        }
+    }
+    int32_t *expiring = malloc(PER_DAY * sizeof(int32_t));
+    int64_t *arriving = malloc(PER_DAY * sizeof(int64_t));
+    int32_t *found = malloc(PER_DAY * sizeof(int32_t));
+    char *evict = huge(EVICT_BYTES);
+    memset(evict, 1, EVICT_BYTES);
+    double t[3][ROUNDS], day[ROUNDS];
+    for (int r = 0; r < ROUNDS; r++) {
+        for (int64_t i = 0; i < PER_DAY; i++) {
+            expiring[i] = (int32_t)(((uint64_t)rand() * RAND_MAX + rand()) % NOMINALS);
+            arriving[i] = nominal_id[((uint64_t)rand() * RAND_MAX + rand()) % NOMINALS];
+        }
+        int64_t sum = 0; /* read, not written: no dirty lines left to write back */
+        for (size_t i = 0; r % 2 == 0 && i < EVICT_BYTES; i += 64) sum += evict[i];
+        if (sum == -1) return 3;
+        t[0][r] = two_threads(0, expiring, NULL, NULL, PER_DAY);
+        t[1][r] = two_threads(1, NULL, arriving, found, PER_DAY);
+        for (int64_t i = 0; i < PER_DAY; i++)
+            if (found[i] < 0 || nominal_id[found[i]] != arriving[i]) return 2;
+        t[2][r] = two_threads(2, found, NULL, NULL, PER_DAY);
+        day[r] = t[0][r] + t[1][r] + t[2][r];
+    }
+    const char *names[4] = {"expiring events' records", "arriving events' nominals (map)",
+                            "arriving events' records", "the day's floor"};
+    printf("%d events out and %d in, 1,000,000 nominals, two threads, %d rounds of each "
+           "(medians, us):\n%-34s %6s %6s\n",
+           PER_DAY, PER_DAY, ROUNDS / 2, "", "cold", "warm");
+    for (int k = 0; k < 4; k++) {
+        double *v = k < 3 ? t[k] : day, split[2][ROUNDS / 2];
+        for (int r = 0; r < ROUNDS; r++) split[r % 2][r / 2] = v[r];
+        for (int c = 0; c < 2; c++) qsort(split[c], ROUNDS / 2, sizeof(double), by_value);
+        printf("  %-32s %6.0f %6.0f\n", names[k], split[0][ROUNDS / 4] * 1e6,
+               split[1][ROUNDS / 4] * 1e6);
+    }
+    return 0;
+}
