@@ -29,6 +29,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <time.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define NOMINALS 1000000
 #define PER_DAY 27000
@@ -50,19 +53,36 @@ static record *records;
 static line *map;
 static int64_t map_mask;
 
-static uint64_t mix(int64_t key) {
-    uint64_t h = (uint64_t)key;
+static uint64_t mix(int64_t key) { /* the store's iom_mix */
+    uint64_t h = (uint64_t)key + 0x9E3779B97F4A7C15ull;
     h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
     h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
     return h ^ (h >> 31);
 }
 
+/* As the store's iom_nline_match: bit k set where key[k] is the key, found
+ * without a branch (SSE2 where there is SSE2). */
+static unsigned match(const line *l, int64_t key) {
+#if defined(__SSE2__)
+    __m128i k = _mm_set1_epi64x(key);
+    __m128i lo = _mm_load_si128((const __m128i *)&l->key[0]);
+    __m128i hi = _mm_load_si128((const __m128i *)&l->key[2]);
+    unsigned eq = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(lo, k))) |
+                  (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(hi, k))) << 4;
+    eq &= eq >> 1;
+    return (eq & 1) | (eq >> 1 & 2) | (eq >> 2 & 4) | (eq >> 3 & 8);
+#else
+    unsigned hit = 0;
+    for (int k = 0; k < 4; k++) hit |= (unsigned)(l->key[k] == key) << k;
+    return hit;
+#endif
+}
+
 static int64_t find(int64_t key) {
     for (int64_t at = (int64_t)(mix(key) & (uint64_t)map_mask);; at = (at + 1) & map_mask) {
-        int64_t found = -1; /* branch-free: at most one key matches */
-        for (int k = 0; k < 4; k++)
-            found += (int64_t)(-(uint64_t)(map[at].key[k] == key) & (uint64_t)(map[at].index[k] + 1));
-        if (found >= 0 || map[at].key[3] < 0) return found;
+        unsigned hit = match(&map[at], key);
+        if (hit) return map[at].index[__builtin_ctz(hit)];
+        if (map[at].key[3] < 0) return -1;
     }
 }
 

@@ -1040,10 +1040,12 @@ static void iom_classify_rows(const iom_store *s, int64_t n, const int64_t *ids,
 }
 
 /* Classify's rows go to the two threads in blocks, each taking the next
- * block when done with one: the reads are the same work row for row, yet
- * halves fixed in advance left one thread waiting on the other for up to a
- * third of the step (107 us of 320 in a national day, on the VM measured),
- * its core slowed by whatever the last step left in its cache. */
+ * block when done with one. The reads are the same work row for row, yet in
+ * a build with timers, halves fixed in advance left one thread waiting on the
+ * other for up to a third of the step (107 us of 320 in a national day), its
+ * core slowed by whatever the last step left in its cache; blocks cost
+ * nothing more where the halves were even (bench/ab_day.py: the same
+ * national day within the noise, at 2,048 or 8,192 rows a block). */
 #define IOM_CLASSIFY_BLOCK 2048
 
 typedef struct {
@@ -1336,8 +1338,8 @@ static iom_records_job iom_records_for(const iom_store *s, iom_crossings list, i
 
 /* For each x of r->own[0..m) (a row of a batch or a slot of an expiring
  * day), count the event in (sign +1) or out (-1) of the record of nominal
- * nom_of[x], adding sign * points[kind_of[x]] to its score; with kill, mark
- * x's kind dead once read. Crossings go to r->list. The two threads split a
+ * nom_of[x], adding sign * points[kind_of[x]] to its score. Crossings go to
+ * r->list. The two threads split a
  * step's events by the nominal's index (iom_helpers), so each record has one
  * writer; each thread first lists its own (iom_own_rows, iom_expire_day),
  * because testing the owner row by row in one loop mispredicts a branch on
@@ -1346,7 +1348,7 @@ static iom_records_job iom_records_for(const iom_store *s, iom_crossings list, i
  * and the listed half 196-257 us. The job's fields are read into locals
  * once (a helper's job lives on the other thread's stack). */
 static void iom_records_run(iom_records_job *r, int64_t m, const int32_t *nom_of,
-                            const uint16_t *kind_of, uint16_t *kill, int sign) {
+                            const uint16_t *kind_of, int sign) {
     iom_nominal *noms = r->noms;
     const int64_t *points = r->points;
     const int32_t *own = r->own;
@@ -1360,7 +1362,6 @@ static void iom_records_run(iom_records_job *r, int64_t m, const int32_t *nom_of
         noms[index].live += sign;
         int64_t delta = sign * points[kind_of[x]];
         rc = iom_add_points(&list, thresholds, epoch, &noms[index], index, delta);
-        if (kill) kill[x] = IOM_DEAD_KIND;
     }
     r->list = list;
     r->rc = rc;
@@ -1427,7 +1428,7 @@ static void *iom_put_rows(void *arg) {
     iom_put_job *job = (iom_put_job *)arg;
     int64_t n = job->n;
     int64_t m = iom_own_rows(n, job->nom_index, IOM_APPLY_HELPER_EIGHTHS, 1, job->records.own);
-    iom_records_run(&job->records, m, job->nom_index, job->kinds, NULL, +1);
+    iom_records_run(&job->records, m, job->nom_index, job->kinds, +1);
     iom_signal_wait(&job->slots_planned);
     iom_index ix = job->index; /* counted here, written back once */
     iom_pages pg = job->pages;
@@ -1543,7 +1544,7 @@ static int iom_apply_parallel(iom_store *s, int64_t n, const int64_t *ids,
     iom_signal_raise(&job.slots_planned);
     iom_records_job mine = iom_records_for(s, iom_store_crossings(s), own_mine);
     int64_t m = iom_own_rows(n, nom_index, IOM_APPLY_HELPER_EIGHTHS, 0, own_mine);
-    iom_records_run(&mine, m, nom_index, kinds, NULL, +1);
+    iom_records_run(&mine, m, nom_index, kinds, +1);
     s->n_crossed = mine.list.n;
     iom_fill_rows(s, n, slot_of, ids, nom_index, kinds, days);
     iom_helper_finish(&helper);
@@ -1683,7 +1684,7 @@ static void *iom_expire_part(void *arg) { /* locals as in iom_put_rows */
     job->index = ix;
     job->pages = pg;
     job->live = live;
-    iom_records_run(&job->records, m, ev_nom, ev_kind, NULL, -1);
+    iom_records_run(&job->records, m, ev_nom, ev_kind, -1);
     return NULL;
 }
 
@@ -1720,7 +1721,7 @@ static int iom_expire_day(iom_store *s, iom_day *d, int64_t *expired, iom_crossi
              !iom_helpers(ev_nom[slot], IOM_EXPIRE_HELPER_EIGHTHS);
     }
     iom_records_job mine = iom_records_for(s, iom_store_crossings(s), own_mine);
-    iom_records_run(&mine, m, s->ev_nom, s->ev_kind, NULL, -1);
+    iom_records_run(&mine, m, s->ev_nom, s->ev_kind, -1);
     s->n_crossed = mine.list.n;
     if (parallel) iom_helper_finish(&helper);
     iom_index_add_counts(s, &job.index, &job.pages);
