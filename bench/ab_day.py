@@ -9,6 +9,7 @@ days through both, alternating in blocks of a few days, so that both see the
 same minutes of the machine:
 
     python bench/ab_day.py OLD_CORE.so NEW_CORE.so [--days 120] [--block 5]
+        [--per-day 27000] [--nominals 1000000] [--events 20000000]
 
 Each ``.so`` is a build of ``src/iomscore/_core.pyx`` (say, ``git worktree``
 or ``git archive`` of a commit, then ``python setup.py build_ext --inplace``
@@ -62,9 +63,11 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--block", type=int, default=5, help="days in a row on one build")
     parser.add_argument("--per-day", type=int, default=27_000)
+    parser.add_argument("--nominals", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=20_000_000)
     args = parser.parse_args()
 
-    case = peers.make_case(1_000_000, 20_000_000, extra_days=1, seed=2026)
+    case = peers.make_case(args.nominals, args.events, extra_days=1, seed=2026)
     weights = case.weights
     batch = encode_events(case.events, weights)
     start = day_number(window_start(case.as_of))
@@ -85,24 +88,10 @@ def main() -> None:
         stores.append(store)
     del batch
 
-    rng = np.random.default_rng(5)
-    nominals, kinds = case.full.nominal_id, case.kind
-    first_id = int(case.full.event_id.max()) + 1
-    days = []
-    for k in range(1, args.days + 1):
-        ids = np.arange(first_id, first_id + args.per_day, dtype=np.int64)
-        first_id += args.per_day
-        date = case.day(k)
-        days.append(
-            (
-                day_number(date),
-                day_number(window_start(date)),
-                ids,
-                nominals[rng.integers(0, nominals.size, args.per_day)],
-                kinds[rng.integers(0, kinds.size, args.per_day)],
-                np.full(args.per_day, day_number(date), dtype=np.int32),
-            )
-        )
+    days = [
+        (day_number(case.day(k)), day_number(window_start(case.day(k))), batch)
+        for k, batch in enumerate(case.synthetic_days(args.days, args.per_day), start=1)
+    ]
 
     times: list[dict[str, list[float]]] = [{step: [] for step in STEPS} for _ in stores]
     done = [0, 0]
@@ -112,7 +101,9 @@ def main() -> None:
             for _ in range(args.block):
                 if done[which] == args.days:
                     break
-                as_of, new_start, ids, nominal_ids, kind, day = days[done[which]]
+                as_of, new_start, day_batch = days[done[which]]
+                ids, nominal_ids = day_batch.event_id, day_batch.nominal_id
+                kind, day = day_batch.kind, day_batch.day
                 done[which] += 1
                 t0 = clock()
                 store.advance(as_of, new_start)
@@ -128,7 +119,7 @@ def main() -> None:
             time.sleep(0.005)
     if stores[0].scores().tolist() != stores[1].scores().tolist():
         raise SystemExit("the two builds ended with different scores")
-    print(f"{args.days} national days each, in blocks of {args.block}; medians (us):")
+    print(f"{args.days} days each, in blocks of {args.block}; medians (us):")
     print("| build | " + " | ".join(STEPS) + " |")
     print("|---|" + "---:|" * len(STEPS))
     for path, timing in zip(args.builds, times, strict=True):

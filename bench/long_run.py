@@ -28,9 +28,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import peers
 
-from iomscore.batch import EncodedBatch
-from iomscore.calendar import day_number
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -42,23 +39,7 @@ def main() -> None:
 
     case = peers.make_case(args.nominals, args.events, extra_days=1, seed=2026)
     engine = case.loaded_engine()
-    rng = np.random.default_rng(5)
-    nominals, kinds = case.full.nominal_id, case.kind
-    first_id = int(case.full.event_id.max()) + 1
-    batches = []
-    for k in range(1, args.days + 1):
-        ids = np.arange(first_id, first_id + args.per_day, dtype=np.int64)
-        first_id += args.per_day
-        day = day_number(case.day(k))
-        batches.append(
-            EncodedBatch(
-                ids,
-                nominals[rng.integers(0, nominals.size, args.per_day)],
-                kinds[rng.integers(0, kinds.size, args.per_day)],
-                np.full(args.per_day, day, dtype=np.int32),
-                engine.weights.layout,
-            )
-        )
+    batches = case.synthetic_days(args.days, args.per_day)
     times = np.empty(args.days)
     for k, batch in enumerate(batches, start=1):
         start = time.perf_counter()

@@ -60,7 +60,8 @@ import numpy as np
 
 from iomscore import Engine, Weights
 from iomscore import reference as ref
-from iomscore.calendar import window_start
+from iomscore.batch import EncodedBatch
+from iomscore.calendar import day_number, window_start
 from iomscore.synth import Cohort, cohort
 
 __all__ = [
@@ -165,6 +166,31 @@ class Case:
         engine = Engine(self.weights, self.as_of)
         engine.ingest(self.events)
         return engine
+
+    def synthetic_days(self, days: int, per_day: int, seed: int = 5) -> list[EncodedBatch]:
+        """Days ``as_of + 1`` to ``as_of + days`` of ``per_day`` new events each, encoded.
+
+        Event ids continue above every id of ``full``; nominals and kinds are drawn
+        from ``full``'s rows (``seed``), all dated their day: the long runs' days
+        (``bench/long_run.py``, ``bench/ab_day.py``), built before anything is timed.
+        """
+        rng = np.random.default_rng(seed)
+        nominals, kinds = self.full.nominal_id, self.kind
+        first_id = int(self.full.event_id.max()) + 1
+        batches = []
+        for k in range(1, days + 1):
+            ids = np.arange(first_id, first_id + per_day, dtype=np.int64)
+            first_id += per_day
+            batches.append(
+                EncodedBatch(
+                    ids,
+                    nominals[rng.integers(0, nominals.size, per_day)],
+                    kinds[rng.integers(0, kinds.size, per_day)],
+                    np.full(per_day, day_number(self.day(k)), dtype=np.int32),
+                    self.weights.layout,
+                )
+            )
+        return batches
 
     def codes(self) -> tuple[np.ndarray, np.ndarray]:
         """Nominal codes of ``full`` (0..n-1, by sorted id) and the ids: a factorisation."""
