@@ -2,6 +2,7 @@
 #include "iom_store.h"
 #include "iom_helper.h"
 
+#include <assert.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -1263,6 +1264,7 @@ static inline void iom_fill_slot_only(iom_store *s, int64_t slot, int64_t id, in
     s->ev_kind[slot] = kind;
     s->ev_day[slot] = (uint16_t)day;
     iom_day *d = &s->days[(int64_t)day & s->ring_mask];
+    assert(d->len < d->cap); /* room reserved before any change (IOMSCORE_DEBUG builds check) */
     d->slots[d->len++] = (int32_t)slot;
     s->live_events++;
 }
@@ -1297,6 +1299,7 @@ static void iom_fill_rows(iom_store *s, int64_t n, const int32_t *slot_of, const
         ev_nom[slot] = nom_index[i];
         ev_kind[slot] = kinds[i];
         ev_day[slot] = (uint16_t)days[i];
+        assert(len < d->cap);
         day_slots[len++] = slot;
         filled++;
     }
@@ -1726,6 +1729,7 @@ static int iom_expire_day(iom_store *s, iom_day *d, int64_t *expired, iom_crossi
     if (parallel) iom_helper_finish(&helper);
     iom_index_add_counts(s, &job.index, &job.pages);
     iom_append_crossings(s, &job.records.list);
+    assert(s->n_free + n <= s->free_cap);
     int32_t *freed = s->free_slots + s->n_free;
     for (int64_t i = 0; i < n; i++) {
         s->ev_kind[slots[i]] = IOM_DEAD_KIND;

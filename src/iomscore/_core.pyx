@@ -168,6 +168,17 @@ cdef class EventStore:
         return self.s.slot_top
 
     @property
+    def dead_events(self):
+        """Retracted events whose slots their day still holds (freed when it expires, or
+        when a compaction runs: once they outnumber a quarter of the live events + 65,536)."""
+        return self.s.dead_events
+
+    @property
+    def free_slots(self):
+        """Freed slots waiting on the free stack for the next inserts."""
+        return self.s.n_free
+
+    @property
     def index_entries(self):
         """Entries of the event-id index and pages: equal to live_events in a consistent
         store."""
