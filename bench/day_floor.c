@@ -5,12 +5,14 @@
  * nominals) must, whatever the design, update the score of each expiring
  * event's nominal, find each arriving event's nominal by its id, and update
  * that nominal's score: 81,000 reads of lines scattered over tens of MB. This
- * times those reads alone, on two threads, with the store's own shapes (a
- * 16-byte record per nominal; the nominal map's 64-byte lines of four keys,
- * at a load of 1/2), so a national day can be set against what this machine
- * does for its random reads in the same minutes:
+ * times those reads alone, on two threads, with the store's own records
+ * (iom_nominal, 16 bytes) and its own nominal map (iom_nmap: sized, filled
+ * and probed by the store's functions, which it reaches by including
+ * csrc/iom_store.c, as bench/index_day.c does), so a national day can be set
+ * against what this machine does for its random reads in the same minutes:
  *
- *   gcc -O3 bench/day_floor.c -o /tmp/day_floor -lpthread && /tmp/day_floor
+ *   gcc -O3 -Icsrc bench/day_floor.c csrc/iom_helper.c -o /tmp/day_floor -lpthread
+ *   /tmp/day_floor
  *
  * Rounds alternate between two conditions, as bench/advance_scaling.py's
  * days do: cold, after a read of 128 MiB (more than every cache of the
@@ -18,20 +20,15 @@
  * replay stepping day after day, as bench/long_run.py and bench/ab_day.py
  * time it). Each round runs the day's three passes, each split over two
  * threads by halves, with prefetching 48 rows ahead as the store does; the
- * medians of each condition are printed. A round's records are updated without a band
- * check, its map probed without the store's checks: a floor, not a model.
+ * medians of each condition are printed. A round's records are updated
+ * without a band check: a floor, not a model.
  */
 #define _GNU_SOURCE
+#include "../csrc/iom_store.c"
+
 #include <pthread.h>
-#include <stdint.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
 #include <time.h>
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 #define NOMINALS 1000000
 #define PER_DAY 27000
@@ -39,52 +36,8 @@
 #define AHEAD 48
 #define EVICT_BYTES ((size_t)128 << 20)
 
-typedef struct {
-    int64_t score;
-    int32_t live, stamp;
-} record;
-
-typedef struct {
-    int64_t key[4];
-    int64_t index[4];
-} line;
-
-static record *records;
-static line *map;
-static int64_t map_mask;
-
-static uint64_t mix(int64_t key) { /* the store's iom_mix */
-    uint64_t h = (uint64_t)key + 0x9E3779B97F4A7C15ull;
-    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
-    h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
-    return h ^ (h >> 31);
-}
-
-/* As the store's iom_nline_match: bit k set where key[k] is the key, found
- * without a branch (SSE2 where there is SSE2). */
-static unsigned match(const line *l, int64_t key) {
-#if defined(__SSE2__)
-    __m128i k = _mm_set1_epi64x(key);
-    __m128i lo = _mm_load_si128((const __m128i *)&l->key[0]);
-    __m128i hi = _mm_load_si128((const __m128i *)&l->key[2]);
-    unsigned eq = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(lo, k))) |
-                  (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(hi, k))) << 4;
-    eq &= eq >> 1;
-    return (eq & 1) | (eq >> 1 & 2) | (eq >> 2 & 4) | (eq >> 3 & 8);
-#else
-    unsigned hit = 0;
-    for (int k = 0; k < 4; k++) hit |= (unsigned)(l->key[k] == key) << k;
-    return hit;
-#endif
-}
-
-static int64_t find(int64_t key) {
-    for (int64_t at = (int64_t)(mix(key) & (uint64_t)map_mask);; at = (at + 1) & map_mask) {
-        unsigned hit = match(&map[at], key);
-        if (hit) return map[at].index[__builtin_ctz(hit)];
-        if (map[at].key[3] < 0) return -1;
-    }
-}
+static iom_nominal *records; /* the store's records (16 bytes each) */
+static iom_nmap map;         /* the store's nominal map, with its own functions */
 
 static void *huge(size_t bytes) {
     void *p = aligned_alloc((size_t)2 << 20, bytes);
@@ -113,8 +66,8 @@ static void *run(void *arg) {
     double t0 = now();
     if (p->pass == 1) {
         for (int64_t i = 0; i < p->n; i++) {
-            if (i + AHEAD < p->n) __builtin_prefetch(&map[mix(p->ids[i + AHEAD]) & map_mask]);
-            p->found[i] = (int32_t)find(p->ids[i]);
+            if (i + AHEAD < p->n) iom_nmap_prefetch(&map, p->ids[i + AHEAD]);
+            p->found[i] = (int32_t)iom_nmap_find(&map, p->ids[i]);
         }
     } else {
         int sign = p->pass == 0 ? -1 : 1;
@@ -149,28 +102,14 @@ static int by_value(const void *a, const void *b) {
 }
 
 int main(void) {
-    records = huge(NOMINALS * sizeof(record));
-    memset(records, 0, NOMINALS * sizeof(record));
-    int64_t lines = 1;
-    while (lines * 4 < 2 * NOMINALS) lines <<= 1; /* load 1/2, as the store sizes it */
-    map = huge((size_t)lines * sizeof(line));
-    memset(map, 0xff, (size_t)lines * sizeof(line)); /* keys -1: free */
-    map_mask = lines - 1;
+    records = huge(NOMINALS * sizeof(iom_nominal));
+    memset(records, 0, NOMINALS * sizeof(iom_nominal));
     int64_t *nominal_id = malloc(NOMINALS * sizeof(int64_t));
     srand(2026);
-    for (int64_t i = 0; i < NOMINALS; i++) {
+    for (int64_t i = 0; i < NOMINALS; i++)
         nominal_id[i] = 1000000 + i * 999 + rand() % 999; /* as synth: one per stratum */
-        int64_t at = (int64_t)(mix(nominal_id[i]) & (uint64_t)map_mask);
-        for (;; at = (at + 1) & map_mask) {
-            int k = 0;
-            while (k < 4 && map[at].key[k] >= 0) k++;
-            if (k < 4) {
-                map[at].key[k] = nominal_id[i];
-                map[at].index[k] = i;
-                break;
-            }
-        }
-    }
+    /* sized (load 1/2) and filled as a store's bulk load fills it */
+    if (iom_nmap_alloc(&map, 4) || iom_nmap_fit(&map, NOMINALS, nominal_id, NOMINALS)) return 1;
     int32_t *expiring = malloc(PER_DAY * sizeof(int32_t));
     int64_t *arriving = malloc(PER_DAY * sizeof(int64_t));
     int32_t *found = malloc(PER_DAY * sizeof(int32_t));
