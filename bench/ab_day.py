@@ -42,6 +42,7 @@ import peers
 
 from iomscore.batch import encode_events
 from iomscore.calendar import day_number, window_start
+from iomscore.engine import _store_arguments  # the arguments Engine gives its store
 from iomscore.reference import DEFAULT_THRESHOLDS
 
 STEPS = ("advance", "classify", "apply", "day")
@@ -70,17 +71,10 @@ def main() -> None:
     case = peers.make_case(args.nominals, args.events, extra_days=1, seed=2026)
     weights = case.weights
     batch = encode_events(case.events, weights)
-    start = day_number(window_start(case.as_of))
     stores = []
     for k, path in enumerate(args.builds):
         core = load_core(path, f"build{k}")
-        store = core.EventStore(
-            366 * 2 + 2,  # as Engine makes it
-            day_number(case.as_of),
-            start,
-            weights.kind_points(),
-            np.asarray(DEFAULT_THRESHOLDS, dtype=np.int64),
-        )
+        store = core.EventStore(*_store_arguments(weights, case.as_of, 2, DEFAULT_THRESHOLDS))
         index = np.empty(len(batch), dtype=np.int32)
         status = store.classify(batch.event_id, batch.nominal_id, batch.kind, batch.day, index)
         action, _ = store.plan(status, batch.day)

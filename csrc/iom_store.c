@@ -120,6 +120,17 @@ static int iom_grow_fresh(void **p, int64_t old_n, int64_t n, size_t size) {
     return IOM_OK;
 }
 
+/* A zeroed block of `bytes` aligned to a cache line (malloc's large blocks
+ * start 16 bytes past a page), advised for huge pages before its first
+ * touch; *raw is what to free. NULL if memory runs out. */
+static void *iom_alloc_lines(size_t bytes, void **raw) {
+    *raw = calloc(bytes + IOM_LINE, 1);
+    if (!*raw) return NULL;
+    void *p = (void *)(((uintptr_t)*raw + IOM_LINE - 1) & ~(uintptr_t)(IOM_LINE - 1));
+    iom_advise(p, bytes);
+    return p;
+}
+
 /* ---- hashing ------------------------------------------------------------ */
 
 /* splitmix64's finaliser: sequential ids spread over the whole table. */
@@ -228,12 +239,9 @@ static inline int64_t iom_next_chunk(const iom_index *ix, int64_t c) {
 /* Chunks on a cache line of their own (calloc aligns to 16 bytes only; the
  * zeroed pages of a large calloc come from the kernel untouched). */
 static int iom_index_alloc(iom_index *ix, int64_t n_chunks) {
-    size_t bytes = (size_t)n_chunks * sizeof(iom_chunk);
-    void *raw = calloc(bytes + IOM_LINE, 1);
-    if (!raw) return IOM_ENOMEM;
-    iom_chunk *chunks =
-        (iom_chunk *)(((uintptr_t)raw + IOM_LINE - 1) & ~(uintptr_t)(IOM_LINE - 1));
-    iom_advise(chunks, bytes);
+    void *raw;
+    iom_chunk *chunks = (iom_chunk *)iom_alloc_lines((size_t)n_chunks * sizeof(iom_chunk), &raw);
+    if (!chunks) return IOM_ENOMEM;
     free(ix->raw);
     ix->raw = raw;
     ix->chunks = chunks;
@@ -655,12 +663,9 @@ static int64_t iom_pages_plan(iom_store *s, int64_t n, const int64_t *ids, const
 _Static_assert(sizeof(iom_nline) == IOM_LINE, "an iom_nline must fill one cache line");
 
 static int iom_nmap_alloc(iom_nmap *m, int64_t n_lines) {
-    /* aligned to a cache line (malloc's large blocks start 16 bytes past a page) */
-    size_t bytes = (size_t)n_lines * sizeof(iom_nline);
-    void *raw = malloc(bytes + IOM_LINE);
-    if (!raw) return IOM_ENOMEM;
-    iom_nline *l = (iom_nline *)(((uintptr_t)raw + IOM_LINE - 1) & ~(uintptr_t)(IOM_LINE - 1));
-    iom_advise(l, bytes);
+    void *raw;
+    iom_nline *l = (iom_nline *)iom_alloc_lines((size_t)n_lines * sizeof(iom_nline), &raw);
+    if (!l) return IOM_ENOMEM;
     for (int64_t i = 0; i < n_lines; i++)
         for (int k = 0; k < IOM_NLINE_KEYS; k++) l[i].key[k] = -1;
     free(m->raw);

@@ -370,6 +370,20 @@ def reference_rows(
     return reference.result(reference.score(events, weights.to_mapping(), as_of, years), thresholds)
 
 
+def assert_holds_exactly(engine, held: dict, probes: set[int], weights: Weights) -> None:
+    """The engine holds exactly ``held`` (event_id -> reference event): those ids are
+    found, each at a slot holding it, no id of ``probes`` besides; it counts them; its
+    scores are the reference's over them."""
+    candidates = np.array(sorted(probes | set(held)), dtype=np.int64)
+    found = engine._store.find_events(candidates)
+    assert {int(i) for i in candidates[found >= 0]} == set(held)
+    slots = engine._store.event_ids()
+    pairs = zip(candidates.tolist(), found.tolist(), strict=True)
+    assert all(slots[f] == i for i, f in pairs if f >= 0)
+    assert len(engine) == len(held)
+    assert engine.scores().rows() == reference_rows(held.values(), weights, engine.as_of)
+
+
 def reference_scores(
     events: Iterable[reference.Event], weights: Weights, as_of: datetime.date, years: int = 2
 ) -> dict[int, int]:

@@ -16,7 +16,7 @@ import datetime
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import column_events, random_columns, reference_rows, small_weights
+from strategies import assert_holds_exactly, column_events, random_columns, small_weights
 
 from iomscore import Engine
 
@@ -30,17 +30,7 @@ def _columns(rng, ids, as_of, age_days, nominals=300):
 
 
 def _check(engine: Engine, held: dict, gone: set[int]) -> None:
-    """The held events are found at their slots, the gone ones not; the scores are the
-    reference's over the held events."""
-    ids = np.array(sorted(set(held) | gone), dtype=np.int64)
-    slots = engine._store.find_events(ids)
-    assert {int(i) for i in ids[slots >= 0]} == set(held)
-    event_ids = engine._store.event_ids()
-    assert all(
-        event_ids[s] == i for i, s in zip(ids.tolist(), slots.tolist(), strict=True) if s >= 0
-    )
-    assert len(engine) == len(held)
-    assert engine.scores().rows() == reference_rows(held.values(), small_weights(), engine.as_of)
+    assert_holds_exactly(engine, held, gone, small_weights())
 
 
 def _in_window(events, engine: Engine) -> dict:

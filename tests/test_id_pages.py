@@ -19,7 +19,12 @@ import datetime
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import column_events, random_columns, reference_rows, small_weights
+from strategies import (
+    assert_holds_exactly,
+    column_events,
+    random_columns,
+    small_weights,
+)
 
 from iomscore import Engine
 
@@ -43,15 +48,9 @@ def _columns(
 
 def _check(engine: Engine, held: dict, probes: set[int]) -> None:
     """Exactly the held ids are found, each at a slot holding it; entries count them once."""
-    candidates = np.array(sorted(probes | set(held)), dtype=np.int64)
-    found = engine._store.find_events(candidates)
-    assert {int(i) for i in candidates[found >= 0]} == set(held)
-    slots = engine._store.event_ids()
-    pairs = zip(candidates.tolist(), found.tolist(), strict=True)
-    assert all(slots[f] == i for i, f in pairs if f >= 0)
-    assert engine._store.index_entries == len(held) == len(engine)
+    assert_holds_exactly(engine, held, probes, small_weights())
+    assert engine._store.index_entries == len(held)
     assert 0 <= engine._store.paged_entries <= len(held)
-    assert engine.scores().rows() == reference_rows(held.values(), small_weights(), engine.as_of)
 
 
 # A batch's ids: a run after the highest (steps of 1-3), a run past a gap of

@@ -109,6 +109,20 @@ def _check_weights(weights: object) -> Weights:
     return weights
 
 
+def _store_arguments(
+    weights: Weights, as_of: datetime.date, window_years: int, thresholds: Sequence[int]
+) -> tuple[int, int, int, np.ndarray, np.ndarray]:
+    """``EventStore``'s arguments for an engine at ``as_of``: a ring of days longer than
+    the window, D and the window's start (day numbers), points by kind, thresholds."""
+    return (
+        366 * window_years + 2,
+        day_number(as_of),
+        day_number(window_start(as_of, window_years)),
+        weights.kind_points(),
+        np.asarray(thresholds, dtype=np.int64),
+    )
+
+
 def _check_thresholds(thresholds: Sequence[int]) -> tuple[int, int, int]:
     values = tuple(int(t) for t in thresholds)
     if len(values) != 3 or not (0 < values[0] < values[1] < values[2]):
@@ -149,14 +163,8 @@ class Engine:
         self._as_of = _as_date(as_of)
         self._window_years = window_years
         self._thresholds = _check_thresholds(thresholds)
-        start = window_start(self._as_of, window_years)
-        ring_days = 366 * window_years + 2
         self._store = EventStore(
-            ring_days,
-            day_number(self._as_of),
-            day_number(start),
-            self._weights.kind_points(),
-            np.asarray(self._thresholds, dtype=np.int64),
+            *_store_arguments(self._weights, self._as_of, window_years, self._thresholds)
         )
         self._lock = RWLock()
         self._cache_lock = threading.Lock()
