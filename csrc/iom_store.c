@@ -1260,24 +1260,11 @@ IOM_PREFETCHER void iom_prefetch_slot(const iom_store *s, int32_t slot) {
     IOM_PREFETCH(&s->ev_day[slot]);
 }
 
-/* What an insert changes in its slot, day array (room reserved by
- * iom_reserve_days) and the store's count. */
-static inline void iom_fill_slot_only(iom_store *s, int64_t slot, int64_t id, int32_t index,
-                                      uint16_t kind, int32_t day) {
-    s->ev_id[slot] = id;
-    s->ev_nom[slot] = index;
-    s->ev_kind[slot] = kind;
-    s->ev_day[slot] = (uint16_t)day;
-    iom_day *d = &s->days[(int64_t)day & s->ring_mask];
-    assert(d->len < d->cap); /* room reserved before any change (IOMSCORE_DEBUG builds check) */
-    d->slots[d->len++] = (int32_t)slot;
-    s->live_events++;
-}
-
-/* iom_fill_slot_only for each row with a slot (slot_of[i] >= 0), with the
- * arrays and the day being filled in locals: through the store, each row's
- * stores (which may alias its fields, as far as the compiler knows) made it
- * reload them all. */
+/* What inserts change in their slots (slot_of[i], for each row with one:
+ * >= 0), their days' arrays (room reserved by iom_reserve_days) and the
+ * store's count. The arrays and the day being filled are held in locals:
+ * through the store, each row's stores (which may alias its fields, as far
+ * as the compiler knows) made it reload them all. */
 static void iom_fill_rows(iom_store *s, int64_t n, const int32_t *slot_of, const int64_t *ids,
                           const int32_t *nom_index, const uint16_t *kinds, const int32_t *days) {
     int64_t *restrict ev_id = s->ev_id;
@@ -1304,7 +1291,7 @@ static void iom_fill_rows(iom_store *s, int64_t n, const int32_t *slot_of, const
         ev_nom[slot] = nom_index[i];
         ev_kind[slot] = kinds[i];
         ev_day[slot] = (uint16_t)days[i];
-        assert(len < d->cap);
+        assert(len < d->cap); /* room reserved before any change (IOMSCORE_DEBUG builds check) */
         day_slots[len++] = slot;
         filled++;
     }
@@ -1315,7 +1302,8 @@ static void iom_fill_rows(iom_store *s, int64_t n, const int32_t *slot_of, const
 /* Everything an insert changes but the id index. */
 static int iom_fill_slot(iom_store *s, int64_t slot, int64_t id, int32_t index, uint16_t kind,
                          int32_t day) {
-    iom_fill_slot_only(s, slot, id, index, kind, day);
+    int32_t slot32 = (int32_t)slot;
+    iom_fill_rows(s, 1, &slot32, &id, &index, &kind, &day);
     s->noms[index].live++;
     return iom_add_score(s, &s->noms[index], index, s->points[kind]);
 }
