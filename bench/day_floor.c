@@ -108,8 +108,12 @@ int main(void) {
     srand(2026);
     for (int64_t i = 0; i < NOMINALS; i++)
         nominal_id[i] = 1000000 + i * 999 + rand() % 999; /* as synth: one per stratum */
-    /* sized (load 1/2) and filled as a store's bulk load fills it */
-    if (iom_nmap_alloc(&map, 4) || iom_nmap_fit(&map, NOMINALS, nominal_id, NOMINALS)) return 1;
+    /* filled as a store fills it: a key at a time, the map doubling at load 1/2 */
+    if (iom_nmap_alloc(&map, 4)) return 1;
+    for (int64_t i = 0; i < NOMINALS; i++) {
+        if (iom_nmap_fit(&map, nominal_id[i], nominal_id, i)) return 1;
+        iom_nmap_put(&map, nominal_id[i], i);
+    }
     int32_t *expiring = malloc(PER_DAY * sizeof(int32_t));
     int64_t *arriving = malloc(PER_DAY * sizeof(int64_t));
     int32_t *found = malloc(PER_DAY * sizeof(int32_t));

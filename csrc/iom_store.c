@@ -661,19 +661,35 @@ static int64_t iom_pages_plan(iom_store *s, int64_t n, const int64_t *ids, const
 /* ---- the nominal map ---------------------------------------------------- */
 
 _Static_assert(sizeof(iom_nline) == IOM_LINE, "an iom_nline must fill one cache line");
+_Static_assert(sizeof(iom_nline32) == IOM_LINE, "an iom_nline32 must fill one cache line");
+
+static inline int iom_narrow_id(int64_t key) { return (uint64_t)key < IOM_NARROW_FREE; }
+
+/* A table of n_lines (a power of two) free lines: every key byte 0xFF is -1
+ * in a wide line and IOM_NARROW_FREE in a narrow one. */
+static int iom_ntable_alloc(iom_ntable *t, int64_t n_lines) {
+    void *raw;
+    void *lines = iom_alloc_lines((size_t)n_lines * IOM_LINE, &raw);
+    if (!lines) return IOM_ENOMEM;
+    for (int64_t i = 0; i < n_lines; i++) memset((char *)lines + i * IOM_LINE, 0xFF, 32);
+    free(t->raw);
+    t->raw = raw;
+    t->lines = lines;
+    t->mask = n_lines - 1;
+    t->count = 0;
+    return IOM_OK;
+}
 
 static int iom_nmap_alloc(iom_nmap *m, int64_t n_lines) {
-    void *raw;
-    iom_nline *l = (iom_nline *)iom_alloc_lines((size_t)n_lines * sizeof(iom_nline), &raw);
-    if (!l) return IOM_ENOMEM;
-    for (int64_t i = 0; i < n_lines; i++)
-        for (int k = 0; k < IOM_NLINE_KEYS; k++) l[i].key[k] = -1;
-    free(m->raw);
-    m->raw = raw;
-    m->lines = l;
-    m->mask = n_lines - 1;
-    m->count = 0;
+    if (iom_ntable_alloc(&m->narrow, n_lines) || iom_ntable_alloc(&m->wide, n_lines))
+        return IOM_ENOMEM;
     return IOM_OK;
+}
+
+static void iom_nmap_free(iom_nmap *m) {
+    free(m->narrow.raw);
+    free(m->wide.raw);
+    memset(m, 0, sizeof(*m));
 }
 
 /* Bit k set where key[k] of the line is the key: both 32-bit halves equal
@@ -694,52 +710,106 @@ static inline unsigned iom_nline_match(const iom_nline *l, int64_t key) {
 #endif
 }
 
+/* The same for a narrow line's eight keys. */
+static inline unsigned iom_nline32_match(const iom_nline32 *l, uint32_t key) {
+#if defined(__SSE2__)
+    __m128i k = _mm_set1_epi32((int)key);
+    __m128i lo = _mm_load_si128((const __m128i *)&l->key[0]);
+    __m128i hi = _mm_load_si128((const __m128i *)&l->key[4]);
+    return (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(lo, k))) |
+           (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(hi, k))) << 4;
+#else
+    unsigned hit = 0;
+    for (int k = 0; k < IOM_NARROW_KEYS; k++) hit |= (unsigned)(l->key[k] == key) << k;
+    return hit;
+#endif
+}
+
+static inline int64_t iom_home_line(const iom_ntable *t, int64_t key) {
+    return (int64_t)(iom_mix(key) & (uint64_t)t->mask);
+}
+
 static inline int64_t iom_nmap_find(const iom_nmap *m, int64_t key) {
+    if (iom_narrow_id(key)) {
+        const iom_nline32 *lines = (const iom_nline32 *)m->narrow.lines;
+        for (int64_t line = iom_home_line(&m->narrow, key);; line = (line + 1) & m->narrow.mask) {
+            unsigned hit = iom_nline32_match(&lines[line], (uint32_t)key);
+            if (hit) return lines[line].index[__builtin_ctz(hit)];
+            if (lines[line].key[IOM_NARROW_KEYS - 1] == IOM_NARROW_FREE) return -1;
+        }
+    }
     if (key < 0) return -1; /* -1 marks a free entry; ids are >= 0 */
-    int64_t line = (int64_t)(iom_mix(key) & (uint64_t)m->mask);
-    for (;;) {
-        const iom_nline *l = &m->lines[line];
-        unsigned hit = iom_nline_match(l, key);
-        if (hit) return l->index[__builtin_ctz(hit)];
-        if (l->key[IOM_NLINE_KEYS - 1] < 0) return -1;
-        line = (line + 1) & m->mask;
+    const iom_nline *lines = (const iom_nline *)m->wide.lines;
+    for (int64_t line = iom_home_line(&m->wide, key);; line = (line + 1) & m->wide.mask) {
+        unsigned hit = iom_nline_match(&lines[line], key);
+        if (hit) return lines[line].index[__builtin_ctz(hit)];
+        if (lines[line].key[IOM_NLINE_KEYS - 1] < 0) return -1;
     }
 }
 
+/* Put a key not held (>= 0) in the first free entry from its home line on. */
 static inline void iom_nmap_put(iom_nmap *m, int64_t key, int64_t index) {
-    int64_t line = (int64_t)(iom_mix(key) & (uint64_t)m->mask);
-    for (;;) {
-        iom_nline *l = &m->lines[line];
-        for (int k = 0; k < IOM_NLINE_KEYS; k++) {
-            if (l->key[k] < 0) {
-                l->key[k] = key;
-                l->index[k] = index;
-                m->count++;
-                return;
-            }
+    int narrow = iom_narrow_id(key);
+    iom_ntable *t = narrow ? &m->narrow : &m->wide;
+    for (int64_t line = iom_home_line(t, key);; line = (line + 1) & t->mask) {
+        int k = 0;
+        if (narrow) {
+            iom_nline32 *l = (iom_nline32 *)t->lines + line;
+            while (k < IOM_NARROW_KEYS && l->key[k] != IOM_NARROW_FREE) k++;
+            if (k == IOM_NARROW_KEYS) continue;
+            l->key[k] = (uint32_t)key;
+            l->index[k] = (int32_t)index;
+        } else {
+            iom_nline *l = (iom_nline *)t->lines + line;
+            while (k < IOM_NLINE_KEYS && l->key[k] >= 0) k++;
+            if (k == IOM_NLINE_KEYS) continue;
+            l->key[k] = key;
+            l->index[k] = index;
         }
-        line = (line + 1) & m->mask;
+        t->count++;
+        return;
     }
 }
 
 IOM_PREFETCHER void iom_nmap_prefetch(const iom_nmap *m, int64_t key) {
-    IOM_PREFETCH(&m->lines[iom_mix(key) & (uint64_t)m->mask]);
+    const iom_ntable *t = iom_narrow_id(key) ? &m->narrow : &m->wide;
+    IOM_PREFETCH((const char *)t->lines + iom_home_line(t, key) * IOM_LINE);
 }
 
-/* Room for `extra` more keys at a load of at most 1/2 (doubling): at that
- * load about one key in 25 sits past its home line (1M keys). */
-static int iom_nmap_fit(iom_nmap *m, int64_t extra, const int64_t *nom_id, int64_t n) {
-    int64_t cap = (m->mask + 1) * IOM_NLINE_KEYS;
-    if ((m->count + extra) * 2 <= cap) return IOM_OK;
-    int64_t lines = (m->mask + 1) * 2;
-    while (lines * IOM_NLINE_KEYS < (m->count + extra) * 2) lines <<= 1;
-    int rc = iom_nmap_alloc(m, lines);
-    if (rc != IOM_OK) return rc;
+/* Lines for `keys` keys at a load of at most 1/2, at least `lines` (powers of
+ * two): at that load about one key in 25 sits past its home line (1M keys,
+ * wide lines; fewer in narrow ones, with eight entries a line). */
+static int64_t iom_nlines_for(int64_t keys, int per_line, int64_t lines) {
+    while (lines * per_line < keys * 2) lines <<= 1;
+    return lines;
+}
+
+/* Put again every key of nom_id[0, n) that belongs to the table t of m,
+ * once t has been made afresh (empty). */
+static void iom_nmap_refill(iom_nmap *m, const iom_ntable *t, const int64_t *nom_id, int64_t n) {
+    int narrow = t == &m->narrow;
     for (int64_t i = 0; i < n; i++) {
         if (i + IOM_AHEAD_FAR < n) iom_nmap_prefetch(m, nom_id[i + IOM_AHEAD_FAR]);
-        iom_nmap_put(m, nom_id[i], i);
+        if (iom_narrow_id(nom_id[i]) == narrow) iom_nmap_put(m, nom_id[i], i);
     }
+}
+
+/* Room for one more key, `key`, in its table (doubling it, and putting its
+ * keys again from nom_id[0, n), past a load of 1/2). */
+static int iom_nmap_fit(iom_nmap *m, int64_t key, const int64_t *nom_id, int64_t n) {
+    int narrow = iom_narrow_id(key);
+    iom_ntable *t = narrow ? &m->narrow : &m->wide;
+    int per_line = narrow ? IOM_NARROW_KEYS : IOM_NLINE_KEYS;
+    if ((t->count + 1) * 2 <= (t->mask + 1) * per_line) return IOM_OK;
+    int rc = iom_ntable_alloc(t, iom_nlines_for(t->count + 1, per_line, (t->mask + 1) * 2));
+    if (rc != IOM_OK) return rc;
+    iom_nmap_refill(m, t, nom_id, n);
     return IOM_OK;
+}
+
+/* Bytes held by both tables. */
+static int64_t iom_nmap_bytes(const iom_nmap *m) {
+    return (m->narrow.mask + 1 + m->wide.mask + 1) * (int64_t)IOM_LINE;
 }
 
 /* Make room for `extra` more entries under a load of 0.8 (past it, clumps of
@@ -906,7 +976,7 @@ static int iom_reserve_nominals(iom_store *s, int64_t extra) {
         s->nom_cap = cap;
         s->crossed_cap = cap;
     }
-    return iom_nmap_fit(&s->nom_map, extra, s->nom_id, s->n_nom);
+    return IOM_OK;
 }
 
 int iom_reserve_events(iom_store *s, int64_t extra) {
@@ -956,7 +1026,7 @@ void iom_store_free(iom_store *s) {
     free(s->spare.slots);
     free(s->noms);
     free(s->nom_id);
-    free(s->nom_map.raw);
+    iom_nmap_free(&s->nom_map);
     free(s->points);
     free(s->crossed);
     free(s->crossed_old);
@@ -977,7 +1047,7 @@ int64_t iom_store_bytes(const iom_store *s) {
     /* per nominal: its record, its id, and room in the crossed list (index, old score) */
     return iom_store_event_bytes(s) + s->scratch_bytes +
            s->nom_cap * (int64_t)(sizeof(iom_nominal) + 8 + 4 + 8) +
-           (s->nom_map.mask + 1) * (int64_t)sizeof(iom_nline) + s->n_kinds * 8;
+           iom_nmap_bytes(&s->nom_map) + s->n_kinds * 8;
 }
 
 /* ---- lookups ------------------------------------------------------------ */
@@ -1233,7 +1303,9 @@ static int32_t iom_nominal_for(iom_store *s, int64_t nominal_id) {
     int64_t index = iom_find_nominal(s, nominal_id);
     if (index >= 0) return (int32_t)index;
     if (s->n_nom == s->fail_at_nominal) return -1; /* a test's simulated failure */
-    if (iom_reserve_nominals(s, 1) != IOM_OK) return -1;
+    if (iom_reserve_nominals(s, 1) != IOM_OK ||
+        iom_nmap_fit(&s->nom_map, nominal_id, s->nom_id, s->n_nom) != IOM_OK)
+        return -1;
     index = s->n_nom++;
     iom_nominal *nom = &s->noms[index];
     s->nom_id[index] = nominal_id;

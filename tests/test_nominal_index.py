@@ -137,22 +137,42 @@ def test_the_nominal_index_must_have_a_row_each():
         store.apply(batch.event_id, batch.nominal_id, batch.kind, batch.day, action, index[:1])
 
 
-@settings(max_examples=40, deadline=None)
+# Where a test's nominal ids are drawn from, as (low, width) ranges: ids that
+# equal indices, ids either side of 2**32 - 1 (the first id of the wide table,
+# and the narrow table's free marker), ids near the top of the int64 range,
+# and ids of both tables at once.
+ID_RANGES = {
+    "indices": [(0, 4_000)],
+    "narrow edge": [(2**32 - 1 - 2_000, 4_000)],
+    "top": [(2**63 - 1 - 2**20, 2**20)],
+    "spread": [(2**63 - 1 - 2**62, 2**62)],
+    "both tables": [(0, 2**32 - 1), (2**32 - 1, 2**63 - 2**32)],
+}
+
+
+@settings(max_examples=60, deadline=None)
 @given(
     seed=st.integers(0, 2**32 - 1),
     n=st.integers(1, 4_000),
     batches=st.integers(1, 4),
-    spread=st.sampled_from([4_000, 2**20, 2**62]),
+    where=st.sampled_from(sorted(ID_RANGES)),
 )
-def test_the_nominal_map_finds_every_nominal_held_and_none_other(seed, n, batches, spread):
-    """The map's lines hold four keys each and fill from the front, a key past
-    its home line when that is full; it grows (and re-puts every key) as
-    batches add nominals. Ids that equal indices (0, 1, 2, ...), ids near the
-    top of the int64 range and ids spread far apart are all found at the index
-    whose ``nominal_ids()`` entry they are, and ids not held are not found."""
+def test_the_nominal_map_finds_every_nominal_held_and_none_other(seed, n, batches, where):
+    """The map keeps ids below 2**32 - 1 in lines of eight 32-bit keys and the
+    others in lines of four 64-bit keys; lines fill from the front, a key past
+    its home line when that is full, and each table grows (and re-puts its
+    keys) as batches add nominals. Ids from every range of ``ID_RANGES`` are
+    found at the index whose ``nominal_ids()`` entry they are, and ids not
+    held are not found."""
     rng = np.random.default_rng(seed)
-    low = 0 if spread == 4_000 else 2**63 - 1 - spread
-    drawn = np.unique(rng.integers(low, low + spread, size=2 * n, dtype=np.int64))
+    drawn = np.unique(
+        np.concatenate(
+            [
+                rng.integers(low, low + width, size=2 * n, dtype=np.int64, endpoint=False)
+                for low, width in ID_RANGES[where]
+            ]
+        )
+    )
     rng.shuffle(drawn)
     held, absent = drawn[: drawn.size // 2], drawn[drawn.size // 2 :]
     engine = Engine(small_weights(), AS_OF)
@@ -164,3 +184,20 @@ def test_the_nominal_map_finds_every_nominal_held_and_none_other(seed, n, batche
     assert (index >= 0).all()
     assert store.nominal_ids()[index].tolist() == held.tolist()
     assert store.find_nominals(absent).tolist() == [-1] * absent.size
+
+
+def test_the_ids_at_the_edge_of_the_narrow_table_are_each_held_once():
+    """2**32 - 1 is the narrow table's free marker, so it goes to the wide
+    table with every larger id; its neighbours, 0 and the int64 maximum are
+    each found at their own index, and a lookup of an id not held misses in
+    either table."""
+    edge = [0, 2**32 - 2, 2**32 - 1, 2**32, 2**63 - 1]
+    engine = Engine(small_weights(), AS_OF)
+    rng = np.random.default_rng(7)
+    ids = np.arange(len(edge), dtype=np.int64)
+    engine.ingest(random_columns(rng, ids, np.array(edge), AS_OF, 700, small_weights()))
+    store = engine._store
+    index = store.find_nominals(np.array(edge, dtype=np.int64))
+    assert sorted(index.tolist()) == list(range(len(edge)))
+    assert store.nominal_ids()[index].tolist() == edge
+    assert store.find_nominals(np.array([1, 2**32 - 3, 2**32 + 1, 2**63 - 2])).tolist() == [-1] * 4
