@@ -416,15 +416,18 @@ class Engine:
             ids = self._store.nominal_ids()
             order = self._by_id_cache
             if order.size < ids.size:
-                new = np.arange(order.size, ids.size, dtype=np.int64)
-                if new.size > _SORT_IN_NUMBA:
+                added = ids[order.size :]
+                if added.size > _SORT_IN_NUMBA:
                     from . import _kernels  # Numba loads on first bulk use, not at import
 
-                    new = new[_kernels.argsort_ids(ids[new])]
+                    new = _kernels.argsort_ids(added)
                 else:
-                    new = new[np.argsort(ids[new], kind="stable")]
-                at = np.searchsorted(ids[order], ids[new])
-                order = np.insert(order, at, new)
+                    new = np.argsort(added, kind="stable")
+                new += order.size  # indices into the store, not into `added`
+                if order.size:
+                    order = np.insert(order, np.searchsorted(ids[order], ids[new]), new)
+                else:  # the first load: nothing to merge with (saves 30-40 ms at 1M)
+                    order = new
                 self._by_id_cache = order
             return order
 
