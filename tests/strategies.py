@@ -264,16 +264,20 @@ def random_columns(
     as_of: datetime.date,
     max_age_days: int,
     weights: Weights,
+    *,
+    all_offences: bool = False,
 ) -> dict[str, np.ndarray]:
     """Numpy columns of synthetic events with the given ids: each row gets a
-    random dataset, one of the table's first four offences and a date up to
+    random dataset, one of the table's first four offences (or, with
+    ``all_offences``, any of its offences, for wide tables) and a date up to
     ``max_age_days - 1`` days before ``as_of``, drawn from ``rng`` in that order."""
     n = event_ids.size
+    n_offences = len(weights.offences) if all_offences else 4
     return {
         "event_id": event_ids.astype(np.int64),
         "nominal_id": nominal_ids.astype(np.int64),
         "dataset": np.array(weights.datasets)[rng.integers(0, len(weights.datasets), size=n)],
-        "offence": np.array(weights.offences)[rng.integers(0, 4, size=n)],
+        "offence": np.array(weights.offences)[rng.integers(0, n_offences, size=n)],
         "date": np.datetime64(as_of, "D") - rng.integers(0, max_age_days, size=n),
     }
 

@@ -27,6 +27,7 @@ from strategies import (
     events_of,
     make_weights,
     matrix_as_dict,
+    random_columns,
     reference_rows,
     reference_scores,
     rows,
@@ -203,14 +204,7 @@ def test_engine_window_edges(as_of, years, date, counts):
     weights = small_weights()
     engine = Engine(weights, as_of, window_years=years)
     report = engine.ingest(
-        {
-            "event_id": [1],
-            "nominal_id": [7],
-            "dataset": ["arrest"],
-            "offence": ["028/01"],
-            "date": [date.isoformat()],
-        },
-        future="skip",
+        event_columns([reference.Event(1, 7, "arrest", "028/01", date)]), future="skip"
     )
     points = weights.get("arrest", "028/01")
     assert engine.scores().rows() == ([(7, points, reference.band(points))] if counts else [])
@@ -704,17 +698,14 @@ def _random_events(
     first_id: int = 0,
     days: int = 800,
 ) -> list[reference.Event]:
+    """``n`` events (ids from ``first_id``) of nominals below ``n_nominals``, of any
+    of the table's kinds, dated up to ``days - 1`` days before ``as_of``."""
     rng = np.random.default_rng(seed)
-    return [
-        reference.Event(
-            first_id + i,
-            int(rng.integers(0, n_nominals)),
-            weights.datasets[int(rng.integers(0, len(weights.datasets)))],
-            weights.offences[int(rng.integers(0, len(weights.offences)))],
-            as_of - datetime.timedelta(days=int(rng.integers(0, days))),
-        )
-        for i in range(n)
-    ]
+    nominal_ids = rng.integers(0, n_nominals, size=n)
+    event_ids = first_id + np.arange(n, dtype=np.int64)
+    # Every offence of the table: wide tables give rows of many kinds.
+    drawn = random_columns(rng, event_ids, nominal_ids, as_of, days, weights, all_offences=True)
+    return column_events(drawn, range(n))
 
 
 @pytest.mark.slow
@@ -789,34 +780,14 @@ def test_a_batch_above_the_bulk_size():
     as_of = D(2028, 2, 29)
     n = 200_500
     rng = np.random.default_rng(9)
-    nominal = rng.integers(0, 5_000, size=n)
-    dataset = rng.integers(0, 3, size=n)
-    offence = rng.integers(0, 4, size=n)
-    back = rng.integers(0, 760, size=n)
-    dates = np.datetime64(as_of, "D") - back
-    spelled = [spellings(weights.offences[o])[i % 3] for i, o in enumerate(offence.tolist())]
+    nominal_ids = rng.integers(0, 5_000, size=n)
+    event_ids = np.arange(n, dtype=np.int64) * 3 + 7
+    canonical = random_columns(rng, event_ids, nominal_ids, as_of, 760, weights)
+    events = column_events(canonical, range(n))
+    # The engine takes each code in its three spellings in turn, and must normalise them.
+    spelled = [spellings(code)[i % 3] for i, code in enumerate(canonical["offence"].tolist())]
     engine = Engine(weights, as_of, window_years=2)
-    report = engine.ingest(
-        {
-            "event_id": np.arange(n, dtype=np.int64) * 3 + 7,
-            "nominal_id": nominal.astype(np.int64),
-            "dataset": np.array(weights.datasets)[dataset],
-            "offence": np.array(spelled),
-            "date": dates,
-        }
-    )
-    events = [
-        reference.Event(
-            i * 3 + 7,
-            nom,
-            weights.datasets[d],
-            weights.offences[o],
-            as_of - datetime.timedelta(days=b),
-        )
-        for i, (nom, d, o, b) in enumerate(
-            zip(nominal.tolist(), dataset.tolist(), offence.tolist(), back.tolist(), strict=True)
-        )
-    ]
+    report = engine.ingest({**canonical, "offence": np.array(spelled)})
     inside = sum(reference.in_window(e.date, as_of) for e in events)
     assert (report.taken, report.expired) == (inside, n - inside)
     assert engine.scores().rows() == reference_rows(events, weights, as_of)
@@ -833,14 +804,8 @@ def test_inserts_on_two_threads_leave_the_store_as_one_thread_does():
     rng = np.random.default_rng(11)
 
     def columns(ids: np.ndarray) -> dict[str, np.ndarray]:
-        n = ids.size
-        return {
-            "event_id": ids,
-            "nominal_id": rng.integers(0, 3_000, size=n).astype(np.int64),
-            "dataset": np.array(weights.datasets)[rng.integers(0, 3, size=n)],
-            "offence": np.array(weights.offences)[rng.integers(0, 4, size=n)],
-            "date": np.datetime64(as_of, "D") - rng.integers(0, 700, size=n),
-        }
+        nominal_ids = rng.integers(0, 3_000, size=ids.size)
+        return random_columns(rng, ids, nominal_ids, as_of, 700, weights)
 
     first = columns(np.arange(120_000, dtype=np.int64) * 5 + 1)
     # Half of them again with new content (replaced), and as many new ones.
@@ -1097,24 +1062,17 @@ def test_a_batch_that_runs_out_of_memory_changes_nothing(parallel_min, with_repl
     as_of = D(2026, 11, 26)
     rng = np.random.default_rng(5)
 
-    def batch(ids: np.ndarray, nominals: np.ndarray) -> dict[str, np.ndarray]:
-        return {
-            "event_id": ids.astype(np.int64),
-            "nominal_id": nominals.astype(np.int64),
-            "dataset": np.array(weights.datasets)[rng.integers(0, 3, size=ids.size)],
-            "offence": np.array(weights.offences)[rng.integers(0, 4, size=ids.size)],
-            "date": np.datetime64(as_of, "D") - rng.integers(0, 700, size=ids.size),
-        }
-
     engine = Engine(weights, as_of)
     engine._store.parallel_min = parallel_min
     engine._store.use_pages = use_pages
-    first = batch(np.arange(3_000), rng.integers(0, 500, size=3_000))
+    first = random_columns(
+        rng, np.arange(3_000), rng.integers(0, 500, size=3_000), as_of, 700, weights
+    )
     engine.ingest(first)
     ids = np.arange(10_000, 14_000)
     if with_replace:  # a correction makes the two-thread path retract before it inserts
         ids[0] = 0
-    second = batch(ids, rng.integers(0, 2_000, size=ids.size))
+    second = random_columns(rng, ids, rng.integers(0, 2_000, size=ids.size), as_of, 700, weights)
     before = (engine.scores().rows(), len(engine), engine._store.find_events(ids).tolist())
     engine._store._fail_at_nominal(engine._store.n_nominals + 100)
     with pytest.raises(MemoryError):
@@ -1234,10 +1192,7 @@ def test_many_new_nominals_keep_band_changes_in_nominal_id_order():
             "date": np.full(part.size, np.datetime64(as_of, "D")),
         }
         report = engine.ingest(batch)
-        events += [
-            reference.Event(next_id + k, int(n), weights.datasets[0], weights.offences[0], as_of)
-            for k, n in enumerate(part.tolist())
-        ]
+        events += column_events(batch, range(part.size))
         next_id += part.size
         # Every new nominal moves out of "not banded" (one event clears threshold 1).
         np.testing.assert_array_equal(report.changes.nominal_id, np.sort(part))

@@ -19,7 +19,7 @@ import warnings
 
 import numpy as np
 import pytest
-from strategies import column_events, reference_rows, small_weights
+from strategies import column_events, random_columns, reference_rows, small_weights
 
 from iomscore import Engine, _core
 
@@ -28,15 +28,12 @@ ONE_THREAD = 1 << 62
 
 
 def _columns(seed: int, n: int = 3_000) -> dict[str, np.ndarray]:
-    weights = small_weights()
+    """``n`` events (ids ``3 k + seed``) of 300 nominals, dated up to 719 days
+    before ``AS_OF``; the same columns for the same seed."""
     rng = np.random.default_rng(seed)
-    return {
-        "event_id": np.arange(n, dtype=np.int64) * 3 + seed,
-        "nominal_id": rng.integers(0, 300, size=n).astype(np.int64),
-        "dataset": np.array(weights.datasets)[rng.integers(0, len(weights.datasets), size=n)],
-        "offence": np.array(weights.offences)[rng.integers(0, 4, size=n)],
-        "date": np.datetime64(AS_OF, "D") - rng.integers(0, 720, size=n),
-    }
+    nominal_ids = rng.integers(0, 300, size=n)
+    event_ids = np.arange(n, dtype=np.int64) * 3 + seed
+    return random_columns(rng, event_ids, nominal_ids, AS_OF, 720, small_weights())
 
 
 def _steps(seed: int, parallel_min: int) -> list:
