@@ -692,15 +692,22 @@ static void iom_nmap_free(iom_nmap *m) {
     memset(m, 0, sizeof(*m));
 }
 
+#if defined(__SSE2__)
+/* Bit j set where 32-bit word j of the 32 bytes at p (aligned) equals word
+ * j % 4 of k: a line's keys, compared at once. */
+static inline unsigned iom_eq32x8(const void *p, __m128i k) {
+    __m128i lo = _mm_load_si128((const __m128i *)p);
+    __m128i hi = _mm_load_si128((const __m128i *)p + 1);
+    return (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(lo, k))) |
+           (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(hi, k))) << 4;
+}
+#endif
+
 /* Bit k set where key[k] of the line is the key: both 32-bit halves equal
  * (SSE2 has no 64-bit compare). */
 static inline unsigned iom_nline_match(const iom_nline *l, int64_t key) {
 #if defined(__SSE2__)
-    __m128i k = _mm_set1_epi64x(key);
-    __m128i lo = _mm_load_si128((const __m128i *)&l->key[0]);
-    __m128i hi = _mm_load_si128((const __m128i *)&l->key[2]);
-    unsigned eq = (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(lo, k))) |
-                  (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(hi, k))) << 4;
+    unsigned eq = iom_eq32x8(l->key, _mm_set1_epi64x(key));
     eq &= eq >> 1; /* bit 2k: both halves of key[k] */
     return (eq & 1) | (eq >> 1 & 2) | (eq >> 2 & 4) | (eq >> 3 & 8);
 #else
@@ -713,11 +720,7 @@ static inline unsigned iom_nline_match(const iom_nline *l, int64_t key) {
 /* The same for a narrow line's eight keys. */
 static inline unsigned iom_nline32_match(const iom_nline32 *l, uint32_t key) {
 #if defined(__SSE2__)
-    __m128i k = _mm_set1_epi32((int)key);
-    __m128i lo = _mm_load_si128((const __m128i *)&l->key[0]);
-    __m128i hi = _mm_load_si128((const __m128i *)&l->key[4]);
-    return (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(lo, k))) |
-           (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(hi, k))) << 4;
+    return iom_eq32x8(l->key, _mm_set1_epi32((int)key));
 #else
     unsigned hit = 0;
     for (int k = 0; k < IOM_NARROW_KEYS; k++) hit |= (unsigned)(l->key[k] == key) << k;
