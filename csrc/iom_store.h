@@ -157,8 +157,8 @@ typedef struct {
  * others to the wide one, four 64-bit keys to a line. At a national cohort
  * (1,000,000 nominals, load 1/2) the narrow table is 16 MiB against 32 for
  * the wide, and a day's lookups of arriving events' nominals, one random read
- * each, hit the 32 MiB L3 more often: 230-250 us against 410-460 for 27,000
- * lookups on two threads (bench/day_floor.c's model, one run, both tables). */
+ * each, hit the 32 MiB L3 more often: 283-318 us against 416-485 for 27,000
+ * lookups on two threads (bench/day_floor.c times both tables in one run). */
 #define IOM_NLINE_KEYS 4
 typedef struct {
     int64_t key[IOM_NLINE_KEYS];   /* nominal_id, or -1 for a free entry */
