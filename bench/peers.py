@@ -724,39 +724,16 @@ def _matrix_state(case: Case) -> MatrixState:
     return dataclasses.replace(case.cached("matrix", build), native=None)
 
 
-def engine_matvec(
-    m: MatrixState, threads: int = 0, layout: bool = True
-) -> Callable[[np.ndarray], np.ndarray]:
-    """The engine's full-rescore kernel on ``m``'s matrix, on ``threads`` threads (0: all).
-
-    With ``layout`` (the engine's steady state, from the second full rescore of
-    unchanged events on) the kernel reads the rescore layout, built here once;
-    without, it reads the CSR matrix, as a first full rescore after a change does.
-    """
+def engine_matvec(m: MatrixState, threads: int = 2) -> Callable[[np.ndarray], np.ndarray]:
+    """The engine's full-rescore kernel on ``m``'s CSR matrix, on ``threads`` threads (1 or 2)."""
     from iomscore._core import csr_matvec
-    from iomscore.rescore import RescoreLayout
 
-    if not layout:
-        return lambda points: csr_matvec(m.indptr, m.indices, m.data, points, threads)
-    built = RescoreLayout.build(m.indptr, m.data, m.indices)
-
-    def run(points: np.ndarray) -> np.ndarray:
-        if not built.fits(points):
-            raise AssertionError("benchmark points overflow the layout's int32 lanes")
-        return built.scores(points, threads=threads)
-
-    return run
+    return lambda points: csr_matvec(m.indptr, m.indices, m.data, points, threads)
 
 
 def _matvec(s: MatrixState, rw: Reweight):
     if s.native is None:
         s.native = engine_matvec(s)
-    return s.native(rw.points)
-
-
-def _csr_matvec(s: MatrixState, rw: Reweight):
-    if s.native is None:
-        s.native = engine_matvec(s, layout=False)
     return s.native(rw.points)
 
 
@@ -912,14 +889,7 @@ RESCORE: dict[str, Impl] = {
         prepare=_matrix_state,
         run=_matvec,
         canonical=_rows_canonical,
-        note="the engine's full-rescore kernel on its rescore layout (SELL-16, built once)",
-    ),
-    "engine_csr": Impl(
-        "engine_csr",
-        prepare=_matrix_state,
-        run=_csr_matvec,
-        canonical=_rows_canonical,
-        note="the CSR kernel a first full rescore after a change of events uses",
+        note="the engine's full-rescore kernel on the CSR count matrix",
     ),
     "numpy": Impl(
         "numpy",

@@ -346,7 +346,6 @@ def worker_point(n_nominals: int, n_events: int) -> dict[str, Any]:
 
     from iomscore import Engine
     from iomscore._core import csr_matvec
-    from iomscore.rescore import RescoreLayout
 
     _warm_up()
     t = time.perf_counter()
@@ -377,11 +376,7 @@ def worker_point(n_nominals: int, n_events: int) -> dict[str, Any]:
     m = engine.matrix()
     out["matrix_build_s"] = time.perf_counter() - t
     out["nnz"] = m.nnz
-    t = time.perf_counter()
-    layout = RescoreLayout.build(m.indptr, m.data, m.indices)
-    out["layout_build_s"] = time.perf_counter() - t
-    out["matvec_s"] = _best(lambda: layout.scores(pts))
-    out["csr_matvec_s"] = _best(lambda: csr_matvec(m.indptr, m.indices, m.data, pts))
+    out["matvec_s"] = _best(lambda: csr_matvec(m.indptr, m.indices, m.data, pts))
 
     def floor():
         for arr in (m.indptr, m.indices, m.data):
@@ -746,16 +741,16 @@ def build_report() -> str:
             "![scaling](scaling.png)",
             "",
             "| nominals | events | cold ingest | events/s | scores() | matrix build | "
-            "layout build | matvec (layout) | matvec (CSR) | "
+            "full-rescore kernel | "
             "floor | scipy @ | numpy bincount | reweight full | reweight partial | advance 1 day "
             "(first after load) | "
             "engine B/event | ingest peak B/event |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for p in scale["points"]:
             if "skipped" in p:
                 lines.append(
-                    f"| {p['nominals']:,} | {p['events']:,} | skipped: {p['skipped']} |" + " |" * 14
+                    f"| {p['nominals']:,} | {p['events']:,} | skipped: {p['skipped']} |" + " |" * 12
                 )
                 continue
 
@@ -765,8 +760,7 @@ def build_report() -> str:
             lines.append(
                 f"| {p['nominals']:,} | {p['events']:,} | {ft('cold_ingest_s')} | "
                 f"{p['events'] / p['cold_ingest_s'] / 1e6:.2f} M/s | {ft('score_s')} | "
-                f"{ft('matrix_build_s')} | {ft('layout_build_s')} | {ft('matvec_s')} | "
-                f"{ft('csr_matvec_s')} | {ft('floor_s')} | "
+                f"{ft('matrix_build_s')} | {ft('matvec_s')} | {ft('floor_s')} | "
                 f"{ft('scipy_matvec_s')} | "
                 f"{ft('numpy_bincount_s')} | {ft('reweight_full_s')} | {ft('reweight_partial_s')} "
                 f"({p.get('partial_mode')}) | {ft('advance_s')} ({ft('advance_first_s')}) | "
@@ -800,8 +794,7 @@ def plot_scaling() -> None:
         ("score_s", "scores()"),
         ("reweight_full_s", "reweight (full)"),
         ("reweight_partial_s", "reweight (partial, 10 codes)"),
-        ("matvec_s", "full-rescore kernel (layout)"),
-        ("csr_matvec_s", "full-rescore kernel (CSR)"),
+        ("matvec_s", "full-rescore kernel"),
         ("scipy_matvec_s", "scipy CSR @ points"),
         ("numpy_bincount_s", "numpy bincount"),
         ("floor_s", "bandwidth floor (numpy read)"),

@@ -2,7 +2,7 @@
 
 Groups: ``rescore_full|<size>`` (every points value changed: the engine's
 ``reweight`` takes its full path; ``engine_matvec`` is the raw kernel on the
-rescore layout, ``engine_csr`` the raw kernel on the CSR matrix; ``floor``
+CSR count matrix; ``floor``
 reads the matrix's bytes once with numpy, the least any rescore from the
 matrix can cost on one thread) and ``rescore_partial|<size>`` (ten offence codes
 changed: the engine's partial path; peers have no partial path and recompute).

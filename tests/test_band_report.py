@@ -1,8 +1,8 @@
-"""The band changes of a step, gathered and sorted by nominal id in C.
+"""The band changes of a step, in nominal-id order.
 
 When an operation's crossed list is short (at most one nominal in sixteen, as
-after a day's step), ``EventStore.band_changes`` builds the report in one C
-call (``iom_crossed_report``: insertion sort on runs of 16, then merges).
+after a day's step), ``EventStore.band_changes`` sorts the moved nominals by
+id; when it is long, it walks every nominal in id order once.
 These tests make a step move from none to a few hundred nominals, whose
 indices in the store are in no order of their ids, and require the reference's
 band changes, in strictly ascending nominal_id order.

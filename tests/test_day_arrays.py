@@ -87,7 +87,7 @@ def test_late_events_to_many_days_then_those_days_expire(
     and putting their slots on the free stack for the next round)."""
     rng = np.random.default_rng(seed)
     engine = Engine(small_weights(), AS_OF)
-    engine._store.parallel_min = parallel_min
+    engine._store._parallel_min = parallel_min
     held: dict = {}
     gone: set[int] = set()
     next_id = 0

@@ -48,7 +48,7 @@ def test_lookups_above_below_and_at_the_ceiling_match_the_ids_held(
     rng = np.random.default_rng(seed)
     weights = small_weights()
     engine = Engine(weights, AS_OF)
-    engine._store.parallel_min = parallel_min
+    engine._store._parallel_min = parallel_min
     # Two batches, the second above the first (a day's new events) or mixed in
     # with it; ids in steps of 1-3 as sources number them, or in no order.
     ids = base + np.cumsum(rng.integers(1, 4, size=n_first + n_second))

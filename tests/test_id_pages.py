@@ -77,8 +77,9 @@ def test_exactly_the_live_ids_are_found_through_pages_and_index(
 ):
     rng = np.random.default_rng(seed)
     engine = Engine(small_weights(), AS_OF)
-    engine._store.use_pages = use_pages
-    engine._store.parallel_min = parallel_min
+    pages = use_pages
+    engine._store._use_pages(pages)
+    engine._store._parallel_min = parallel_min
     held: dict[int, object] = {}
     probes: set[int] = {base, INT64_MAX}
     top = base
@@ -117,7 +118,8 @@ def test_exactly_the_live_ids_are_found_through_pages_and_index(
             engine.advance(engine.as_of + datetime.timedelta(days=int(rng.integers(1, 400))))
             held = {i: e for i, e in held.items() if e.date > engine.window_start}
         elif op == "toggle":
-            engine._store.use_pages = not engine._store.use_pages
+            pages = not pages
+            engine._store._use_pages(pages)
         _check(engine, held, probes)
     engine.retract(sorted(held))
     _check(engine, {}, probes)

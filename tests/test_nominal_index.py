@@ -72,7 +72,7 @@ def test_apply_given_classifys_nominals_leaves_the_store_it_leaves_alone(
     stores = []
     for _ in range(2):
         engine = Engine(weights, AS_OF)
-        engine._store.parallel_min = parallel_min
+        engine._store._parallel_min = parallel_min
         engine.ingest(earlier)
         if withdraw_first:
             engine.retract(first_ids)
@@ -101,7 +101,7 @@ def test_engine_ingest_with_the_hand_over_matches_the_reference():
     first = _columns(rng, np.arange(0, 6_000, 2), 500)
     second = _columns(rng, np.arange(1, 6_000, 2), 900)
     engine = Engine(weights, AS_OF)
-    engine._store.parallel_min = 64
+    engine._store._parallel_min = 64
     engine.ingest(first)
     engine.ingest(second)
     events = column_events(first, range(3_000)) + column_events(second, range(3_000))

@@ -8,9 +8,11 @@ and :mod:`iomscore.reference` for their executable specification.
 
 from __future__ import annotations
 
+from ._version import __version__
 from .batch import EventError
 from .codes import OffenceCodeError, normalize_offence
 from .engine import CountMatrix, Engine, EngineError, WeightsRecord
+from .errors import DerivationError, FileAccessError, IomscoreError, OptionError
 from .results import (
     BAND_NAMES,
     AdvanceReport,
@@ -23,18 +25,20 @@ from .results import (
 )
 from .weights import WeightFileError, Weights
 
-__version__ = "0.1.0"
-
 __all__ = [
     "BAND_NAMES",
     "AdvanceReport",
     "BandChanges",
     "CountMatrix",
+    "DerivationError",
     "Engine",
     "EngineError",
     "EventError",
+    "FileAccessError",
     "IngestReport",
+    "IomscoreError",
     "OffenceCodeError",
+    "OptionError",
     "RetractReport",
     "ReweightReport",
     "ScoreTable",

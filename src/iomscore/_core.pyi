@@ -7,24 +7,11 @@ import numpy as np
 import numpy.typing as npt
 from typing_extensions import disjoint_base
 
-__all__ = [
-    "MAX_EVENTS",
-    "SLICE",
-    "EventStore",
-    "add_kernels",
-    "csr_matvec",
-    "helper_counts",
-    "sell_build",
-    "sell_kernels",
-    "sell_matvec",
-]
+__all__ = ["EventStore", "compose_kinds", "csr_matvec"]
 
 _BandChanges: TypeAlias = tuple[
     npt.NDArray[np.int64], npt.NDArray[np.int8], npt.NDArray[np.int8], npt.NDArray[np.int64]
 ]
-
-MAX_EVENTS: int
-SLICE: int
 
 @disjoint_base
 class EventStore:
@@ -35,7 +22,12 @@ class EventStore:
         start: int,
         points: npt.NDArray[np.int64],
         thresholds: npt.NDArray[np.int64],
+        threads: int = 2,
     ) -> None: ...
+    @property
+    def threads(self) -> int: ...
+    @threads.setter
+    def threads(self, value: int) -> None: ...
     @property
     def as_of(self) -> int: ...
     @property
@@ -62,20 +54,6 @@ class EventStore:
     def id_pages(self) -> int: ...
     @property
     def spare_pages(self) -> int: ...
-    @property
-    def use_pages(self) -> bool: ...
-    @use_pages.setter
-    def use_pages(self, value: bool) -> None: ...
-    def _index_lanes(self) -> npt.NDArray[np.uint8]: ...
-    @property
-    def parallel_min(self) -> int: ...
-    @parallel_min.setter
-    def parallel_min(self, value: int) -> None: ...
-    @property
-    def add_kernel(self) -> str: ...
-    @add_kernel.setter
-    def add_kernel(self, name: str) -> None: ...
-    def _fail_at_nominal(self, index: int) -> None: ...
     def memory_bytes(self) -> int: ...
     def event_memory_bytes(self) -> int: ...
     def nominal_ids(self) -> npt.NDArray[np.int64]: ...
@@ -124,21 +102,13 @@ class EventStore:
         values: npt.NDArray[np.int64],
         by_id: Callable[[], npt.NDArray[np.int64]],
     ) -> _BandChanges: ...
-    def _in_id_order(
-        self,
-        index: npt.NDArray[np.integer],
-        flags: npt.NDArray[np.uint8],
-        by_id: Callable[[], npt.NDArray[np.int64]],
-        all_flags: npt.NDArray[np.uint8] | None = None,
-        new_scores: npt.NDArray[np.int64] | None = None,
-    ) -> _BandChanges: ...
 
 def csr_matvec(
     indptr: npt.NDArray[np.int64],
     kinds: npt.NDArray[np.uint16],
     counts: npt.NDArray[np.uint16] | npt.NDArray[np.int32],
     points: npt.NDArray[np.int64],
-    threads: int = 0,
+    threads: int = 2,
 ) -> npt.NDArray[np.int64]: ...
 def compose_kinds(
     dataset_rows: npt.NDArray[np.int32],
@@ -147,39 +117,3 @@ def compose_kinds(
     offence_code: npt.NDArray[np.uint16],
     out: npt.NDArray[np.uint16],
 ) -> npt.NDArray[np.uint16]: ...
-def add_kernels() -> list[str]: ...
-def helper_counts() -> tuple[int, int, int]: ...
-def _hold_helper() -> bool: ...
-def _release_helper() -> None: ...
-def sell_kernels() -> list[str]: ...
-def sell_build(
-    indptr: npt.NDArray[np.int64],
-    kinds: npt.NDArray[np.uint16],
-    counts: npt.NDArray[np.uint16],
-    sigma: int = 4096,
-) -> tuple[
-    npt.NDArray[np.int64],
-    npt.NDArray[np.int32],
-    npt.NDArray[np.uint16],
-    npt.NDArray[np.uint16],
-    int,
-]: ...
-def sell_matvec(
-    slice_ptr: npt.NDArray[np.int64],
-    perm: npt.NDArray[np.int32],
-    sell_kinds: npt.NDArray[np.uint16],
-    sell_counts: npt.NDArray[np.uint16],
-    points: npt.NDArray[np.int64],
-    n_rows: int,
-    threads: int = 0,
-    kernel: str | None = None,
-) -> npt.NDArray[np.int64]: ...
-def _matvec_rows(
-    row_lo: int,
-    row_hi: int,
-    indptr: npt.NDArray[np.int64],
-    kinds: npt.NDArray[np.uint16],
-    counts: npt.NDArray[np.uint16] | npt.NDArray[np.int32],
-    points: npt.NDArray[np.int32],
-    out: npt.NDArray[np.int64],
-) -> None: ...

@@ -1,32 +1,24 @@
-"""Numba kernels for the bulk work: building the count matrix, partial rescoring, encoding.
+"""Numba kernels for the bulk work: building the count matrix and its columns, and
+ordering nominal ids.
 
-(The full rescore, a matrix-vector product bound by branch prediction and by
-the points lookup, is C: ``csrc/iom_matrix.c``, chosen by :mod:`iomscore.rescore`.)
+(The full and partial rescores are C: ``csrc/iom_matrix.c`` and
+``csrc/iom_bands.c``.)
 
 The matrix is CSR with rows = nominal indices of the store and columns =
 kinds (``dataset_index * n_offences + offence_index``); values are the
-number of the nominal's live events of that kind. Parallel kernels split
-rows with ``prange`` and write disjoint slices, so there are no races.
-Kernel flags come from :mod:`iomscore._numba_config`.
+number of the nominal's live events of that kind. The kernels run on the
+calling thread: the package's one thread mechanism is the C store's helper
+(``csrc/iom_helper.h``). Kernel flags come from :mod:`iomscore._numba_config`.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from ._numba_config import JIT_OPTIONS, PARALLEL_OPTIONS
+from ._numba_config import JIT_OPTIONS
 
-__all__ = [
-    "argsort_ids",
-    "build_csc",
-    "build_csr",
-    "compose_kinds",
-    "min_max",
-    "narrow_int32",
-    "partial_delta",
-    "warm_up",
-]
+__all__ = ["argsort_ids", "build_csc", "build_csr", "warm_up"]
 
 _DEAD_KIND = 0xFFFF
 
@@ -37,14 +29,14 @@ _DEAD_KIND = 0xFFFF
 _BLOCK_SHIFT = 12
 
 
-@njit(**PARALLEL_OPTIONS)
+@njit(**JIT_OPTIONS)
 def build_csr(ev_nom, ev_kind, live, n_cols):  # pragma: no cover - compiled
     """Count matrix from the store's slot arrays.
 
     No random scatter over the whole matrix: the live events are first
     partitioned by block of rows (sequential writes to a few hundred
     streams), then each block is radix-sorted by (row, kind) and its equal
-    kinds merged, in cache (blocks in parallel).
+    kinds merged, in cache.
 
     Parameters
     ----------
@@ -87,7 +79,7 @@ def build_csr(ev_nom, ev_kind, live, n_cols):  # pragma: no cover - compiled
     kinds = np.empty(total, dtype=np.uint16)
     counts = np.empty(total, dtype=np.int32)
     row_nnz = np.zeros(n_rows, dtype=np.int64)
-    for b in prange(n_blocks):
+    for b in range(n_blocks):
         r0 = b << _BLOCK_SHIFT
         r1 = min(r0 + (1 << _BLOCK_SHIFT), n_rows)
         if r0 >= r1:
@@ -130,7 +122,7 @@ def build_csr(ev_nom, ev_kind, live, n_cols):  # pragma: no cover - compiled
         indptr[r + 1] = indptr[r] + row_nnz[r]
     indices = np.empty(indptr[n_rows], dtype=np.uint16)
     data = np.empty(indptr[n_rows], dtype=np.int32)
-    for b in prange(n_blocks):
+    for b in range(n_blocks):
         for r in range(b << _BLOCK_SHIFT, min((b + 1) << _BLOCK_SHIFT, n_rows)):
             src = start[r]
             dst = indptr[r]
@@ -165,69 +157,6 @@ def build_csc(indptr, indices, data, n_cols):  # pragma: no cover - compiled
     return col_ptr, rows, counts
 
 
-@njit(**JIT_OPTIONS)
-def partial_delta(col_ptr, rows, counts, changed, delta):  # pragma: no cover
-    """Score changes from changed columns only: O(entries in those columns).
-
-    Returns the distinct touched rows (int32) and each one's change (int64).
-    """
-    total = 0
-    for j in range(changed.shape[0]):
-        c = changed[j]
-        total += col_ptr[c + 1] - col_ptr[c]
-    touched = np.empty(total, dtype=np.int32)
-    change = np.empty(total, dtype=np.int64)
-    # A dense accumulator would cost O(n_rows); a sort of the touched entries
-    # keeps the cost proportional to the change.
-    n = 0
-    for j in range(changed.shape[0]):
-        c = changed[j]
-        for i in range(col_ptr[c], col_ptr[c + 1]):
-            touched[n] = rows[i]
-            change[n] = np.int64(counts[i]) * delta[j]
-            n += 1
-    order = np.argsort(touched, kind="mergesort")
-    out_rows = np.empty(total, dtype=np.int32)
-    out_change = np.empty(total, dtype=np.int64)
-    m = -1
-    for i in range(total):
-        r = touched[order[i]]
-        if m < 0 or out_rows[m] != r:
-            m += 1
-            out_rows[m] = r
-            out_change[m] = 0
-        out_change[m] += change[order[i]]
-    return out_rows[: m + 1], out_change[: m + 1]
-
-
-@njit(**PARALLEL_OPTIONS)
-def compose_kinds(dataset_rows, dataset_base, offence_rows, offence_code, out):  # pragma: no cover
-    """out[i] = dataset_base[dataset_rows[i]] + offence_code[offence_rows[i]] (uint16)."""
-    for i in prange(out.shape[0]):
-        out[i] = dataset_base[dataset_rows[i]] + offence_code[offence_rows[i]]
-    return out
-
-
-@njit(**PARALLEL_OPTIONS)
-def narrow_int32(values, out):  # pragma: no cover - compiled
-    """int64 values already known to fit, as int32, written to ``out``."""
-    for i in prange(values.shape[0]):
-        out[i] = values[i]
-    return out
-
-
-@njit(**JIT_OPTIONS)
-def min_max(values):  # pragma: no cover - compiled
-    low = values[0]
-    high = values[0]
-    for v in values:
-        if v < low:
-            low = v
-        elif v > high:
-            high = v
-    return low, high
-
-
 # Digits of the radix sort: 256 buckets, so a pass scatters to 512 streams
 # (keys and indices), few enough to write well (11 bits was measured slower).
 _RADIX_BITS = 8
@@ -239,7 +168,7 @@ def argsort_ids(keys: np.ndarray) -> np.ndarray:
     What ``np.argsort(keys, kind="stable")`` returns, by a least-significant-
     digit radix sort: one pass per 8 bits that the largest key uses (four for
     ids below 2**32), each a count and a scatter, both reading in order: a
-    million ids take about 20 ms against numpy's 0.1 s.
+    numpy's comparison sort is several times slower on a million ids.
     """
     # The buffers come from numpy, which asks the kernel for huge pages: one
     # fault per 2 MiB instead of 512 for what Numba would allocate itself.
@@ -285,16 +214,11 @@ def warm_up() -> None:
     """Compile (or load from Numba's cache) every kernel, on tiny inputs.
 
     A service or the demo calls this once at start, so that the first real
-    batch is not charged the compile (seconds) or the cache load (~0.1 s).
+    batch is not charged the compile or the cache load.
     """
     nominals = np.zeros(2, dtype=np.int32)
     kinds = np.zeros(2, dtype=np.uint16)
     live = np.full(1, 2, dtype=np.int32)
     indptr, indices, data = build_csr(nominals, kinds, live, 1)
-    col_ptr, rows, counts = build_csc(indptr, indices, data, 1)
-    partial_delta(col_ptr, rows, counts, np.zeros(1, np.int64), np.ones(1, np.int64))
-    compose_kinds(np.zeros(2, np.int8), kinds, np.zeros(2, np.int16), kinds, np.empty_like(kinds))
-    days = np.zeros(2, dtype=np.int64)
-    min_max(days)
-    narrow_int32(days, np.empty(2, dtype=np.int32))
-    argsort_ids(days)
+    build_csc(indptr, indices, data, 1)
+    argsort_ids(np.zeros(2, dtype=np.int64))

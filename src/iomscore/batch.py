@@ -18,7 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import _core
-from .codes import OffenceCodeError, normalize_offence
+from .codes import normalize_offence
+from .errors import EventError, OffenceCodeError
 from .weights import Weights
 
 __all__ = [
@@ -35,8 +36,6 @@ _INT_TEXT = r"^\s*[+-]?\d+\s*$"
 _DATE_TEXT = r"^\d{4}-\d{2}-\d{2}$"
 
 RowLabel = Callable[[int], str]
-# Batches larger than this use the parallel Numba kernels (compiled once, then cached).
-_BULK = 200_000
 _FIRST_DAY = -719_162  # 0001-01-01
 _LAST_DAY = 2_932_896  # 9999-12-31
 
@@ -44,23 +43,6 @@ _LAST_DAY = 2_932_896  # 9999-12-31
 def row_label(row: int) -> str:
     """The default way to name a row of a batch: 1-based (``row 1`` is the first)."""
     return f"row {row + 1}"
-
-
-class EventError(ValueError):
-    """A fault in a batch of events.
-
-    Attributes
-    ----------
-    row : int or None
-        0-based index of the first faulty row (None for a whole-batch fault).
-    field : str or None
-        The column at fault.
-    """
-
-    def __init__(self, message: str, *, row: int | None = None, field: str | None = None):
-        super().__init__(message)
-        self.row = row
-        self.field = field
 
 
 @dataclass(frozen=True)
@@ -281,18 +263,11 @@ def _day_column(values: object, field: str, label: RowLabel) -> np.ndarray:
 
 def _days_int32(days: np.ndarray, field: str, label: RowLabel) -> np.ndarray:
     """int64 day numbers to int32, refusing dates outside the years 1 to 9999."""
-    from . import _kernels  # Numba loads on first bulk use, not at import
-
-    if days.size:
-        low, high = _kernels.min_max(days) if days.size > _BULK else (days.min(), days.max())
-        if low < _FIRST_DAY or high > _LAST_DAY:
-            bad = (days < _FIRST_DAY) | (days > _LAST_DAY)
-            row = int(np.flatnonzero(bad)[0])
-            raise _fail(label, row, field, "date outside the years 1 to 9999")
-    if days.size <= _BULK:
-        return days.astype(np.int32)
-    # numpy allocates (huge pages for a large array); Numba fills in parallel
-    return _kernels.narrow_int32(days, np.empty(days.size, dtype=np.int32))
+    if days.size and (days.min() < _FIRST_DAY or days.max() > _LAST_DAY):
+        bad = (days < _FIRST_DAY) | (days > _LAST_DAY)
+        row = int(np.flatnonzero(bad)[0])
+        raise _fail(label, row, field, "date outside the years 1 to 9999")
+    return days.astype(np.int32)
 
 
 def _check_unique(event_id: np.ndarray, label: RowLabel) -> None:
@@ -346,18 +321,11 @@ def encode_events(events: object, weights: Weights, *, label: RowLabel = row_lab
     # kind = dataset_index * n_offences + offence_index, composed per distinct value
     base = (dataset_codes * len(weights.offences)).astype(np.uint16)
     offset = offence_codes.astype(np.uint16)
-    if len(event_id) > _BULK:
-        from . import _kernels
-
-        kind = _kernels.compose_kinds(
-            dataset_rows, base, offence_rows, offset, np.empty(len(event_id), dtype=np.uint16)
-        )
-    else:
-        kind = _core.compose_kinds(
-            np.asarray(dataset_rows, dtype=np.int32),
-            base,
-            np.asarray(offence_rows, dtype=np.int32),
-            offset,
-            np.empty(len(event_id), dtype=np.uint16),
-        )
+    kind = _core.compose_kinds(
+        np.asarray(dataset_rows, dtype=np.int32),
+        base,
+        np.asarray(offence_rows, dtype=np.int32),
+        offset,
+        np.empty(len(event_id), dtype=np.uint16),
+    )
     return EncodedBatch(event_id, nominal_id, kind, day, weights.layout)

@@ -2,23 +2,31 @@
 
 Sub-commands: ``score``, ``demo``, ``replay``, ``whatif`` and ``weights``
 (``build``, ``check``, ``diff``). Results go to stdout or ``--out``;
-summaries, timings and progress go to stderr. Exit status 0 on success,
-1 on bad input (the message names the file, line and field), 2 on usage.
+summaries, timings and progress go to stderr.
+
+Exit status: 0 on success; 1 when ``weights check`` finds problems; 2 on bad
+input, that is any :class:`~iomscore.errors.IomscoreError` (one line,
+``iomscore: error: ...``, naming the file or option and, where there is one,
+the line and field), and on usage errors (argparse). Any other exception is a
+bug: it is not caught, so it shows its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import TextIO
 
 import numpy as np
 
 from . import __version__
 from .batch import encode_events
 from .engine import Engine
+from .errors import FileAccessError, IomscoreError, OptionError
 from .eventfile import read_events
 from .results import BAND_NAMES, ScoreTable
 from .weights import Weights
@@ -55,13 +63,36 @@ def _load_weights(path: str | None) -> Weights:
     return Weights.default() if path is None else Weights.load(path)
 
 
-def _date(text: str) -> datetime.date:
+# The options that hold a date (argparse keeps their text): dest -> the option.
+_DATE_OPTIONS = {"as_of": "--as-of", "start": "--from", "end": "--to"}
+
+
+def _read_dates(args: argparse.Namespace) -> None:
+    """Turn the text of the date options into dates; ``OptionError`` names the option."""
     from .calendar import parse_date
 
+    for dest, option in _DATE_OPTIONS.items():
+        text = getattr(args, dest, None)
+        if text is None:
+            continue
+        try:
+            setattr(args, dest, parse_date(text))
+        except ValueError as exc:
+            raise OptionError(f"{option}: {exc}") from None
+
+
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator[TextIO]:
+    """Stdout, or the file ``path`` opened for writing (``FileAccessError`` names it)."""
+    if path is None:
+        yield sys.stdout
+        return
     try:
-        return parse_date(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
+        handle = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed below)
+    except OSError as exc:
+        raise FileAccessError.from_os_error(exc, path, "output file", writing=True) from None
+    with handle:
+        yield handle
 
 
 def _band_summary(table: ScoreTable) -> str:
@@ -89,7 +120,8 @@ def _cmd_score(args: argparse.Namespace) -> int:
     clock.lap("ingest")
     result = engine.scores()
     clock.lap("score")
-    result.write_csv(args.out)
+    with _output(args.out) as out:
+        result.write_csv(out)
     clock.lap("write")
     _err(str(report))
     _err(_band_summary(result))
@@ -101,6 +133,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from . import _kernels, synth
 
+    _check_demo_sizes(args, synth.NOMINAL_ID_RANGE)
     clock = _Clock()
     _kernels.warm_up()
     clock.lap("load kernels")
@@ -133,12 +166,27 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     )
     _err(clock.text())
     if args.out:
-        result.write_csv(args.out)
+        with _output(args.out) as out:
+            result.write_csv(out)
     else:
         print("top 10 nominals (synthetic ids):")
         for nominal, points, band in result.rows()[:10]:
             print(f"  {nominal:>12}  {points:>6}  {band}")
     return 0
+
+
+def _check_demo_sizes(args: argparse.Namespace, id_range: tuple[int, int]) -> None:
+    """The synthetic cohort's sizes and seed, as :func:`iomscore.synth.cohort` needs them."""
+    for option, value in (("--nominals", args.nominals), ("--events", args.events)):
+        if value < 0:
+            raise OptionError(f"{option} must be >= 0, got {value}")
+    if args.seed < 0:
+        raise OptionError(f"--seed must be >= 0, got {args.seed}")
+    most = id_range[1] - id_range[0]
+    if args.nominals > most:
+        raise OptionError(f"--nominals must be at most {most:,}, got {args.nominals:,}")
+    if args.events and not args.nominals:
+        raise OptionError("--events > 0 needs --nominals >= 1")
 
 
 def _scaled(weights: Weights, factor: int) -> Weights:
@@ -153,8 +201,7 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     weights = _load_weights(args.weights)
     table, label = read_events(args.events)
     batch = encode_events(table, weights, label=label)
-    out = sys.stdout if args.out is None else open(args.out, "w", encoding="utf-8", newline="")  # noqa: SIM115
-    try:
+    with _output(args.out) as out:
         summary = replay(
             batch,
             weights,
@@ -164,9 +211,6 @@ def _cmd_replay(args: argparse.Namespace) -> int:
             window_years=args.window_years,
             progress=_err if args.progress else None,
         )
-    finally:
-        if args.out is not None:
-            out.close()
     _err(summary)
     return 0
 
@@ -192,7 +236,7 @@ def _cmd_whatif(args: argparse.Namespace) -> int:
     )
     changes = impact.changes
     if args.out:
-        with open(args.out, "w", encoding="utf-8", newline="") as handle:
+        with _output(args.out) as handle:
             handle.write("nominal_id,old_band,new_band,score\n")
             for nominal, old_band, new_band, points in changes.rows():
                 handle.write(f"{nominal},{old_band},{new_band},{points}\n")
@@ -265,9 +309,7 @@ def _parser() -> argparse.ArgumentParser:
             "--weights", metavar="FILE", help="weight table CSV (default: the shipped table)"
         )
         if as_of:
-            p.add_argument(
-                "--as-of", type=_date, required=True, metavar="YYYY-MM-DD", help="scoring date D"
-            )
+            p.add_argument("--as-of", required=True, metavar="YYYY-MM-DD", help="scoring date D")
         p.add_argument(
             "--window-years", type=int, default=2, metavar="N", help="window length (years)"
         )
@@ -287,15 +329,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--nominals", type=int, default=250_000)
     p.add_argument("--events", type=int, default=2_000_000)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--as-of", type=_date, default=datetime.date(2026, 11, 26), metavar="YYYY-MM-DD")
+    p.add_argument("--as-of", default="2026-11-26", metavar="YYYY-MM-DD")
     p.add_argument("--weights", metavar="FILE")
     p.add_argument("--out", metavar="FILE", help="write the full result CSV here")
     p.set_defaults(run=_cmd_demo)
 
     p = sub.add_parser("replay", help="step day by day and write every band change")
     p.add_argument("events")
-    p.add_argument("--from", dest="start", type=_date, required=True, metavar="D1")
-    p.add_argument("--to", dest="end", type=_date, required=True, metavar="D2")
+    p.add_argument("--from", dest="start", required=True, metavar="D1")
+    p.add_argument("--to", dest="end", required=True, metavar="D2")
     p.add_argument("--out", metavar="FILE", help="band changes CSV (default stdout)")
     p.add_argument("--progress", action="store_true", help="report progress on stderr")
     common(p, as_of=False)
@@ -333,16 +375,22 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status."""
+    """Run the command line; returns the exit status (see the module docstring).
+
+    Only :class:`~iomscore.errors.IomscoreError` is caught, as bad input: its
+    message is printed on one line and the status is 2. Anything else is a bug
+    and propagates with its traceback.
+    """
     args = _parser().parse_args(argv)
     run: Callable[[argparse.Namespace], int] = args.run
     try:
+        _read_dates(args)
         return run(args)
     except BrokenPipeError:  # pragma: no cover - e.g. `| head`
         return 0
-    except (ValueError, OSError) as exc:  # EventError, WeightFileError, EngineError among them
-        _err(f"iomscore: error: {exc}")
-        return 1
+    except IomscoreError as exc:
+        _err("iomscore: error: " + " ".join(str(exc).splitlines()))
+        return 2
 
 
 if __name__ == "__main__":  # pragma: no cover

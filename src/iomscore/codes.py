@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import re
 
+from .errors import OffenceCodeError
+
 __all__ = ["OffenceCodeError", "normalize_offence", "offence_number"]
 
 _SLASHED = re.compile(r"(\d{1,3})/(\d{1,2})")
 _FIVE_DIGITS = re.compile(r"(\d{3})(\d{2})")
-
-
-class OffenceCodeError(ValueError):
-    """A string that is not a Home Office offence code in any accepted spelling."""
 
 
 def normalize_offence(text: str) -> str:

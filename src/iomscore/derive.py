@@ -61,6 +61,7 @@ from pathlib import Path
 import numpy as np
 
 from .codes import normalize_offence
+from .errors import DerivationError, FileAccessError, OffenceCodeError
 from .weights import Weights, shipped_file
 
 __all__ = [
@@ -209,10 +210,6 @@ _ONS_PART = re.compile(r"(\d+)(?:\.(\d+(?:/\d+)*))?([A-Z]?)")
 _CODE_SPEC = re.compile(r"(\d{3})(?:/(\d{2})(?:-(\d{3})/(\d{2}))?)?")
 
 
-class DerivationError(ValueError):
-    """Inputs that cannot give a sound table; the message names the file and item."""
-
-
 # ---------------------------------------------------------------------------
 # catalogue
 # ---------------------------------------------------------------------------
@@ -317,8 +314,20 @@ def _packaged(name: str) -> Path:
     """A shipped file of ``weights/`` (installed as ``iomscore._weights``)."""
     path = shipped_file(name)
     if not path.is_file():
-        raise FileNotFoundError(f"iomscore ships no weights/{name}; pass its path explicitly")
+        raise FileAccessError(
+            f"{path}: iomscore ships no weights/{name}; pass its path explicitly", path=path
+        )
     return path
+
+
+def _read_text(path: Path, what: str) -> str:
+    """The text of a UTF-8 input file; faults name the file (FileAccessError, DerivationError)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DerivationError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise FileAccessError.from_os_error(exc, path, what) from None
 
 
 def load_catalogue(path: str | os.PathLike[str] | None = None) -> list[CatalogueEntry]:
@@ -343,7 +352,7 @@ def load_catalogue(path: str | os.PathLike[str] | None = None) -> list[Catalogue
         out of order.
     """
     path = _packaged("offence_catalogue.csv") if path is None else Path(path)
-    lines = path.read_text(encoding="utf-8").splitlines()
+    lines = _read_text(path, "offence catalogue").splitlines()
     first = 0
     while first < len(lines) and lines[first].startswith("#"):
         first += 1
@@ -356,7 +365,11 @@ def load_catalogue(path: str | os.PathLike[str] | None = None) -> list[Catalogue
         if len(row) != len(CATALOGUE_COLUMNS):
             raise DerivationError(f"{path}: line {line}: {len(row)} fields, expected 5")
         entry = CatalogueEntry(*row)
-        if normalize_offence(entry.offence) != entry.offence:
+        try:
+            canonical = normalize_offence(entry.offence)
+        except OffenceCodeError as exc:
+            raise DerivationError(f"{path}: line {line}, field 'offence': {exc}") from None
+        if canonical != entry.offence:
             raise DerivationError(f"{path}: line {line}: {entry.offence!r} is not canonical")
         if entries and entry.offence <= entries[-1].offence:
             raise DerivationError(
@@ -399,21 +412,28 @@ def load_severity(path: str | os.PathLike[str]) -> dict[str, float]:
     Raises
     ------
     DerivationError
-        If a weight is not a positive number or repeated rows disagree.
+        If a column is missing, a weight is not a positive number, a code is not
+        understood or repeated rows disagree.
     """
     path = Path(path)
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+    reader = csv.DictReader(io.StringIO(_read_text(path, "severity file"), newline=""))
+    columns = ("ONS_SEVERITY_code", "ONS_SEVERITY_weight")
+    missing = [name for name in columns if name not in (reader.fieldnames or ())]
+    if missing:
+        raise DerivationError(f"{path.name}: line 1: no column {missing[0]!r}")
     weights: dict[str, float] = {}
-    for line, row in enumerate(rows, start=2):
-        code = row["ONS_SEVERITY_code"].strip()
+    for line, row in enumerate(reader, start=2):
+        code = (row["ONS_SEVERITY_code"] or "").strip()
         try:
             weight = float(row["ONS_SEVERITY_weight"])
-        except ValueError:
+        except (TypeError, ValueError):  # TypeError: a short row (no such field)
             raise DerivationError(f"{path.name}: line {line}: weight is not a number") from None
         if not math.isfinite(weight) or weight <= 0:
             raise DerivationError(f"{path.name}: line {line}: weight {weight} is not positive")
-        _ons_targets(code)  # validates the spelling
+        try:
+            _ons_targets(code)  # validates the spelling
+        except DerivationError as exc:
+            raise DerivationError(f"{path.name}: line {line}: {exc}") from None
         if code in weights and weights[code] != weight:
             raise DerivationError(f"{path.name}: line {line}: {code} repeated with another weight")
         weights[code] = weight
@@ -550,7 +570,10 @@ def load_priorities(path: str | os.PathLike[str]) -> Priorities:
         the table and key.
     """
     path = Path(path)
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise FileAccessError.from_os_error(exc, path, "priorities file") from None
     try:
         doc = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

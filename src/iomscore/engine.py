@@ -16,6 +16,7 @@ never part of one. The compiled code releases the GIL while it runs.
 from __future__ import annotations
 
 import datetime
+import os
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,12 +24,12 @@ from typing import Literal
 
 import numpy as np
 
-from ._core import EventStore
+from ._core import EventStore, csr_matvec
 from ._rwlock import RWLock
-from .batch import EncodedBatch, EventError, RowLabel, encode_events, row_label
+from .batch import EncodedBatch, RowLabel, encode_events, row_label
 from .calendar import MAX_WINDOW_YEARS, day_number, from_day_number, parse_date, window_start
+from .errors import EngineError, EventError
 from .reference import DEFAULT_THRESHOLDS
-from .rescore import LAYOUT_AFTER, RescoreLayout, full_scores
 from .results import (
     BAND_NAMES,
     AdvanceReport,
@@ -46,10 +47,6 @@ __all__ = ["CountMatrix", "Engine", "EngineError", "WeightsRecord"]
 
 # New nominals past this many are ordered by the radix sort (numpy's sort below).
 _SORT_IN_NUMBA = 50_000
-
-
-class EngineError(ValueError):
-    """An operation the engine refuses (moving the date back, a table that does not fit)."""
 
 
 @dataclass(frozen=True)
@@ -145,6 +142,12 @@ class Engine:
         Length of the window (years, default 2; rule 3).
     thresholds : three ints
         Lowest score of LOW, MEDIUM and HIGH (points; default 250, 500, 1000).
+    threads : {1, 2}
+        Threads a large step may use: with 2 (the default where the machine has
+        two cores or more), a bulk load, a day's events of 8,192 or more, a
+        large partial rescore and a full rescore split their work with one
+        helper thread, which sleeps between steps. With 1 every step runs on
+        the calling thread.
     """
 
     def __init__(
@@ -154,6 +157,7 @@ class Engine:
         *,
         window_years: int = 2,
         thresholds: Sequence[int] = DEFAULT_THRESHOLDS,
+        threads: int | None = None,
     ) -> None:
         if as_of is None:
             raise EngineError("as_of is required: the date the scores are for (YYYY-MM-DD)")
@@ -163,16 +167,20 @@ class Engine:
         self._as_of = _as_date(as_of)
         self._window_years = window_years
         self._thresholds = _check_thresholds(thresholds)
+        if threads is None:
+            threads = 2 if (os.cpu_count() or 1) >= 2 else 1
+        if type(threads) is not int or threads not in (1, 2):
+            raise EngineError(f"threads must be 1 or 2, not {threads!r}")
+        self._threads = threads
         self._store = EventStore(
-            *_store_arguments(self._weights, self._as_of, window_years, self._thresholds)
+            *_store_arguments(self._weights, self._as_of, window_years, self._thresholds),
+            threads=threads,
         )
         self._lock = RWLock()
         self._cache_lock = threading.Lock()
         self._version = 0
         self._matrix_cache: tuple[int, CountMatrix] | None = None
         self._csc_cache: tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
-        self._layout_cache: tuple[int, RescoreLayout] | None = None
-        self._full_rescores = (0, 0)  # (version, full rescores of that version so far)
         self._by_id_cache = np.empty(0, dtype=np.int64)
         self._by_id_lock = threading.Lock()
         self._history = [
@@ -205,6 +213,11 @@ class Engine:
         return self._thresholds
 
     @property
+    def threads(self) -> int:
+        """Threads a large step may use (1 or 2; see the class doc)."""
+        return self._threads
+
+    @property
     def history(self) -> list[WeightsRecord]:
         """Every weight table scored with, oldest first."""
         return list(self._history)
@@ -217,9 +230,9 @@ class Engine:
     def memory(self) -> dict[str, float]:
         """Bytes held by the store, and per buffered event.
 
-        ``cache_bytes`` is held apart from the store, by the count matrix, its
-        CSC copy and the rescore layout while they are current; they are built
-        on demand and dropped (at the next build) once the events change.
+        ``cache_bytes`` is held apart from the store, by the count matrix and its
+        CSC copy while they are current; they are built on demand and dropped
+        (at the next build) once the events change.
         """
         with self._lock.read():
             live = int(self._store.live_events)
@@ -240,8 +253,7 @@ class Engine:
                 arrays += [m.nominal_id, m.indptr, m.indices, m.data]
             if self._csc_cache is not None:
                 arrays += list(self._csc_cache[1])
-            layout = 0 if self._layout_cache is None else self._layout_cache[1].nbytes
-            return sum(int(a.nbytes) for a in arrays) + layout
+            return sum(int(a.nbytes) for a in arrays)
 
     def __repr__(self) -> str:
         return (
@@ -486,34 +498,13 @@ class Engine:
                 self._csc_cache = (self._version, csc)
             return self._csc_cache[1]
 
-    # Full rescores of the same events read the CSR this many times, then the layout.
-    _LAYOUT_AFTER = LAYOUT_AFTER
-
-    def _layout(self, matrix: CountMatrix) -> RescoreLayout | None:
-        """The rescore layout, once the same events have been rescored in full often enough.
-
-        Building it costs four to ten full rescores, so the engine waits until
-        the savings it forgoes add up to about that (see :mod:`iomscore.rescore`).
-        """
-        with self._cache_lock:
-            if self._layout_cache is not None and self._layout_cache[0] == self._version:
-                return self._layout_cache[1]
-            version, seen = self._full_rescores
-            seen = seen if version == self._version else 0
-            self._full_rescores = (self._version, seen + 1)
-            if seen < self._LAYOUT_AFTER or matrix.data.dtype != np.uint16:
-                return None
-            layout = RescoreLayout.build(matrix.indptr, matrix.data, matrix.indices)
-            self._layout_cache = (self._version, layout)
-            return layout
-
     def _full_scores(self, points: np.ndarray) -> np.ndarray:
         """Every nominal's score under ``points`` (by nominal index), from the matrix."""
         matrix = self._matrix()
-        return full_scores(matrix.indptr, matrix.indices, matrix.data, points, self._layout(matrix))
+        return csr_matvec(matrix.indptr, matrix.indices, matrix.data, points, self._threads)
 
     def _check_same_shape(self, weights: Weights) -> None:
-        # Comparing 3,039 codes one by one cost 30 us, a tenth of a partial rescore:
+        # Comparing 3,039 codes one by one is slow next to a partial rescore:
         # equal datasets and an equal layout digest (of the datasets and the codes,
         # which are canonical CCC/SS) mean equal codes.
         current = self._weights
@@ -581,16 +572,15 @@ class Engine:
             return ReweightReport(weights.name, weights.sha256, int(changed.size), mode, changes)
 
     def _rescored(self, weights: Weights) -> tuple[np.ndarray, np.ndarray]:
-        """Nominal indices whose score would change under ``weights``, and the new scores."""
-        mode, changed, delta = self._plan(weights)
-        if mode == "none":
-            return np.empty(0, np.int64), np.empty(0, np.int64)
-        if mode == "partial":
-            from . import _kernels
+        """Nominal indices whose score would change under ``weights``, and the new scores.
 
-            col_ptr, rows, counts = self._csc()
-            index, change = _kernels.partial_delta(col_ptr, rows, counts, changed, delta)
-            return index, self._store.scores()[index] + change
+        A what-if leaves the store as it is, so it rescores everyone from the
+        matrix (the full product; the store's partial rescore changes scores in
+        place, which a what-if must not).
+        """
+        self._check_same_shape(weights)
+        if np.array_equal(self._store.points(), weights.kind_points()):
+            return np.empty(0, np.int64), np.empty(0, np.int64)
         scores = self._full_scores(weights.kind_points())
         return np.arange(scores.size, dtype=np.int64), scores
 

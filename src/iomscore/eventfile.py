@@ -13,7 +13,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from .batch import COLUMNS, EventError, RowLabel
+from .batch import COLUMNS, RowLabel
+from .errors import EventError, FileAccessError
 
 __all__ = ["csv_line_label", "parquet_row_label", "read_events"]
 
@@ -35,7 +36,9 @@ def read_events(path: str | os.PathLike[str]) -> tuple[pa.Table, RowLabel]:
     Raises
     ------
     EventError
-        The file is missing, unreadable, or lacks one of the columns.
+        The file is missing, is not UTF-8 CSV or Parquet, or lacks one of the columns.
+    FileAccessError
+        The file cannot be opened or read (a directory, no permission, ...).
     """
     path = Path(path)
     if not path.exists():
@@ -63,6 +66,8 @@ def read_events(path: str | os.PathLike[str]) -> tuple[pa.Table, RowLabel]:
             )
         except pa.ArrowInvalid as exc:
             raise EventError(f"{path}: malformed CSV ({exc})") from None
+        except OSError as exc:
+            raise FileAccessError.from_os_error(exc, path, "events file") from None
         label = csv_line_label(path)
     missing = [name for name in COLUMNS if name not in table.schema.names]
     if missing:
@@ -74,6 +79,11 @@ def read_events(path: str | os.PathLike[str]) -> tuple[pa.Table, RowLabel]:
 
 
 def _csv_header(path: Path) -> list[str]:
-    with path.open("r", encoding="utf-8-sig", newline="") as handle:
-        first = handle.readline()
+    try:
+        with path.open("r", encoding="utf-8-sig", newline="") as handle:
+            first = handle.readline()
+    except UnicodeDecodeError as exc:
+        raise EventError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise FileAccessError.from_os_error(exc, path, "events file") from None
     return [name.strip().strip('"') for name in first.rstrip("\r\n").split(",")]

@@ -19,6 +19,7 @@ import numpy as np
 from .batch import EncodedBatch
 from .calendar import day_number, from_day_number
 from .engine import Engine
+from .errors import OptionError
 from .results import BAND_NAMES, BandChanges
 from .weights import Weights
 
@@ -66,9 +67,14 @@ def replay(
 
     Returns a per-month summary (text): days, events taken and expired,
     escalations and de-escalations.
+
+    Raises
+    ------
+    OptionError
+        If ``end`` is before ``start``.
     """
     if end < start:
-        raise ValueError(f"--to {end} is before --from {start}")
+        raise OptionError(f"--to {end} is before --from {start}")
     order = np.argsort(batch.day, kind="stable")
     days = batch.day[order]
     first_day, last_day = day_number(start), day_number(end)

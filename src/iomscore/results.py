@@ -219,9 +219,6 @@ class ScoreTable:
         counts = np.bincount(self.band, minlength=4)
         return {name: int(counts[i]) for i, name in enumerate(BAND_NAMES)}
 
-    def band_labels(self) -> np.ndarray:
-        return np.asarray(BAND_NAMES, dtype=object)[self.band]
-
     def write_csv(self, target: str | os.PathLike[str] | TextIO | None = None) -> None:
         """Write ``nominal_id,score,band`` (stdout when ``target`` is None)."""
         import pyarrow as pa

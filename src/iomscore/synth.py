@@ -2,8 +2,8 @@
 
 Synthetic only: there are no people, names or places here, only integer ids
 drawn at random. Every array is produced by whole-array numpy operations (no
-Python loop per event or per nominal), so one million nominals with twenty
-million events take a few seconds.
+Python loop per event or per nominal), so a national-sized cohort costs no more
+per event than a small one.
 
 The shape of the data, briefly (see :func:`cohort` for the details):
 
@@ -66,8 +66,9 @@ DATASET_SHARES: tuple[float, ...] = (0.27, 0.19, 0.42, 0.05, 0.07)
 # The offence mix. Each row: (group, share of all events in percent, codes), each
 # code being (Home Office code CCC/SS, relative weight inside the group, what it is).
 # Every code is a real code of the Home Office catalogue
-# (shared/data/ho_offence_codes.csv; tests/test_synth.py checks each one); the
-# descriptions are shortened from the catalogue's.
+# (weights/sources/ho_offence_codes.csv, see weights/sources/PROVENANCE.md;
+# tests/test_synth.py checks each one); the descriptions are shortened from the
+# catalogue's.
 #
 # Group shares follow the rough proportions of police recorded crime in England and
 # Wales (ONS, year ending March 2024: violence against the person about 35%, of

@@ -26,16 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .codes import OffenceCodeError, normalize_offence
+from .codes import normalize_offence
+from .errors import FileAccessError, OffenceCodeError, WeightFileError
 
 __all__ = ["MAX_KINDS", "WeightFileError", "Weights", "shipped_file"]
 
 # Kinds (dataset x offence) are stored in 16 bits per buffered event (csrc/iom_store.h).
 MAX_KINDS = 65_535
-
-
-class WeightFileError(ValueError):
-    """A malformed weight table; the message names the file, line and field."""
 
 
 class Weights:
@@ -195,8 +192,18 @@ class Weights:
         return ("\n".join(lines) + "\n").encode("utf-8")
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the table as CSV: metadata lines, header, rows sorted by offence."""
-        Path(path).write_text(self.to_csv_text(), encoding="utf-8", newline="")
+        """Write the table as CSV: metadata lines, header, rows sorted by offence.
+
+        Raises
+        ------
+        FileAccessError
+            If the file cannot be written (the message names it).
+        """
+        text = self.to_csv_text()
+        try:
+            Path(path).write_text(text, encoding="utf-8", newline="")
+        except OSError as exc:
+            raise FileAccessError.from_os_error(exc, path, "weight file", writing=True) from None
 
     def to_csv_text(self) -> str:
         """The file :meth:`save` writes, as text."""
@@ -220,6 +227,8 @@ class Weights:
             raise WeightFileError(f"{path}: no such weight file") from None
         except UnicodeDecodeError as exc:
             raise WeightFileError(f"{path}: not UTF-8 text ({exc.reason})") from None
+        except OSError as exc:  # a directory, no permission, ...
+            raise FileAccessError.from_os_error(exc, path, "weight file") from None
         return cls.from_text(text, source=str(path))
 
     @classmethod

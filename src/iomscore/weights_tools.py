@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from .weights import WeightFileError, Weights
+from .errors import IomscoreError
+from .weights import Weights
 
 __all__ = ["check_weights", "diff_weights"]
 
@@ -20,7 +21,7 @@ def check_weights(
     """
     try:
         weights = Weights.load(path)
-    except (WeightFileError, ValueError) as exc:
+    except IomscoreError as exc:  # WeightFileError, or FileAccessError for an unreadable file
         return [str(exc)], None
     if catalogue is None:
         from .derive import load_catalogue
