@@ -1,24 +1,27 @@
-"""The core's five figures, each a ratio against its peer measured in the same run.
-
-Every fast path in the compiled core is kept only while it holds one of these
-(see "Kept fast paths" in bench/README.md)::
+"""The core's five figures, each a ratio against its peer measured in the same run,
+and what each kept fast path holds of them.
 
     python bench/core_figures.py [--nominals 1000000] [--events 20000000] [--days 60]
 
-1. full rescore kernel (matrix @ points) against scipy CSR @ points: goal >= 3x;
-2. a ten-code partial reweight (0.6% of the events) against a full reweight,
-   each there and back: goal >= 50x;
-3. bulk ingest of the national cohort into a new engine: goal >= 20M events/s
-   (pre-encoded columns with ascending ids, the convenient row, and the same
-   events with shuffled ids);
-4. memory per buffered event: goal <= 32 bytes;
+The figures (goals from the core redesign; bench/README.md, "Kept fast paths"):
+
+1. the full rescore kernel (matrix @ points) against scipy CSR @ points: >= 3x;
+2. a ten-code partial reweight (codes holding at most 0.6% of the events)
+   against a full reweight, each there and back: >= 50x;
+3. bulk ingest of the national cohort into a new engine, pre-encoded columns:
+   >= 20M events/s (ids ascending, the convenient row; and shuffled);
+4. memory per buffered event: <= 32 bytes;
 5. a national day's step (advance one day, ingest 27,000 events) against the
    floor of random reads no design avoids (``bench/day_floor.c``, compiled and
-   run here, between the engine's days): goal <= 2x.
+   run here between the engine's days, on as many threads): <= 2x.
 
-Each timing is the best (or, for the day, the median) of several rounds; rounds
-of a figure and its peer alternate. Run from a checkout with the extension built
-in place (``python setup.py build_ext --inplace``); ``PYTHONPATH=src`` is added.
+Then each figure again with one fast path switched off (``--no-paths`` skips
+this): one thread instead of two, and no id pages. A path is kept only while,
+without it, a figure would fall more than 20% short of its goal.
+
+Timings are best of ``--rounds`` (the day: the median of ``--days``). Run from a
+checkout with the extension built in place (``python setup.py build_ext
+--inplace``); ``src/`` is put on the path.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +48,21 @@ from iomscore import Engine  # noqa: E402
 from iomscore.batch import EncodedBatch  # noqa: E402
 
 
-def _best(run, rounds: int) -> float:
+@dataclass(frozen=True)
+class Config:
+    """Which fast paths an engine uses."""
+
+    label: str
+    threads: int = 2
+    pages: bool = True
+
+    def engine(self, case: peers.Case) -> Engine:
+        engine = Engine(case.weights, case.as_of, threads=self.threads)
+        engine._store._use_pages(self.pages)
+        return engine
+
+
+def _best(run: Callable[[], object], rounds: int) -> float:
     times = []
     for _ in range(rounds):
         start = time.perf_counter()
@@ -89,148 +108,175 @@ def _floor_ms(binary: Path, threads: int) -> float:
     raise RuntimeError(f"day_floor printed no floor line:\n{text}")
 
 
+class Figures:
+    """The national case and everything its figures need, built once."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.case = case = peers.make_case(args.nominals, args.events, extra_days=1, seed=2026)
+        weights = case.weights
+        events = case.events
+        self.batch = EncodedBatch(
+            np.ascontiguousarray(events.event_id),
+            np.ascontiguousarray(events.nominal_id),
+            np.ascontiguousarray(case.kind[: len(events)]),
+            (events.date - np.datetime64("1970-01-01", "D")).astype(np.int32),
+            weights.layout,
+        )
+        self.shuffled = self.batch.take(np.random.default_rng(3).permutation(len(self.batch)))
+        self.everything = weights.replace(
+            {(d, o): weights.get(d, o) + 1 for d in weights.datasets for o in weights.offences},
+            name="all",
+        )
+        ten = _ten_codes(case, 0.006)
+        self.partial = weights.replace(
+            {
+                (d, weights.offences[k]): weights.get(d, weights.offences[k]) + 5
+                for d in weights.datasets
+                for k in ten
+            },
+            name="ten",
+        )
+        self.days = case.synthetic_days(args.days, 27_000)
+        self.floor_binary = _floor_binary()
+
+    def ingest(self, config: Config, batch: EncodedBatch) -> float:
+        """Events per second into a new engine (millions)."""
+
+        def load() -> None:
+            config.engine(self.case).ingest_encoded(batch)
+            gc.collect()
+
+        return len(batch) / _best(load, self.args.rounds) / 1e6
+
+    def loaded(self, config: Config) -> Engine:
+        engine = config.engine(self.case)
+        engine.ingest_encoded(self.batch)
+        return engine
+
+    def kernel(self, config: Config, engine: Engine) -> tuple[float, float]:
+        """The full rescore kernel's best time and scipy's, alternating (seconds)."""
+        matrix = engine.matrix()
+        sp = matrix.to_scipy()
+        points = self.everything.kind_points()
+        full_scores = engine._full_scores  # the kernel reweight runs (matrix cached)
+        assert np.array_equal(full_scores(points), sp @ points)
+        ours, theirs = [], []
+        for _ in range(self.args.rounds * 3):
+            ours.append(_best(lambda: full_scores(points), 1))
+            theirs.append(_best(lambda: sp @ points, 1))
+        return min(ours), min(theirs)
+
+    def reweights(self, engine: Engine) -> tuple[float, float]:
+        """A ten-code partial and a full reweight, each there and back (seconds)."""
+        base = self.case.weights
+
+        def there_and_back(table) -> None:
+            engine.reweight(table)
+            engine.reweight(base)
+
+        there_and_back(self.partial)  # the matrix and its columns are built on first use
+        assert engine.history[-2].mode == "partial", engine.history[-2]
+        full = _best(lambda: there_and_back(self.everything), self.args.rounds)
+        partial = _best(lambda: there_and_back(self.partial), self.args.rounds)
+        return partial, full
+
+    def day(self, config: Config) -> tuple[float, float | None]:
+        """A national day's median (ms), and the floor's median on as many threads."""
+        engine = self.loaded(config)
+        case, every = self.case, max(1, self.args.days // 4)
+        day_ms, floors = [], []
+        for k, batch in enumerate(self.days, start=1):
+            start = time.perf_counter()
+            engine.advance(case.day(k))
+            engine.ingest_encoded(batch)
+            day_ms.append((time.perf_counter() - start) * 1e3)
+            if self.floor_binary is not None and k % every == 0:
+                floors.append(_floor_ms(self.floor_binary, config.threads))
+        return float(np.median(day_ms)), float(np.median(floors)) if floors else None
+
+    def all(self, config: Config) -> dict[str, float]:
+        """Every figure under ``config``, as the ratio or value the goal is stated in."""
+        out: dict[str, float] = {}
+        out["ingest"] = self.ingest(config, self.batch)
+        out["ingest_shuffled"] = self.ingest(config, self.shuffled)
+        engine = self.loaded(config)
+        out["memory"] = engine.memory()["bytes_per_event"]
+        ours, scipy = self.kernel(config, engine)
+        out["kernel_ms"], out["scipy_ms"], out["kernel"] = ours * 1e3, scipy * 1e3, scipy / ours
+        partial, full = self.reweights(engine)
+        out["partial_ms"], out["full_ms"], out["partial"] = (
+            partial * 1e3,
+            full * 1e3,
+            full / partial,
+        )
+        del engine
+        gc.collect()
+        day, floor = self.day(config)
+        out["day_ms"] = day
+        if floor is not None:
+            out["floor_ms"], out["day"] = floor, day / floor
+        return out
+
+
+ROWS = [
+    # key, what, goal, whether higher is better, the goal's value
+    ("kernel", "full rescore kernel vs scipy CSR @ points", ">= 3x", True, 3.0),
+    ("partial", "ten-code partial reweight vs full reweight", ">= 50x", True, 50.0),
+    ("ingest", "bulk ingest, pre-encoded, ascending ids (M events/s)", ">= 20", True, 20.0),
+    ("ingest_shuffled", "bulk ingest, pre-encoded, shuffled ids (M events/s)", ">= 20", True, 20.0),
+    ("memory", "memory per buffered event (bytes)", "<= 32", False, 32.0),
+    ("day", "a national day's step vs the floor", "<= 2x", False, 2.0),
+]
+
+
+def _detail(key: str, f: dict[str, float]) -> str:
+    if key == "kernel":
+        return f"{f['kernel_ms']:.2f} ms vs {f['scipy_ms']:.2f} ms"
+    if key == "partial":
+        return f"{f['partial_ms']:.2f} ms vs {f['full_ms']:.1f} ms"
+    if key == "day":
+        return f"{f['day_ms']:.2f} ms vs {f.get('floor_ms', float('nan')):.2f} ms"
+    return ""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nominals", type=int, default=1_000_000)
     parser.add_argument("--events", type=int, default=20_000_000)
     parser.add_argument("--days", type=int, default=60, help="national days timed")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--no-paths", action="store_true", help="skip the runs without a path")
     args = parser.parse_args()
-
-    case = peers.make_case(args.nominals, args.events, extra_days=1, seed=2026)
-    weights = case.weights
-    rows: list[tuple[str, str, str, str]] = []
-
-    # 3. ingest: the convenient row (ascending ids, pre-encoded) and shuffled ids
-    cohort = case.events
-    batch = EncodedBatch(
-        np.ascontiguousarray(cohort.event_id),
-        np.ascontiguousarray(cohort.nominal_id),
-        np.ascontiguousarray(case.kind[: len(cohort)]),
-        ((cohort.date - np.datetime64("1970-01-01", "D")).astype(np.int32)),
-        weights.layout,
-    )
-    shuffled = batch.take(np.random.default_rng(3).permutation(len(batch)))
-    for label, b in (("ascending ids", batch), ("shuffled ids", shuffled)):
-
-        def load(b=b) -> None:
-            Engine(weights, case.as_of).ingest_encoded(b)
-            gc.collect()
-
-        seconds = _best(load, args.rounds)
-        rate = len(b) / seconds / 1e6
-        rows.append(
-            (
-                f"bulk ingest, pre-encoded, {label}",
-                f"{rate:.1f} M events/s",
-                f"{seconds * 1e3:.0f} ms",
-                ">= 20 M/s",
-            )
-        )
-
-    engine = case.loaded_engine()
-    memory = engine.memory()
-    rows.append(
-        (
-            "memory per buffered event",
-            f"{memory['bytes_per_event']:.1f} bytes",
-            f"{memory['live_events']:,} events",
-            "<= 32",
-        )
-    )
-
-    # 1. the full rescore kernel against scipy
-    matrix = engine.matrix()
-    sp = matrix.to_scipy()
-    points = case.reweight_full.points
-    kernel_s = np.empty(0)
-    scipy_s = np.empty(0)
-    full_scores = engine._full_scores  # the kernel reweight runs (matrix cached)
-    expected = sp @ points
-    assert np.array_equal(full_scores(points), expected)
-    for _ in range(args.rounds * 3):
-        kernel_s = np.append(kernel_s, _best(lambda: full_scores(points), 1))
-        scipy_s = np.append(scipy_s, _best(lambda: sp @ points, 1))
-    rows.append(
-        (
-            "full rescore kernel vs scipy CSR @ points",
-            f"{np.min(scipy_s) / np.min(kernel_s):.1f}x",
-            f"{np.min(kernel_s) * 1e3:.2f} ms vs {np.min(scipy_s) * 1e3:.2f} ms",
-            ">= 3x",
-        )
-    )
-
-    # 2. partial against full reweight, there and back
-    used = [o for o in range(len(weights.offences))]
-    everything = weights.replace(
-        {
-            (d, weights.offences[k]): weights.get(d, weights.offences[k]) + 1
-            for d in weights.datasets
-            for k in used
-        },
-        name="all",
-    )
-    ten = _ten_codes(case, 0.006)
-    partial = weights.replace(
-        {
-            (d, weights.offences[k]): weights.get(d, weights.offences[k]) + 5
-            for d in weights.datasets
-            for k in ten
-        },
-        name="ten",
-    )
-
-    def there_and_back(table) -> None:
-        engine.reweight(table)
-        engine.reweight(weights)
-
-    there_and_back(partial)  # the CSC is built on first use
-    full_t = _best(lambda: there_and_back(everything), args.rounds)
-    part_t = _best(lambda: there_and_back(partial), args.rounds)
-    rows.append(
-        (
-            "ten-code partial reweight vs full reweight",
-            f"{full_t / part_t:.0f}x",
-            f"{part_t * 1e3:.2f} ms vs {full_t * 1e3:.1f} ms",
-            ">= 50x",
-        )
-    )
-    assert engine.history[-2].mode == "partial", engine.history[-2]
-
-    # 5. a national day against the floor, alternating
-    del engine
-    gc.collect()
-    engine = case.loaded_engine()
-    batches = case.synthetic_days(args.days, 27_000)
-    binary = _floor_binary()
-    day_ms, floors = [], []
-    for k, b in enumerate(batches, start=1):
-        start = time.perf_counter()
-        engine.advance(case.day(k))
-        engine.ingest_encoded(b)
-        day_ms.append((time.perf_counter() - start) * 1e3)
-        if binary is not None and k % max(1, args.days // 4) == 0:
-            floors.append(_floor_ms(binary, engine.threads))
-    day = float(np.median(day_ms))
-    if floors:
-        floor = float(np.median(floors))
-        rows.append(
-            (
-                "a national day's step vs the floor",
-                f"{day / floor:.2f}x",
-                f"{day:.2f} ms vs {floor:.2f} ms (warm)",
-                "<= 2x",
-            )
-        )
-    else:
-        rows.append(("a national day's step", f"{day:.2f} ms", "no floor", "<= 2x"))
-
-    print(
-        f"| figure ({args.nominals:,} nominals, {args.events:,} events) | value | detail | goal |"
-    )
+    figures = Figures(args)
+    configs = [Config("as shipped")]
+    if not args.no_paths:
+        configs += [
+            Config("one thread", threads=1),
+            Config("no id pages", pages=False),
+        ]
+    results = {config.label: figures.all(config) for config in configs}
+    shipped = results["as shipped"]
+    print(f"\nThe figures ({args.nominals:,} nominals, {args.events:,} events):\n")
+    print("| figure | value | detail | goal |")
     print("|---|---:|---|---|")
-    for row in rows:
-        print("| " + " | ".join(row) + " |")
+    for key, what, goal, _, _ in ROWS:
+        if key in shipped:
+            print(f"| {what} | {shipped[key]:.2f} | {_detail(key, shipped)} | {goal} |")
+    if len(configs) == 1:
+        return
+    print(
+        "\nEach figure with one fast path off (same run); * marks a figure more than 20% short:\n"
+    )
+    print("| figure | goal | as shipped | " + " | ".join(c.label for c in configs[1:]) + " |")
+    print("|---|---|---:|" + "---:|" * (len(configs) - 1))
+    for key, what, goal, higher, target in ROWS:
+        cells = []
+        for config in configs:
+            value = results[config.label].get(key)
+            short = value is not None and (value < 0.8 * target if higher else value > 1.2 * target)
+            cells.append("–" if value is None else f"{value:.2f}{' *' if short else ''}")
+        print(f"| {what} | {goal} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -40,7 +40,9 @@ int iom_reserve_days(struct iom_store *s, int64_t n, const int32_t *days, const 
 int iom_reserve_free(struct iom_store *s, int64_t extra);
 /* Expire the days up to new_start (see iom_advance in iom_store.h). */
 int iom_expire(struct iom_store *s, int64_t new_start, int64_t *expired);
-/* Move dead slots from the day arrays to the free stack (see iom_store.h). */
+/* Move dead slots from the day arrays to the free stack: O(events held).
+ * iom_advance runs it once retracted events outnumber a quarter of the live
+ * ones + 65,536. Does nothing if the stack cannot grow (it only frees room). */
 void iom_compact(struct iom_store *s);
 
 #endif

@@ -500,7 +500,7 @@ typedef struct {
 } iom_slot_plan;
 
 /* The slot each inserted row will take (-1 for other rows), handed out as
- * iom_take_slot would: freed slots first, from the top of the stack, then
+ * inserts row by row would: freed slots first, from the top of the stack, then
  * new ones. Reads only; assigning the returned plan to the store takes them. */
 static iom_slot_plan iom_plan_slots(const iom_store *s, int64_t n, const int8_t *action,
                                     int32_t *slot_of) {

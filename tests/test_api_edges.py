@@ -5,10 +5,8 @@ import datetime
 import numpy as np
 import pyarrow as pa
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from iomscore import Engine, EngineError, EventError, Weights, _core
+from iomscore import Engine, EngineError, EventError, Weights
 from iomscore.batch import encode_events
 
 AS_OF = datetime.date(2024, 2, 29)
@@ -154,33 +152,3 @@ def test_every_spelling_of_every_shipped_code_finds_its_row():
     missing = next(f"{c:03d}/99" for c in range(1000) if f"{c:03d}/99" not in table.offences)
     with pytest.raises(KeyError):
         table.offence_index(missing)
-
-
-@settings(max_examples=50, deadline=None)
-@given(
-    n_datasets=st.integers(1, 6),
-    n_offences=st.integers(1, 300),
-    rows=st.integers(0, 500),
-    seed=st.integers(0, 2**32 - 1),
-)
-def test_kinds_are_composed_as_fancy_indexing_composes_them(n_datasets, n_offences, rows, seed):
-    rng = np.random.default_rng(seed)
-    base = (np.arange(n_datasets) * n_offences).astype(np.uint16)
-    code = rng.permutation(n_offences).astype(np.uint16)
-    dataset_rows = rng.integers(0, n_datasets, rows).astype(np.int32)
-    offence_rows = rng.integers(0, n_offences, rows).astype(np.int32)
-    out = _core.compose_kinds(
-        dataset_rows, base, offence_rows, code, np.empty(rows, dtype=np.uint16)
-    )
-    assert isinstance(out, np.ndarray) and out.dtype == np.uint16
-    assert out.tolist() == (base[dataset_rows] + code[offence_rows]).tolist()
-
-
-@pytest.mark.parametrize(("column", "row", "value"), [(0, 3, -1), (0, 5, 2), (1, 7, 9), (1, 0, -4)])
-def test_composing_kinds_refuses_a_row_outside_its_values(column, row, value):
-    base = np.array([0, 9], dtype=np.uint16)
-    code = np.arange(9, dtype=np.uint16)
-    parts = [np.zeros(10, dtype=np.int32), np.zeros(10, dtype=np.int32)]
-    parts[column][row] = value
-    with pytest.raises(ValueError, match=f"row {row}: an index outside"):
-        _core.compose_kinds(parts[0], base, parts[1], code, np.empty(10, dtype=np.uint16))

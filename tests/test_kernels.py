@@ -263,3 +263,9 @@ def test_plan_equals_its_twin(as_of: datetime.date, years, table, far):
     got_action, got_counts = store.plan(status, days)
     assert_same(got_action, want_action)
     assert got_counts == want_counts
+
+
+def test_plan_refuses_columns_of_other_lengths():
+    store = Engine(small_weights(), datetime.date(2024, 3, 1))._store
+    with pytest.raises(ValueError, match="one day per status"):
+        store.plan(np.zeros(3, np.int8), np.zeros(2, np.int32))

@@ -9,7 +9,7 @@ internal path each, and still check what they observe against
 * the partial rescore on one thread or two (``_parallel_min`` on the engine's store);
 * the store on two threads against one, and a batch that runs out of memory;
 * the event-id index: walks that wrap, equal tags, rebuilds, overflow counts, id pages;
-* the full-rescore kernel and the radix sort on large arrays, and the nominal-id order.
+* the full-rescore kernel on large arrays, and the nominal-id order.
 
 Helpers shared with the engine-level tests (scenarios, the reweight checks, the
 skewed cohort) come from ``test_equivalence``.
@@ -530,28 +530,13 @@ def test_threaded_rescoring_kernel_equals_a_plain_sum(threads):
             assert int(got[r]) == sum(int(counts[i]) * int(points[kinds[i]]) for i in range(lo, hi))
 
 
-@given(
-    st.lists(
-        st.one_of(st.integers(0, 40), st.integers(0, 2**63 - 1)),
-        max_size=300,
-    )
-)
-def test_radix_argsort_orders_ids_as_a_stable_sort(keys):
-    """The Numba radix sort behind the nominal-id order vs the definition:
-    indices by (key, position)."""
-    from iomscore._kernels import argsort_ids
-
-    expected = sorted(range(len(keys)), key=lambda i: (keys[i], i))
-    assert argsort_ids(np.array(keys, dtype=np.int64)).tolist() == expected
-
-
 # ------------------------------------------------------------------------- the nominal-id order
 
 
 @pytest.mark.slow
 def test_many_new_nominals_keep_band_changes_in_nominal_id_order():
-    """Batches bringing more new nominals than numpy sorts (the radix sort's
-    path), merged into the order already held, vs the reference."""
+    """Batches bringing many new nominals, each sorted and merged into the
+    order already held, vs the reference."""
     weights = small_weights()
     as_of = D(2026, 11, 26)
     rng = np.random.default_rng(3)

@@ -1,5 +1,4 @@
-"""Numba kernels for the bulk work: building the count matrix and its columns, and
-ordering nominal ids.
+"""Numba kernels for the bulk work: building the count matrix and its columns.
 
 (The full and partial rescores are C: ``csrc/iom_matrix.c`` and
 ``csrc/iom_bands.c``.)
@@ -18,7 +17,7 @@ from numba import njit
 
 from ._numba_config import JIT_OPTIONS
 
-__all__ = ["argsort_ids", "build_csc", "build_csr", "warm_up"]
+__all__ = ["build_csc", "build_csr", "warm_up"]
 
 _DEAD_KIND = 0xFFFF
 
@@ -157,59 +156,6 @@ def build_csc(indptr, indices, data, n_cols):  # pragma: no cover - compiled
     return col_ptr, rows, counts
 
 
-# Digits of the radix sort: 256 buckets, so a pass scatters to 512 streams
-# (keys and indices), few enough to write well (11 bits was measured slower).
-_RADIX_BITS = 8
-
-
-def argsort_ids(keys: np.ndarray) -> np.ndarray:
-    """Indices that sort non-negative int64 ``keys``, equal keys in input order.
-
-    What ``np.argsort(keys, kind="stable")`` returns, by a least-significant-
-    digit radix sort: one pass per 8 bits that the largest key uses (four for
-    ids below 2**32), each a count and a scatter, both reading in order: a
-    numpy's comparison sort is several times slower on a million ids.
-    """
-    # The buffers come from numpy, which asks the kernel for huge pages: one
-    # fault per 2 MiB instead of 512 for what Numba would allocate itself.
-    n = keys.shape[0]
-    order = np.arange(n, dtype=np.int64)
-    if n < 2:
-        return order
-    return _radix_argsort(keys, keys.copy(), np.empty_like(keys), order, np.empty_like(order))
-
-
-@njit(**JIT_OPTIONS)
-def _radix_argsort(keys, key, key_out, order, order_out):  # pragma: no cover - compiled
-    """The passes of :func:`argsort_ids`; ``key`` starts as a copy of ``keys``,
-    ``order`` as 0..n-1. Returns whichever order buffer the last pass wrote."""
-    n = keys.shape[0]
-    top = keys[0]
-    for i in range(n):
-        if keys[i] > top:
-            top = keys[i]
-    width = 0
-    while width < 63 and (top >> width) > 0:
-        width += _RADIX_BITS
-    # Keys travel with their indices: each pass reads both in order.
-    mask = (1 << _RADIX_BITS) - 1
-    for shift in range(0, width, _RADIX_BITS):
-        start = np.zeros(mask + 2, dtype=np.int64)
-        for i in range(n):
-            start[((key[i] >> shift) & mask) + 1] += 1
-        for d in range(mask + 1):
-            start[d + 1] += start[d]
-        for i in range(n):
-            d = (key[i] >> shift) & mask
-            at = start[d]
-            start[d] = at + 1
-            key_out[at] = key[i]
-            order_out[at] = order[i]
-        key, key_out = key_out, key
-        order, order_out = order_out, order
-    return order
-
-
 def warm_up() -> None:
     """Compile (or load from Numba's cache) every kernel, on tiny inputs.
 
@@ -221,4 +167,3 @@ def warm_up() -> None:
     live = np.full(1, 2, dtype=np.int32)
     indptr, indices, data = build_csr(nominals, kinds, live, 1)
     build_csc(indptr, indices, data, 1)
-    argsort_ids(np.zeros(2, dtype=np.int64))

@@ -45,9 +45,6 @@ from .weights import Weights
 
 __all__ = ["CountMatrix", "Engine", "EngineError", "WeightsRecord"]
 
-# New nominals past this many are ordered by the radix sort (numpy's sort below).
-_SORT_IN_NUMBA = 50_000
-
 
 @dataclass(frozen=True)
 class WeightsRecord:
@@ -429,16 +426,11 @@ class Engine:
             order = self._by_id_cache
             if order.size < ids.size:
                 added = ids[order.size :]
-                if added.size > _SORT_IN_NUMBA:
-                    from . import _kernels  # Numba loads on first bulk use, not at import
-
-                    new = _kernels.argsort_ids(added)
-                else:
-                    new = np.argsort(added, kind="stable")
+                new = np.argsort(added, kind="stable")
                 new += order.size  # indices into the store, not into `added`
                 if order.size:
                     order = np.insert(order, np.searchsorted(ids[order], ids[new]), new)
-                else:  # the first load: nothing to merge with (saves 30-40 ms at 1M)
+                else:  # the first load: nothing to merge with
                     order = new
                 self._by_id_cache = order
             return order
