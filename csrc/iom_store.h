@@ -139,7 +139,7 @@ void iom_set_points(iom_store *s, const int64_t *points);
 /* Partial rescore: for each changed kind j, add delta[j] * count to the score
  * of every nominal in that column of the count matrix (CSC: col_ptr, rows,
  * counts, rows being nominal indices, strictly ascending within a column).
- * Costs O(entries in those columns). */
+ * Costs O(entries in those columns), on the calling thread. */
 int iom_add_columns(iom_store *s, int64_t n_changed, const int64_t *changed,
                     const int64_t *delta, const int64_t *col_ptr, const int32_t *rows,
                     const int32_t *counts);

@@ -17,14 +17,14 @@
  * day in that range with the stored residue.
  *
  * Two threads: a step with parallel_min rows or more (classify, the inserts
- * of a batch, the expiry of one day, a partial rescore's entries) splits its
- * random reads with the helper thread (iom_helper.h), and waits for it before
+ * of a batch, the expiry of one day) splits its random reads with the helper
+ * thread (iom_helper.h), and waits for it before
  * it returns. The two never write the same memory: classify only reads, so
  * its rows go to whichever thread is free, in blocks; for inserts and expiry
  * the helper owns the id pages and index and this thread the slots and day
  * arrays, and each takes the records of its share of the nominals (by the
  * low bits of the index: a nominal's events lie anywhere in a batch or a
- * day); a partial rescore gives each thread half of the nominals. Each works
+ * day). Each works
  * in row order, so the store ends as one thread would leave it, but for the
  * order of the crossed list (this thread's nominals first), which no result
  * depends on: band changes are reported in nominal-id order.

@@ -6,7 +6,7 @@ internal path each, and still check what they observe against
 :mod:`iomscore.reference` or a plain sum:
 
 * repeated full rescores, and a failure while finding their band changes;
-* the partial rescore on one thread or two (``_parallel_min`` on the engine's store);
+* the partial rescore, of stores loaded on one thread or two (``_parallel_min``);
 * the store on two threads against one, and a batch that runs out of memory;
 * the event-id index: walks that wrap, equal tags, rebuilds, overflow counts, id pages;
 * the full-rescore kernel on large arrays, and the nominal-id order.
@@ -82,7 +82,7 @@ def test_a_failure_while_finding_band_changes_leaves_every_score_as_it_was():
     assert engine.scores().rows() == sc.ref_rows()
 
 
-# ------------------------------------------------------- partial rescores: one thread or two
+# ------------------------------------------------ partial rescores (loaded on one thread or two)
 
 
 @given(
@@ -109,9 +109,7 @@ def test_a_partial_reweight_reports_the_bands_at_its_ends_only(old, new, counts,
     NONE, MEDIUM, LOW; LOW, MEDIUM, LOW; LOW, NONE, LOW; LOW, MEDIUM, LOW,
     MEDIUM). Only nominals whose band differs at the end are reported, from the
     band they started in. Fifteen more nominals with events of other codes keep
-    the changed columns under a twelfth of the matrix: the partial path. They
-    come first, so on two threads the helper, which takes the upper half of
-    the nominal indices, updates the nominals under test."""
+    the changed columns under a twelfth of the matrix: the partial path."""
     weights, table, events = _four_changed_codes(old, new, counts, fillers=15)
     assert _reweight_as_reference(weights, table, events, parallel_min) in ("partial", "none")
 
@@ -123,8 +121,7 @@ def test_a_partial_reweight_reports_the_bands_at_its_ends_only(old, new, counts,
     parallel_min=st.sampled_from([1, 1 << 62]),
 )
 def test_a_partial_reweight_of_many_nominals_equals_the_reference(old, new, counts, parallel_min):
-    """Up to 48 nominals in the changed columns, split between the threads' halves
-    of the nominal indices at every parity."""
+    """Up to 48 nominals in the changed columns, each crossing or not."""
     weights, table, events = _four_changed_codes(old, new, counts, fillers=110)
     assert _reweight_as_reference(weights, table, events, parallel_min) in ("partial", "none")
 
@@ -172,9 +169,8 @@ def _reweight_as_reference(weights, table, events, parallel_min) -> str:
 @pytest.mark.parametrize("parallel_min", [1, 1 << 62])
 def test_a_partial_reweight_updates_every_nominal_of_the_changed_columns(n_nominals, parallel_min):
     """Every nominal holds one event of the changed code and twelve of others
-    (so the changed column is under a twelfth of the matrix): on two threads
-    each takes half of the nominal indices, and none may be left out or taken
-    twice, whatever the count's parity."""
+    (so the changed column is under a twelfth of the matrix): none may be left
+    out or taken twice, however many there are."""
     as_of = D(2026, 11, 26)
     codes = _codes(13)
     weights = Weights(("arrest",), codes, [[0, *[20] * 12]], name="old")

@@ -141,9 +141,9 @@ class Engine:
         Lowest score of LOW, MEDIUM and HIGH (points; default 250, 500, 1000).
     threads : {1, 2}
         Threads a large step may use: with 2 (the default where the machine has
-        two cores or more), a bulk load, a day's events of 8,192 or more, a
-        large partial rescore and a full rescore split their work with one
-        helper thread, which sleeps between steps. With 1 every step runs on
+        two cores or more), a bulk load, a day's events or expiry of 8,192 or
+        more and a full rescore split their work with one helper thread, which
+        sleeps between operations. With 1 every step runs on
         the calling thread.
     """
 
