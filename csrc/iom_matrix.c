@@ -22,7 +22,7 @@
         int64_t first = indptr[row_lo], last = indptr[row_hi];                              \
         int64_t total = 0, before = 0; /* running total, and at the last row's end */       \
         int64_t r = row_lo;                                                                 \
-        while (r < row_hi && indptr[r + 1] == first) out[r++] = 0; /* leading empty rows */ \
+        while (r < row_hi && indptr[r + 1] == first) out[r++ - row_lo] = 0; /* empty rows */ \
         for (int64_t b0 = first; b0 < last; b0 += IOM_BLOCK) {                              \
             int64_t b1 = b0 + IOM_BLOCK < last ? b0 + IOM_BLOCK : last;                     \
             for (int64_t i = b0; i < b1; i++) {                                             \
@@ -33,11 +33,11 @@
                 /* end > b0 here: rows ending at or before b0 were done with  */          \
                 /* the previous block (or are the leading empty rows)          */          \
                 int64_t at_end = running[indptr[r + 1] - 1 - b0];                           \
-                out[r] = at_end - before;                                                   \
+                out[r - row_lo] = at_end - before;                                          \
                 before = at_end;                                                            \
             }                                                                               \
         }                                                                                   \
-        for (; r < row_hi; r++) out[r] = 0; /* trailing empty rows */                       \
+        for (; r < row_hi; r++) out[r - row_lo] = 0; /* trailing empty rows */              \
     }
 
 IOM_MATVEC(iom_rows_u16, uint16_t)
@@ -53,14 +53,18 @@ typedef struct {
     int64_t *out;
 } iom_rows_job;
 
+void iom_csr_rows(int64_t row_lo, int64_t row_hi, const int64_t *indptr, const uint16_t *kinds,
+                  const void *counts, int count_bytes, const int32_t *points, int64_t *out) {
+    if (count_bytes == 2)
+        iom_rows_u16(row_lo, row_hi, indptr, kinds, (const uint16_t *)counts, points, out);
+    else
+        iom_rows_i32(row_lo, row_hi, indptr, kinds, (const int32_t *)counts, points, out);
+}
+
 static void *iom_rows(void *arg) {
     const iom_rows_job *j = (const iom_rows_job *)arg;
-    if (j->count_bytes == 2)
-        iom_rows_u16(j->row_lo, j->row_hi, j->indptr, j->kinds, (const uint16_t *)j->counts,
-                     j->points, j->out);
-    else
-        iom_rows_i32(j->row_lo, j->row_hi, j->indptr, j->kinds, (const int32_t *)j->counts,
-                     j->points, j->out);
+    iom_csr_rows(j->row_lo, j->row_hi, j->indptr, j->kinds, j->counts, j->count_bytes, j->points,
+                 j->out + j->row_lo);
     return NULL;
 }
 

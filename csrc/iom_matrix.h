@@ -21,4 +21,10 @@
 void iom_csr_scores(int threads, int64_t n_rows, const int64_t *indptr, const uint16_t *kinds,
                     const void *counts, int count_bytes, const int32_t *points, int64_t *out);
 
+/* The same for rows [row_lo, row_hi) on the calling thread, row r's score to
+ * out[r - row_lo]: the one product loop, for callers that consume the scores
+ * a block of rows at a time. */
+void iom_csr_rows(int64_t row_lo, int64_t row_hi, const int64_t *indptr, const uint16_t *kinds,
+                  const void *counts, int count_bytes, const int32_t *points, int64_t *out);
+
 #endif

@@ -89,7 +89,7 @@ iom_store *iom_store_new(int64_t ring_days, int64_t as_of, int64_t start, const 
         iom_store_free(s);
         return NULL;
     }
-    memcpy(s->points, points, (size_t)n_kinds * sizeof(int64_t));
+    if (n_kinds > 0) memcpy(s->points, points, (size_t)n_kinds * sizeof(int64_t));
     return s;
 }
 

@@ -133,7 +133,7 @@ void iom_begin(iom_store *s);
 /* ---- points and scores (iom_bands.c) ------------------------------------ */
 
 /* Replace the points table (same number of kinds). Scores are not touched:
- * the caller rescores (iom_add_columns or iom_set_all_scores). */
+ * the caller rescores (iom_add_columns or iom_rescore_all). */
 void iom_set_points(iom_store *s, const int64_t *points);
 
 /* Partial rescore: for each changed kind j, add delta[j] * count to the score
@@ -144,18 +144,24 @@ int iom_add_columns(iom_store *s, int64_t n_changed, const int64_t *changed,
                     const int64_t *delta, const int64_t *col_ptr, const int32_t *rows,
                     const int32_t *counts);
 
-/* Overwrite every nominal's score (after a full rescore). */
-void iom_set_all_scores(iom_store *s, const int64_t *scores);
+/* Full rescore: every nominal's score from the count matrix (CSR: indptr,
+ * kinds, counts of count_bytes 2 or 4) under points (int32, an entry for every
+ * kind), written to the store, and the band changes in the matrix's row order.
+ * Row r is the nominal of index row_index[r] and id row_ids[r]; every nominal
+ * has one row. Each moved nominal's id, old and new band (0-3) and new score
+ * go to out_* (room for n_rows each). Returns how many moved. Rows from
+ * parallel_min on are split in two parts of about half the entries, one on
+ * the helper thread. Starts a new crossed list. */
+int64_t iom_rescore_all(iom_store *s, int64_t n_rows, const int64_t *indptr, const uint16_t *kinds,
+                        const void *counts, int count_bytes, const int32_t *points,
+                        const int64_t *row_index, const int64_t *row_ids, int64_t *out_id,
+                        int8_t *out_old, int8_t *out_new, int64_t *out_score);
 
 /* ---- band changes (iom_bands.c) ----------------------------------------- */
 
 /* A flag is IOM_BAND_MOVED | old band << 2 | new band for a nominal whose
  * band (0-3) changes, else 0. */
 #define IOM_BAND_MOVED 0x80
-
-/* flags[i] for every nominal if its score became scores[i]; returns how many
- * move. Changes nothing. */
-int64_t iom_band_flags(const iom_store *s, const int64_t *scores, uint8_t *flags);
 
 /* Nominals on the last operation's crossed list. */
 int64_t iom_crossed_count(const iom_store *s);
@@ -165,11 +171,10 @@ int64_t iom_crossed_count(const iom_store *s);
 int64_t iom_crossed_moved(const iom_store *s, int32_t *out_index, uint8_t *out_flag);
 
 /* Walk every nominal index in by_id order and write each flagged one's id,
- * flag and score (new_scores[i], or the current score if new_scores is
- * NULL) to out_*. Returns IOM_OK or IOM_ENOMEM. Changes nothing. */
+ * flag and current score to out_*. Returns IOM_OK or IOM_ENOMEM. Changes
+ * nothing. */
 int iom_band_walk(const iom_store *s, const int64_t *by_id, const uint8_t *flags,
-                  const int64_t *new_scores, int64_t *out_id, uint8_t *out_flag,
-                  int64_t *out_score);
+                  int64_t *out_id, uint8_t *out_flag, int64_t *out_score);
 
 /* ---- for tests of the store's own units ---------------------------------- */
 

@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from iomscore import Engine, EngineError, EventError, Weights
+from iomscore import Engine, EngineError, EventError, IomscoreError, Weights
 from iomscore.batch import encode_events
 
 AS_OF = datetime.date(2024, 2, 29)
@@ -131,10 +131,11 @@ def test_memory_counts_the_caches_held_beside_the_store():
     assert engine.memory()["cache_bytes"] == 0  # nothing built yet
     m = engine.matrix()
     matrix_bytes = sum(a.nbytes for a in (m.nominal_id, m.indptr, m.indices, m.data))
-    assert engine.memory()["cache_bytes"] == matrix_bytes
+    # and the store index of each row (int64), which the engine keeps beside it
+    assert engine.memory()["cache_bytes"] == matrix_bytes + 8 * m.nominal_id.size
     # a reweight builds the matrix's columns (CSC) as well, to plan its path, and keeps them
     engine.reweight(_weights().replace({("arrest", "028/01"): 31}))
-    assert engine.memory()["cache_bytes"] > matrix_bytes
+    assert engine.memory()["cache_bytes"] > matrix_bytes + 8 * m.nominal_id.size
 
 
 def test_every_spelling_of_every_shipped_code_finds_its_row():
@@ -152,3 +153,22 @@ def test_every_spelling_of_every_shipped_code_finds_its_row():
     missing = next(f"{c:03d}/99" for c in range(1000) if f"{c:03d}/99" not in table.offences)
     with pytest.raises(KeyError):
         table.offence_index(missing)
+
+
+@pytest.mark.parametrize("text", ["2026-02-30", "26-11-2026", "tomorrow"])
+def test_a_date_that_is_not_a_calendar_date_is_an_engine_error(text):
+    with pytest.raises(EngineError, match="not a calendar date") as caught:
+        Engine(Weights.default(), text)
+    assert isinstance(caught.value, IomscoreError)
+    engine = Engine(Weights.default(), "2026-11-26")
+    with pytest.raises(EngineError, match="not a calendar date"):
+        engine.advance(text)
+
+
+def test_an_unknown_future_policy_is_an_engine_error():
+    engine = Engine(Weights.default(), "2026-11-26")
+    events = {"event_id": [1], "nominal_id": [7], "dataset": ["arrest"]}
+    events |= {"offence": ["028/01"], "date": ["2026-01-05"]}
+    with pytest.raises(EngineError, match="future must be 'error' or 'skip', not 'maybe'"):
+        engine.ingest(events, future="maybe")
+    assert len(engine) == 0

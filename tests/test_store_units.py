@@ -64,22 +64,43 @@ def test_repeated_full_rescores_equal_reference(data, sc: Scenario):
         sc = dataclasses.replace(sc, weights=new)
 
 
-def test_a_failure_while_finding_band_changes_leaves_every_score_as_it_was():
-    """Band changes of a full rescore are found before any score is written."""
+def test_a_full_rescore_refuses_a_matrix_of_another_store_and_changes_nothing():
+    """The one-pass full rescore checks that the matrix has one row per nominal
+    of the store before it writes any score."""
     sc = _skewed_scenario()
     engine = sc.engine()
     engine.ingest(columns(sc.batch))
     store = engine._store
     before = store.scores().copy()
-    new = before + 10_000  # every nominal moves band: the walk in id order, which needs by_id
-
-    def failing_by_id():
-        raise MemoryError("simulated")
-
-    with pytest.raises(MemoryError, match="simulated"):
-        store.set_all_scores(new, failing_by_id)
+    m = engine.matrix()
+    row_index = np.argsort(store.nominal_ids(), kind="stable")
+    points = sc.weights.kind_points() + 10_000
+    with pytest.raises(ValueError, match="one row per nominal"):
+        store.rescore(m.indptr[:-1], m.indices, m.data, points, row_index[:-1], m.nominal_id[:-1])
     np.testing.assert_array_equal(store.scores(), before)
     assert engine.scores().rows() == sc.ref_rows()
+
+
+@pytest.mark.parametrize("parallel_min", [1, 1 << 62])
+def test_a_full_rescore_on_two_threads_or_one_reports_every_move_in_id_order(parallel_min):
+    """Every nominal not HIGH already moves to HIGH: the two parts' reports are
+    joined in row order (nominal_id order)."""
+    sc = _skewed_scenario()
+    engine = sc.engine()
+    engine.ingest(columns(sc.batch))
+    engine._store._parallel_min = parallel_min
+    table = sc.weights.replace(
+        {(d, o): 30_000 for d in sc.weights.datasets for o in sc.weights.offences}, name="high"
+    )
+    report = engine.reweight(table)
+    assert report.mode == "full"
+    after = dataclasses.replace(sc, weights=table)
+    assert report.changes.as_dict() == reference.band_changes(
+        reference_scores([r.event for r in sc.batch], sc.weights, sc.as_of),
+        reference_scores([r.event for r in sc.batch], table, sc.as_of),
+    )
+    assert list(report.changes.nominal_id) == sorted(report.changes.nominal_id)
+    assert engine.scores().rows() == after.ref_rows()
 
 
 # ------------------------------------------------ partial rescores (loaded on one thread or two)

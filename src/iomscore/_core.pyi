@@ -97,10 +97,14 @@ class EventStore:
     ) -> None: ...
     def set_points(self, points: npt.NDArray[np.int64]) -> None: ...
     def band_changes(self, by_id: Callable[[], npt.NDArray[np.int64]]) -> _BandChanges: ...
-    def set_all_scores(
+    def rescore(
         self,
-        values: npt.NDArray[np.int64],
-        by_id: Callable[[], npt.NDArray[np.int64]],
+        indptr: npt.NDArray[np.int64],
+        kinds: npt.NDArray[np.uint16],
+        counts: npt.NDArray[np.uint16] | npt.NDArray[np.int32],
+        points: npt.NDArray[np.int64],
+        row_index: npt.NDArray[np.int64],
+        row_ids: npt.NDArray[np.int64],
     ) -> _BandChanges: ...
 
 def csr_matvec(

@@ -17,10 +17,10 @@ from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint16_t, uint64_t
 
 from ._cstore cimport (
     IOM_ENOMEM, IOM_EOVERFLOW, IOM_ETOOMANY, IOM_MAX_SLOTS, IOM_OK, IOM_RECORD_BYTES,
-    iom_add_columns, iom_advance, iom_apply, iom_band_flags, iom_band_walk, iom_begin,
+    iom_add_columns, iom_advance, iom_apply, iom_band_walk, iom_begin,
     iom_classify, iom_crossed_count, iom_crossed_moved, iom_csr_scores, iom_find_events,
     iom_find_nominals, iom_helper_counts, iom_plan, iom_plan_actions, iom_retract,
-    iom_set_all_scores, iom_set_points, iom_stats, iom_store, iom_store_event_ids,
+    iom_rescore_all, iom_set_points, iom_stats, iom_store, iom_store_event_ids,
     iom_store_event_kinds, iom_store_event_nominals, iom_store_fail_at_nominal, iom_store_free,
     iom_store_index_lanes, iom_store_new, iom_store_nominal_ids, iom_store_points,
     iom_store_records, iom_store_set_parallel_min, iom_store_set_threads,
@@ -437,37 +437,52 @@ cdef class EventStore:
             found = iom_crossed_moved(self.s, &index[0], &flag[0])
         return self._in_id_order(index_arr[:found], flag_arr[:found], by_id)
 
-    def set_all_scores(self, const int64_t[::1] values not None, by_id):
-        """Overwrite every nominal's score (after a full rescore); return the band changes.
+    def rescore(self, indptr, kinds, counts, points, const int64_t[::1] row_index not None,
+                const int64_t[::1] row_ids not None):
+        """Every nominal's score from the count matrix under ``points``; the band changes.
 
-        Band changes are as :meth:`band_changes` returns them. They are
-        found before any score is written, so a failure (memory) changes nothing.
+        The full rescore, in one pass: row ``r`` of the CSR matrix (``indptr``,
+        ``kinds``, ``counts`` uint16 or int32) is the nominal of index
+        ``row_index[r]`` and id ``row_ids[r]``, and every nominal has one row.
+        Each nominal's score becomes its row's product with ``points`` (points
+        by kind). Returns ``(nominal_id, old_band, new_band, score)`` of the
+        nominals whose band changed, in row order. Its arrays are allocated
+        before any score changes, so a failure (memory) changes nothing.
         """
-        cdef int64_t n = self._n_nominals()
-        if values.shape[0] != n:
-            raise ValueError("one score per nominal is required")
-        flags_arr = np.empty(n, dtype=np.uint8)
-        cdef uint8_t[::1] flags = flags_arr
+        cdef const int64_t[::1] ip = np.ascontiguousarray(indptr, dtype=np.int64)
+        cdef const uint16_t[::1] k = np.ascontiguousarray(kinds, dtype=np.uint16)
+        cdef const int32_t[::1] p = _points32(points)
+        cdef int width = 2 if counts.dtype == np.uint16 else 4
+        counts = np.ascontiguousarray(counts, dtype=np.uint16 if width == 2 else np.int32)
+        cdef const uint8_t[::1] c = counts.view(np.uint8)
+        cdef int64_t n = self._n_nominals(), moved = 0
+        if (ip.shape[0] != n + 1 or row_index.shape[0] != n or row_ids.shape[0] != n
+                or ip[0] != 0 or ip[n] != k.shape[0] or counts.shape[0] != k.shape[0]):
+            raise ValueError("the matrix must have one row per nominal of this store")
+        ids = np.empty(n, dtype=np.int64)
+        old = np.empty(n, dtype=np.int8)
+        new = np.empty(n, dtype=np.int8)
+        score = np.empty(n, dtype=np.int64)
+        cdef int64_t[::1] oi = ids, os = score
+        cdef int8_t[::1] oo = old, on = new
         if n:
             with nogil:
-                iom_band_flags(self.s, &values[0], &flags[0])
-        index = np.flatnonzero(flags_arr)
-        changes = self._in_id_order(index, flags_arr[index], by_id, flags_arr, values)
-        if n:
-            with nogil:
-                iom_set_all_scores(self.s, &values[0])
-        return changes
+                moved = iom_rescore_all(self.s, n, &ip[0], &k[0] if k.shape[0] else NULL,
+                                        &c[0] if c.shape[0] else NULL, width, &p[0],
+                                        &row_index[0], &row_ids[0], &oi[0], &oo[0], &on[0],
+                                        &os[0])
+        else:
+            iom_begin(self.s)
+        # a few moved: copies, so that the report does not hold four columns of n
+        if moved * 2 < n:
+            return ids[:moved].copy(), old[:moved].copy(), new[:moved].copy(), score[:moved].copy()
+        return ids[:moved], old[:moved], new[:moved], score[:moved]
 
-    def _in_id_order(self, index, flags, by_id, all_flags=None, new_scores=None):
-        """(nominal_id, old_band, new_band, score) of the moved nominals, by nominal id.
-
-        ``score`` is ``new_scores[index]`` where given, else the current score.
-        """
+    def _in_id_order(self, index, flags, by_id):
+        """(nominal_id, old_band, new_band, score) of the moved nominals, by nominal id."""
         cdef int64_t n = self._n_nominals(), k = index.shape[0]
         cdef const int64_t[::1] order
         cdef const uint8_t[::1] every
-        cdef const int64_t[::1] new_v
-        cdef const int64_t *new_p = NULL
         cdef int64_t[::1] oi
         cdef uint8_t[::1] of
         cdef int64_t[::1] os
@@ -477,15 +492,11 @@ cdef class EventStore:
             ids = self.nominal_ids()[index]
             order_k = np.argsort(ids, kind="stable")
             ids, flags, index = ids[order_k], flags[order_k], index[order_k]
-            score = (self.scores() if new_scores is None else np.asarray(new_scores))[index]
+            score = self.scores()[index]
         else:
-            if all_flags is None:
-                all_flags = np.zeros(n, dtype=np.uint8)
-                all_flags[index] = flags
+            all_flags = np.zeros(n, dtype=np.uint8)
+            all_flags[index] = flags
             every = all_flags
-            if new_scores is not None:
-                new_v = new_scores
-                new_p = &new_v[0]
             order = np.ascontiguousarray(by_id(), dtype=np.int64)
             if order.shape[0] != n:
                 raise ValueError("by_id() must list every nominal index")
@@ -494,7 +505,7 @@ cdef class EventStore:
             score = np.empty(k, dtype=np.int64)
             oi, of, os = ids, flags, score
             with nogil:
-                rc = iom_band_walk(self.s, &order[0], &every[0], new_p, &oi[0], &of[0], &os[0])
+                rc = iom_band_walk(self.s, &order[0], &every[0], &oi[0], &of[0], &os[0])
             _check(rc)
         flags = np.asarray(flags)
         return ids, ((flags >> 2) & 3).astype(np.int8), (flags & 3).astype(np.int8), score

@@ -73,14 +73,16 @@ cdef extern from "iom_store.h" nogil:
     int iom_add_columns(iom_store *s, int64_t n_changed, const int64_t *changed,
                         const int64_t *delta, const int64_t *col_ptr, const int32_t *rows,
                         const int32_t *counts)
-    void iom_set_all_scores(iom_store *s, const int64_t *scores)
+    int64_t iom_rescore_all(iom_store *s, int64_t n_rows, const int64_t *indptr,
+                            const uint16_t *kinds, const void *counts, int count_bytes,
+                            const int32_t *points, const int64_t *row_index,
+                            const int64_t *row_ids, int64_t *out_id, int8_t *out_old,
+                            int8_t *out_new, int64_t *out_score)
 
-    int64_t iom_band_flags(const iom_store *s, const int64_t *scores, uint8_t *flags)
     int64_t iom_crossed_count(const iom_store *s)
     int64_t iom_crossed_moved(const iom_store *s, int32_t *out_index, uint8_t *out_flag)
     int iom_band_walk(const iom_store *s, const int64_t *by_id, const uint8_t *flags,
-                      const int64_t *new_scores, int64_t *out_id, uint8_t *out_flag,
-                      int64_t *out_score)
+                      int64_t *out_id, uint8_t *out_flag, int64_t *out_score)
 
     void iom_store_set_parallel_min(iom_store *s, int64_t rows)
     void iom_store_set_use_pages(iom_store *s, int use)

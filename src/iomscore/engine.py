@@ -60,7 +60,9 @@ class WeightsRecord:
 class CountMatrix:
     """The sparse nominal-by-(dataset, offence) count matrix, CSR.
 
-    Row ``r`` is the nominal ``nominal_id[r]``; column ``k`` is the kind
+    Row ``r`` is the nominal ``nominal_id[r]``, rows in ascending nominal_id
+    order, one for every nominal the engine has held (a nominal with no live
+    event has an empty row); column ``k`` is the kind
     ``dataset_index * n_offences + offence_index`` of the weight table;
     ``data`` holds the number of that nominal's live events of that kind
     (uint16 when every count fits, else int32). Kinds ascend within a row.
@@ -89,7 +91,10 @@ def _as_date(value: datetime.date | str) -> datetime.date:
     if isinstance(value, datetime.date):
         return value
     if isinstance(value, str):
-        return parse_date(value)
+        try:
+            return parse_date(value)
+        except ValueError as exc:
+            raise EngineError(str(exc)) from None
     raise TypeError(
         f"a date must be a datetime.date or 'YYYY-MM-DD' text, not {type(value).__name__}"
     )
@@ -176,7 +181,7 @@ class Engine:
         self._lock = RWLock()
         self._cache_lock = threading.Lock()
         self._version = 0
-        self._matrix_cache: tuple[int, CountMatrix] | None = None
+        self._matrix_cache: tuple[int, CountMatrix, np.ndarray] | None = None
         self._csc_cache: tuple[int, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None
         self._by_id_cache = np.empty(0, dtype=np.int64)
         self._by_id_lock = threading.Lock()
@@ -227,9 +232,10 @@ class Engine:
     def memory(self) -> dict[str, float]:
         """Bytes held by the store, and per buffered event.
 
-        ``cache_bytes`` is held apart from the store, by the count matrix and its
-        CSC copy while they are current; they are built on demand and dropped
-        (at the next build) once the events change.
+        ``cache_bytes`` is held apart from the store, by the count matrix (with
+        its rows' store indices) and its CSC copy while they are current; they
+        are built on demand and dropped (at the next build) once the events
+        change.
         """
         with self._lock.read():
             live = int(self._store.live_events)
@@ -247,7 +253,7 @@ class Engine:
             arrays: list[np.ndarray] = []
             if self._matrix_cache is not None:
                 m = self._matrix_cache[1]
-                arrays += [m.nominal_id, m.indptr, m.indices, m.data]
+                arrays += [m.nominal_id, m.indptr, m.indices, m.data, self._matrix_cache[2]]
             if self._csc_cache is not None:
                 arrays += list(self._csc_cache[1])
             return sum(int(a.nbytes) for a in arrays)
@@ -309,7 +315,7 @@ class Engine:
         The batch must have been encoded against this engine's current table.
         """
         if future not in ("error", "skip"):
-            raise ValueError("future must be 'error' or 'skip'")
+            raise EngineError(f"future must be 'error' or 'skip', not {future!r}")
         if batch.layout != self._weights.layout:
             raise EngineError(
                 "the batch was encoded against a weight table with other datasets or "
@@ -461,37 +467,51 @@ class Engine:
             return self._matrix()
 
     def _matrix(self) -> CountMatrix:
+        return self._matrix_rows()[0]
+
+    def _matrix_rows(self) -> tuple[CountMatrix, np.ndarray]:
+        """The count matrix, rows in nominal_id order, and each row's index in the store."""
         with self._cache_lock:
             if self._matrix_cache is None or self._matrix_cache[0] != self._version:
                 store = self._store
                 from . import _kernels
 
+                row_index = self._by_id().copy()
+                row_of = np.empty(row_index.size, dtype=np.int32)  # the row of each nominal
+                row_of[row_index] = np.arange(row_index.size, dtype=np.int32)
                 indptr, indices, data = _kernels.build_csr(
-                    store.event_nominals(), store.event_kinds(), store.live_counts(), store.n_kinds
+                    row_of[store.event_nominals()],
+                    store.event_kinds(),
+                    store.live_counts()[row_index],
+                    store.n_kinds,
                 )
                 if data.size == 0 or int(data.max()) <= np.iinfo(np.uint16).max:
                     data = data.astype(np.uint16)  # a third less to read when rescoring
-                nominal_ids = store.nominal_ids().copy()
-                for array in (nominal_ids, indptr, indices, data):
+                nominal_ids = store.nominal_ids()[row_index]
+                for array in (nominal_ids, indptr, indices, data, row_index):
                     array.setflags(write=False)  # shared by every caller: read-only
                 matrix = CountMatrix(nominal_ids, indptr, indices, data, store.n_kinds)
-                self._matrix_cache = (self._version, matrix)
-            return self._matrix_cache[1]
+                self._matrix_cache = (self._version, matrix, row_index)
+            return self._matrix_cache[1], self._matrix_cache[2]
 
     def _csc(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        matrix = self._matrix()
+        """The matrix by column, each entry's row given as the nominal's store index."""
+        matrix, row_index = self._matrix_rows()
         with self._cache_lock:
             if self._csc_cache is None or self._csc_cache[0] != self._version:
                 from . import _kernels
 
-                csc = _kernels.build_csc(matrix.indptr, matrix.indices, matrix.data, matrix.n_kinds)
+                col_ptr, rows, counts = _kernels.build_csc(
+                    matrix.indptr, matrix.indices, matrix.data, matrix.n_kinds
+                )
+                csc = (col_ptr, row_index[rows].astype(np.int32), counts)
                 for array in csc:
                     array.setflags(write=False)
                 self._csc_cache = (self._version, csc)
             return self._csc_cache[1]
 
     def _full_scores(self, points: np.ndarray) -> np.ndarray:
-        """Every nominal's score under ``points`` (by nominal index), from the matrix."""
+        """Every nominal's score under ``points``, by row of the matrix (nominal_id order)."""
         matrix = self._matrix()
         return csr_matvec(matrix.indptr, matrix.indices, matrix.data, points, self._threads)
 
@@ -553,8 +573,18 @@ class Engine:
                 store.add_columns(changed, delta, col_ptr, rows, counts)
                 changes = self._band_changes()
             elif mode == "full":
-                new_scores = self._full_scores(weights.kind_points())
-                changes = BandChanges(*store.set_all_scores(new_scores, self._by_id))
+                # the product, the scores written and the band changes, in one pass
+                matrix, row_index = self._matrix_rows()
+                changes = BandChanges(
+                    *store.rescore(
+                        matrix.indptr,
+                        matrix.indices,
+                        matrix.data,
+                        weights.kind_points(),
+                        row_index,
+                        matrix.nominal_id,
+                    )
+                )
             else:
                 changes = BandChanges.empty()
             store.set_points(weights.kind_points())
@@ -563,49 +593,43 @@ class Engine:
             # The matrix counts events, not points: it stays valid across a reweight.
             return ReweightReport(weights.name, weights.sha256, int(changed.size), mode, changes)
 
-    def _rescored(self, weights: Weights) -> tuple[np.ndarray, np.ndarray]:
-        """Nominal indices whose score would change under ``weights``, and the new scores.
+    def what_if(self, weights: Weights) -> WhatIf:
+        """The impact of a new table on the nominals with live events, without applying it.
 
         A what-if leaves the store as it is, so it rescores everyone from the
         matrix (the full product; the store's partial rescore changes scores in
         place, which a what-if must not).
         """
-        self._check_same_shape(weights)
-        if np.array_equal(self._store.points(), weights.kind_points()):
-            return np.empty(0, np.int64), np.empty(0, np.int64)
-        scores = self._full_scores(weights.kind_points())
-        return np.arange(scores.size, dtype=np.int64), scores
-
-    def what_if(self, weights: Weights) -> WhatIf:
-        """The impact of a new table on the nominals with live events, without applying it."""
         _check_weights(weights)
         with self._lock.read():
-            index, new_scores = self._rescored(weights)
-            live = self._store.live_counts() > 0
-            old_all = self._store.scores()
-            new_all = old_all.copy()
-            new_all[index] = new_scores
+            self._check_same_shape(weights)
+            matrix, row_index = self._matrix_rows()
+            # by row of the matrix: nominal_id order
+            old = self._store.scores()[row_index]
+            if np.array_equal(self._store.points(), weights.kind_points()):
+                new = old
+            else:
+                new = self._full_scores(weights.kind_points())
             # Nominals without a live event score 0 under any table: leave them out.
-            by_id = self._by_id()
-            by_id = by_id[live[by_id]]
-            old_band = band_codes(old_all[by_id], self._thresholds)
-            new_band = band_codes(new_all[by_id], self._thresholds)
+            live = np.diff(matrix.indptr) > 0
+            ids, old, new = matrix.nominal_id[live], old[live], new[live]
+            old_band = band_codes(old, self._thresholds)
+            new_band = band_codes(new, self._thresholds)
             transitions = np.bincount(
                 old_band.astype(np.int64) * 4 + new_band, minlength=16
             ).reshape(4, 4)
-            moved = by_id[old_all[by_id] != new_all[by_id]]
-            changed_band = by_id[old_band != new_band]
-            ids = self._store.nominal_ids()
+            moved = old != new
+            changed_band = old_band != new_band
             return WhatIf(
                 old_weights=(self._weights.name, self._weights.sha256),
                 new_weights=(weights.name, weights.sha256),
                 transitions=transitions,
                 changes=BandChanges(
                     ids[changed_band],
-                    band_codes(old_all[changed_band], self._thresholds),
-                    band_codes(new_all[changed_band], self._thresholds),
-                    new_all[changed_band],
+                    old_band[changed_band],
+                    new_band[changed_band],
+                    new[changed_band],
                 ),
                 nominal_id=ids[moved],
-                score_change=new_all[moved] - old_all[moved],
+                score_change=new[moved] - old[moved],
             )
