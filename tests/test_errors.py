@@ -240,7 +240,7 @@ def test_a_malformed_csv_from_pyarrow(files, tmp_path, capsys):
     bad = tmp_path / "short.csv"
     bad.write_text(EVENTS_TEXT + "4,300,arrest\n", encoding="utf-8")  # three fields of five
     code = main(["score", str(bad), "--weights", str(weights), "--as-of", "2024-02-29"])
-    error_line(capsys, code, str(bad), "malformed CSV")
+    error_line(capsys, code, f"{bad} line 5", "field missing", "'offence'")
 
 
 def test_an_events_file_that_is_not_utf8(files, tmp_path, capsys):
@@ -362,7 +362,7 @@ def test_weights_check_reports_an_unreadable_file_as_a_problem(tmp_path, capsys)
 def test_a_message_of_several_lines_is_printed_on_one(files, monkeypatch, capsys):
     weights, events = files
 
-    def fail(path):
+    def fail(path, **options):
         raise EventError(f"{path}: first part\nsecond part")
 
     monkeypatch.setattr(cli, "read_events", fail)
@@ -388,7 +388,7 @@ def test_any_other_exception_is_not_swallowed(files, monkeypatch, capsys, exc):
     weights, events = files
     calls = []
 
-    def broken(path):
+    def broken(path, **options):
         calls.append(path)
         raise exc
 
@@ -419,7 +419,7 @@ def test_a_bug_shows_its_traceback_from_the_command_line(files):
     script = (
         "import sys\n"
         "import iomscore.cli as cli\n"
-        "def broken(path):\n"
+        "def broken(path, **options):\n"
         "    raise RuntimeError('planted bug')\n"
         "cli.read_events = broken\n"
         "sys.exit(cli.main(sys.argv[1:]))\n"

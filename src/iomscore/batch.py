@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import _core
-from .codes import normalize_offence
+from .codes import normalize_offence, repair_candidates
 from .errors import EventError, OffenceCodeError
 from .weights import Weights
 
@@ -32,8 +32,19 @@ __all__ = [
 ]
 
 COLUMNS = ("event_id", "nominal_id", "dataset", "offence", "date")
-_INT_TEXT = r"^\s*[+-]?\d+\s*$"
+# The loading rule, one for every input (CSV text, Parquet, arrays; see the README):
+# - an id is a whole number >= 0 below 2**63: an integer, a float with no fraction
+#   (1001.0), or text of digits optionally followed by a point and zeros ("1001.0",
+#   as spreadsheets write whole numbers);
+# - a date is a calendar day: a date, or a timestamp / text "YYYY-MM-DD[ T]HH:MM[:SS[.f]]"
+#   whose time is midnight. Any other time is refused, not dropped: the day an instant
+#   falls on depends on a time zone the file does not give. A timestamp with a time
+#   zone is refused for the same reason.
+_WS = " \t\n\f\r"  # the white space trimmed around ids and dates (ASCII only)
+_INT_TEXT = r"^[ \t\n\f\r]*[+-]?\d+(\.0*)?[ \t\n\f\r]*$"
 _DATE_TEXT = r"^\d{4}-\d{2}-\d{2}$"
+_DATE_TIME_TEXT = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$"
+_MIDNIGHT_TEXT = r"^\d{4}-\d{2}-\d{2}([T ]00:00(:00(\.0+)?)?)?$"
 
 RowLabel = Callable[[int], str]
 _FIRST_DAY = -719_162  # 0001-01-01
@@ -160,7 +171,8 @@ def _id_column(values: object, field: str, label: RowLabel) -> np.ndarray:
             if not ok.all():
                 row = int(np.flatnonzero(~ok)[0])
                 raise _fail(label, row, field, f"{arrow[row].as_py()!r} is not a whole number")
-            digits = pc.replace_substring_regex(pc.utf8_trim_whitespace(arrow), r"^\+", "")
+            digits = pc.replace_substring_regex(pc.utf8_trim(arrow, characters=_WS), r"^\+", "")
+            digits = pc.replace_substring_regex(digits, r"\.0*$", "")
             try:
                 arrow = pc.cast(digits, pa.int64())
             except pa.ArrowInvalid:  # only a number past the int64 range gets here
@@ -226,10 +238,21 @@ def _encode_text(
 
 
 def _day_column(values: object, field: str, label: RowLabel) -> np.ndarray:
-    """Day numbers (days since 1970-01-01) from datetime64, dates or ISO text."""
+    """Day numbers (days since 1970-01-01) from dates, timestamps at midnight or ISO text.
+
+    A time of day other than midnight is refused, as is a time zone (see ``_INT_TEXT``).
+    """
     if isinstance(values, np.ndarray) and values.dtype.kind == "M":
         if np.isnat(values).any():
             raise _fail(label, int(np.flatnonzero(np.isnat(values))[0]), field, "missing date")
+        unit = np.datetime_data(values.dtype)[0]
+        if unit not in ("Y", "M", "W", "D"):
+            days = values.astype("datetime64[D]")
+            off = days.astype(values.dtype) != values
+            if off.any():
+                row = int(np.flatnonzero(off)[0])
+                raise _fail(label, row, field, _time_message(str(values[row])))
+            values = days
         return _days_int32(values.astype("datetime64[D]", copy=False).view(np.int64), field, label)
     arrow = _to_arrow(values)
     if len(arrow) == 0:
@@ -240,25 +263,72 @@ def _day_column(values: object, field: str, label: RowLabel) -> np.ndarray:
     if pa.types.is_dictionary(arrow.type):
         arrow = arrow.dictionary_decode()
     if pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type):
-        arrow = pc.utf8_trim_whitespace(arrow)  # " 2024-01-01" is a date, as "2024-01-01"
-        shaped = np.asarray(pc.match_substring_regex(arrow, _DATE_TEXT))
-        parsed = pc.strptime(arrow, format="%Y-%m-%d", unit="s", error_is_null=True)
-        # strptime rolls impossible days over (2023-02-29 -> 1 March): a real
-        # date prints back as the text it came from.
-        again = pc.strftime(parsed, format="%Y-%m-%d")
-        ok = shaped & np.asarray(pc.equal(again, arrow).fill_null(False))
-        if not ok.all():
-            row = int(np.flatnonzero(~ok)[0])
+        arrow = _date_text(arrow, field, label)
+    if pa.types.is_timestamp(arrow.type):
+        if arrow.type.tz is not None:
             raise _fail(
-                label, row, field, f"{arrow[row].as_py()!r} is not a date in the form YYYY-MM-DD"
+                label, None, field, f"timestamps with a time zone ({arrow.type.tz}) are not dates"
             )
-        arrow = parsed
-    if pa.types.is_timestamp(arrow.type) or pa.types.is_date64(arrow.type):
+        ticks = arrow.cast(pa.int64()).to_numpy(zero_copy_only=False)
+        per_day = _TICKS_PER_DAY[arrow.type.unit]
+        off = np.mod(ticks, per_day) != 0
+        if off.any():
+            row = int(np.flatnonzero(off)[0])
+            # numpy prints any instant (Python's datetime stops at the year 9999)
+            stamp = np.datetime64(int(ticks[row]), arrow.type.unit)
+            raise _fail(label, row, field, _time_message(str(stamp).replace("T", " ")))
+        return _days_int32(np.floor_divide(ticks, per_day), field, label)
+    if pa.types.is_date64(arrow.type):
         arrow = pc.cast(arrow, pa.date32())
     if not pa.types.is_date32(arrow.type):
         raise _fail(label, None, field, f"values of type {arrow.type} are not dates")
     days = arrow.cast(pa.int32()).to_numpy(zero_copy_only=False).astype(np.int64)
     return _days_int32(days, field, label)
+
+
+_TICKS_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
+
+
+def _time_message(value: str) -> str:
+    return (
+        f"{value!r} has a time of day; a date is a calendar day, so only midnight "
+        "(or no time) is accepted"
+    )
+
+
+def _date_text(arrow: pa.Array, field: str, label: RowLabel) -> pa.Array:
+    """ISO text to date32: ``YYYY-MM-DD``, optionally with a midnight time."""
+    arrow = pc.utf8_trim(arrow, characters=_WS)  # " 2024-01-01" is a date, as "2024-01-01"
+    shaped = np.asarray(pc.match_substring_regex(arrow, _DATE_TIME_TEXT))
+    if not shaped.all():
+        row = int(np.flatnonzero(~shaped)[0])
+        raise _fail(
+            label, row, field, f"{arrow[row].as_py()!r} is not a date in the form YYYY-MM-DD"
+        )
+    midnight = np.asarray(pc.match_substring_regex(arrow, _MIDNIGHT_TEXT))
+    if not midnight.all():
+        row = int(np.flatnonzero(~midnight)[0])
+        raise _fail(label, row, field, _time_message(arrow[row].as_py()))
+    text = pc.utf8_slice_codeunits(arrow, 0, 10)
+    parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
+    # strptime rolls impossible days over (2023-02-29 -> 1 March): a real
+    # date prints back as the text it came from.
+    again = pc.strftime(parsed, format="%Y-%m-%d")
+    ok = np.asarray(pc.equal(again, text).fill_null(False))
+    if not ok.all():
+        row = int(np.flatnonzero(~ok)[0])
+        raise _fail(label, row, field, _no_such_day(arrow[row].as_py()))
+    return pc.cast(parsed, pa.date32())
+
+
+def _no_such_day(text: str) -> str:
+    """The message for text shaped as a date that names no real day (2025-02-29)."""
+    year, month, day = (int(part) for part in text[:10].split("-"))
+    if not 1 <= month <= 12:
+        return f"{text!r} is not a date: there is no month {month}"
+    if year == 0:
+        return f"{text!r} is not a date: there is no year 0"
+    return f"{text!r} is not a date: {year}-{month:02d} has no day {day}"
 
 
 def _days_int32(days: np.ndarray, field: str, label: RowLabel) -> np.ndarray:
@@ -287,6 +357,25 @@ def _check_unique(event_id: np.ndarray, label: RowLabel) -> None:
         )
 
 
+def _probably(value: str, weights: Weights) -> str:
+    """What a spreadsheet-damaged code probably meant, for the error message ("" if nothing)."""
+    readings = []
+    for code in repair_candidates(value):
+        try:
+            weights.offence_index(code)
+        except (KeyError, OffenceCodeError):
+            continue
+        readings.append(code)
+    if len(readings) == 1:
+        return (
+            f"; probably {readings[0]}, a code a spreadsheet turned into a number: "
+            "correct the file, or use --repair-codes"
+        )
+    if readings:
+        return f"; it could be {' or '.join(readings)}, a code a spreadsheet turned into a number"
+    return ""
+
+
 def encode_events(events: object, weights: Weights, *, label: RowLabel = row_label) -> EncodedBatch:
     """Check and encode a batch against a weight table.
 
@@ -310,7 +399,7 @@ def encode_events(events: object, weights: Weights, *, label: RowLabel = row_lab
         try:
             return weights.offence_index(value)
         except OffenceCodeError as exc:
-            return str(exc)
+            return str(exc) + _probably(value, weights)
         except KeyError:
             return f"offence {normalize_offence(value)} is not in the weight table {weights.name!r}"
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -24,11 +25,15 @@ from typing import TextIO
 import numpy as np
 
 from . import __version__
-from .batch import encode_events
+from .batch import RowLabel, encode_events
 from .engine import Engine
-from .errors import FileAccessError, IomscoreError, OptionError
-from .eventfile import read_events
-from .results import BAND_NAMES, ScoreTable
+from .errors import IomscoreError, OptionError
+from .eventfile import check_encoding, read_events
+from .outfile import atomic_files, check_output
+from .progress import Stages
+from .provenance import METADATA_KEY, file_sha256, sidecar_path, to_json
+from .repair import repair_offences
+from .results import BAND_NAMES, IngestReport, ScoreTable
 from .weights import Weights
 
 __all__ = ["main"]
@@ -83,16 +88,35 @@ def _read_dates(args: argparse.Namespace) -> None:
 
 @contextlib.contextmanager
 def _output(path: str | None) -> Iterator[TextIO]:
-    """Stdout, or the file ``path`` opened for writing (``FileAccessError`` names it)."""
+    """Stdout, or the file ``path``: written whole on success, or not at all (no partial file)."""
     if path is None:
         yield sys.stdout
         return
-    try:
-        handle = open(path, "w", encoding="utf-8", newline="")  # noqa: SIM115 (closed below)
-    except OSError as exc:
-        raise FileAccessError.from_os_error(exc, path, "output file", writing=True) from None
-    with handle:
+    with atomic_files(path) as (handle,):
         yield handle
+
+
+def _check_out(args: argparse.Namespace, *inputs: tuple[str, str | None]) -> None:
+    """Refuse ``--out`` before any work: an input file, a directory, or in a missing directory."""
+    if getattr(args, "out", None) is not None:
+        check_output(args.out, inputs)
+
+
+def _read(args: argparse.Namespace, weights: Weights, stages: Stages) -> tuple[object, RowLabel]:
+    """Read the events file (``--encoding``), repairing codes if ``--repair-codes``."""
+    stages.begin("read")
+    table, label = read_events(args.events, encoding=args.encoding)
+    stages.begin("check")
+    if args.repair_codes:
+        table, repairs = repair_offences(table, weights, label)
+        args.repairs = repairs
+        if repairs:
+            _err(f"--repair-codes: {len(repairs):,} offence spellings repaired:")
+            for repair in repairs:
+                _err(f"  {repair}")
+        else:
+            _err("--repair-codes: no offence code needed repair")
+    return table, label
 
 
 def _band_summary(table: ScoreTable) -> str:
@@ -109,24 +133,106 @@ def _band_summary(table: ScoreTable) -> str:
 
 
 # -- score ----------------------------------------------------------------------------
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
 def _cmd_score(args: argparse.Namespace) -> int:
-    clock = _Clock()
-    weights = _load_weights(args.weights)
-    clock.lap("weights")
-    table, label = read_events(args.events)
-    clock.lap("read")
-    engine = Engine(weights, args.as_of, window_years=args.window_years)
-    report = engine.ingest(table, future="skip", label=label)
-    clock.lap("ingest")
-    result = engine.scores()
-    clock.lap("score")
-    with _output(args.out) as out:
-        result.write_csv(out)
-    clock.lap("write")
+    _check_out(args, ("the events file", args.events), ("the weight table", args.weights))
+    args.encoding = check_encoding(args.encoding)
+    stages = Stages(["read", "check", "ingest", "score", "write"], quiet=args.quiet)
+    try:
+        clock = _Clock()
+        weights = _load_weights(args.weights)
+        clock.lap("weights")
+        table, label = _read(args, weights, stages)
+        clock.lap("read")
+        batch = encode_events(table, weights, label=label)
+        clock.lap("check")
+        stages.begin("ingest")
+        engine = Engine(weights, args.as_of, window_years=args.window_years)
+        report = engine.ingest_encoded(batch, future="skip", label=label)
+        clock.lap("ingest")
+        stages.begin("score")
+        result = engine.scores()
+        clock.lap("score")
+        stages.begin("write")
+        if args.out is None:
+            result.write_csv(sys.stdout)
+        else:
+            metadata = _score_metadata(args, weights, engine, report, result)
+            _write_scores(args.out, result, metadata)
+        clock.lap("write")
+    finally:
+        stages.close()
     _err(str(report))
     _err(_band_summary(result))
     _err(clock.text())
     return 0
+
+
+def _score_metadata(
+    args: argparse.Namespace,
+    weights: Weights,
+    engine: Engine,
+    report: IngestReport,
+    result: ScoreTable,
+) -> dict[str, object]:
+    """The provenance of a score file (see :mod:`iomscore.provenance`)."""
+    low, medium, high = engine.thresholds
+    parquet = args.events.lower().endswith(_PARQUET_SUFFIXES)
+    repairs = getattr(args, "repairs", [])
+    return {
+        "iomscore_version": __version__,
+        "command": "score",
+        "as_of": result.as_of.isoformat(),
+        "window_years": args.window_years,
+        "thresholds_points": {"LOW": low, "MEDIUM": medium, "HIGH": high},
+        "weights": {
+            "name": weights.name,
+            "sha256": weights.sha256,
+            "file": "(shipped default)" if args.weights is None else os.path.basename(args.weights),
+        },
+        "input": {
+            "file": os.path.basename(args.events),
+            "sha256": file_sha256(args.events),
+            "format": "parquet" if parquet else "csv",
+            **({} if parquet else {"encoding": args.encoding}),
+        },
+        "counts": {
+            "events_read": report.received,
+            "events_taken": report.taken,
+            "events_before_window": report.expired,
+            "events_after_as_of": report.future,
+            "duplicate_events": report.duplicates,
+            "nominals_scored": len(result),
+            "bands": result.band_counts(),
+        },
+        "offence_repairs": [{"text": r.text, "code": r.code, "rows": r.rows} for r in repairs],
+    }
+
+
+def _write_scores(out: str, result: ScoreTable, metadata: dict[str, object]) -> None:
+    """``nominal_id,score,band`` as Parquet (metadata inside) or CSV (and ``OUT.meta.json``)."""
+    text = to_json(metadata)
+    if out.lower().endswith(_PARQUET_SUFFIXES):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.table(
+            {
+                "nominal_id": pa.array(result.nominal_id, pa.int64()),
+                "score": pa.array(result.score, pa.int64()),
+                "band": pa.array([BAND_NAMES[b] for b in range(4)])
+                .take(pa.array(result.band, pa.int8()))
+                .dictionary_encode(),
+            }
+        ).replace_schema_metadata({METADATA_KEY: text})
+        with atomic_files(out, binary=True) as (handle,):
+            pq.write_table(table, handle)
+        return
+    with atomic_files(out, sidecar_path(out)) as (handle, meta):
+        result.write_csv(handle)
+        meta.write(text)
 
 
 # -- demo -----------------------------------------------------------------------------
@@ -134,28 +240,43 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from . import _kernels, synth
 
     _check_demo_sizes(args, synth.NOMINAL_ID_RANGE)
+    _check_out(args, ("the weight table", args.weights))
     clock = _Clock()
-    _kernels.warm_up()
-    clock.lap("load kernels")
-    weights = _load_weights(args.weights)
-    clock.lap("weights")
-    cohort = synth.cohort(args.nominals, args.events, as_of=args.as_of, seed=args.seed)
-    clock.lap("generate")
+    stages = Stages(
+        ["load kernels", "generate", "ingest", "score", "matrix", "what-if", "advance"],
+        quiet=args.quiet,
+    )
+    try:
+        stages.begin("load kernels")
+        _kernels.warm_up()
+        clock.lap("load kernels")
+        weights = _load_weights(args.weights)
+        clock.lap("weights")
+        stages.begin("generate")
+        cohort = synth.cohort(args.nominals, args.events, as_of=args.as_of, seed=args.seed)
+        clock.lap("generate")
+        stages.begin("ingest")
+        engine = Engine(weights, args.as_of)
+        report = engine.ingest(cohort)
+        clock.lap("ingest")
+        stages.begin("score")
+        result = engine.scores()
+        clock.lap("score")
+        stages.begin("matrix")
+        engine.matrix()
+        clock.lap("matrix")
+        stages.begin("what-if")
+        full = engine.what_if(_scaled(weights, 2))
+        clock.lap("what-if (x2 table)")
+        stages.begin("advance")
+        engine.advance(args.as_of + datetime.timedelta(days=1))
+        clock.lap("advance 1 day")
+    finally:
+        stages.close()
     _err(
         f"synthetic cohort: {args.nominals:,} nominals, {len(cohort):,} events "
         f"(seed {args.seed}, as of {args.as_of})"
     )
-    engine = Engine(weights, args.as_of)
-    report = engine.ingest(cohort)
-    clock.lap("ingest")
-    result = engine.scores()
-    clock.lap("score")
-    engine.matrix()
-    clock.lap("matrix")
-    full = engine.what_if(_scaled(weights, 2))
-    clock.lap("what-if (x2 table)")
-    engine.advance(args.as_of + datetime.timedelta(days=1))
-    clock.lap("advance 1 day")
     _err(str(report))
     _err(_band_summary(result))
     _err(f"what-if every weight doubled: {len(full.changes):,} nominals would change band")
@@ -198,34 +319,70 @@ def _scaled(weights: Weights, factor: int) -> Weights:
 def _cmd_replay(args: argparse.Namespace) -> int:
     from .replay import replay
 
-    weights = _load_weights(args.weights)
-    table, label = read_events(args.events)
-    batch = encode_events(table, weights, label=label)
-    with _output(args.out) as out:
-        summary = replay(
-            batch,
-            weights,
-            args.start,
-            args.end,
-            out,
-            window_years=args.window_years,
-            progress=_err if args.progress else None,
-        )
+    _check_out(args, ("the events file", args.events), ("the weight table", args.weights))
+    args.encoding = check_encoding(args.encoding)
+    if args.end < args.start:
+        raise OptionError(f"--to {args.end} is before --from {args.start}")
+    stages = Stages(["read", "check", "replay"], quiet=args.quiet)
+    try:
+        weights = _load_weights(args.weights)
+        table, label = _read(args, weights, stages)
+        batch = encode_events(table, weights, label=label)
+        stages.begin("replay")
+
+        def progress(text: str) -> None:
+            stages.note(text.removeprefix("replay: "))
+            if args.progress:
+                _err(text)
+
+        with _output(args.out) as out:
+            summary = replay(
+                batch,
+                weights,
+                args.start,
+                args.end,
+                out,
+                window_years=args.window_years,
+                progress=progress,
+            )
+    finally:
+        stages.close()
     _err(summary)
     return 0
 
 
 # -- whatif ---------------------------------------------------------------------------
 def _cmd_whatif(args: argparse.Namespace) -> int:
+    _check_out(
+        args,
+        ("the events file", args.events),
+        ("the weight table (--weights)", args.weights),
+        ("the new weight table (--new-weights)", args.new_weights),
+    )
+    args.encoding = check_encoding(args.encoding)
     clock = _Clock()
-    old = _load_weights(args.weights)
-    new = Weights.load(args.new_weights)
-    table, label = read_events(args.events)
-    engine = Engine(old, args.as_of, window_years=args.window_years)
-    engine.ingest(table, future="skip", label=label)
-    clock.lap("ingest")
-    impact = engine.what_if(new)
-    clock.lap("what-if")
+    stages = Stages(["read", "check", "ingest", "what-if", "write"], quiet=args.quiet)
+    try:
+        old = _load_weights(args.weights)
+        new = Weights.load(args.new_weights)
+        table, label = _read(args, old, stages)
+        batch = encode_events(table, old, label=label)
+        stages.begin("ingest")
+        engine = Engine(old, args.as_of, window_years=args.window_years)
+        engine.ingest_encoded(batch, future="skip", label=label)
+        clock.lap("ingest")
+        stages.begin("what-if")
+        impact = engine.what_if(new)
+        clock.lap("what-if")
+        stages.begin("write")
+        changes = impact.changes
+        if args.out:
+            with _output(args.out) as handle:
+                handle.write("nominal_id,old_band,new_band,score\n")
+                for nominal, old_band, new_band, points in changes.rows():
+                    handle.write(f"{nominal},{old_band},{new_band},{points}\n")
+    finally:
+        stages.close()
     print(
         f"what-if: {old.name} ({old.short_hash()}) -> {new.name} ({new.short_hash()}) "
         f"at {args.as_of}"
@@ -234,12 +391,7 @@ def _cmd_whatif(args: argparse.Namespace) -> int:
     print(
         "score changes (points): " + ", ".join(f"{k} {v:,.6g}" for k, v in impact.summary().items())
     )
-    changes = impact.changes
     if args.out:
-        with _output(args.out) as handle:
-            handle.write("nominal_id,old_band,new_band,score\n")
-            for nominal, old_band, new_band, points in changes.rows():
-                handle.write(f"{nominal},{old_band},{new_band},{points}\n")
         print(f"{len(changes):,} nominals change band: written to {args.out}")
     else:
         print(f"{len(changes):,} nominals change band (use --out FILE to list them)")
@@ -296,6 +448,12 @@ def _cmd_weights_build(args: argparse.Namespace) -> int:
 
 
 # -- parser ---------------------------------------------------------------------------
+_EVENTS_HELP = (
+    "events file: CSV with header event_id,nominal_id,dataset,offence,date (other columns "
+    "are ignored), or Parquet (.parquet, .pq) with those columns"
+)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="iomscore",
@@ -309,55 +467,140 @@ def _parser() -> argparse.ArgumentParser:
             "--weights", metavar="FILE", help="weight table CSV (default: the shipped table)"
         )
         if as_of:
-            p.add_argument("--as-of", required=True, metavar="YYYY-MM-DD", help="scoring date D")
+            p.add_argument(
+                "--as-of",
+                required=True,
+                metavar="YYYY-MM-DD",
+                help="scoring date D: events of the window ending on D count, later ones do not",
+            )
         p.add_argument(
-            "--window-years", type=int, default=2, metavar="N", help="window length (years)"
+            "--window-years",
+            type=int,
+            default=2,
+            metavar="N",
+            help="window length in years (default 2)",
+        )
+
+    def reading(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--encoding",
+            default="utf-8",
+            metavar="NAME",
+            help="text encoding of a CSV events file (default utf-8; e.g. cp1252 for "
+            "Windows exports); Parquet is always UTF-8",
+        )
+        p.add_argument(
+            "--repair-codes",
+            action="store_true",
+            help="read offence codes a spreadsheet turned into numbers (2801, 28.01, 28.1) "
+            "as the one code of the weight table they stand for (028/01); every repair is "
+            "reported with its count, and a value that could be two codes is refused",
+        )
+        p.add_argument(
+            "--quiet",
+            action="store_true",
+            help="no progress display (shown only on a terminal, for runs over about 2 s)",
         )
 
     p = sub.add_parser("score", help="score an events file (CSV or Parquet) at a date")
-    p.add_argument(
-        "events",
-        help="events file: CSV with header event_id,nominal_id,dataset,offence,date, or Parquet",
-    )
+    p.add_argument("events", help=_EVENTS_HELP)
     common(p)
     p.add_argument(
-        "--out", metavar="FILE", help="write nominal_id,score,band here (default stdout)"
+        "--out",
+        metavar="FILE",
+        help="write nominal_id,score,band here (default stdout): FILE.parquet or .pq "
+        "writes Parquet with the provenance in its metadata; any other name writes CSV "
+        "and the provenance to FILE.meta.json",
     )
+    reading(p)
     p.set_defaults(run=_cmd_score)
 
     p = sub.add_parser("demo", help="score a synthetic force-sized cohort and print timings")
-    p.add_argument("--nominals", type=int, default=250_000)
-    p.add_argument("--events", type=int, default=2_000_000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--as-of", default="2026-11-26", metavar="YYYY-MM-DD")
-    p.add_argument("--weights", metavar="FILE")
+    p.add_argument(
+        "--nominals",
+        type=int,
+        default=250_000,
+        metavar="N",
+        help="synthetic nominals (default 250,000)",
+    )
+    p.add_argument(
+        "--events",
+        type=int,
+        default=2_000_000,
+        metavar="N",
+        help="synthetic events (default 2,000,000)",
+    )
+    p.add_argument(
+        "--seed", type=int, default=0, metavar="N", help="random seed of the cohort (default 0)"
+    )
+    p.add_argument(
+        "--as-of",
+        default="2026-11-26",
+        metavar="YYYY-MM-DD",
+        help="scoring date D (default 2026-11-26)",
+    )
+    p.add_argument(
+        "--weights", metavar="FILE", help="weight table CSV (default: the shipped table)"
+    )
     p.add_argument("--out", metavar="FILE", help="write the full result CSV here")
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress display (shown only on a terminal, for runs over about 2 s)",
+    )
     p.set_defaults(run=_cmd_demo)
 
-    p = sub.add_parser("replay", help="step day by day and write every band change")
-    p.add_argument("events")
-    p.add_argument("--from", dest="start", required=True, metavar="D1")
-    p.add_argument("--to", dest="end", required=True, metavar="D2")
+    p = sub.add_parser(
+        "replay",
+        help="step day by day and write every band change",
+        description="Step one day at a time from --from to --to, both inclusive, and write "
+        "every band change. The events dated before --from set the starting state (the "
+        "bands at the end of the day before --from); each later event enters on its date.",
+    )
+    p.add_argument("events", help=_EVENTS_HELP)
+    p.add_argument(
+        "--from",
+        dest="start",
+        required=True,
+        metavar="D1",
+        help="first day replayed, inclusive (YYYY-MM-DD); earlier events set the starting state",
+    )
+    p.add_argument(
+        "--to",
+        dest="end",
+        required=True,
+        metavar="D2",
+        help="last day replayed, inclusive (YYYY-MM-DD); later events are not read",
+    )
     p.add_argument("--out", metavar="FILE", help="band changes CSV (default stdout)")
-    p.add_argument("--progress", action="store_true", help="report progress on stderr")
+    p.add_argument(
+        "--progress", action="store_true", help="print a line on stderr at each month start"
+    )
     common(p, as_of=False)
+    reading(p)
     p.set_defaults(run=_cmd_replay)
 
     p = sub.add_parser("whatif", help="the impact of a new weight table, without applying it")
-    p.add_argument("events")
+    p.add_argument("events", help=_EVENTS_HELP)
     common(p)
-    p.add_argument("--new-weights", required=True, metavar="FILE")
+    p.add_argument(
+        "--new-weights",
+        required=True,
+        metavar="FILE",
+        help="the candidate weight table CSV, compared with --weights",
+    )
     p.add_argument("--out", metavar="FILE", help="write the nominals that change band here")
+    reading(p)
     p.set_defaults(run=_cmd_whatif)
 
     p = sub.add_parser("weights", help="build, check and compare weight tables")
     wsub = p.add_subparsers(dest="weights_command", required=True)
     q = wsub.add_parser("check", help="check a weight table file")
-    q.add_argument("file")
+    q.add_argument("file", help="the weight table CSV to check (exit 1 if it has problems)")
     q.set_defaults(run=_cmd_weights_check)
     q = wsub.add_parser("diff", help="list the entries that differ between two tables")
-    q.add_argument("a")
-    q.add_argument("b")
+    q.add_argument("a", help="the old weight table CSV")
+    q.add_argument("b", help="the new weight table CSV")
     q.set_defaults(run=_cmd_weights_diff)
     q = wsub.add_parser("build", help="derive a weight table from a priorities file")
     q.add_argument(
@@ -369,7 +612,7 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument(
         "--severity", default=None, metavar="FILE", help="ONS severity CSV (default: shipped)"
     )
-    q.add_argument("--out", required=True, metavar="FILE")
+    q.add_argument("--out", required=True, metavar="FILE", help="where to write the table CSV")
     q.set_defaults(run=_cmd_weights_build)
     return parser
 

@@ -116,6 +116,20 @@ class RetractReport:
     unknown: np.ndarray = field(repr=False)
     changes: BandChanges = field(repr=False)
 
+    #: At most this many unknown ids are listed by ``str``; the rest are counted.
+    SHOWN_IDS = 20
+
+    def __str__(self) -> str:
+        text = f"{self.retracted:,} events retracted"
+        unknown = self.unknown.tolist()
+        if unknown:
+            shown = ", ".join(str(i) for i in unknown[: self.SHOWN_IDS])
+            more = len(unknown) - self.SHOWN_IDS
+            text += f"; {len(unknown):,} ids not held: {shown}"
+            if more > 0:
+                text += f" and {more:,} more"
+        return text + f"; {len(self.changes):,} band changes"
+
 
 @dataclass(frozen=True)
 class AdvanceReport:
