@@ -12,15 +12,16 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-from Cython.Build import cythonize
-from setuptools import Extension, find_packages, setup
-
+# Before the build's own imports, so that the message is what an unsupported platform sees.
 if os.name != "posix":
     sys.exit(
         "iomscore builds its compiled core with a C compiler on a POSIX system (Linux or "
         "macOS); this platform is not supported."
     )
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, find_packages, setup
 
 DEBUG = os.environ.get("IOMSCORE_DEBUG") == "1"
 SANITIZE = os.environ.get("IOMSCORE_SANITIZE", "")
