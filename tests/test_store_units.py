@@ -75,8 +75,10 @@ def test_a_full_rescore_refuses_a_matrix_of_another_store_and_changes_nothing():
     m = engine.matrix()
     row_index = np.argsort(store.nominal_ids(), kind="stable")
     points = sc.weights.kind_points() + 10_000
-    with pytest.raises(ValueError, match="one row per nominal"):
+    with pytest.raises(ValueError, match=r"one row per nominal|one CSR matrix"):
         store.rescore(m.indptr[:-1], m.indices, m.data, points, row_index[:-1], m.nominal_id[:-1])
+    with pytest.raises(ValueError, match="one row per nominal"):
+        store.rescore(m.indptr, m.indices, m.data, points, row_index[:-1], m.nominal_id)
     np.testing.assert_array_equal(store.scores(), before)
     assert engine.scores().rows() == sc.ref_rows()
 

@@ -449,15 +449,14 @@ cdef class EventStore:
         nominals whose band changed, in row order. Its arrays are allocated
         before any score changes, so a failure (memory) changes nothing.
         """
-        cdef const int64_t[::1] ip = np.ascontiguousarray(indptr, dtype=np.int64)
-        cdef const uint16_t[::1] k = np.ascontiguousarray(kinds, dtype=np.uint16)
-        cdef const int32_t[::1] p = _points32(points)
-        cdef int width = 2 if counts.dtype == np.uint16 else 4
-        counts = np.ascontiguousarray(counts, dtype=np.uint16 if width == 2 else np.int32)
-        cdef const uint8_t[::1] c = counts.view(np.uint8)
+        indptr, kinds, counts, points, width = _csr_arrays(indptr, kinds, counts, points)
+        cdef const int64_t[::1] ip = indptr
+        cdef const uint16_t[::1] k = kinds
+        cdef const uint8_t[::1] c = counts
+        cdef const int32_t[::1] p = points
+        cdef int count_bytes = width
         cdef int64_t n = self._n_nominals(), moved = 0
-        if (ip.shape[0] != n + 1 or row_index.shape[0] != n or row_ids.shape[0] != n
-                or ip[0] != 0 or ip[n] != k.shape[0] or counts.shape[0] != k.shape[0]):
+        if ip.shape[0] != n + 1 or row_index.shape[0] != n or row_ids.shape[0] != n:
             raise ValueError("the matrix must have one row per nominal of this store")
         ids = np.empty(n, dtype=np.int64)
         old = np.empty(n, dtype=np.int8)
@@ -468,7 +467,7 @@ cdef class EventStore:
         if n:
             with nogil:
                 moved = iom_rescore_all(self.s, n, &ip[0], &k[0] if k.shape[0] else NULL,
-                                        &c[0] if c.shape[0] else NULL, width, &p[0],
+                                        &c[0] if c.shape[0] else NULL, count_bytes, &p[0],
                                         &row_index[0], &row_ids[0], &oi[0], &oo[0], &on[0],
                                         &os[0])
         else:
@@ -525,6 +524,22 @@ def _points32(points):
     return points
 
 
+def _csr_arrays(indptr, kinds, counts, points):
+    """A CSR count matrix and a points table as the product loop reads them: indptr
+    int64, kinds uint16, counts as bytes (uint16 or int32 values: their width, 2 or
+    4, is returned last) and points int32 padded to every uint16 kind. A
+    ValueError if the arrays do not describe one matrix."""
+    indptr = np.ascontiguousarray(indptr, dtype=np.int64)
+    kinds = np.ascontiguousarray(kinds, dtype=np.uint16)
+    width = 2 if counts.dtype == np.uint16 else 4
+    counts = np.ascontiguousarray(counts, dtype=np.uint16 if width == 2 else np.int32)
+    n_rows = indptr.shape[0] - 1
+    if (n_rows < 0 or indptr[0] != 0 or indptr[n_rows] != kinds.shape[0]
+            or counts.shape[0] != kinds.shape[0]):
+        raise ValueError("indptr, kinds and counts do not describe one CSR matrix")
+    return indptr, kinds, counts.view(np.uint8), _points32(points), width
+
+
 def csr_matvec(indptr, kinds, counts, points, threads=2):
     """Scores = count matrix @ points (int64): the full rescore.
 
@@ -540,22 +555,20 @@ def csr_matvec(indptr, kinds, counts, points, threads=2):
     threads : {1, 2}
         Threads to use: a large product is split in two halves of its entries.
     """
-    cdef const int64_t[::1] ip = np.ascontiguousarray(indptr, dtype=np.int64)
-    cdef const uint16_t[::1] k = np.ascontiguousarray(kinds, dtype=np.uint16)
-    cdef const int32_t[::1] p = _points32(points)
-    cdef int width = 2 if counts.dtype == np.uint16 else 4
-    counts = np.ascontiguousarray(counts, dtype=np.uint16 if width == 2 else np.int32)
-    cdef const uint8_t[::1] c = counts.view(np.uint8)
-    cdef int64_t n_rows = ip.shape[0] - 1
     cdef int n_threads = _check_threads(threads)
-    if n_rows < 0 or ip[0] != 0 or ip[n_rows] != k.shape[0] or counts.shape[0] != k.shape[0]:
-        raise ValueError("indptr, kinds and counts do not describe one CSR matrix")
+    indptr, kinds, counts, points, width = _csr_arrays(indptr, kinds, counts, points)
+    cdef const int64_t[::1] ip = indptr
+    cdef const uint16_t[::1] k = kinds
+    cdef const uint8_t[::1] c = counts
+    cdef const int32_t[::1] p = points
+    cdef int count_bytes = width
+    cdef int64_t n_rows = ip.shape[0] - 1
     out = np.empty(n_rows, dtype=np.int64)
     cdef int64_t[::1] o = out
     if n_rows:
         with nogil:
             iom_csr_scores(n_threads, n_rows, &ip[0], &k[0] if k.shape[0] else NULL,
-                           &c[0] if c.shape[0] else NULL, width, &p[0], &o[0])
+                           &c[0] if c.shape[0] else NULL, count_bytes, &p[0], &o[0])
     return out
 
 
