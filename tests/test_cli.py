@@ -85,13 +85,18 @@ def expected_rows(events=EVENTS, as_of=AS_OF, years=2, mapping=MAPPING):
     return reference.result(reference.score(events, mapping, as_of, years))
 
 
-@pytest.fixture
-def files(tmp_path):
-    weights = tmp_path / "weights.csv"
+def write_files(folder):
+    """The weight table and events file of these tests, written to ``folder``."""
+    weights = folder / "weights.csv"
     weights.write_text(WEIGHTS_TEXT, encoding="utf-8")
-    events = tmp_path / "events.csv"
+    events = folder / "events.csv"
     events.write_text(EVENTS_TEXT, encoding="utf-8")
     return weights, events
+
+
+@pytest.fixture
+def files(tmp_path):
+    return write_files(tmp_path)
 
 
 def read_result(text: str) -> list[tuple[int, int, str]]:

@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from test_cli import EVENTS, EVENTS_TEXT, WEIGHTS_TEXT, expected_rows, read_result
+from test_cli import EVENTS, EVENTS_TEXT, WEIGHTS_TEXT, expected_rows, read_result, write_files
 
 import iomscore
 from iomscore import cli
@@ -37,11 +37,7 @@ AS_OF = ["--as-of", "2024-02-29"]
 
 @pytest.fixture
 def files(tmp_path):
-    weights = tmp_path / "weights.csv"
-    weights.write_text(WEIGHTS_TEXT, encoding="utf-8")
-    events = tmp_path / "events.csv"
-    events.write_text(EVENTS_TEXT, encoding="utf-8")
-    return weights, events
+    return write_files(tmp_path)
 
 
 def one_error_line(capsys, code: int, *words: str) -> str:
