@@ -136,6 +136,24 @@ static void *iom_expire_part(void *arg) {
     return NULL;
 }
 
+/* Copy a day's live events to the archive's buffer, before they are freed. A
+ * slot's full day is the one day of the window (start, as_of] with its
+ * residue. */
+static void iom_copy_leaving(const iom_store *s, const iom_day *d, iom_leaving *out) {
+    int64_t k = out->n;
+    for (int32_t i = 0; i < d->len; i++) {
+        int32_t slot = d->slots[i];
+        if (s->ev_kind[slot] == IOM_DEAD_KIND) continue;
+        assert(k < out->cap);
+        out->id[k] = s->ev_id[slot];
+        out->nom[k] = s->ev_nom[slot];
+        out->kind[k] = s->ev_kind[slot];
+        out->day[k] = (int32_t)(s->as_of - (uint16_t)((uint16_t)s->as_of - s->ev_day[slot]));
+        k++;
+    }
+    out->n = k;
+}
+
 /* Release one day's array: live events stop counting, dead ones are freed.
  * The helper's part (iom_expire_part) runs beside this thread's, or after it
  * on this thread for a short day. This thread lists the live slots of its
@@ -144,7 +162,7 @@ static void *iom_expire_part(void *arg) {
  * is marked dead and goes on the free stack (room reserved by iom_expire).
  * `theirs` and both `own` hold the longest day. */
 static int iom_expire_day(iom_store *s, iom_day *d, int64_t *expired, iom_crossings theirs,
-                          int32_t *own_mine, int32_t *own_theirs) {
+                          int32_t *own_mine, int32_t *own_theirs, iom_leaving *out) {
     int64_t n = d->len;
     iom_expire_job job = {s->ev_index, s->ev_pages, s->ev_id, s->ev_nom, s->ev_kind, d,
                           iom_day_spread(s, d), 0, iom_records_for(s, theirs, own_theirs)};
@@ -174,6 +192,7 @@ static int iom_expire_day(iom_store *s, iom_day *d, int64_t *expired, iom_crossi
     iom_index_add_counts(s, &job.index, &job.pages);
     iom_append_crossings(s, &job.records.list);
     assert(s->n_free + n <= s->free_cap);
+    if (out) iom_copy_leaving(s, d, out);
     int32_t *freed = s->free_slots + s->n_free;
     for (int64_t i = 0; i < n; i++) {
         s->ev_kind[slots[i]] = IOM_DEAD_KIND;
@@ -189,12 +208,24 @@ static int iom_expire_day(iom_store *s, iom_day *d, int64_t *expired, iom_crossi
 
 /* The days to release, room for the longest day and on the free stack for
  * every slot released, before any change. */
-int iom_expire(iom_store *s, int64_t new_start, int64_t *expired) {
-    *expired = 0;
+void iom_expiring_days(const iom_store *s, int64_t new_start, int64_t *first, int64_t *last) {
     int64_t ring = s->ring_mask + 1;
     int64_t span = new_start - s->start;
-    int64_t first = span >= ring ? 0 : s->start + 1;
-    int64_t last = span >= ring ? ring - 1 : new_start;
+    *first = span >= ring ? 0 : s->start + 1;
+    *last = span >= ring ? ring - 1 : new_start;
+}
+
+int64_t iom_leaving_bound(const iom_store *s, int64_t new_start) {
+    int64_t first, last, total = 0;
+    iom_expiring_days(s, new_start, &first, &last);
+    for (int64_t day = first; day <= last; day++) total += s->days[day & s->ring_mask].len;
+    return total;
+}
+
+int iom_expire(iom_store *s, int64_t new_start, int64_t *expired, iom_leaving *out) {
+    *expired = 0;
+    int64_t first, last;
+    iom_expiring_days(s, new_start, &first, &last);
     int64_t longest = 0, total = 0;
     for (int64_t day = first; day <= last; day++) {
         int64_t n = s->days[day & s->ring_mask].len;
@@ -215,7 +246,8 @@ int iom_expire(iom_store *s, int64_t new_start, int64_t *expired) {
     for (int64_t day = first; day <= last && rc == IOM_OK; day++) {
         iom_day *d = &s->days[day & s->ring_mask];
         if (d->len || d->slots)
-            rc = iom_expire_day(s, d, expired, theirs, index + longest, index + 2 * longest);
+            rc = iom_expire_day(s, d, expired, theirs, index + longest, index + 2 * longest,
+                                out);
     }
     iom_scratch_done(s, old);
     return rc;

@@ -15,6 +15,7 @@
 #define IOM_DAYS_H
 
 #include "iom_base.h"
+#include "iom_store.h"
 
 /* The slots of one day's events, in the order they came. */
 typedef struct {
@@ -39,7 +40,10 @@ int iom_reserve_days(struct iom_store *s, int64_t n, const int32_t *days, const 
 /* Room on the free stack for `extra` more slots. */
 int iom_reserve_free(struct iom_store *s, int64_t extra);
 /* Expire the days up to new_start (see iom_advance in iom_store.h). */
-int iom_expire(struct iom_store *s, int64_t new_start, int64_t *expired);
+int iom_expire(struct iom_store *s, int64_t new_start, int64_t *expired, iom_leaving *out);
+/* The days iom_expire releases, as ring indices first..last (see iom_expire). */
+void iom_expiring_days(const struct iom_store *s, int64_t new_start, int64_t *first,
+                       int64_t *last);
 /* Move dead slots from the day arrays to the free stack: O(events held).
  * iom_advance runs it once retracted events outnumber a quarter of the live
  * ones + 65,536. Does nothing if the stack cannot grow (it only frees room). */

@@ -173,6 +173,7 @@ const int64_t *iom_store_points(const iom_store *s) { return s->points; }
 const int64_t *iom_store_event_ids(const iom_store *s) { return s->ev_id; }
 const int32_t *iom_store_event_nominals(const iom_store *s) { return s->ev_nom; }
 const uint16_t *iom_store_event_kinds(const iom_store *s) { return s->ev_kind; }
+const uint16_t *iom_store_event_days(const iom_store *s) { return s->ev_day; }
 
 /* ---- lookups -------------------------------------------------------------- */
 
@@ -636,8 +637,10 @@ int iom_retract(iom_store *s, int64_t n, const int64_t *slots) {
     return rc;
 }
 
-int iom_advance(iom_store *s, int64_t new_as_of, int64_t new_start, int64_t *expired) {
-    int rc = iom_expire(s, new_start, expired);
+int iom_advance(iom_store *s, int64_t new_as_of, int64_t new_start, int64_t *expired,
+                iom_leaving *out) {
+    if (out) out->n = 0;
+    int rc = iom_expire(s, new_start, expired, out);
     iom_pages_trim(&s->ev_pages);
     s->as_of = new_as_of;
     s->start = new_start;

@@ -76,6 +76,9 @@ const int64_t *iom_store_points(const iom_store *s);
 const int64_t *iom_store_event_ids(const iom_store *s);
 const int32_t *iom_store_event_nominals(const iom_store *s);
 const uint16_t *iom_store_event_kinds(const iom_store *s);
+/* Days by slot, modulo 2**16: a live event's day is the one day of the window
+ * (start, as_of] with that residue. */
+const uint16_t *iom_store_event_days(const iom_store *s);
 
 /* ---- lookups ------------------------------------------------------------ */
 
@@ -123,9 +126,28 @@ int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nomina
 /* Retract live slots (distinct). */
 int iom_retract(iom_store *s, int64_t n, const int64_t *slots);
 
+/* Where iom_advance copies the events that leave the window, for the
+ * engine's archive: room for `cap` events (iom_leaving_bound), and `n` written.
+ * Each event's id, nominal index, kind and full day number; in day order but
+ * for a jump of a whole ring or more, whose days come in ring order. */
+typedef struct {
+    int64_t *id;
+    int32_t *nom;
+    uint16_t *kind;
+    int32_t *day;
+    int64_t cap;
+    int64_t n;
+} iom_leaving;
+
+/* Room enough for the events leaving the window when it moves to new_start:
+ * the slots of the days that expire, live or retracted. */
+int64_t iom_leaving_bound(const iom_store *s, int64_t new_start);
+
 /* Move the date forward; events dated on or before new_start leave the window.
- * Returns the number expired in *expired. */
-int iom_advance(iom_store *s, int64_t new_as_of, int64_t new_start, int64_t *expired);
+ * Returns the number expired in *expired, and copies them to *out if it is not
+ * NULL (with room for iom_leaving_bound). */
+int iom_advance(iom_store *s, int64_t new_as_of, int64_t new_start, int64_t *expired,
+                iom_leaving *out);
 
 /* Start a new operation (an empty crossed list). */
 void iom_begin(iom_store *s);

@@ -1,13 +1,13 @@
 """Type stubs for the compiled event store (src/iomscore/_core.pyx)."""
 
 from collections.abc import Callable
-from typing import TypeAlias
+from typing import Literal, TypeAlias, overload
 
 import numpy as np
 import numpy.typing as npt
 from typing_extensions import disjoint_base
 
-__all__ = ["EventStore", "compose_kinds", "csr_matvec"]
+__all__ = ["EventStore", "compose_kinds", "csr_matvec", "group_positions"]
 
 _BandChanges: TypeAlias = tuple[
     npt.NDArray[np.int64], npt.NDArray[np.int8], npt.NDArray[np.int8], npt.NDArray[np.int64]
@@ -63,6 +63,17 @@ class EventStore:
     def event_ids(self) -> npt.NDArray[np.int64]: ...
     def event_nominals(self) -> npt.NDArray[np.int32]: ...
     def event_kinds(self) -> npt.NDArray[np.uint16]: ...
+    def event_days(self) -> npt.NDArray[np.uint16]: ...
+    def nominal_events(
+        self,
+        index: int,
+        indptr: npt.NDArray[np.int64],
+        slots: npt.NDArray[np.int32],
+        recent: npt.NDArray[np.int32],
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint16], npt.NDArray[np.int32]]: ...
+    def forecast_falls(
+        self, group_of_offset: npt.NDArray[np.int32], n_groups: int
+    ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int8], npt.NDArray[np.int32]]: ...
     def find_events(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]: ...
     def find_nominals(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]: ...
     def classify(
@@ -86,7 +97,20 @@ class EventStore:
         nominal_index: npt.NDArray[np.int32] | None = None,
     ) -> None: ...
     def retract(self, slots: npt.NDArray[np.int64]) -> None: ...
-    def advance(self, new_as_of: int, new_start: int) -> int: ...
+    @overload
+    def advance(self, new_as_of: int, new_start: int, leaving: Literal[False] = False) -> int: ...
+    @overload
+    def advance(
+        self, new_as_of: int, new_start: int, leaving: Literal[True]
+    ) -> tuple[
+        int,
+        tuple[
+            npt.NDArray[np.int64],
+            npt.NDArray[np.int32],
+            npt.NDArray[np.uint16],
+            npt.NDArray[np.int32],
+        ],
+    ]: ...
     def add_columns(
         self,
         changed: npt.NDArray[np.int64],
@@ -114,6 +138,9 @@ def csr_matvec(
     points: npt.NDArray[np.int64],
     threads: int = 2,
 ) -> npt.NDArray[np.int64]: ...
+def group_positions(
+    keys: npt.NDArray[np.int32], n_groups: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]: ...
 def compose_kinds(
     dataset_rows: npt.NDArray[np.int32],
     dataset_base: npt.NDArray[np.uint16],

@@ -14,6 +14,7 @@ import numpy as np
 
 cimport numpy as cnp
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint16_t, uint64_t
+from libc.stdlib cimport free, malloc, qsort
 
 from ._cstore cimport (
     IOM_ENOMEM, IOM_EOVERFLOW, IOM_ETOOMANY, IOM_MAX_SLOTS, IOM_OK, IOM_RECORD_BYTES,
@@ -21,6 +22,7 @@ from ._cstore cimport (
     iom_classify, iom_crossed_count, iom_crossed_moved, iom_csr_scores, iom_find_events,
     iom_find_nominals, iom_helper_counts, iom_plan, iom_plan_actions, iom_retract,
     iom_rescore_all, iom_set_points, iom_stats, iom_store, iom_store_event_ids,
+    iom_leaving, iom_leaving_bound, iom_store_event_days,
     iom_store_event_kinds, iom_store_event_nominals, iom_store_fail_at_nominal, iom_store_free,
     iom_store_index_lanes, iom_store_new, iom_store_nominal_ids, iom_store_points,
     iom_store_records, iom_store_set_parallel_min, iom_store_set_threads,
@@ -29,7 +31,7 @@ from ._cstore cimport (
 
 cnp.import_array()
 
-__all__ = ["EventStore", "compose_kinds", "csr_matvec"]
+__all__ = ["EventStore", "compose_kinds", "csr_matvec", "group_positions"]
 
 
 def _helper_counts():
@@ -38,6 +40,61 @@ def _helper_counts():
     cdef uint64_t counts[2]
     iom_helper_counts(counts)
     return int(counts[0]), int(counts[1])
+
+
+cdef struct _found:
+    int64_t day
+    int64_t id
+    uint16_t kind
+
+
+cdef int _by_day_then_id(const void *a, const void *b) noexcept nogil:
+    cdef const _found *x = <const _found *>a
+    cdef const _found *y = <const _found *>b
+    if x.day != y.day:
+        return -1 if x.day < y.day else 1
+    if x.id != y.id:
+        return -1 if x.id < y.id else 1
+    return 0
+
+
+def group_positions(const int32_t[::1] keys not None, int64_t n_groups):
+    """Positions grouped by key, a counting sort: ``positions[indptr[k]:indptr[k + 1]]``
+    are the positions ``i`` with ``keys[i] == k``, ascending. A negative key is
+    left out. Returns ``(indptr int64 (n_groups + 1), positions int32)``.
+    """
+    cdef int64_t n = keys.shape[0], i, bad = -1, total = 0
+    cdef int32_t k
+    if n >= 2**31:
+        raise ValueError("at most 2**31 - 1 positions can be grouped")
+    indptr_arr = np.zeros(n_groups + 1, dtype=np.int64)
+    cdef int64_t[::1] indptr = indptr_arr
+    with nogil:
+        for i in range(n):
+            k = keys[i]
+            if k < 0:
+                continue
+            if k >= n_groups:
+                bad = i
+                break
+            indptr[k + 1] += 1
+        if bad < 0:
+            for i in range(n_groups):
+                indptr[i + 1] += indptr[i]
+            total = indptr[n_groups]
+    if bad >= 0:
+        raise ValueError(f"position {bad}: key {keys[bad]} is not below n_groups {n_groups}")
+    positions_arr = np.empty(total, dtype=np.int32)
+    cursor_arr = indptr_arr[:-1].copy()
+    cdef int32_t[::1] positions = positions_arr
+    cdef int64_t[::1] cursor = cursor_arr
+    with nogil:
+        for i in range(n):
+            k = keys[i]
+            if k >= 0:
+                positions[cursor[k]] = <int32_t>i
+                cursor[k] += 1
+    return indptr_arr, positions_arr
 
 
 cdef void _check(int rc) except *:
@@ -272,6 +329,148 @@ cdef class EventStore:
         return _view(self, iom_store_event_kinds(self.s), self._stats().slot_top,
                      cnp.NPY_UINT16, 2)
 
+    def event_days(self):
+        """Day by slot, modulo 2**16 (see iom_store_event_days)."""
+        return _view(self, iom_store_event_days(self.s), self._stats().slot_top,
+                     cnp.NPY_UINT16, 2)
+
+    # -- one nominal's events, and the forecast ---------------------------------
+    def nominal_events(self, int64_t index, const int64_t[::1] indptr not None,
+                       const int32_t[::1] slots not None, const int32_t[::1] recent not None):
+        """The live events of the nominal of this index, from a grouping of slots
+        by nominal made earlier (``group_positions``: its slots are
+        ``slots[indptr[index]:indptr[index + 1]]``, none for an index past it) and
+        the slots written since (``recent``). A slot counts if it is live and
+        still the nominal's; each once.
+
+        Returns ``(event_id int64, kind uint16, day int32)`` ordered by day, then
+        event_id. Cost: the nominal's grouped slots and ``recent``.
+        """
+        cdef iom_stats st = self._stats()
+        cdef const int64_t *ev_id = iom_store_event_ids(self.s)
+        cdef const int32_t *ev_nom = iom_store_event_nominals(self.s)
+        cdef const uint16_t *ev_kind = iom_store_event_kinds(self.s)
+        cdef const uint16_t *ev_day = iom_store_event_days(self.s)
+        cdef int64_t lo = 0, hi = 0, i, n, k = 0, kept = 0
+        if 0 <= index < indptr.shape[0] - 1:
+            lo, hi = indptr[index], indptr[index + 1]
+        n = (hi - lo) + recent.shape[0]
+        cdef _found *found = <_found *>malloc((n + 1) * sizeof(_found))
+        if found == NULL:
+            raise MemoryError()
+        cdef int32_t slot
+        with nogil:
+            for i in range(n):
+                slot = slots[lo + i] if i < hi - lo else recent[i - (hi - lo)]
+                if slot < 0 or slot >= st.slot_top or ev_nom[slot] != index:
+                    continue
+                if ev_kind[slot] == 0xFFFF:
+                    continue
+                found[k].day = st.as_of - <uint16_t>(<uint16_t>st.as_of - ev_day[slot])
+                found[k].id = ev_id[slot]
+                found[k].kind = ev_kind[slot]
+                k += 1
+            qsort(found, k, sizeof(_found), _by_day_then_id)
+            for i in range(k):  # a slot in both lists: the same event twice, side by side
+                if kept and found[kept - 1].id == found[i].id:
+                    continue
+                found[kept] = found[i]
+                kept += 1
+        ids = np.empty(kept, dtype=np.int64)
+        kinds = np.empty(kept, dtype=np.uint16)
+        days = np.empty(kept, dtype=np.int32)
+        cdef int64_t[::1] oid = ids
+        cdef uint16_t[::1] okind = kinds
+        cdef int32_t[::1] oday = days
+        for i in range(kept):
+            oid[i] = found[i].id
+            okind[i] = found[i].kind
+            oday[i] = <int32_t>found[i].day
+        free(found)
+        return ids, kinds, days
+
+    def forecast_falls(self, const int32_t[::1] group_of_offset not None, int64_t n_groups):
+        """Rule 8 for every nominal, in one pass over the live events by expiry.
+
+        ``group_of_offset[o]`` is the expiry group (0, 1, ... in date order) of
+        the events dated ``start + 1 + o``: the days whose events stop counting
+        on the same date. Returns, by nominal index, the group on which its band
+        first falls below its band now and that band, and the group on which
+        its band becomes NONE (-1 and 0 for a nominal not banded now).
+        """
+        cdef iom_stats st = self._stats()
+        cdef int64_t n_nom = st.n_nominals, slot_top = st.slot_top, i, g, o, j
+        cdef const int32_t *ev_nom = iom_store_event_nominals(self.s)
+        cdef const uint16_t *ev_kind = iom_store_event_kinds(self.s)
+        cdef const uint16_t *ev_day = iom_store_event_days(self.s)
+        cdef const int64_t *points = iom_store_points(self.s)
+        cdef int64_t t0 = st.thresholds[0], t1 = st.thresholds[1], t2 = st.thresholds[2]
+        cdef uint16_t first_day = <uint16_t>(st.start + 1)
+        cdef int64_t n_offsets = group_of_offset.shape[0]
+        if n_groups < 0 or n_groups > n_offsets:
+            raise ValueError("n_groups must lie in 0..len(group_of_offset)")
+        running_arr = self.scores().copy()
+        falls_arr = np.full(n_nom, -1, dtype=np.int32)
+        to_arr = np.zeros(n_nom, dtype=np.int8)
+        none_arr = np.full(n_nom, -1, dtype=np.int32)
+        stamp_arr = np.full(n_nom, -1, dtype=np.int32)
+        touched_arr = np.empty(n_nom + 1, dtype=np.int32)
+        start_arr = np.zeros(n_groups + 1, dtype=np.int64)
+        order_arr = np.empty(max(st.live_events, 1), dtype=np.int32)
+        cdef int64_t[::1] running = running_arr, start = start_arr
+        cdef int32_t[::1] falls = falls_arr, none = none_arr, stamp = stamp_arr
+        cdef int32_t[::1] touched = touched_arr, order = order_arr
+        band0_arr = ((running_arr >= t0).astype(np.int8) + (running_arr >= t1)
+                     + (running_arr >= t2)).astype(np.int8)
+        cdef int8_t[::1] falls_to = to_arr
+        cdef const int8_t[::1] band0 = band0_arr
+        cdef const int32_t[::1] grp = group_of_offset
+        cdef int64_t m, bad = -1, nom
+        cdef int now, later
+        with nogil:
+            # a counting sort of the live slots by expiry group
+            for i in range(slot_top):
+                if ev_kind[i] == 0xFFFF:
+                    continue
+                o = <uint16_t>(ev_day[i] - first_day)
+                if o >= n_offsets or grp[o] < 0 or grp[o] >= n_groups:
+                    bad = i
+                    break
+                start[grp[o] + 1] += 1
+        if bad >= 0:
+            raise ValueError(f"slot {bad}: a day with no expiry group")
+        with nogil:
+            for g in range(n_groups):
+                start[g + 1] += start[g]
+            for i in range(slot_top):
+                if ev_kind[i] != 0xFFFF:
+                    g = grp[<uint16_t>(ev_day[i] - first_day)]
+                    order[start[g]] = <int32_t>i
+                    start[g] += 1
+            # start[g] now ends group g; walk the groups in date order
+            j = 0
+            for g in range(n_groups):
+                m = 0
+                while j < start[g]:
+                    i = order[j]
+                    nom = ev_nom[i]
+                    running[nom] -= points[ev_kind[i]]
+                    if stamp[nom] != g:
+                        stamp[nom] = <int32_t>g
+                        touched[m] = <int32_t>nom
+                        m += 1
+                    j += 1
+                for i in range(m):
+                    nom = touched[i]
+                    now = band0[nom]
+                    later = (running[nom] >= t0) + (running[nom] >= t1) + (running[nom] >= t2)
+                    if falls[nom] < 0 and later < now:
+                        falls[nom] = <int32_t>g
+                        falls_to[nom] = <int8_t>later
+                    if none[nom] < 0 and later == 0 and now > 0:
+                        none[nom] = <int32_t>g
+        return falls_arr, to_arr, none_arr
+
     # -- lookups --------------------------------------------------------------
     def find_events(self, const int64_t[::1] ids not None):
         """Slot of each event id, or -1."""
@@ -384,14 +583,37 @@ cdef class EventStore:
                 iom_begin(self.s)
         _check(rc)
 
-    def advance(self, int64_t new_as_of, int64_t new_start):
-        """Move D forward; returns how many live events left the window."""
+    def advance(self, int64_t new_as_of, int64_t new_start, bint leaving=False):
+        """Move D forward; returns how many live events left the window.
+
+        With ``leaving``, returns ``(expired, (event_id, nominal_index, kind,
+        day))``: the events that left, for the archive, in day order but after
+        a jump of the whole ring or more (see iom_store.h).
+        """
         cdef int64_t expired = 0
         cdef int rc
+        cdef iom_leaving out
+        cdef int64_t[::1] oid
+        cdef int32_t[::1] onom, oday
+        cdef uint16_t[::1] okind
+        if not leaving:
+            with nogil:
+                rc = iom_advance(self.s, new_as_of, new_start, &expired, NULL)
+            _check(rc)
+            return expired
+        cap = iom_leaving_bound(self.s, new_start)
+        ids = np.empty(cap + 1, dtype=np.int64)  # + 1: a pointer even for none
+        noms = np.empty(cap + 1, dtype=np.int32)
+        kinds = np.empty(cap + 1, dtype=np.uint16)
+        days = np.empty(cap + 1, dtype=np.int32)
+        oid, onom, okind, oday = ids, noms, kinds, days
+        out.id, out.nom, out.kind, out.day = &oid[0], &onom[0], &okind[0], &oday[0]
+        out.cap, out.n = cap, 0
         with nogil:
-            rc = iom_advance(self.s, new_as_of, new_start, &expired)
+            rc = iom_advance(self.s, new_as_of, new_start, &expired, &out)
         _check(rc)
-        return expired
+        n = out.n
+        return expired, (ids[:n], noms[:n], kinds[:n], days[:n])
 
     def add_columns(self, const int64_t[::1] changed not None, const int64_t[::1] delta not None,
                     const int64_t[::1] col_ptr not None, const int32_t[::1] rows not None,

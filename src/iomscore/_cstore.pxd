@@ -53,6 +53,7 @@ cdef extern from "iom_store.h" nogil:
     const int64_t *iom_store_event_ids(const iom_store *s)
     const int32_t *iom_store_event_nominals(const iom_store *s)
     const uint16_t *iom_store_event_kinds(const iom_store *s)
+    const uint16_t *iom_store_event_days(const iom_store *s)
 
     void iom_find_events(const iom_store *s, int64_t n, const int64_t *ids, int64_t *out_slot)
     void iom_find_nominals(const iom_store *s, int64_t n, const int64_t *ids, int64_t *out_index)
@@ -66,7 +67,17 @@ cdef extern from "iom_store.h" nogil:
                   const uint16_t *kinds, const int32_t *days, const int8_t *action,
                   const int32_t *known)
     int iom_retract(iom_store *s, int64_t n, const int64_t *slots)
-    int iom_advance(iom_store *s, int64_t new_as_of, int64_t new_start, int64_t *expired)
+    ctypedef struct iom_leaving:
+        int64_t *id
+        int32_t *nom
+        uint16_t *kind
+        int32_t *day
+        int64_t cap
+        int64_t n
+
+    int64_t iom_leaving_bound(const iom_store *s, int64_t new_start)
+    int iom_advance(iom_store *s, int64_t new_as_of, int64_t new_start, int64_t *expired,
+                    iom_leaving *out)
     void iom_begin(iom_store *s)
 
     void iom_set_points(iom_store *s, const int64_t *points)

@@ -8,12 +8,15 @@ integer comparisons.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import re
 
 __all__ = [
     "EPOCH",
     "MAX_WINDOW_YEARS",
     "day_number",
+    "expiry",
+    "expiry_day",
     "from_day_number",
     "parse_date",
     "window_start",
@@ -69,3 +72,25 @@ def window_start(as_of: _dt.date, years: int = 2) -> _dt.date:
             f"window_years must be an integer from 1 to {MAX_WINDOW_YEARS}, got {years}"
         )
     return years_before(as_of, years)
+
+
+def expiry(day: _dt.date, years: int = 2) -> _dt.date:
+    """Rule 7: the first date on which an event dated ``day`` no longer counts.
+
+    The same month and day ``years`` later, when ``window_start`` of it is
+    ``day`` itself; an event of 29 February whose year ``years`` later has none
+    counts through 28 February and stops on 1 March.
+    """
+    target_year = day.year + years
+    if day.month == 2 and day.day == 29:
+        try:
+            return _dt.date(target_year, 2, 29)
+        except ValueError:
+            return _dt.date(target_year, 3, 1)
+    return day.replace(year=target_year)
+
+
+@functools.lru_cache(maxsize=65_536)
+def expiry_day(number: int, years: int = 2) -> int:
+    """:func:`expiry` on day numbers."""
+    return day_number(expiry(from_day_number(number), years))

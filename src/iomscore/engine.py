@@ -24,11 +24,23 @@ from typing import Literal
 
 import numpy as np
 
-from ._core import EventStore, csr_matvec
+from ._core import EventStore, csr_matvec, group_positions
 from ._rwlock import RWLock
+from .archive import Archive
 from .batch import EncodedBatch, RowLabel, encode_events, row_label
-from .calendar import MAX_WINDOW_YEARS, day_number, from_day_number, parse_date, window_start
+from .calendar import (
+    MAX_WINDOW_YEARS,
+    day_number,
+    expiry,
+    expiry_day,
+    from_day_number,
+    parse_date,
+    window_start,
+    years_before,
+)
+from .changelog import ChangeLog, ChangeTable
 from .errors import EngineError, EventError
+from .explanation import Explanation, Forecast, ForecastSteps, Timeline
 from .reference import DEFAULT_THRESHOLDS
 from .results import (
     BAND_NAMES,
@@ -44,6 +56,22 @@ from .results import (
 from .weights import Weights
 
 __all__ = ["CountMatrix", "Engine", "EngineError", "WeightsRecord"]
+
+
+def _last_copies(ids: np.ndarray) -> np.ndarray | None:
+    """Where ids repeat, the positions to keep: each id's last copy (None: no repeats)."""
+    ordered = np.sort(ids)
+    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+    if repeated.size == 0:
+        return None
+    keep = np.ones(ids.size, dtype=bool)
+    at = np.flatnonzero(np.isin(ids, repeated))
+    # within each repeated id, every copy but the last is dropped
+    order = at[np.lexsort((at, ids[at]))]
+    last = np.ones(order.size, dtype=bool)
+    last[:-1] = ids[order[1:]] != ids[order[:-1]]
+    keep[order[~last]] = False
+    return keep
 
 
 @dataclass(frozen=True)
@@ -150,7 +178,16 @@ class Engine:
         more and a full rescore split their work with one helper thread, which
         sleeps between operations. With 1 every step runs on
         the calling thread.
+    history_years : int
+        How long events are kept after they leave the window (years, default
+        2): the archive that timelines and past scores (rule 9) count, and the
+        change log. Events dated on or before ``as_of - window_years -
+        history_years`` (the retention horizon) are purged for good.
     """
+
+    #: Event slots written since the lookup by nominal was built that
+    #: :meth:`explain` scans instead of rebuilding it (a day of a large force).
+    RECENT_SLOTS = 16_384
 
     def __init__(
         self,
@@ -160,11 +197,18 @@ class Engine:
         window_years: int = 2,
         thresholds: Sequence[int] = DEFAULT_THRESHOLDS,
         threads: int | None = None,
+        history_years: int = 2,
     ) -> None:
         if as_of is None:
             raise EngineError("as_of is required: the date the scores are for (YYYY-MM-DD)")
         if not isinstance(window_years, int) or not 1 <= window_years <= MAX_WINDOW_YEARS:
             raise EngineError(f"window_years must be an integer from 1 to {MAX_WINDOW_YEARS}")
+        if type(history_years) is not int or not 0 <= history_years <= MAX_WINDOW_YEARS:
+            raise EngineError(
+                f"history_years must be an integer from 0 to {MAX_WINDOW_YEARS}, "
+                f"not {history_years!r}"
+            )
+        self._history_years = history_years
         self._weights = Weights.default() if weights is None else _check_weights(weights)
         self._as_of = _as_date(as_of)
         self._window_years = window_years
@@ -188,6 +232,12 @@ class Engine:
         self._history = [
             WeightsRecord(self._weights.name, self._weights.sha256, self._as_of, "initial")
         ]
+        self._archive = Archive()
+        self._changelog = ChangeLog()
+        # explain's lookup of live slots by nominal: (indptr, slots), and the
+        # slots written since it was built (None: not built, or dropped)
+        self._slot_lookup: tuple[np.ndarray, np.ndarray] | None = None
+        self._recent = np.empty(0, np.int32)
 
     # -- state -------------------------------------------------------------------
     @property
@@ -224,6 +274,24 @@ class Engine:
         """Every weight table scored with, oldest first."""
         return list(self._history)
 
+    @property
+    def history_years(self) -> int:
+        """Years events are kept after they leave the window (see the class doc)."""
+        return self._history_years
+
+    @property
+    def retention_horizon(self) -> datetime.date:
+        """Events dated on or before this date are purged: ``as_of`` less
+        ``window_years + history_years`` years (29 February maps to 28 February)."""
+        return years_before(self._as_of, self._window_years + self._history_years)
+
+    @property
+    def history_start(self) -> datetime.date:
+        """The earliest date with its whole window retained: the first date a
+        timeline or :meth:`scores_at` can be asked for (rule 7 applied to the
+        retention horizon)."""
+        return expiry(self.retention_horizon, self._window_years)
+
     def __len__(self) -> int:
         """Live events in the window."""
         with self._lock.read():
@@ -240,11 +308,17 @@ class Engine:
         with self._lock.read():
             live = int(self._store.live_events)
             event_bytes = int(self._store.event_memory_bytes())
+            archived = len(self._archive)
             return {
                 "live_events": live,
                 "event_bytes": event_bytes,
                 "total_bytes": int(self._store.memory_bytes()),
                 "bytes_per_event": event_bytes / live if live else float("nan"),
+                "archived_events": archived,
+                "archive_bytes": self._archive.nbytes,
+                "archive_bytes_per_event": (
+                    self._archive.nbytes / archived if archived else float("nan")
+                ),
                 "cache_bytes": self._cache_bytes(),
             }
 
@@ -256,7 +330,9 @@ class Engine:
                 arrays += [m.nominal_id, m.indptr, m.indices, m.data, self._matrix_cache[2]]
             if self._csc_cache is not None:
                 arrays += list(self._csc_cache[1])
-            return sum(int(a.nbytes) for a in arrays)
+            if self._slot_lookup is not None:
+                arrays += [*self._slot_lookup, self._recent]
+            return sum(int(a.nbytes) for a in arrays) + self._archive.lookup_nbytes
 
     def __repr__(self) -> str:
         return (
@@ -349,7 +425,8 @@ class Engine:
                 batch.event_id, batch.nominal_id, batch.kind, batch.day, action, nominal_index
             )
             self._version += 1
-            changes = self._band_changes()
+            self._note_written(batch.event_id)
+            changes = self._band_changes("ingest")
             return IngestReport(
                 received=len(batch),
                 taken=plan["taken"],
@@ -379,10 +456,20 @@ class Engine:
         with self._lock.write():
             slots = self._store.find_events(ids)
             held = slots >= 0
+            # an archived copy goes too: a withdrawn event never counted (rule 9)
+            archived = np.zeros(ids.size, dtype=bool)
+            with self._cache_lock:
+                gone = self._archive.find(ids)
+                if gone.size:
+                    archived = np.isin(ids, self._archive.columns(gone)[0])
+                    self._archive.remove(ids[archived])
             self._store.retract(np.ascontiguousarray(slots[held]))
             self._version += 1
+            found = held | archived
             return RetractReport(
-                retracted=int(held.sum()), unknown=ids[~held], changes=self._band_changes()
+                retracted=int(found.sum()),
+                unknown=ids[~found],
+                changes=self._band_changes("retract"),
             )
 
     def advance(self, as_of: datetime.date | str) -> AdvanceReport:
@@ -392,34 +479,68 @@ class Engine:
             if new < self._as_of:
                 raise EngineError(f"cannot move as_of back from {self._as_of} to {new}")
             start = window_start(new, self._window_years)
-            expired = self._store.advance(day_number(new), day_number(start))
+            expired, leaving = self._store.advance(day_number(new), day_number(start), True)
             self._as_of = new
             self._version += 1
-            return AdvanceReport(new, int(expired), self._band_changes())
+            horizon = day_number(self.retention_horizon)
+            with self._cache_lock:
+                self._archive_leaving(leaving, horizon)
+                self._archive.purge(horizon)
+            self._changelog.purge(horizon)
+            return AdvanceReport(new, int(expired), self._band_changes("advance"))
 
-    def _band_changes(self) -> BandChanges:
-        """The band changes of the store's last operation."""
-        return BandChanges(*self._store.band_changes(self._by_id))
+    def _archive_leaving(self, leaving: tuple[np.ndarray, ...], horizon: int) -> None:
+        """Move the events that left the window to the archive, in day order."""
+        ids, noms, kinds, days = leaving
+        if days.size > 1 and np.any(days[1:] < days[:-1]):  # a jump past the whole ring
+            order = np.argsort(days, kind="stable")
+            ids, noms, kinds, days = ids[order], noms[order], kinds[order], days[order]
+        keep = days > horizon
+        if not keep.all():
+            ids, noms, kinds, days = ids[keep], noms[keep], kinds[keep], days[keep]
+        self._archive.append(ids, noms, kinds, days)
+
+    def _band_changes(self, cause: str) -> BandChanges:
+        """The band changes of the store's last operation, recorded in the change log."""
+        changes = BandChanges(*self._store.band_changes(self._by_id))
+        self._changelog.record(day_number(self._as_of), cause, changes)
+        return changes
+
+    def _note_written(self, event_ids: np.ndarray) -> None:
+        """Keep explain's lookup by nominal current after a batch: note the slots
+        the batch wrote, or drop the lookup when they are many (rebuilt on use)."""
+        with self._cache_lock:
+            if self._slot_lookup is None:
+                return
+            if self._recent.size + event_ids.size > self.RECENT_SLOTS:
+                self._slot_lookup = None
+                self._recent = np.empty(0, np.int32)
+                return
+            slots = self._store.find_events(np.ascontiguousarray(event_ids, dtype=np.int64))
+            self._recent = np.concatenate((self._recent, slots[slots >= 0].astype(np.int32)))
 
     # -- reads ---------------------------------------------------------------------------
     def scores(self) -> ScoreTable:
         """Every nominal with a live event: ``nominal_id, score, band`` in rule 6's order."""
         with self._lock.read():
-            by_id = self._by_id()
-            live = by_id[self._store.live_counts()[by_id] > 0]
-            points = self._store.scores()[live]
-            # Stable: equal scores keep nominal_id order (rule 6).
-            order = np.argsort(-points, kind="stable")
-            ids = self._store.nominal_ids()[live[order]]
-            points = points[order]
-            return ScoreTable(
-                ids,
-                points,
-                band_codes(points, self._thresholds),
-                self._as_of,
-                self._weights.name,
-                self._weights.sha256,
-            )
+            return self._scores_locked()
+
+    def _scores_locked(self) -> ScoreTable:
+        by_id = self._by_id()
+        live = by_id[self._store.live_counts()[by_id] > 0]
+        points = self._store.scores()[live]
+        # Stable: equal scores keep nominal_id order (rule 6).
+        order = np.argsort(-points, kind="stable")
+        ids = self._store.nominal_ids()[live[order]]
+        points = points[order]
+        return ScoreTable(
+            ids,
+            points,
+            band_codes(points, self._thresholds),
+            self._as_of,
+            self._weights.name,
+            self._weights.sha256,
+        )
 
     def _by_id(self) -> np.ndarray:
         """Nominal indices ordered by nominal_id, kept up to date as nominals are added.
@@ -459,6 +580,271 @@ class Engine:
         """One nominal's band (rule 5)."""
         code = band_codes(np.array([self.score(nominal_id)]), self._thresholds)[0]
         return BAND_NAMES[code]
+
+    # -- why, when and how it moved (rules 7-9) ------------------------------------------
+    def _nominal_index(self, nominal_id: int) -> int:
+        """The store index of a nominal; an EngineError naming an id never held."""
+        try:
+            key = np.array([nominal_id], dtype=np.int64)
+        except (OverflowError, TypeError, ValueError):
+            raise EngineError(f"nominal_id must be an int64 integer, not {nominal_id!r}") from None
+        index = int(self._store.find_nominals(key)[0])
+        if index < 0:
+            raise EngineError(f"nominal {nominal_id} is not held by this engine")
+        return index
+
+    def _live_events_of(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(event_id, kind, day)`` of one nominal's live events, by day then id."""
+        with self._cache_lock:
+            if self._slot_lookup is None:
+                nominals = self._store.event_nominals()
+                keys = np.where(self._store.event_kinds() == 0xFFFF, np.int32(-1), nominals)
+                self._slot_lookup = group_positions(keys, self._store.n_nominals)
+                self._recent = np.empty(0, np.int32)
+            indptr, slots = self._slot_lookup
+            return self._store.nominal_events(index, indptr, slots, self._recent)
+
+    def explain(self, nominal_id: int) -> Explanation:
+        """Why a nominal scores what it does: every counting event, with its points
+        and the date it stops counting (rule 7), ordered by date, then event_id.
+
+        Costs about the nominal's own events (a lookup by nominal, built on first
+        use and kept current as events change). A nominal whose events have all
+        left the window gets an empty table, score 0 and band NONE.
+
+        Raises
+        ------
+        EngineError
+            The engine has never held the nominal.
+        """
+        with self._lock.read():
+            index = self._nominal_index(nominal_id)
+            ids, kinds, days = self._live_events_of(index)
+            weights = self._weights
+            points = self._store.points()[kinds]
+            n_offences = len(weights.offences)
+            dataset_of, offence_of = np.divmod(kinds.astype(np.int64), n_offences)
+            datasets = tuple(weights.datasets[d] for d in dataset_of.tolist())
+            offences = tuple(weights.offences[o] for o in offence_of.tolist())
+            per_dataset = np.bincount(dataset_of, weights=points, minlength=len(weights.datasets))
+            score = int(self._store.scores()[index])
+            years = self._window_years
+            expires = [expiry_day(d, years) for d in days.tolist()]
+            return Explanation(
+                nominal_id=int(nominal_id),
+                as_of=self._as_of,
+                score=score,
+                band=BAND_NAMES[int(band_codes(np.array([score]), self._thresholds)[0])],
+                weights_name=weights.name,
+                weights_sha256=weights.sha256,
+                event_id=ids,
+                dataset=datasets,
+                offence=offences,
+                description=tuple(weights.descriptions.get(o, "") for o in offences),
+                date=days.astype("datetime64[D]"),
+                points=points,
+                expires=np.array(expires, dtype=np.int64).astype("datetime64[D]"),
+                # points fit a float64 exactly (scores are below 2**45)
+                dataset_totals={
+                    name: int(total)
+                    for name, total in zip(weights.datasets, per_dataset.tolist(), strict=True)
+                },
+            )
+
+    def forecast(self, nominal_id: int | None = None) -> Forecast | ForecastSteps:
+        """Rule 8: when scores fall if no new event comes.
+
+        With no argument, a :class:`Forecast` of every nominal banded now: the
+        date its band first falls, the band it falls to, and the date it leaves
+        every band, in rule 6 order (one pass over the live events). With a
+        ``nominal_id``, that nominal's whole step function
+        (:class:`ForecastSteps`).
+        """
+        with self._lock.read():
+            if nominal_id is not None:
+                return self._forecast_steps(nominal_id)
+            store = self._store
+            first = store.start + 1
+            expiries = np.array(
+                [expiry_day(day, self._window_years) for day in range(first, store.as_of + 1)],
+                dtype=np.int64,
+            )
+            # days whose events stop counting on the same date form one group
+            new_group = np.ones(expiries.size, dtype=bool)
+            new_group[1:] = expiries[1:] != expiries[:-1]
+            group_of_offset = (np.cumsum(new_group) - 1).astype(np.int32)
+            group_day = expiries[new_group]
+            falls, falls_to, none = store.forecast_falls(group_of_offset, group_day.size)
+            table = self._scores_locked()
+            index = store.find_nominals(table.nominal_id)
+            banded = table.band > 0
+            index = index[banded]
+            return Forecast(
+                as_of=self._as_of,
+                weights_name=self._weights.name,
+                weights_sha256=self._weights.sha256,
+                nominal_id=table.nominal_id[banded],
+                score=table.score[banded],
+                band=table.band[banded],
+                band_falls_on=group_day[falls[index]].astype("datetime64[D]"),
+                falls_to=falls_to[index],
+                none_on=group_day[none[index]].astype("datetime64[D]"),
+            )
+
+    def _forecast_steps(self, nominal_id: int) -> ForecastSteps:
+        index = self._nominal_index(nominal_id)
+        _, kinds, days = self._live_events_of(index)
+        points = self._store.points()[kinds]
+        score = int(points.sum())
+        ends = np.array([expiry_day(d, self._window_years) for d in days.tolist()], np.int64)
+        dates, group = np.unique(ends, return_inverse=True)
+        falls = np.bincount(group, weights=points, minlength=dates.size).astype(np.int64)
+        scores = np.concatenate(([score], score - np.cumsum(falls)))
+        return ForecastSteps(
+            nominal_id=int(nominal_id),
+            date=np.concatenate(([day_number(self._as_of)], dates)).astype("datetime64[D]"),
+            score=scores,
+            band=band_codes(scores, self._thresholds),
+        )
+
+    def _check_past_date(self, value: datetime.date | str, what: str) -> datetime.date:
+        """A date inside the retained history; an EngineError naming its limits."""
+        date = _as_date(value)
+        if date > self._as_of:
+            raise EngineError(f"{what} {date} is after as_of {self._as_of}")
+        earliest = self.history_start
+        if date < earliest:
+            raise EngineError(
+                f"{what} {date} is before {earliest}, the earliest date whose whole window is "
+                f"retained (events on or before the retention horizon {self.retention_horizon} "
+                f"are purged; history_years={self._history_years})"
+            )
+        return date
+
+    def timeline(
+        self, nominal_id: int, start: datetime.date | str, end: datetime.date | str | None = None
+    ) -> Timeline:
+        """Rule 9: one nominal's score and band at ``start``, then on each later date
+        up to ``end`` (default as_of) on which its score changed, counting every
+        event held or archived under the table in force now.
+
+        Raises
+        ------
+        EngineError
+            An unknown nominal; ``start`` after ``end``; a date after as_of or
+            before :attr:`history_start`.
+        """
+        with self._lock.read():
+            first = self._check_past_date(start, "start")
+            last = self._check_past_date(self._as_of if end is None else end, "end")
+            if first > last:
+                raise EngineError(f"start {first} is after end {last}")
+            index = self._nominal_index(nominal_id)
+            _, kinds, days = self._counted_events_of(index)
+            points = self._store.points()[kinds].astype(np.int64)
+            ends = np.array([expiry_day(d, self._window_years) for d in days.tolist()], np.int64)
+            t0, t1 = day_number(first), day_number(last)
+            # an event counts on the days [its day, its expiry) (rules 3 and 7)
+            score = int(points[(days <= t0) & (ends > t0)].sum())
+            edges = np.concatenate((days, ends))
+            deltas = np.concatenate((points, -points))
+            inside = (edges > t0) & (edges <= t1)
+            dates, group = np.unique(edges[inside], return_inverse=True)
+            net = np.zeros(dates.size, np.int64)
+            np.add.at(net, group, deltas[inside])
+            moved = net != 0
+            scores = np.concatenate(([score], score + np.cumsum(net)[moved]))
+            return Timeline(
+                nominal_id=int(nominal_id),
+                weights_name=self._weights.name,
+                weights_sha256=self._weights.sha256,
+                date=np.concatenate(([t0], dates[moved])).astype("datetime64[D]"),
+                score=scores,
+                band=band_codes(scores, self._thresholds),
+            )
+
+    def _counted_events_of(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(event_id, kind, day)`` of one nominal's live and archived events, each
+        event id once: the copy in the window, else the one archived last."""
+        ids, kinds, days = self._live_events_of(index)
+        with self._cache_lock:
+            seqs = self._archive.of_nominal(index)
+            if seqs.size == 0:
+                return ids, kinds, days
+            old_ids, _, old_kinds, old_days = self._archive.columns(seqs)
+            newer = self._store.find_events(old_ids) >= 0
+            copies = self._archive.find(old_ids)
+            last_copy = {
+                int(i): int(q)
+                for i, q in zip(
+                    self._archive.columns(copies)[0].tolist(), copies.tolist(), strict=True
+                )
+            }
+        newer |= np.array(
+            [last_copy[i] != q for i, q in zip(old_ids.tolist(), seqs.tolist(), strict=True)],
+            dtype=bool,
+        )
+        keep = ~newer
+        return (
+            np.concatenate((old_ids[keep], ids)),
+            np.concatenate((old_kinds[keep], kinds)),
+            np.concatenate((old_days[keep], days)),
+        )
+
+    def scores_at(self, date: datetime.date | str) -> ScoreTable:
+        """Rule 9: rule 6's table as at a past date inside the retained history,
+        counting every event held or archived under the table in force now.
+
+        Raises
+        ------
+        EngineError
+            A date after as_of, or before :attr:`history_start`.
+        """
+        with self._lock.read():
+            when = self._check_past_date(date, "date")
+            t = day_number(when)
+            lo = day_number(window_start(when, self._window_years))
+            store = self._store
+            kinds = store.event_kinds()
+            residue = store.event_days()
+            days = store.as_of - ((store.as_of - residue.astype(np.int64)) & 0xFFFF)
+            live = np.flatnonzero((kinds != 0xFFFF) & (days > lo) & (days <= t))
+            with self._cache_lock:
+                seqs = self._archive.dated(lo, t)
+                old_ids, old_noms, old_kinds, _ = self._archive.columns(seqs)
+            ids = np.concatenate((old_ids, store.event_ids()[live]))
+            noms = np.concatenate((old_noms, store.event_nominals()[live]))
+            kinds = np.concatenate((old_kinds, kinds[live]))
+            keep = _last_copies(ids)
+            if keep is not None:
+                noms, kinds = noms[keep], kinds[keep]
+            n_nom = store.n_nominals
+            # exact in float64: scores are below 2**45
+            points = np.bincount(noms, weights=store.points()[kinds], minlength=n_nom)
+            counted = np.bincount(noms, minlength=n_nom) > 0
+            by_id = self._by_id()
+            index = by_id[counted[by_id]]
+            scores = points[index].astype(np.int64)
+            order = np.argsort(-scores, kind="stable")
+            ordered = scores[order]
+            return ScoreTable(
+                store.nominal_ids()[index[order]],
+                ordered,
+                band_codes(ordered, self._thresholds),
+                when,
+                self._weights.name,
+                self._weights.sha256,
+            )
+
+    def changes(
+        self, since: datetime.date | str | None = None, nominal_id: int | None = None
+    ) -> ChangeTable:
+        """The change log: every band change reported (date, nominal_id, old and new
+        band, score, cause), oldest first, for the retained history; from
+        ``since`` on, of one nominal or all."""
+        with self._lock.read():
+            first = None if since is None else day_number(_as_date(since))
+            return self._changelog.table(first, None if nominal_id is None else int(nominal_id))
 
     # -- the count matrix and reweighting ---------------------------------------------------
     def matrix(self) -> CountMatrix:
@@ -571,7 +957,7 @@ class Engine:
             if mode == "partial":
                 col_ptr, rows, counts = self._csc()
                 store.add_columns(changed, delta, col_ptr, rows, counts)
-                changes = self._band_changes()
+                changes = self._band_changes("reweight")
             elif mode == "full":
                 # the product, the scores written and the band changes, in one pass
                 matrix, row_index = self._matrix_rows()
@@ -585,6 +971,7 @@ class Engine:
                         matrix.nominal_id,
                     )
                 )
+                self._changelog.record(day_number(self._as_of), "reweight", changes)
             else:
                 changes = BandChanges.empty()
             store.set_points(weights.kind_points())

@@ -16,6 +16,16 @@ Rules (see README.md):
 5. Bands: below 250 NONE, 250-499 LOW, 500-999 MEDIUM, 1000 and above HIGH.
 6. The result has one row per nominal with at least one counting event,
    ordered by score descending, then nominal_id ascending.
+7. Expiry: an event dated d stops counting on the first date E at which
+   ``E - N years >= d`` (``E - N years`` as in rule 3), so it counts on every
+   date from d up to the day before E.
+8. Forecast: with no new events, a nominal's score from D onwards is a step
+   function that falls at each expiry. For a nominal banded at D,
+   ``band_falls_on`` is the first date after D on which its band is lower,
+   ``falls_to`` that band, and ``none_on`` the first date its band is NONE.
+9. Timeline: the score and band of a nominal on a date T are rules 3-6
+   applied at T to every event the engine holds or has archived, under the
+   table in force now.
 """
 
 from __future__ import annotations
@@ -32,9 +42,15 @@ __all__ = [
     "band",
     "band_changes",
     "counts",
+    "expires",
+    "explain",
+    "forecast",
+    "forecast_steps",
     "in_window",
     "result",
     "score",
+    "scores_at",
+    "timeline",
     "window_start",
 ]
 
@@ -155,3 +171,131 @@ def band_changes(
         if old != new:
             changes[nominal] = (old, new, new_score)
     return changes
+
+
+def expires(event_date: datetime.date, window_years: int = 2) -> datetime.date:
+    """Rule 7: the first date on which an event dated ``event_date`` no longer counts."""
+    # Start a few days before the same date window_years later (28 February
+    # stands in for 29 February), where the event still counts, and walk on.
+    candidate = datetime.date(
+        event_date.year + window_years, event_date.month, min(event_date.day, 28)
+    ) - datetime.timedelta(days=3)
+    while window_start(candidate, window_years) < event_date:
+        candidate += datetime.timedelta(days=1)
+    return candidate
+
+
+def explain(
+    events: Iterable[Event],
+    weights: Mapping[tuple[str, str], int],
+    as_of: datetime.date,
+    nominal_id: int,
+    window_years: int = 2,
+) -> list[tuple[int, str, str, datetime.date, int, datetime.date]]:
+    """The counting events of one nominal at ``as_of``, each with its points and expiry.
+
+    Rows ``(event_id, dataset, offence, date, points, expires)`` ordered by
+    date, then event_id. Their points add up to the nominal's score (rule 4).
+    """
+    rows = [
+        (
+            event.event_id,
+            event.dataset,
+            event.offence,
+            event.date,
+            weights[(event.dataset, event.offence)],
+            expires(event.date, window_years),
+        )
+        for event in events
+        if event.nominal_id == nominal_id and in_window(event.date, as_of, window_years)
+    ]
+    return sorted(rows, key=lambda row: (row[3], row[0]))
+
+
+def forecast_steps(
+    events: Iterable[Event],
+    weights: Mapping[tuple[str, str], int],
+    as_of: datetime.date,
+    nominal_id: int,
+    window_years: int = 2,
+    thresholds: tuple[int, int, int] = DEFAULT_THRESHOLDS,
+) -> list[tuple[datetime.date, int, str]]:
+    """Rule 8 for one nominal: ``(date, score, band)`` from ``as_of``, then at each expiry.
+
+    The first row is ``as_of``; each later row is a date on which events stop
+    counting (rule 7) and the score from that date on, with no new events.
+    The last row has score 0 (when the nominal has a counting event).
+    """
+    counting = explain(events, weights, as_of, nominal_id, window_years)
+    current = sum(row[4] for row in counting)
+    steps = [(as_of, current, band(current, thresholds))]
+    for date in sorted({row[5] for row in counting}):
+        current -= sum(row[4] for row in counting if row[5] == date)
+        steps.append((date, current, band(current, thresholds)))
+    return steps
+
+
+def forecast(
+    events: Iterable[Event],
+    weights: Mapping[tuple[str, str], int],
+    as_of: datetime.date,
+    window_years: int = 2,
+    thresholds: tuple[int, int, int] = DEFAULT_THRESHOLDS,
+) -> list[tuple[int, int, str, datetime.date, str, datetime.date]]:
+    """Rule 8 for the cohort: ``(nominal_id, score, band, band_falls_on, falls_to, none_on)``.
+
+    One row for every nominal banded at ``as_of`` (band above NONE), in rule 6
+    order.
+    """
+    events = list(events)
+    order = BANDS.index
+    rows = []
+    for nominal, points, now in result(score(events, weights, as_of, window_years), thresholds):
+        if now == "NONE":
+            continue
+        steps = forecast_steps(events, weights, as_of, nominal, window_years, thresholds)
+        falls_on, falls_to = next(
+            (date, later) for date, _, later in steps[1:] if order(later) < order(now)
+        )
+        none_on = next(date for date, _, later in steps[1:] if later == "NONE")
+        rows.append((nominal, points, now, falls_on, falls_to, none_on))
+    return rows
+
+
+def timeline(
+    events: Iterable[Event],
+    weights: Mapping[tuple[str, str], int],
+    nominal_id: int,
+    start: datetime.date,
+    end: datetime.date,
+    window_years: int = 2,
+    thresholds: tuple[int, int, int] = DEFAULT_THRESHOLDS,
+) -> list[tuple[datetime.date, int, str]]:
+    """Rule 9 for one nominal: ``(date, score, band)`` at ``start``, then each later
+    date up to ``end`` on which the score changes."""
+    mine = [event for event in events if event.nominal_id == nominal_id]
+
+    def score_on(date: datetime.date) -> int:
+        return score(mine, weights, date, window_years).get(nominal_id, 0)
+
+    # A score changes only on a date an event starts (its date) or stops
+    # (rule 7) counting.
+    edges = {event.date for event in mine} | {expires(event.date, window_years) for event in mine}
+    first = score_on(start)
+    rows = [(start, first, band(first, thresholds))]
+    for date in sorted(edge for edge in edges if start < edge <= end):
+        points = score_on(date)
+        if points != rows[-1][1]:
+            rows.append((date, points, band(points, thresholds)))
+    return rows
+
+
+def scores_at(
+    events: Iterable[Event],
+    weights: Mapping[tuple[str, str], int],
+    date: datetime.date,
+    window_years: int = 2,
+    thresholds: tuple[int, int, int] = DEFAULT_THRESHOLDS,
+) -> list[tuple[int, int, str]]:
+    """Rule 9 for the cohort: rule 6's table as at ``date``."""
+    return result(score(events, weights, date, window_years), thresholds)
