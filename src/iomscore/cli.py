@@ -1,8 +1,9 @@
 """The ``iomscore`` command.
 
-Sub-commands: ``score``, ``demo``, ``replay``, ``whatif`` and ``weights``
-(``build``, ``check``, ``diff``). Results go to stdout or ``--out``;
-summaries, timings and progress go to stderr.
+Sub-commands: ``score``, ``demo``, ``replay``, ``whatif``, ``explain``,
+``forecast``, ``timeline`` and ``weights`` (``build``, ``check``, ``diff``).
+Results go to stdout or ``--out``; summaries, timings and progress go to
+stderr.
 
 Exit status: 0 on success; 1 when ``weights check`` finds problems; 2 on bad
 input, that is any :class:`~iomscore.errors.IomscoreError` (one line,
@@ -25,10 +26,12 @@ from typing import TextIO
 import numpy as np
 
 from . import __version__
-from .batch import RowLabel, encode_events
+from .batch import EncodedBatch, RowLabel, encode_events
+from .calendar import MAX_WINDOW_YEARS, day_number, from_day_number, window_start
 from .engine import Engine
 from .errors import IomscoreError, OptionError
 from .eventfile import check_encoding, read_events
+from .explanation import Explanation, Forecast, Timeline
 from .outfile import atomic_files, check_output
 from .progress import Stages
 from .provenance import METADATA_KEY, file_sha256, sidecar_path, to_json
@@ -399,6 +402,250 @@ def _cmd_whatif(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- explain, forecast, timeline (rules 7-9) ------------------------------------------------
+def _check_window_years(args: argparse.Namespace) -> None:
+    """``--window-years`` as the engine takes it, checked before any work."""
+    if not 1 <= args.window_years <= MAX_WINDOW_YEARS:
+        raise OptionError(
+            f"--window-years must be from 1 to {MAX_WINDOW_YEARS}, got {args.window_years}"
+        )
+
+
+def _check_date_span(option: str, date: datetime.date, back: int, ahead: int) -> None:
+    """Refuse a date whose windows reach outside the years 1 to 9999: ``back`` years
+    before it (the window's start) or ``ahead`` years after it (the expiry, rule 7,
+    of an event dated on it)."""
+    if date.year - back < 1:
+        raise OptionError(f"{option} {date}: the {back} years before it start before the year 1")
+    if date.year + ahead > 9999:
+        raise OptionError(
+            f"{option} {date}: an event dated on it stops counting after the year 9999 "
+            f"({ahead} years later)"
+        )
+
+
+def _check_nominal(args: argparse.Namespace) -> None:
+    if not 0 <= args.nominal < 2**63:
+        raise OptionError(f"--nominal must be a nominal_id from 0 to 2**63 - 1, got {args.nominal}")
+
+
+def _counted_rows(batch: EncodedBatch, nominal: int, first: int, last: int) -> tuple[bool, bool]:
+    """Whether the batch has rows of ``nominal``, and whether one is dated in the
+    days ``(first, last]`` (day numbers)."""
+    mine = batch.day[batch.nominal_id == nominal]
+    return bool(mine.size), bool(np.any((mine > first) & (mine <= last)))
+
+
+def _prepare(args: argparse.Namespace) -> None:
+    """The checks every command of this section makes before any work."""
+    _check_out(args, ("the events file", args.events), ("the weight table", args.weights))
+    args.encoding = check_encoding(args.encoding)
+    _check_window_years(args)
+    if getattr(args, "nominal", None) is not None:
+        _check_nominal(args)
+    if getattr(args, "as_of", None) is not None:
+        _check_date_span("--as-of", args.as_of, args.window_years, args.window_years)
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    _prepare(args)
+    stages = Stages(["read", "check", "ingest", "explain", "write"], quiet=args.quiet)
+    try:
+        weights = _load_weights(args.weights)
+        table, label = _read(args, weights, stages)
+        batch = encode_events(table, weights, label=label)
+        stages.begin("ingest")
+        engine = Engine(weights, args.as_of, window_years=args.window_years)
+        engine.ingest_encoded(batch, future="skip", label=label)
+        stages.begin("explain")
+        first = day_number(window_start(args.as_of, args.window_years))
+        in_file, counted = _counted_rows(batch, args.nominal, first, day_number(args.as_of))
+        if in_file and not counted:
+            # the engine holds no nominal without a counting event: none of its events
+            # count at --as-of (rules 3 and 4), so the table is empty
+            explanation = _no_events_explained(args.nominal, engine)
+        else:  # held by the engine; a nominal not in the file is its EngineError
+            explanation = engine.explain(args.nominal)
+        stages.begin("write")
+        with _output(args.out) as out:
+            explanation.write_csv(out)
+    finally:
+        stages.close()
+    _err(explanation.summary())
+    return 0
+
+
+def _no_events_explained(nominal: int, engine: Engine) -> Explanation:
+    """The explanation of a nominal with no counting event: no rows, 0 points, NONE."""
+    weights = engine.weights
+    no_dates = np.empty(0, dtype="datetime64[D]")
+    return Explanation(
+        nominal_id=nominal,
+        as_of=engine.as_of,
+        score=0,
+        band=BAND_NAMES[0],
+        weights_name=weights.name,
+        weights_sha256=weights.sha256,
+        event_id=np.empty(0, dtype=np.int64),
+        dataset=(),
+        offence=(),
+        description=(),
+        date=no_dates,
+        points=np.empty(0, dtype=np.int64),
+        expires=no_dates,
+        dataset_totals=dict.fromkeys(weights.datasets, 0),
+    )
+
+
+# The horizons of the forecast's summary (days after --as-of).
+_FORECAST_DAYS = (30, 90)
+
+
+def _cmd_forecast(args: argparse.Namespace) -> int:
+    _prepare(args)
+    stages = Stages(["read", "check", "ingest", "forecast", "write"], quiet=args.quiet)
+    try:
+        weights = _load_weights(args.weights)
+        table, label = _read(args, weights, stages)
+        batch = encode_events(table, weights, label=label)
+        stages.begin("ingest")
+        engine = Engine(weights, args.as_of, window_years=args.window_years)
+        report = engine.ingest_encoded(batch, future="skip", label=label)
+        stages.begin("forecast")
+        forecast = engine.forecast()
+        assert isinstance(forecast, Forecast)
+        stages.begin("write")
+        with _output(args.out) as out:
+            forecast.write_csv(out)
+    finally:
+        stages.close()
+    _err(str(report))
+    _err(_forecast_summary(forecast))
+    return 0
+
+
+def _forecast_summary(forecast: Forecast) -> str:
+    """Banded nominals per band, and how many fall a band (and leave every band) soon."""
+    counts = np.bincount(forecast.band, minlength=len(BAND_NAMES))
+    as_of = np.datetime64(forecast.as_of, "D")
+    soon = []
+    for days in _FORECAST_DAYS:
+        last = as_of + np.timedelta64(days, "D")
+        falls = int(np.count_nonzero(forecast.band_falls_on <= last))
+        leave = int(np.count_nonzero(forecast.none_on <= last))
+        soon.append(f"within {days} days {falls:,} fall a band, {leave:,} leave every band")
+    return (
+        f"banded nominals at {forecast.as_of}: {len(forecast):,} ("
+        + ", ".join(f"{BAND_NAMES[b]} {counts[b]:,}" for b in range(len(BAND_NAMES) - 1, 0, -1))
+        + "); if no new event comes, "
+        + "; ".join(soon)
+    )
+
+
+def _history_years(start: datetime.date, end: datetime.date, window_years: int) -> int:
+    """Years of history to keep for a replay from ``start`` to ``end`` to cover ``start``:
+    the whole years between them, plus one, so that ``start`` is at or after
+    ``Engine.history_start`` at ``end``."""
+    years = end.year - start.year + 1
+    if years > MAX_WINDOW_YEARS:
+        raise OptionError(
+            f"--from {start} is too far before --to {end}: a timeline covers at most "
+            f"{MAX_WINDOW_YEARS - 1} years"
+        )
+    _check_date_span("--from", start, window_years, 0)
+    _check_date_span("--to", end, window_years + years, window_years)
+    return years
+
+
+def _cmd_timeline(args: argparse.Namespace) -> int:
+    if args.end < args.start:
+        raise OptionError(f"--from {args.start} is after --to {args.end}")
+    _prepare(args)
+    years = _history_years(args.start, args.end, args.window_years)
+    stages = Stages(["read", "check", "replay", "timeline", "write"], quiet=args.quiet)
+    try:
+        weights = _load_weights(args.weights)
+        table, label = _read(args, weights, stages)
+        batch = encode_events(table, weights, label=label)
+        stages.begin("replay")
+        engine = _replay_to(batch, weights, label, args.start, args.end, args.window_years, years)
+        stages.begin("timeline")
+        first = day_number(window_start(args.start, args.window_years))
+        in_file, counted = _counted_rows(batch, args.nominal, first, day_number(args.end))
+        if in_file and not counted:
+            # no event of the nominal counts on any date from --from to --to, and the
+            # engine holds no nominal without a counting event
+            timeline = Timeline(
+                nominal_id=args.nominal,
+                weights_name=weights.name,
+                weights_sha256=weights.sha256,
+                date=np.array([args.start], dtype="datetime64[D]"),
+                score=np.zeros(1, dtype=np.int64),
+                band=np.zeros(1, dtype=np.int8),
+            )
+        else:  # held by the engine; a nominal not in the file is its EngineError
+            timeline = engine.timeline(args.nominal, args.start, args.end)
+        stages.begin("write")
+        with _output(args.out) as out:
+            timeline.write_csv(out)
+    finally:
+        stages.close()
+    _err(_timeline_summary(timeline, args.start, args.end))
+    return 0
+
+
+def _replay_to(
+    batch: EncodedBatch,
+    weights: Weights,
+    label: RowLabel,
+    start: datetime.date,
+    end: datetime.date,
+    window_years: int,
+    history_years: int,
+) -> Engine:
+    """An engine at ``end`` that has seen every event of the batch dated up to ``end``
+    enter on its date and leave the window through ``advance``, into the archive.
+
+    It starts at ``start`` holding the events dated up to then, and advances in
+    steps shorter than a window (365 * window_years - 1 days), taking after each
+    step the events dated since the last: every one of them is inside the window
+    on the step's date, so none is dropped as before the window.
+    """
+    order = np.argsort(batch.day, kind="stable")
+    days = batch.day[order]
+
+    def subset(rows: np.ndarray) -> tuple[EncodedBatch, RowLabel]:
+        # an error names the row's line in the file, not its place in the subset
+        return batch.take(rows), lambda row: label(int(rows[row]))
+
+    engine = Engine(weights, start, window_years=window_years, history_years=history_years)
+    cut = int(np.searchsorted(days, day_number(start), side="right"))
+    part, part_label = subset(order[:cut])
+    engine.ingest_encoded(part, future="skip", label=part_label)
+    step = 365 * window_years - 1
+    day, last = day_number(start), day_number(end)
+    while day < last:
+        day = min(day + step, last)
+        engine.advance(from_day_number(day))
+        stop = int(np.searchsorted(days, day, side="right"))
+        part, part_label = subset(order[cut:stop])
+        engine.ingest_encoded(part, label=part_label)
+        cut = stop
+    return engine
+
+
+def _timeline_summary(timeline: Timeline, start: datetime.date, end: datetime.date) -> str:
+    """The score and band at both ends, and how often the score and band changed."""
+    first, last = timeline.rows()[0], timeline.rows()[-1]
+    band_changes = int(np.count_nonzero(timeline.band[1:] != timeline.band[:-1]))
+    return (
+        f"nominal {timeline.nominal_id}: {first[1]:,} points, {first[2]} at {start}; "
+        f"{last[1]:,} points, {last[2]} at {end}; {len(timeline) - 1:,} score changes, "
+        f"{band_changes:,} band changes; weights {timeline.weights_name} "
+        f"{timeline.weights_sha256[:12]}"
+    )
+
+
 # -- weights --------------------------------------------------------------------------
 def _cmd_weights_check(args: argparse.Namespace) -> int:
     from .weights_tools import check_weights
@@ -592,6 +839,79 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="FILE", help="write the nominals that change band here")
     reading(p)
     p.set_defaults(run=_cmd_whatif)
+
+    def nominal(p: argparse.ArgumentParser, what: str) -> None:
+        p.add_argument(
+            "--nominal",
+            required=True,
+            type=int,
+            metavar="N",
+            help=f"the nominal_id {what}; a nominal with no event in the file is an error",
+        )
+
+    p = sub.add_parser(
+        "explain",
+        help="why a nominal scores what it does: its counting events",
+        description="Write every event of one nominal that counts at --as-of, with its "
+        "points and the date it stops counting, ordered by date, then event_id; "
+        "the score, band and points from each dataset go to stderr.",
+    )
+    p.add_argument("events", help=_EVENTS_HELP)
+    common(p)
+    nominal(p, "to explain")
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write event_id,dataset,offence,date,points,expires here (default stdout)",
+    )
+    reading(p)
+    p.set_defaults(run=_cmd_explain)
+
+    p = sub.add_parser(
+        "forecast",
+        help="when each banded nominal's band falls if no new event comes",
+        description="For every nominal banded at --as-of, in score order: the date its band "
+        "first falls, the band it falls to, and the date it leaves every band, if no new "
+        "event comes.",
+    )
+    p.add_argument("events", help=_EVENTS_HELP)
+    common(p)
+    p.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write nominal_id,score,band,band_falls_on,falls_to,none_on here (default stdout)",
+    )
+    reading(p)
+    p.set_defaults(run=_cmd_forecast)
+
+    p = sub.add_parser(
+        "timeline",
+        help="how a nominal's score moved between two dates",
+        description="Write one nominal's score and band at --from, then on each later date "
+        "up to --to on which its score changed, counting every event of the file "
+        "dated up to --to, however old: the file is replayed from --from to --to, keeping "
+        "enough history to cover --from.",
+    )
+    p.add_argument("events", help=_EVENTS_HELP)
+    nominal(p, "to follow")
+    p.add_argument(
+        "--from",
+        dest="start",
+        required=True,
+        metavar="D1",
+        help="first date of the timeline (YYYY-MM-DD): the score and band on it come first",
+    )
+    p.add_argument(
+        "--to",
+        dest="end",
+        required=True,
+        metavar="D2",
+        help="last date of the timeline, inclusive (YYYY-MM-DD); later events do not count",
+    )
+    p.add_argument("--out", metavar="FILE", help="write date,score,band here (default stdout)")
+    common(p, as_of=False)
+    reading(p)
+    p.set_defaults(run=_cmd_timeline)
 
     p = sub.add_parser("weights", help="build, check and compare weight tables")
     wsub = p.add_subparsers(dest="weights_command", required=True)
