@@ -6,10 +6,12 @@ side, and checks after every step that they agree.
 
 The model is a dict ``event_id -> reference.Event`` of the events inside the
 window, plus the date ``as_of`` and the weight table. An event that leaves the
-window is dropped from the model for good: dates only move forward, so an
-expired event can never count again; an event ingested with a date before the
-window is never kept. Scores, band changes and report counts are always
-computed by :mod:`iomscore.reference` from the model.
+window by an advance moves to the model's archive (a list, in the order
+archived), where it stays until the retention horizon passes it; an event
+ingested with a date before the window is never kept. Scores, band changes,
+report counts, explanations, forecasts, timelines and past scores are always
+computed by :mod:`iomscore.reference` from the model; the change log is the
+reports' band changes, kept by the test as they came.
 
 Steps per run come from the Hypothesis profile (``stateful_step_count``: 50 in
 ``dev``, 200 in ``ci``), see ``conftest.py``.
@@ -101,6 +103,22 @@ class EngineMachine(RuleBasedStateMachine):
         self.used.add(self.next_id)
         return self.next_id
 
+    def horizon(self) -> datetime.date:
+        """Events dated on or before this are purged."""
+        return reference.window_start(self.as_of, self.years + self.history_years)
+
+    def counted(self) -> list[reference.Event]:
+        """Rule 9's events: those held, and the archived ones, each id once (the copy
+        held, else the one archived last)."""
+        last: dict[int, reference.Event] = {}
+        for archived in self.archive:
+            last[archived.event_id] = archived
+        return [*self.model.values(), *(e for i, e in last.items() if i not in self.model)]
+
+    def log(self, cause: str, changes) -> None:
+        for nominal, (old, new, score) in sorted(changes.as_dict().items()):
+            self.changelog.append((self.as_of, nominal, old, new, score, cause))
+
     def gone_ids(self) -> list[int]:
         """Ids used before and not held now (retracted, expired, never taken)."""
         return sorted(self.used - self.model.keys())
@@ -133,13 +151,40 @@ class EngineMachine(RuleBasedStateMachine):
         parallel_min=st.sampled_from([None, 1, 2]),
         id_base=st.sampled_from([0, 4_090, 2**62]),
         use_pages=st.booleans(),
+        history_years=st.sampled_from([0, 1, 2]),
+        small_lookups=st.booleans(),
     )
-    def start(self, as_of, years, thresholds, points, threads, parallel_min, id_base, use_pages):
+    def start(
+        self,
+        as_of,
+        years,
+        thresholds,
+        points,
+        threads,
+        parallel_min,
+        id_base,
+        use_pages,
+        history_years,
+        small_lookups,
+    ):
         self.as_of, self.years, self.thresholds = as_of, years, thresholds
+        self.history_years = history_years
         self.weights = make_weights(points, name="initial")
         self.engine = Engine(
-            self.weights, as_of, window_years=years, thresholds=thresholds, threads=threads
+            self.weights,
+            as_of,
+            window_years=years,
+            thresholds=thresholds,
+            threads=threads,
+            history_years=history_years,
         )
+        if small_lookups:
+            # The lookups by nominal are patched by a few recent events, then rebuilt.
+            self.engine.RECENT_SLOTS = 4
+            self.engine._archive.TAIL = 3
+        self.archive: list[reference.Event] = []
+        self.changelog: list[tuple] = []
+        self.held_nominals: set[int] = set()  # of every event ever taken
         if parallel_min is not None and threads == 2:
             # Small steps take the two-thread paths (classify, inserts, expiry) of large ones.
             self.engine._store._parallel_min = parallel_min
@@ -214,6 +259,7 @@ class EngineMachine(RuleBasedStateMachine):
             after_as_of += e.date > self.as_of
             if self.in_window(e.date):
                 self.model[e.event_id] = e
+                self.held_nominals.add(e.nominal_id)
                 taken += 1
             else:
                 self.model.pop(e.event_id, None)  # a correction dated outside the window
@@ -225,6 +271,7 @@ class EngineMachine(RuleBasedStateMachine):
         assert report.replaced == sum(k == "conflict" for k in kinds.values())
         assert report.future == after_as_of
         assert report.changes.as_dict() == reference.band_changes(before, after, self.thresholds)
+        self.log("ingest", report.changes)
 
     @precondition(lambda self: self.engine is not None)
     @rule(data=st.data())
@@ -332,12 +379,17 @@ class EngineMachine(RuleBasedStateMachine):
         )  # one repeat
         before = self.ref_scores()
         report = self.engine.retract(ids)
+        archived = {e.event_id for e in self.archive} & unknown
         for event_id in chosen:
             del self.model[event_id]
+        # a retracted event goes from the archive too, every copy
+        gone = set(chosen) | unknown
+        self.archive = [e for e in self.archive if e.event_id not in gone]
         after = self.ref_scores()
-        assert report.retracted == len(chosen)
-        assert sorted(report.unknown.tolist()) == sorted(unknown)
+        assert report.retracted == len(chosen) + len(archived)
+        assert sorted(report.unknown.tolist()) == sorted(unknown - archived)
         assert report.changes.as_dict() == reference.band_changes(before, after, self.thresholds)
+        self.log("retract", report.changes)
 
     # ------------------------------------------------------------------------ advance
     def _advance(self, new: datetime.date) -> None:
@@ -347,13 +399,18 @@ class EngineMachine(RuleBasedStateMachine):
         ]
         report = self.engine.advance(new)
         self.as_of = new
-        for event_id in leaving:
-            del self.model[event_id]
+        for event_id in sorted(leaving, key=lambda i: self.model[i].date):
+            self.archive.append(self.model.pop(event_id))
+        horizon = self.horizon()
+        self.archive = [e for e in self.archive if e.date > horizon]
         after = self.ref_scores()
         assert report.as_of == new
         assert report.expired == len(leaving)
         assert report.changes.as_dict() == reference.band_changes(before, after, self.thresholds)
         assert self.engine.window_start == reference.window_start(new, self.years)
+        self.log("advance", report.changes)
+        self.changelog = [entry for entry in self.changelog if entry[0] > horizon]
+        event(f"archived events: {min(len(self.archive), 5)}{'+' if len(self.archive) > 5 else ''}")
 
     @precondition(lambda self: self.engine is not None and self.as_of < FAR_FUTURE)
     @rule(
@@ -420,6 +477,7 @@ class EngineMachine(RuleBasedStateMachine):
         assert report.changed_kinds == int((old_weights.points != new.points).sum())
         assert report.changes.as_dict() == reference.band_changes(before, after, self.thresholds)
         assert self.engine.weights is new
+        self.log("reweight", report.changes)
 
     @precondition(lambda self: self.engine is not None)
     @rule(data=st.data())
@@ -447,8 +505,31 @@ class EngineMachine(RuleBasedStateMachine):
         after = self.ref_scores()
         report = self.engine.reweight(new)
         assert report.changes.as_dict() == reference.band_changes(before, after, self.thresholds)
+        self.log("reweight", report.changes)
 
     # ------------------------------------------------------------------------ reads
+    @precondition(lambda self: self.engine is not None)
+    @rule(data=st.data())
+    def scores_at_a_past_date(self, data):
+        """Rule 9 for the cohort, at a date inside the retained history, or refused."""
+        earliest = reference.expires(self.horizon(), self.years)
+        assert self.engine.history_start == earliest
+        assert self.engine.retention_horizon == self.horizon()
+        span = (self.as_of - earliest).days
+        back = data.draw(st.integers(0, max(span, 0)), label="days back")
+        date = self.as_of - back * DAY
+        if date < earliest:  # history_years = 0 keeps only as_of itself, or not even that
+            with pytest.raises(EngineError, match="retention horizon"):
+                self.engine.scores_at(date)
+            return
+        got = self.engine.scores_at(date).rows()
+        weights = self.weights.to_mapping()
+        expected = reference.scores_at(self.counted(), weights, date, self.years, self.thresholds)
+        assert got == expected
+        too_early = earliest - data.draw(st.integers(1, 800), label="before") * DAY
+        with pytest.raises(EngineError, match=str(self.horizon())):
+            self.engine.scores_at(too_early)
+
     @precondition(lambda self: self.engine is not None)
     @rule()
     def matrix(self):
@@ -476,6 +557,38 @@ class EngineMachine(RuleBasedStateMachine):
         held = {e.nominal_id for e in self.model.values()}
         for nominal in sorted({*SMALL_NOMINALS, *NEAR_2_32, *held}):
             assert self.engine.score(nominal) == expected.get(nominal, 0)
+
+    @precondition(lambda self: self.engine is not None)
+    @invariant()
+    def history_equals_reference(self):
+        """Explain, the forecasts, a timeline over the retained history, and the change
+        log, for the small nominals and a few held ones."""
+        weights = self.weights.to_mapping()
+        events = list(self.model.values())
+        held = sorted({e.nominal_id for e in self.model.values()})
+        counted = self.counted()
+        earliest = reference.expires(self.horizon(), self.years)
+        for nominal in sorted({*SMALL_NOMINALS[:3], *held[:3]}):
+            if nominal not in self.held_nominals:
+                with pytest.raises(EngineError, match=str(nominal)):
+                    self.engine.explain(nominal)
+                continue
+            got = self.engine.explain(nominal)
+            assert got.rows() == reference.explain(events, weights, self.as_of, nominal, self.years)
+            assert got.score == sum(row[4] for row in got.rows())
+            assert self.engine.forecast(nominal).rows() == reference.forecast_steps(
+                events, weights, self.as_of, nominal, self.years, self.thresholds
+            )
+            if earliest <= self.as_of:
+                assert self.engine.timeline(nominal, earliest, self.as_of).rows() == (
+                    reference.timeline(
+                        counted, weights, nominal, earliest, self.as_of, self.years, self.thresholds
+                    )
+                )
+        assert self.engine.forecast().rows() == reference.forecast(
+            events, weights, self.as_of, self.years, self.thresholds
+        )
+        assert self.engine.changes().rows() == self.changelog
 
 
 TestEngineState = EngineMachine.TestCase

@@ -1,4 +1,5 @@
-"""The README's Python example runs as written and prints what its comments say."""
+"""The README's Python examples run as written, one after the other, and print what
+their comments say."""
 
 import contextlib
 import io
@@ -10,7 +11,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 def test_the_readme_example_runs_and_its_comments_hold():
     text = README.read_text(encoding="utf-8")
-    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    code = "\n".join(re.findall(r"```python\n(.*?)```", text, re.S))
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         exec(compile(code, str(README), "exec"), {})

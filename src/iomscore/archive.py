@@ -99,8 +99,11 @@ class Archive:
         cap = self._ids.shape[0]
         if self._hi - self._seq0 + n <= cap:
             return
-        # the same buffers when dropping the purged front leaves room enough
-        new_cap = cap if held + n <= cap // 2 else max(held + n, cap + cap // 4, 1024)
+        # Move the held events to the front of the same buffers when that leaves
+        # room (the purged front is reused), else grow by an eighth: at most 16
+        # bytes an event are allocated, and each event is copied about 8 times
+        # over its life, in moves of the whole archive every eighth of its size.
+        new_cap = cap if held + n <= cap else max(held + n, held + held // 8, 1024)
         start = self._lo - self._seq0
         for name in ("_ids", "_noms", "_kinds"):
             old = getattr(self, name)

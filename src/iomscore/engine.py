@@ -58,22 +58,6 @@ from .weights import Weights
 __all__ = ["CountMatrix", "Engine", "EngineError", "WeightsRecord"]
 
 
-def _last_copies(ids: np.ndarray) -> np.ndarray | None:
-    """Where ids repeat, the positions to keep: each id's last copy (None: no repeats)."""
-    ordered = np.sort(ids)
-    repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
-    if repeated.size == 0:
-        return None
-    keep = np.ones(ids.size, dtype=bool)
-    at = np.flatnonzero(np.isin(ids, repeated))
-    # within each repeated id, every copy but the last is dropped
-    order = at[np.lexsort((at, ids[at]))]
-    last = np.ones(order.size, dtype=bool)
-    last[:-1] = ids[order[1:]] != ids[order[:-1]]
-    keep[order[~last]] = False
-    return keep
-
-
 @dataclass(frozen=True)
 class WeightsRecord:
     """One weight table the engine has scored with, in order of use."""
@@ -210,7 +194,7 @@ class Engine:
             )
         self._history_years = history_years
         self._weights = Weights.default() if weights is None else _check_weights(weights)
-        self._as_of = _as_date(as_of)
+        self._as_of = self._check_calendar(_as_date(as_of), window_years, history_years)
         self._window_years = window_years
         self._thresholds = _check_thresholds(thresholds)
         if threads is None:
@@ -238,6 +222,21 @@ class Engine:
         # slots written since it was built (None: not built, or dropped)
         self._slot_lookup: tuple[np.ndarray, np.ndarray] | None = None
         self._recent = np.empty(0, np.int32)
+        self._repeated_cache: tuple[int, np.ndarray] | None = None
+
+    @staticmethod
+    def _check_calendar(
+        as_of: datetime.date, window_years: int, history_years: int
+    ) -> datetime.date:
+        """An as_of whose retention horizon and expiries are dates of the calendar."""
+        first = 1 + window_years + history_years
+        last = datetime.MAXYEAR - window_years
+        if not first <= as_of.year <= last:
+            raise EngineError(
+                f"as_of {as_of} is outside the years {first}-{last} that a window of "
+                f"{window_years} years and a history of {history_years} years allow"
+            )
+        return as_of
 
     # -- state -------------------------------------------------------------------
     @property
@@ -474,7 +473,7 @@ class Engine:
 
     def advance(self, as_of: datetime.date | str) -> AdvanceReport:
         """Move D forward; events leaving the window stop counting. Moving back is an error."""
-        new = _as_date(as_of)
+        new = self._check_calendar(_as_date(as_of), self._window_years, self._history_years)
         with self._lock.write():
             if new < self._as_of:
                 raise EngineError(f"cannot move as_of back from {self._as_of} to {new}")
@@ -769,22 +768,10 @@ class Engine:
         ids, kinds, days = self._live_events_of(index)
         with self._cache_lock:
             seqs = self._archive.of_nominal(index)
-            if seqs.size == 0:
-                return ids, kinds, days
-            old_ids, _, old_kinds, old_days = self._archive.columns(seqs)
-            newer = self._store.find_events(old_ids) >= 0
-            copies = self._archive.find(old_ids)
-            last_copy = {
-                int(i): int(q)
-                for i, q in zip(
-                    self._archive.columns(copies)[0].tolist(), copies.tolist(), strict=True
-                )
-            }
-        newer |= np.array(
-            [last_copy[i] != q for i, q in zip(old_ids.tolist(), seqs.tolist(), strict=True)],
-            dtype=bool,
-        )
-        keep = ~newer
+        if seqs.size == 0:
+            return ids, kinds, days
+        old_ids, _, old_kinds, old_days = self._archive.columns(seqs)
+        keep = ~self._outranked(seqs, old_ids)
         return (
             np.concatenate((old_ids[keep], ids)),
             np.concatenate((old_kinds[keep], kinds)),
@@ -812,12 +799,11 @@ class Engine:
             with self._cache_lock:
                 seqs = self._archive.dated(lo, t)
                 old_ids, old_noms, old_kinds, _ = self._archive.columns(seqs)
-            ids = np.concatenate((old_ids, store.event_ids()[live]))
+            superseded = self._superseded(seqs, old_ids)
+            if superseded is not None:
+                old_noms, old_kinds = old_noms[~superseded], old_kinds[~superseded]
             noms = np.concatenate((old_noms, store.event_nominals()[live]))
             kinds = np.concatenate((old_kinds, kinds[live]))
-            keep = _last_copies(ids)
-            if keep is not None:
-                noms, kinds = noms[keep], kinds[keep]
             n_nom = store.n_nominals
             # exact in float64: scores are below 2**45
             points = np.bincount(noms, weights=store.points()[kinds], minlength=n_nom)
@@ -835,6 +821,55 @@ class Engine:
                 self._weights.name,
                 self._weights.sha256,
             )
+
+    def _superseded(self, seqs: np.ndarray, ids: np.ndarray) -> np.ndarray | None:
+        """Which of these archived copies another copy of the same event id outranks
+        (one held in the window, or one archived later), or None if none does.
+
+        An id has two copies only when an event that had left the window came
+        again (a late correction of its date): rare, so the ids with copies are
+        found once per state of the engine, by a sort of every id held.
+        """
+        repeated = self._repeated_ids()
+        if repeated.size == 0:
+            return None
+        at = np.flatnonzero(np.isin(ids, repeated))
+        if at.size == 0:
+            return None
+        superseded = np.zeros(ids.size, dtype=bool)
+        superseded[at] = self._outranked(seqs[at], ids[at])
+        return superseded
+
+    def _outranked(self, seqs: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """For archived copies (seqs, ids): is the same event id held in the window,
+        or archived again later? (Rule 9 counts an event id once.) Scans the
+        archive's ids."""
+        held = self._store.find_events(np.ascontiguousarray(ids, dtype=np.int64)) >= 0
+        copies = self._archive.find(ids)
+        copy_ids = self._archive.columns(copies)[0]
+        # the last copy of each id: order by id, then seq
+        order = np.lexsort((copies, copy_ids))
+        last = np.ones(order.size, dtype=bool)
+        last[:-1] = copy_ids[order[1:]] != copy_ids[order[:-1]]
+        last_ids, last_seqs = copy_ids[order[last]], copies[order[last]]
+        latest = last_seqs[np.searchsorted(last_ids, ids)]
+        return held | (latest != seqs)
+
+    def _repeated_ids(self) -> np.ndarray:
+        """Event ids with more than one copy in the window and the archive (cached)."""
+        with self._cache_lock:
+            cached = self._repeated_cache
+            if cached is not None and cached[0] == self._version:
+                return cached[1]
+            archived = self._archive.columns(self._archive.dated(-(2**62), 2**62))[0]
+            if archived.size == 0:
+                repeated = np.empty(0, np.int64)
+            else:
+                live = self._store.event_kinds() != 0xFFFF
+                ordered = np.sort(np.concatenate((archived, self._store.event_ids()[live])))
+                repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+            self._repeated_cache = (self._version, repeated)
+            return repeated
 
     def changes(
         self, since: datetime.date | str | None = None, nominal_id: int | None = None

@@ -81,7 +81,8 @@ class Explanation:
         totals = ", ".join(f"{name} {points:,}" for name, points in self.dataset_totals.items())
         return (
             f"nominal {self.nominal_id} at {self.as_of}: {self.score:,} points, {self.band}; "
-            f"{totals}; {len(self):,} counting events; weights {self.weights_name} "
+            f"{totals}; {len(self):,} counting event{'' if len(self) == 1 else 's'}; "
+            f"weights {self.weights_name} "
             f"{self.weights_sha256[:12]}"
         )
 
