@@ -160,6 +160,13 @@ cdef class EventStore:
 
     cdef iom_store *s
     cdef int _threads
+    # the live slots by nominal (nominal_events), built on first use, and the
+    # slots written since; None while not built
+    cdef object _by_nominal
+    cdef const int64_t[::1] _bn_indptr
+    cdef const int32_t[::1] _bn_slots
+    cdef object _recent
+    cdef const int32_t[::1] _bn_recent
 
     def __cinit__(self, int64_t ring_days, int64_t as_of, int64_t start,
                   const int64_t[::1] points not None, const int64_t[::1] thresholds not None,
@@ -335,17 +342,24 @@ cdef class EventStore:
                      cnp.NPY_UINT16, 2)
 
     # -- one nominal's events, and the forecast ---------------------------------
-    def nominal_events(self, int64_t index, const int64_t[::1] indptr not None,
-                       const int32_t[::1] slots not None, const int32_t[::1] recent not None):
-        """The live events of the nominal of this index, from a grouping of slots
-        by nominal made earlier (``group_positions``: its slots are
-        ``slots[indptr[index]:indptr[index + 1]]``, none for an index past it) and
-        the slots written since (``recent``). A slot counts if it is live and
-        still the nominal's; each once.
+    def nominal_events(self, int64_t index):
+        """The live events of the nominal of this index, as ``(event_id int64, kind
+        uint16, day int32)`` ordered by day, then event_id.
 
-        Returns ``(event_id int64, kind uint16, day int32)`` ordered by day, then
-        event_id. Cost: the nominal's grouped slots and ``recent``.
+        They are found through a grouping of the live slots by nominal, built on
+        first use (a pass over the slots), and the slots written since
+        (``note_written``); a slot counts if it is live and still the nominal's,
+        each once. Cost: the nominal's grouped slots and the recent ones.
         """
+        if self._by_nominal is None:
+            keys = np.where(self.event_kinds() == 0xFFFF, np.int32(-1), self.event_nominals())
+            self._by_nominal = group_positions(keys, self._n_nominals())
+            self._bn_indptr, self._bn_slots = self._by_nominal
+            self._recent = np.empty(0, np.int32)
+            self._bn_recent = self._recent
+        cdef const int64_t[::1] indptr = self._bn_indptr
+        cdef const int32_t[::1] slots = self._bn_slots
+        cdef const int32_t[::1] recent = self._bn_recent
         cdef iom_stats st = self._stats()
         cdef const int64_t *ev_id = iom_store_event_ids(self.s)
         cdef const int32_t *ev_nom = iom_store_event_nominals(self.s)
@@ -388,6 +402,29 @@ cdef class EventStore:
             oday[i] = <int32_t>found[i].day
         free(found)
         return ids, kinds, days
+
+    def note_written(self, const int64_t[::1] ids not None, int64_t recent_cap):
+        """Keep the grouping by nominal current after a batch with these event ids:
+        note the slots they hold now, or drop the grouping (rebuilt on use) once
+        more than ``recent_cap`` slots were noted since it was built."""
+        if self._by_nominal is None:
+            return
+        if self._recent.shape[0] + ids.shape[0] > recent_cap:
+            self._by_nominal = None
+            self._bn_indptr = None
+            self._bn_slots = None
+            self._recent = None
+            self._bn_recent = None
+            return
+        slots = self.find_events(ids)
+        self._recent = np.concatenate((self._recent, slots[slots >= 0].astype(np.int32)))
+        self._bn_recent = self._recent
+
+    def nominal_lookup_bytes(self):
+        """Bytes held by the grouping of live slots by nominal (0 while not built)."""
+        if self._by_nominal is None:
+            return 0
+        return sum(int(a.nbytes) for a in (*self._by_nominal, self._recent))
 
     def forecast_falls(self, const int32_t[::1] group_of_offset not None, int64_t n_groups):
         """Rule 8 for every nominal, in one pass over the live events by expiry.
@@ -480,6 +517,12 @@ cdef class EventStore:
             if ids.shape[0]:
                 iom_find_events(self.s, ids.shape[0], &ids[0], &slots[0])
         return out
+
+    def find_nominal(self, int64_t nominal_id):
+        """Index of one nominal id, or -1."""
+        cdef int64_t index = -1
+        iom_find_nominals(self.s, 1, &nominal_id, &index)
+        return index
 
     def find_nominals(self, const int64_t[::1] ids not None):
         """Index of each nominal id, or -1."""

@@ -486,14 +486,14 @@ def _no_events_explained(nominal: int, engine: Engine) -> Explanation:
         band=BAND_NAMES[0],
         weights_name=weights.name,
         weights_sha256=weights.sha256,
+        datasets=weights.datasets,
         event_id=np.empty(0, dtype=np.int64),
-        dataset=(),
-        offence=(),
-        description=(),
+        dataset=np.empty(0, dtype=object),
+        offence=np.empty(0, dtype=object),
+        description=np.empty(0, dtype=object),
         date=no_dates,
         points=np.empty(0, dtype=np.int64),
         expires=no_dates,
-        dataset_totals=dict.fromkeys(weights.datasets, 0),
     )
 
 

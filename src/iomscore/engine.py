@@ -24,7 +24,7 @@ from typing import Literal
 
 import numpy as np
 
-from ._core import EventStore, csr_matvec, group_positions
+from ._core import EventStore, csr_matvec
 from ._rwlock import RWLock
 from .archive import Archive
 from .batch import EncodedBatch, RowLabel, encode_events, row_label
@@ -218,11 +218,9 @@ class Engine:
         ]
         self._archive = Archive()
         self._changelog = ChangeLog()
-        # explain's lookup of live slots by nominal: (indptr, slots), and the
-        # slots written since it was built (None: not built, or dropped)
-        self._slot_lookup: tuple[np.ndarray, np.ndarray] | None = None
-        self._recent = np.empty(0, np.int32)
         self._repeated_cache: tuple[int, np.ndarray] | None = None
+        self._names_cache: tuple[Weights, np.ndarray] | None = None
+        self._expiry_cache: tuple[datetime.date, int, np.ndarray] | None = None
 
     @staticmethod
     def _check_calendar(
@@ -329,9 +327,8 @@ class Engine:
                 arrays += [m.nominal_id, m.indptr, m.indices, m.data, self._matrix_cache[2]]
             if self._csc_cache is not None:
                 arrays += list(self._csc_cache[1])
-            if self._slot_lookup is not None:
-                arrays += [*self._slot_lookup, self._recent]
-            return sum(int(a.nbytes) for a in arrays) + self._archive.lookup_nbytes
+            lookups = self._store.nominal_lookup_bytes() + self._archive.lookup_nbytes
+            return sum(int(a.nbytes) for a in arrays) + lookups
 
     def __repr__(self) -> str:
         return (
@@ -506,17 +503,12 @@ class Engine:
         return changes
 
     def _note_written(self, event_ids: np.ndarray) -> None:
-        """Keep explain's lookup by nominal current after a batch: note the slots
-        the batch wrote, or drop the lookup when they are many (rebuilt on use)."""
+        """Keep explain's lookup by nominal current after a batch (see
+        ``EventStore.note_written``)."""
         with self._cache_lock:
-            if self._slot_lookup is None:
-                return
-            if self._recent.size + event_ids.size > self.RECENT_SLOTS:
-                self._slot_lookup = None
-                self._recent = np.empty(0, np.int32)
-                return
-            slots = self._store.find_events(np.ascontiguousarray(event_ids, dtype=np.int64))
-            self._recent = np.concatenate((self._recent, slots[slots >= 0].astype(np.int32)))
+            self._store.note_written(
+                np.ascontiguousarray(event_ids, dtype=np.int64), self.RECENT_SLOTS
+            )
 
     # -- reads ---------------------------------------------------------------------------
     def scores(self) -> ScoreTable:
@@ -583,25 +575,18 @@ class Engine:
     # -- why, when and how it moved (rules 7-9) ------------------------------------------
     def _nominal_index(self, nominal_id: int) -> int:
         """The store index of a nominal; an EngineError naming an id never held."""
-        try:
-            key = np.array([nominal_id], dtype=np.int64)
-        except (OverflowError, TypeError, ValueError):
-            raise EngineError(f"nominal_id must be an int64 integer, not {nominal_id!r}") from None
-        index = int(self._store.find_nominals(key)[0])
+        whole = isinstance(nominal_id, int | np.integer) and not isinstance(nominal_id, bool)
+        if not whole or not 0 <= nominal_id < 2**63:
+            raise EngineError(f"nominal_id must be an integer in 0..2**63-1, not {nominal_id!r}")
+        index = self._store.find_nominal(int(nominal_id))
         if index < 0:
             raise EngineError(f"nominal {nominal_id} is not held by this engine")
         return index
 
     def _live_events_of(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(event_id, kind, day)`` of one nominal's live events, by day then id."""
-        with self._cache_lock:
-            if self._slot_lookup is None:
-                nominals = self._store.event_nominals()
-                keys = np.where(self._store.event_kinds() == 0xFFFF, np.int32(-1), nominals)
-                self._slot_lookup = group_positions(keys, self._store.n_nominals)
-                self._recent = np.empty(0, np.int32)
-            indptr, slots = self._slot_lookup
-            return self._store.nominal_events(index, indptr, slots, self._recent)
+        with self._cache_lock:  # the first call builds the store's lookup
+            return self._store.nominal_events(index)
 
     def explain(self, nominal_id: int) -> Explanation:
         """Why a nominal scores what it does: every counting event, with its points
@@ -620,35 +605,52 @@ class Engine:
             index = self._nominal_index(nominal_id)
             ids, kinds, days = self._live_events_of(index)
             weights = self._weights
-            points = self._store.points()[kinds]
-            n_offences = len(weights.offences)
-            dataset_of, offence_of = np.divmod(kinds.astype(np.int64), n_offences)
-            datasets = tuple(weights.datasets[d] for d in dataset_of.tolist())
-            offences = tuple(weights.offences[o] for o in offence_of.tolist())
-            per_dataset = np.bincount(dataset_of, weights=points, minlength=len(weights.datasets))
+            names = self._kind_names()[kinds]  # one gather: dataset, offence, description
             score = int(self._store.scores()[index])
-            years = self._window_years
-            expires = [expiry_day(d, years) for d in days.tolist()]
             return Explanation(
                 nominal_id=int(nominal_id),
                 as_of=self._as_of,
                 score=score,
-                band=BAND_NAMES[int(band_codes(np.array([score]), self._thresholds)[0])],
+                band=BAND_NAMES[sum(score >= t for t in self._thresholds)],
                 weights_name=weights.name,
                 weights_sha256=weights.sha256,
+                datasets=weights.datasets,
                 event_id=ids,
-                dataset=datasets,
-                offence=offences,
-                description=tuple(weights.descriptions.get(o, "") for o in offences),
+                dataset=names[:, 0],
+                offence=names[:, 1],
+                description=names[:, 2],
                 date=days.astype("datetime64[D]"),
-                points=points,
-                expires=np.array(expires, dtype=np.int64).astype("datetime64[D]"),
-                # points fit a float64 exactly (scores are below 2**45)
-                dataset_totals={
-                    name: int(total)
-                    for name, total in zip(weights.datasets, per_dataset.tolist(), strict=True)
-                },
+                points=self._store.points()[kinds],
+                expires=self._expiry_days(days).astype("datetime64[D]"),
             )
+
+    def _kind_names(self) -> np.ndarray:
+        """The dataset, offence and description of each kind of the current table: an
+        object array (kinds x 3), so that a gather copies pointers, not text."""
+        weights = self._weights
+        cached = self._names_cache
+        if cached is None or cached[0] is not weights:
+            n = len(weights.offences)
+            names = np.empty((weights.n_kinds, 3), dtype=object)
+            names[:, 0] = np.repeat(np.array(weights.datasets, dtype=object), n)
+            names[:, 1] = weights.offences * len(weights.datasets)
+            names[:, 2] = [weights.descriptions.get(o, "") for o in weights.offences] * len(
+                weights.datasets
+            )
+            cached = self._names_cache = (weights, names)
+        return cached[1]
+
+    def _expiry_days(self, days: np.ndarray) -> np.ndarray:
+        """Rule 7 for live events' day numbers: a table over the window's days."""
+        cached = self._expiry_cache
+        if cached is None or cached[0] != self._as_of:
+            first = self._store.start + 1
+            table = np.array(
+                [expiry_day(d, self._window_years) for d in range(first, self._store.as_of + 1)],
+                dtype=np.int64,
+            )
+            cached = self._expiry_cache = (self._as_of, first, table)
+        return cached[2][days - cached[1]]
 
     def forecast(self, nominal_id: int | None = None) -> Forecast | ForecastSteps:
         """Rule 8: when scores fall if no new event comes.
@@ -663,11 +665,7 @@ class Engine:
             if nominal_id is not None:
                 return self._forecast_steps(nominal_id)
             store = self._store
-            first = store.start + 1
-            expiries = np.array(
-                [expiry_day(day, self._window_years) for day in range(first, store.as_of + 1)],
-                dtype=np.int64,
-            )
+            expiries = self._expiry_days(np.arange(store.start + 1, store.as_of + 1))
             # days whose events stop counting on the same date form one group
             new_group = np.ones(expiries.size, dtype=bool)
             new_group[1:] = expiries[1:] != expiries[:-1]
@@ -695,8 +693,7 @@ class Engine:
         _, kinds, days = self._live_events_of(index)
         points = self._store.points()[kinds]
         score = int(points.sum())
-        ends = np.array([expiry_day(d, self._window_years) for d in days.tolist()], np.int64)
-        dates, group = np.unique(ends, return_inverse=True)
+        dates, group = np.unique(self._expiry_days(days), return_inverse=True)
         falls = np.bincount(group, weights=points, minlength=dates.size).astype(np.int64)
         scores = np.concatenate(([score], score - np.cumsum(falls)))
         return ForecastSteps(
@@ -741,7 +738,10 @@ class Engine:
             index = self._nominal_index(nominal_id)
             _, kinds, days = self._counted_events_of(index)
             points = self._store.points()[kinds].astype(np.int64)
-            ends = np.array([expiry_day(d, self._window_years) for d in days.tolist()], np.int64)
+            distinct, at = np.unique(days, return_inverse=True)
+            ends = np.array(
+                [expiry_day(d, self._window_years) for d in distinct.tolist()], np.int64
+            )[at]
             t0, t1 = day_number(first), day_number(last)
             # an event counts on the days [its day, its expiry) (rules 3 and 7)
             score = int(points[(days <= t0) & (ends > t0)].sum())

@@ -34,13 +34,15 @@ def _dates(values: np.ndarray) -> list[datetime.date]:
     return values.astype("datetime64[D]").tolist()
 
 
-@dataclass(frozen=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__,
+# which would be a tenth of the cost of an explain. Treat it as read-only.
+@dataclass(slots=True)
 class Explanation:
     """One nominal's score, event by event: every counting event (rule 4) with its
     points and the date it stops counting (rule 7), ordered by date, then event_id.
 
-    ``dataset_totals`` is the framework's "score from each data set hit"
-    (points, every dataset of the table, 0 where none).
+    Columns are numpy arrays (dates ``datetime64[D]``, points int64);
+    ``dataset_totals`` gives the points from each dataset.
     """
 
     nominal_id: int
@@ -49,17 +51,26 @@ class Explanation:
     band: str
     weights_name: str
     weights_sha256: str
+    datasets: tuple[str, ...] = field(repr=False)  # the table's, in its order
     event_id: np.ndarray = field(repr=False)
-    dataset: tuple[str, ...] = field(repr=False)
-    offence: tuple[str, ...] = field(repr=False)
-    description: tuple[str, ...] = field(repr=False)
+    dataset: np.ndarray = field(repr=False)  # str
+    offence: np.ndarray = field(repr=False)  # str, canonical CCC/SS
+    description: np.ndarray = field(repr=False)  # str, "" where the table has none
     date: np.ndarray = field(repr=False)
     points: np.ndarray = field(repr=False)
     expires: np.ndarray = field(repr=False)
-    dataset_totals: dict[str, int] = field(repr=False)
 
     def __len__(self) -> int:
         return int(self.event_id.shape[0])
+
+    @property
+    def dataset_totals(self) -> dict[str, int]:
+        """Points from each dataset of the table (0 where none): the framework's "score
+        from each data set hit"."""
+        totals = dict.fromkeys(self.datasets, 0)
+        for name, points in zip(self.dataset.tolist(), self.points.tolist(), strict=True):
+            totals[name] += points
+        return totals
 
     def rows(self) -> list[tuple[int, str, str, datetime.date, int, datetime.date]]:
         """``(event_id, dataset, offence, date, points, expires)``, the form of
@@ -67,8 +78,8 @@ class Explanation:
         return list(
             zip(
                 self.event_id.tolist(),
-                self.dataset,
-                self.offence,
+                self.dataset.tolist(),
+                self.offence.tolist(),
                 _dates(self.date),
                 self.points.tolist(),
                 _dates(self.expires),
