@@ -166,6 +166,7 @@ cdef class EventStore:
     cdef const int64_t[::1] _bn_indptr
     cdef const int32_t[::1] _bn_slots
     cdef object _recent
+    cdef const int32_t[::1] _bn_recent_nom
     cdef const int32_t[::1] _bn_recent
 
     def __cinit__(self, int64_t ring_days, int64_t as_of, int64_t start,
@@ -355,11 +356,23 @@ cdef class EventStore:
             keys = np.where(self.event_kinds() == 0xFFFF, np.int32(-1), self.event_nominals())
             self._by_nominal = group_positions(keys, self._n_nominals())
             self._bn_indptr, self._bn_slots = self._by_nominal
-            self._recent = np.empty(0, np.int32)
-            self._bn_recent = self._recent
+            self._recent = (np.empty(0, np.int32), np.empty(0, np.int32))
+            self._bn_recent_nom, self._bn_recent = self._recent
         cdef const int64_t[::1] indptr = self._bn_indptr
         cdef const int32_t[::1] slots = self._bn_slots
-        cdef const int32_t[::1] recent = self._bn_recent
+        # the recent slots of this nominal: a range of them, sorted by nominal
+        cdef const int32_t[::1] recent_nom = self._bn_recent_nom
+        cdef int64_t r_lo = 0, r_hi = recent_nom.shape[0], mid
+        while r_lo < r_hi:
+            mid = (r_lo + r_hi) // 2
+            if recent_nom[mid] < index:
+                r_lo = mid + 1
+            else:
+                r_hi = mid
+        r_hi = r_lo
+        while r_hi < recent_nom.shape[0] and recent_nom[r_hi] == index:
+            r_hi += 1
+        cdef const int32_t[::1] recent = self._bn_recent[r_lo:r_hi]
         cdef iom_stats st = self._stats()
         cdef const int64_t *ev_id = iom_store_event_ids(self.s)
         cdef const int32_t *ev_nom = iom_store_event_nominals(self.s)
@@ -409,22 +422,56 @@ cdef class EventStore:
         more than ``recent_cap`` slots were noted since it was built."""
         if self._by_nominal is None:
             return
-        if self._recent.shape[0] + ids.shape[0] > recent_cap:
+        noms, recent = self._recent
+        if recent.shape[0] + ids.shape[0] > recent_cap:
             self._by_nominal = None
             self._bn_indptr = None
             self._bn_slots = None
             self._recent = None
+            self._bn_recent_nom = None
             self._bn_recent = None
             return
         slots = self.find_events(ids)
-        self._recent = np.concatenate((self._recent, slots[slots >= 0].astype(np.int32)))
-        self._bn_recent = self._recent
+        slots = slots[slots >= 0].astype(np.int32)
+        new_noms = self.event_nominals()[slots]
+        order = np.argsort(new_noms, kind="stable")
+        # merge into the recent slots, kept sorted by nominal (a copy of at most recent_cap)
+        at = np.searchsorted(noms, new_noms[order], side="right")
+        self._recent = (np.insert(noms, at, new_noms[order]), np.insert(recent, at, slots[order]))
+        self._bn_recent_nom, self._bn_recent = self._recent
 
     def nominal_lookup_bytes(self):
         """Bytes held by the grouping of live slots by nominal (0 while not built)."""
         if self._by_nominal is None:
             return 0
-        return sum(int(a.nbytes) for a in (*self._by_nominal, self._recent))
+        return sum(int(a.nbytes) for a in (*self._by_nominal, *self._recent))
+
+    def window_scores(self, int64_t after_day, int64_t until_day):
+        """Rules 3-4 at a past date over the live events: for each nominal index, the
+        points and the number of its live events dated in ``(after_day,
+        until_day]`` (day numbers inside the window). One pass over the slots."""
+        cdef iom_stats st = self._stats()
+        cdef int64_t n_nom = st.n_nominals, i
+        cdef const int32_t *ev_nom = iom_store_event_nominals(self.s)
+        cdef const uint16_t *ev_kind = iom_store_event_kinds(self.s)
+        cdef const uint16_t *ev_day = iom_store_event_days(self.s)
+        cdef const int64_t *points = iom_store_points(self.s)
+        # a live event's day is as_of - back, back = (as_of - residue) mod 2**16
+        cdef uint16_t now = <uint16_t>st.as_of, back
+        cdef int64_t least = st.as_of - until_day, beyond = st.as_of - after_day
+        sums_arr = np.zeros(n_nom, dtype=np.int64)
+        counts_arr = np.zeros(n_nom, dtype=np.int32)
+        cdef int64_t[::1] sums = sums_arr
+        cdef int32_t[::1] counts = counts_arr
+        with nogil:
+            for i in range(st.slot_top):
+                if ev_kind[i] == 0xFFFF:
+                    continue
+                back = <uint16_t>(now - ev_day[i])
+                if back >= least and back < beyond:
+                    sums[ev_nom[i]] += points[ev_kind[i]]
+                    counts[ev_nom[i]] += 1
+        return sums_arr, counts_arr
 
     def forecast_falls(self, const int32_t[::1] group_of_offset not None, int64_t n_groups):
         """Rule 8 for every nominal, in one pass over the live events by expiry.

@@ -42,6 +42,8 @@ class Archive:
         self._run_day: list[int] = []  # day number of each run, ascending
         self._run_end: list[int] = []  # the seq after each run's last event
         self._by_nominal: tuple[int, int, np.ndarray, np.ndarray] | None = None
+        self._version = 0  # counts changes, for repeated_ids
+        self._repeated: tuple[int, np.ndarray] | None = None
 
     # -- size ---------------------------------------------------------------
     def __len__(self) -> int:
@@ -93,6 +95,7 @@ class Archive:
                 self._run_day.append(day)
                 self._run_end.append(self._hi + end)
         self._hi += n
+        self._version += 1
 
     def _reserve(self, n: int) -> None:
         held = self._hi - self._lo
@@ -126,6 +129,7 @@ class Archive:
         self._kinds[a:b] = 0
         purged = new_lo - self._lo
         self._lo = new_lo
+        self._version += 1
         del self._run_day[:k]
         del self._run_end[:k]
         return purged
@@ -187,6 +191,16 @@ class Archive:
             return np.empty(0, np.int64)
         held = self._ids[self._lo - self._seq0 : self._hi - self._seq0]
         return np.flatnonzero(np.isin(held, ids)) + self._lo
+
+    def repeated_ids(self) -> np.ndarray:
+        """The ids with more than one copy in the archive, sorted (a sort of the ids
+        held, kept until the archive changes)."""
+        cached = self._repeated
+        if cached is None or cached[0] != self._version:
+            ordered = np.sort(self._ids[self._lo - self._seq0 : self._hi - self._seq0])
+            repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
+            cached = self._repeated = (self._version, repeated)
+        return cached[1]
 
     def _nominal_lookup(self) -> tuple[np.ndarray, np.ndarray, int, int]:
         lookup = self._by_nominal

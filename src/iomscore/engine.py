@@ -169,9 +169,9 @@ class Engine:
         history_years`` (the retention horizon) are purged for good.
     """
 
-    #: Event slots written since the lookup by nominal was built that
-    #: :meth:`explain` scans instead of rebuilding it (a day of a large force).
-    RECENT_SLOTS = 16_384
+    #: Event slots written since the lookup by nominal was built that it keeps,
+    #: sorted by nominal, before it is rebuilt (about two national days' events).
+    RECENT_SLOTS = 65_536
 
     def __init__(
         self,
@@ -218,7 +218,6 @@ class Engine:
         ]
         self._archive = Archive()
         self._changelog = ChangeLog()
-        self._repeated_cache: tuple[int, np.ndarray] | None = None
         self._names_cache: tuple[Weights, np.ndarray] | None = None
         self._expiry_cache: tuple[datetime.date, int, np.ndarray] | None = None
 
@@ -771,7 +770,8 @@ class Engine:
         if seqs.size == 0:
             return ids, kinds, days
         old_ids, _, old_kinds, old_days = self._archive.columns(seqs)
-        keep = ~self._outranked(seqs, old_ids)
+        superseded = self._superseded(seqs, old_ids)
+        keep = np.ones(seqs.size, dtype=bool) if superseded is None else ~superseded
         return (
             np.concatenate((old_ids[keep], ids)),
             np.concatenate((old_kinds[keep], kinds)),
@@ -792,25 +792,23 @@ class Engine:
             t = day_number(when)
             lo = day_number(window_start(when, self._window_years))
             store = self._store
-            kinds = store.event_kinds()
-            residue = store.event_days()
-            days = store.as_of - ((store.as_of - residue.astype(np.int64)) & 0xFFFF)
-            live = np.flatnonzero((kinds != 0xFFFF) & (days > lo) & (days <= t))
+            points, counts = store.window_scores(max(lo, store.start), t)
             with self._cache_lock:
                 seqs = self._archive.dated(lo, t)
                 old_ids, old_noms, old_kinds, _ = self._archive.columns(seqs)
             superseded = self._superseded(seqs, old_ids)
             if superseded is not None:
                 old_noms, old_kinds = old_noms[~superseded], old_kinds[~superseded]
-            noms = np.concatenate((old_noms, store.event_nominals()[live]))
-            kinds = np.concatenate((old_kinds, kinds[live]))
-            n_nom = store.n_nominals
-            # exact in float64: scores are below 2**45
-            points = np.bincount(noms, weights=store.points()[kinds], minlength=n_nom)
-            counted = np.bincount(noms, minlength=n_nom) > 0
+            if old_noms.size:
+                n_nom = store.n_nominals
+                # exact in float64: scores are below 2**45
+                points += np.bincount(
+                    old_noms, weights=store.points()[old_kinds], minlength=n_nom
+                ).astype(np.int64)
+                counts += np.bincount(old_noms, minlength=n_nom).astype(np.int32)
             by_id = self._by_id()
-            index = by_id[counted[by_id]]
-            scores = points[index].astype(np.int64)
+            index = by_id[counts[by_id] > 0]
+            scores = points[index]
             order = np.argsort(-scores, kind="stable")
             ordered = scores[order]
             return ScoreTable(
@@ -827,18 +825,18 @@ class Engine:
         (one held in the window, or one archived later), or None if none does.
 
         An id has two copies only when an event that had left the window came
-        again (a late correction of its date): rare, so the ids with copies are
-        found once per state of the engine, by a sort of every id held.
+        again (a late correction of its date): rare. The ids held in the window are
+        looked up; the archive's repeated ids are found by a sort, kept until the
+        archive changes.
         """
-        repeated = self._repeated_ids()
-        if repeated.size == 0:
+        if ids.size == 0:
             return None
-        at = np.flatnonzero(np.isin(ids, repeated))
-        if at.size == 0:
-            return None
-        superseded = np.zeros(ids.size, dtype=bool)
-        superseded[at] = self._outranked(seqs[at], ids[at])
-        return superseded
+        held = self._store.find_events(np.ascontiguousarray(ids, dtype=np.int64)) >= 0
+        repeated = self._archive.repeated_ids()
+        at = np.flatnonzero(np.isin(ids, repeated)) if repeated.size else np.empty(0, np.intp)
+        if at.size:
+            held[at] |= self._outranked(seqs[at], ids[at])
+        return held if held.any() else None
 
     def _outranked(self, seqs: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """For archived copies (seqs, ids): is the same event id held in the window,
@@ -854,22 +852,6 @@ class Engine:
         last_ids, last_seqs = copy_ids[order[last]], copies[order[last]]
         latest = last_seqs[np.searchsorted(last_ids, ids)]
         return held | (latest != seqs)
-
-    def _repeated_ids(self) -> np.ndarray:
-        """Event ids with more than one copy in the window and the archive (cached)."""
-        with self._cache_lock:
-            cached = self._repeated_cache
-            if cached is not None and cached[0] == self._version:
-                return cached[1]
-            archived = self._archive.columns(self._archive.dated(-(2**62), 2**62))[0]
-            if archived.size == 0:
-                repeated = np.empty(0, np.int64)
-            else:
-                live = self._store.event_kinds() != 0xFFFF
-                ordered = np.sort(np.concatenate((archived, self._store.event_ids()[live])))
-                repeated = np.unique(ordered[1:][ordered[1:] == ordered[:-1]])
-            self._repeated_cache = (self._version, repeated)
-            return repeated
 
     def changes(
         self, since: datetime.date | str | None = None, nominal_id: int | None = None
