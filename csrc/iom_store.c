@@ -364,6 +364,13 @@ static int32_t iom_nominal_for(iom_store *s, int64_t nominal_id) {
     return (int32_t)index;
 }
 
+int iom_add_nominals(iom_store *s, int64_t n, const int64_t *nominal_ids) {
+    if (iom_reserve_nominals(s, n) != IOM_OK) return IOM_ENOMEM;
+    for (int64_t i = 0; i < n; i++)
+        if (iom_nominal_for(s, nominal_ids[i]) < 0) return IOM_ENOMEM;
+    return IOM_OK;
+}
+
 /* What inserts change in their slots (slot_of[i], for each row with one:
  * >= 0), their days' arrays (room reserved by iom_reserve_days) and the
  * store's count. The arrays and the day being filled are held in locals:

@@ -123,6 +123,10 @@ int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nomina
               const uint16_t *kinds, const int32_t *days, const int8_t *action,
               const int32_t *known);
 
+/* Add nominals with no events, in order, each new one at the next index (an id
+ * held already keeps its index): a restored store gets the indices it had. */
+int iom_add_nominals(iom_store *s, int64_t n, const int64_t *nominal_ids);
+
 /* Retract live slots (distinct). */
 int iom_retract(iom_store *s, int64_t n, const int64_t *slots);
 

@@ -20,6 +20,9 @@ Steps per run come from the Hypothesis profile (``stateful_step_count``: 50 in
 from __future__ import annotations
 
 import datetime
+import shutil
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -153,6 +156,7 @@ class EngineMachine(RuleBasedStateMachine):
         use_pages=st.booleans(),
         history_years=st.sampled_from([0, 1, 2]),
         small_lookups=st.booleans(),
+        durable=st.booleans(),
     )
     def start(
         self,
@@ -166,18 +170,31 @@ class EngineMachine(RuleBasedStateMachine):
         use_pages,
         history_years,
         small_lookups,
+        durable,
     ):
         self.as_of, self.years, self.thresholds = as_of, years, thresholds
         self.history_years = history_years
         self.weights = make_weights(points, name="initial")
-        self.engine = Engine(
-            self.weights,
-            as_of,
-            window_years=years,
-            thresholds=thresholds,
-            threads=threads,
-            history_years=history_years,
-        )
+        settings = {
+            "window_years": years,
+            "thresholds": thresholds,
+            "threads": threads,
+            "history_years": history_years,
+        }
+        # A durable engine (a directory, every change journaled) gains the steps
+        # "close and reopen" and "checkpoint".
+        self.directory = Path(tempfile.mkdtemp(prefix="iomscore-state-")) if durable else None
+        if self.directory is not None:
+            self.engine = Engine.open(
+                self.directory / "engine",
+                weights=self.weights,
+                as_of=as_of,
+                create=True,
+                **settings,
+            )
+        else:
+            self.engine = Engine(self.weights, as_of, **settings)
+        self.threads = threads
         if small_lookups:
             # The lookups by nominal are patched by a few recent events, then rebuilt.
             self.engine.RECENT_SLOTS = 4
@@ -506,6 +523,26 @@ class EngineMachine(RuleBasedStateMachine):
         report = self.engine.reweight(new)
         assert report.changes.as_dict() == reference.band_changes(before, after, self.thresholds)
         self.log("reweight", report.changes)
+
+    # ------------------------------------------------------------------------ durable
+    @precondition(lambda self: self.engine is not None and self.directory is not None)
+    @rule()
+    def close_and_reopen(self):
+        """Reopen the directory: the engine is the one closed (the invariants check it)."""
+        self.engine.close()
+        self.engine = Engine.open(self.directory / "engine", threads=self.threads)
+
+    @precondition(lambda self: self.engine is not None and self.directory is not None)
+    @rule()
+    def checkpoint(self):
+        self.engine.checkpoint()
+        event("checkpoint")
+
+    def teardown(self):
+        if self.engine is not None:
+            self.engine.close()
+        if getattr(self, "directory", None) is not None:
+            shutil.rmtree(self.directory, ignore_errors=True)
 
     # ------------------------------------------------------------------------ reads
     @precondition(lambda self: self.engine is not None)

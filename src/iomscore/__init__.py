@@ -12,7 +12,7 @@ from ._version import __version__
 from .batch import EventError
 from .codes import OffenceCodeError, normalize_offence
 from .engine import CountMatrix, Engine, EngineError, WeightsRecord
-from .errors import DerivationError, FileAccessError, IomscoreError, OptionError
+from .errors import DerivationError, FileAccessError, IomscoreError, OptionError, StateError
 from .results import (
     BAND_NAMES,
     AdvanceReport,
@@ -42,6 +42,7 @@ __all__ = [
     "RetractReport",
     "ReweightReport",
     "ScoreTable",
+    "StateError",
     "WeightFileError",
     "Weights",
     "WeightsRecord",

@@ -18,7 +18,7 @@ from libc.stdlib cimport free, malloc, qsort
 
 from ._cstore cimport (
     IOM_ENOMEM, IOM_EOVERFLOW, IOM_ETOOMANY, IOM_MAX_SLOTS, IOM_OK, IOM_RECORD_BYTES,
-    iom_add_columns, iom_advance, iom_apply, iom_band_walk, iom_begin,
+    iom_add_columns, iom_add_nominals, iom_advance, iom_apply, iom_band_walk, iom_begin,
     iom_classify, iom_crossed_count, iom_crossed_moved, iom_csr_scores, iom_find_events,
     iom_find_nominals, iom_helper_counts, iom_plan, iom_plan_actions, iom_retract,
     iom_rescore_all, iom_set_points, iom_stats, iom_store, iom_store_event_ids,
@@ -660,6 +660,14 @@ cdef class EventStore:
                                &action[0], known)
             else:
                 iom_begin(self.s)
+        _check(rc)
+
+    def add_nominals(self, const int64_t[::1] nominal_ids not None):
+        """Add nominals with no events, in order (a restored store's indices)."""
+        cdef int rc = IOM_OK
+        with nogil:
+            if nominal_ids.shape[0]:
+                rc = iom_add_nominals(self.s, nominal_ids.shape[0], &nominal_ids[0])
         _check(rc)
 
     def retract(self, const int64_t[::1] slots not None):

@@ -66,6 +66,7 @@ cdef extern from "iom_store.h" nogil:
     int iom_apply(iom_store *s, int64_t n, const int64_t *ids, const int64_t *nominal_ids,
                   const uint16_t *kinds, const int32_t *days, const int8_t *action,
                   const int32_t *known)
+    int iom_add_nominals(iom_store *s, int64_t n, const int64_t *nominal_ids)
     int iom_retract(iom_store *s, int64_t n, const int64_t *slots)
     ctypedef struct iom_leaving:
         int64_t *id

@@ -18,12 +18,15 @@ from __future__ import annotations
 import datetime
 import os
 import threading
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
+from . import durable
 from ._core import EventStore, csr_matvec
 from ._rwlock import RWLock
 from .archive import Archive
@@ -39,7 +42,8 @@ from .calendar import (
     years_before,
 )
 from .changelog import ChangeLog, ChangeTable
-from .errors import EngineError, EventError
+from .durable import Journal
+from .errors import EngineError, EventError, StateError
 from .explanation import Explanation, Forecast, ForecastSteps, Timeline
 from .reference import DEFAULT_THRESHOLDS
 from .results import (
@@ -218,6 +222,12 @@ class Engine:
         ]
         self._archive = Archive()
         self._changelog = ChangeLog()
+        self._tables = {self._weights.sha256: self._weights}  # every table used, by SHA-256
+        # durable state (Engine.open): the directory, its journal and writer lock
+        self._directory: Path | None = None
+        self._journal: Journal | None = None
+        self._lock_fd: int | None = None
+        self._readonly = False
         self._names_cache: tuple[Weights, np.ndarray] | None = None
         self._expiry_cache: tuple[datetime.date, int, np.ndarray] | None = None
 
@@ -335,6 +345,178 @@ class Engine:
             f"{self._weights.short_hash()})"
         )
 
+    # -- durable state ---------------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        weights: Weights | None = None,
+        as_of: datetime.date | str | None = None,
+        create: bool = False,
+        readonly: bool = False,
+        window_years: int = 2,
+        thresholds: Sequence[int] = DEFAULT_THRESHOLDS,
+        history_years: int = 2,
+        threads: int | None = None,
+    ) -> Engine:
+        """Open an engine directory, or create one (``create=True``).
+
+        Every change of the returned engine is on disk (journaled and flushed)
+        before its call returns; :meth:`checkpoint` writes a snapshot and starts
+        an empty journal; :meth:`close` (or leaving a ``with`` block) closes it.
+        One process at a time may open a directory for writing; others may open
+        it ``readonly``, to read the state its last change left.
+
+        Parameters
+        ----------
+        path : str or path-like
+            The directory (created with ``create=True``; its parent must exist).
+        weights, as_of, window_years, thresholds, history_years
+            The new engine's settings, with ``create=True`` (``as_of`` required,
+            ``weights`` the shipped table when omitted). An existing directory
+            keeps its own: giving them is an error.
+        readonly : bool
+            Open without the writer lock; every change is refused.
+        threads : {1, 2}, optional
+            As for :class:`Engine`.
+
+        Raises
+        ------
+        StateError
+            A damaged or missing file or section, a newer format version, a
+            directory held by another writer, or (``create``) one that already
+            holds an engine. The message names the file and section.
+        """
+        from .persist import replay, restore
+
+        directory = Path(path)
+        if create:
+            if readonly:
+                raise EngineError("create=True makes a directory to write: not readonly")
+            if (directory / durable.SNAPSHOT).exists():
+                raise StateError(f"{directory}: already holds an engine (open it without create)")
+            try:
+                directory.mkdir(exist_ok=True)
+            except OSError as exc:
+                raise StateError(f"{directory}: cannot create it ({exc.strerror})") from None
+            fd = durable.lock_directory(directory)
+            try:
+                engine = cls(
+                    weights,
+                    as_of,
+                    window_years=window_years,
+                    thresholds=thresholds,
+                    threads=threads,
+                    history_years=history_years,
+                )
+                engine._attach(directory, fd, generation=0, records=None)
+            except BaseException:
+                os.close(fd)
+                raise
+            return engine
+        if weights is not None or as_of is not None:
+            raise EngineError(
+                "weights and as_of set up a new directory (create=True); an existing one keeps "
+                "its own (reweight or advance it instead)"
+            )
+        if not directory.is_dir():
+            raise StateError(f"{directory}: no such engine directory")
+        fd = None if readonly else durable.lock_directory(directory)
+        try:
+            for _ in range(100):  # a reader may meet a checkpoint half done: read again
+                state = durable.read_snapshot(directory)
+                generation, records, end = durable.Journal.read(directory)
+                expected = state.meta.get("generation")
+                if generation == expected or not readonly:
+                    break
+                time.sleep(0.01)
+            if generation > expected:
+                raise StateError(
+                    f"{directory / durable.JOURNAL}: journal generation {generation} follows "
+                    f"a snapshot of generation {expected}; the snapshot is missing changes"
+                )
+            if generation < expected:  # a checkpoint ended before its new journal was in place
+                records, end = [], None
+            engine = restore(state, cls, threads, str(directory / durable.SNAPSHOT))
+            for record in records:
+                replay(engine, record)
+            if readonly:
+                engine._directory, engine._readonly = directory, True
+            else:
+                engine._attach(directory, fd, expected, (len(records), end))
+        except BaseException:
+            if fd is not None:
+                os.close(fd)
+            raise
+        return engine
+
+    def _attach(
+        self, directory: Path, fd: int, generation: int, records: tuple[int, int | None] | None
+    ) -> None:
+        """Journal this engine's changes in ``directory`` from now on. With
+        ``records`` None (a new directory, or a stale journal) the snapshot and an
+        empty journal are written first."""
+        from .persist import capture
+
+        if records is None or records[1] is None:
+            if records is None:
+                durable.write_snapshot(directory, capture(self, generation))
+            durable.Journal.create(directory, generation)
+            count, end = 0, durable.journal_start()
+        else:
+            count, end = records
+        self._journal = durable.Journal.open_for_append(directory, generation, count, end)
+        self._directory, self._lock_fd = directory, fd
+
+    def checkpoint(self) -> int:
+        """Write a snapshot of the whole state and start an empty journal; returns
+        the snapshot's size (bytes). Reopening then reads the snapshot alone."""
+        from .persist import capture
+
+        self._check_writable()
+        with self._lock.write():
+            if self._journal is None or self._directory is None:
+                raise EngineError("only an engine opened from a directory can checkpoint")
+            generation = self._journal.generation + 1
+            size = durable.write_snapshot(self._directory, capture(self, generation))
+            self._journal.close()
+            durable.Journal.create(self._directory, generation)
+            self._journal = durable.Journal.open_for_append(
+                self._directory, generation, 0, durable.journal_start()
+            )
+            return size
+
+    def close(self) -> None:
+        """Close the directory (its journal and writer lock). Nothing is lost: every
+        change is on disk already. An in-memory engine has nothing to close."""
+        with self._lock.write():
+            if self._journal is not None:
+                self._journal.close()
+                self._journal = None
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
+            if self._directory is not None:
+                self._readonly = True  # a closed engine takes no more changes
+                self._closed = True
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _check_writable(self) -> None:
+        if self._readonly:
+            state = "closed" if getattr(self, "_closed", False) else "opened read-only"
+            raise EngineError(f"this engine's directory {self._directory} is {state}: no changes")
+
+    def _log(self, payload: Callable[[], bytes]) -> None:
+        """Journal a change (durable before it is applied), if the engine has a directory."""
+        if self._journal is not None:
+            self._journal.append(payload())
+
     # -- changes -------------------------------------------------------------------
     def ingest(
         self,
@@ -385,6 +567,7 @@ class Engine:
 
         The batch must have been encoded against this engine's current table.
         """
+        self._check_writable()
         if future not in ("error", "skip"):
             raise EngineError(f"future must be 'error' or 'skip', not {future!r}")
         if batch.layout != self._weights.layout:
@@ -416,6 +599,11 @@ class Engine:
                     row=row,
                     field="event_id",
                 )
+            self._log(
+                lambda: durable.encode_ingest(
+                    batch.event_id, batch.nominal_id, batch.kind, batch.day, replace, future
+                )
+            )
             store.apply(
                 batch.event_id, batch.nominal_id, batch.kind, batch.day, action, nominal_index
             )
@@ -448,15 +636,17 @@ class Engine:
                 field="event_id",
             )
         ids = np.unique(values.astype(np.int64))
+        self._check_writable()
         with self._lock.write():
             slots = self._store.find_events(ids)
             held = slots >= 0
             # an archived copy goes too: a withdrawn event never counted (rule 9)
-            archived = np.zeros(ids.size, dtype=bool)
-            with self._cache_lock:
-                gone = self._archive.find(ids)
-                if gone.size:
-                    archived = np.isin(ids, self._archive.columns(gone)[0])
+            gone = self._archive.find(ids)
+            archived = np.isin(ids, self._archive.columns(gone)[0])
+            if held.any() or archived.any():
+                self._log(lambda: durable.encode_retract(ids))
+            if archived.any():
+                with self._cache_lock:
                     self._archive.remove(ids[archived])
             self._store.retract(np.ascontiguousarray(slots[held]))
             self._version += 1
@@ -470,9 +660,11 @@ class Engine:
     def advance(self, as_of: datetime.date | str) -> AdvanceReport:
         """Move D forward; events leaving the window stop counting. Moving back is an error."""
         new = self._check_calendar(_as_date(as_of), self._window_years, self._history_years)
+        self._check_writable()
         with self._lock.write():
             if new < self._as_of:
                 raise EngineError(f"cannot move as_of back from {self._as_of} to {new}")
+            self._log(lambda: durable.encode_advance(day_number(new)))
             start = window_start(new, self._window_years)
             expired, leaving = self._store.advance(day_number(new), day_number(start), True)
             self._as_of = new
@@ -968,8 +1160,11 @@ class Engine:
         first use and cached until the events change.
         """
         _check_weights(weights)
+        self._check_writable()
         with self._lock.write():
             mode, changed, delta = self._plan(weights)
+            self._log(lambda: durable.encode_reweight(weights.to_csv_text()))
+            self._tables[weights.sha256] = weights
             store = self._store
             if mode == "partial":
                 col_ptr, rows, counts = self._csc()

@@ -28,6 +28,7 @@ __all__ = [
     "IomscoreError",
     "OffenceCodeError",
     "OptionError",
+    "StateError",
     "WeightFileError",
 ]
 
@@ -127,3 +128,13 @@ class FileAccessError(IomscoreError, OSError):
             verb = "write" if writing else "read"
             message = f"{os.fspath(path)}: cannot {verb} the {what} ({reason})"
         return cls(message, path=path)
+
+
+class StateError(IomscoreError, ValueError):
+    """An engine directory that cannot be opened as it is: a damaged or missing file
+    or section, a format version this iomscore does not read, or a directory
+    another process holds for writing. The message names the file and section."""
+
+    def __init__(self, message: str, *, path: str | os.PathLike[str] | None = None):
+        super().__init__(message)
+        self.path = None if path is None else os.fspath(path)

@@ -1,0 +1,431 @@
+"""Durable engine state: a directory holding a snapshot and a journal.
+
+::
+
+    DIR/LOCK           held (flock) by the one process that writes
+    DIR/snapshot.iom   the whole state at the last checkpoint
+    DIR/journal.iom    every change since, each on disk before its call returns
+
+A change is written to the journal and flushed (``fsync``) before the engine
+applies it, after every check that could refuse it, so a change that returned
+is on disk and one that was refused never is. A checkpoint writes a new
+snapshot and an empty journal under temporary names, flushes them and renames
+them into place (flushing the directory after each rename): at any moment the
+directory holds a snapshot and a journal that together give the last state.
+The journal's header names the snapshot generation it follows; a journal of an
+older generation is one whose changes the snapshot already holds.
+
+Snapshot (little-endian)::
+
+    magic b"IOMSNAP\\0", format version u32, section count u32
+    per section: name (8 bytes), payload length u64, SHA-256 of the payload (32 bytes), payload
+
+A section's payload is JSON (``meta``, ``tables``) or a run of ``.npy`` arrays
+(numpy's documented format, read without pickle). Journal::
+
+    magic b"IOMJRNL\\0", format version u32, generation u64
+    per record: payload length u32, sequence u64, CRC-32 of the payload u32,
+                CRC-32 of these 16 bytes u32, payload (an operation code, then its
+                data), end marker b"IOMR"
+
+On open, a damaged section or record, a missing file or a newer format version
+is a :class:`~iomscore.errors.StateError` that names the file and the section
+or record. The one exception is a journal whose last record is incomplete: it
+runs past the end of the file, or the file ends in zeros from inside its header
+or over its end marker, as a write that a crash left unflushed reads back. That
+record's call never returned, so it is dropped with a
+:class:`TornRecordWarning`. A complete record whose checksum fails is damage,
+last or not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import io
+import json
+import os
+import struct
+import warnings
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import StateError
+
+__all__ = [
+    "FORMAT_VERSION",
+    "Journal",
+    "Record",
+    "State",
+    "TornRecordWarning",
+    "journal_start",
+    "lock_directory",
+    "read_snapshot",
+    "write_snapshot",
+]
+
+FORMAT_VERSION = 1
+SNAPSHOT = "snapshot.iom"
+JOURNAL = "journal.iom"
+LOCK = "LOCK"
+
+_SNAPSHOT_MAGIC = b"IOMSNAP\0"
+_JOURNAL_MAGIC = b"IOMJRNL\0"
+_SNAPSHOT_HEAD = struct.Struct("<8sII")
+_SECTION_HEAD = struct.Struct("<8sQ32s")
+_JOURNAL_HEAD = struct.Struct("<8sIQ")
+_RECORD_HEAD = struct.Struct("<IQII")  # length, sequence, payload CRC, header CRC
+# Ends every record: a write cut short, or left as zeros, lacks it.
+_RECORD_END = b"IOMR"
+
+# Operation codes of journal records.
+INGEST, RETRACT, ADVANCE, REWEIGHT = 1, 2, 3, 4
+_OPS = {INGEST: "ingest", RETRACT: "retract", ADVANCE: "advance", REWEIGHT: "reweight"}
+
+
+class TornRecordWarning(UserWarning):
+    """A journal ended in a record written only in part: one whose call never
+    returned (a crash while writing it), dropped on open."""
+
+
+# ----------------------------------------------------------------------------- files
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_whole(path: Path, data: bytes) -> None:
+    """Write ``path`` under a temporary name, flush it, rename it into place and
+    flush the directory: the file is the old one or the new one, never a mix."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    _fsync_directory(path.parent)
+
+
+@contextlib.contextmanager
+def _reading(path: Path, what: str) -> Iterator[bytes]:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise StateError(f"{path}: the {what} is missing", path=path) from None
+    except OSError as exc:
+        raise StateError(f"{path}: cannot read the {what} ({exc.strerror})", path=path) from None
+    yield data
+
+
+def lock_directory(directory: Path) -> int:
+    """Take the directory's writer lock; a StateError if another process holds it.
+    Returns the lock file's descriptor (closing it releases the lock)."""
+    fd = os.open(directory / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 64).decode("ascii", "replace").strip() or "another process"
+        os.close(fd)
+        raise StateError(
+            f"{directory}: the engine directory is open for writing by {holder}; "
+            "open it read-only, or close the other writer first",
+            path=directory,
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"process {os.getpid()}\n".encode("ascii"), 0)
+    return fd
+
+
+# ----------------------------------------------------------------------------- snapshot
+@dataclass
+class State:
+    """Everything a snapshot holds.
+
+    ``meta`` and ``tables`` (weight tables as CSV text, by SHA-256) are
+    JSON-able; the arrays are the store's nominals in index order, the live
+    events and the archived ones (event id, nominal index, kind, day number)
+    and the change log (day number, cause, nominal id, old band, new band,
+    score).
+    """
+
+    meta: dict
+    tables: dict[str, str]
+    nominals: np.ndarray
+    live: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    archived: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    changes: tuple[np.ndarray, ...]
+
+
+_EVENT_DTYPES = ("<i8", "<i4", "<u2", "<i4")
+_CHANGE_DTYPES = ("<i4", "i1", "<i8", "i1", "i1", "<i8")
+
+
+def _arrays_bytes(arrays, dtypes) -> bytes:
+    out = io.BytesIO()
+    for array, dtype in zip(arrays, dtypes, strict=True):
+        np.save(out, np.ascontiguousarray(array, dtype=dtype), allow_pickle=False)
+    return out.getvalue()
+
+
+def _arrays_from(data: bytes, dtypes, path: Path, name: str) -> tuple[np.ndarray, ...]:
+    source = io.BytesIO(data)
+    arrays = []
+    try:
+        for dtype in dtypes:
+            array = np.load(source, allow_pickle=False)
+            if array.dtype != np.dtype(dtype) or array.ndim != 1:
+                raise ValueError(f"an array of {array.dtype}, expected {dtype}")
+            arrays.append(array)
+    except ValueError as exc:
+        raise StateError(f"{path}: section {name!r} does not hold its arrays ({exc})") from None
+    if len({a.shape[0] for a in arrays}) > 1:
+        raise StateError(f"{path}: section {name!r} holds arrays of different lengths")
+    return tuple(arrays)
+
+
+def write_snapshot(directory: Path, state: State) -> int:
+    """Write the snapshot whole (temporary name, flush, rename); returns its bytes."""
+    sections = [
+        ("meta", json.dumps(state.meta, sort_keys=True).encode("utf-8")),
+        ("tables", json.dumps(state.tables, sort_keys=True).encode("utf-8")),
+        ("nominals", _arrays_bytes([state.nominals], ["<i8"])),
+        ("live", _arrays_bytes(state.live, _EVENT_DTYPES)),
+        ("archived", _arrays_bytes(state.archived, _EVENT_DTYPES)),
+        ("changes", _arrays_bytes(state.changes, _CHANGE_DTYPES)),
+    ]
+    parts = [_SNAPSHOT_HEAD.pack(_SNAPSHOT_MAGIC, FORMAT_VERSION, len(sections))]
+    for name, payload in sections:
+        digest = hashlib.sha256(payload).digest()
+        parts += [_SECTION_HEAD.pack(name.encode("ascii"), len(payload), digest), payload]
+    data = b"".join(parts)
+    _write_whole(directory / SNAPSHOT, data)
+    return len(data)
+
+
+def read_snapshot(directory: Path) -> State:
+    """Read and check the snapshot: each section's checksum, then its contents."""
+    path = directory / SNAPSHOT
+    with _reading(path, "snapshot") as data:
+        pass
+    if len(data) < _SNAPSHOT_HEAD.size:
+        raise StateError(f"{path}: too short to be an iomscore snapshot", path=path)
+    magic, version, count = _SNAPSHOT_HEAD.unpack_from(data)
+    if magic != _SNAPSHOT_MAGIC:
+        raise StateError(f"{path}: not an iomscore snapshot (bad magic)", path=path)
+    if version != FORMAT_VERSION:
+        raise StateError(
+            f"{path}: snapshot format version {version}; this iomscore reads version "
+            f"{FORMAT_VERSION} (written by {'a newer' if version > FORMAT_VERSION else 'an older'} "
+            "iomscore)",
+            path=path,
+        )
+    sections: dict[str, bytes] = {}
+    at = _SNAPSHOT_HEAD.size
+    for k in range(count):
+        if at + _SECTION_HEAD.size > len(data):
+            raise StateError(f"{path}: truncated at section {k + 1} of {count}", path=path)
+        raw_name, length, digest = _SECTION_HEAD.unpack_from(data, at)
+        name = raw_name.rstrip(b"\0").decode("ascii", "replace")
+        at += _SECTION_HEAD.size
+        payload = data[at : at + length]
+        if len(payload) != length:
+            raise StateError(f"{path}: section {name!r} is truncated", path=path)
+        if hashlib.sha256(payload).digest() != digest:
+            raise StateError(f"{path}: section {name!r} is damaged (checksum mismatch)", path=path)
+        sections[name] = payload
+        at += length
+    if at != len(data):
+        raise StateError(f"{path}: {len(data) - at} bytes after the last section", path=path)
+    for name in ("meta", "tables", "nominals", "live", "archived", "changes"):
+        if name not in sections:
+            raise StateError(f"{path}: section {name!r} is missing", path=path)
+    try:
+        meta = json.loads(sections["meta"])
+        tables = json.loads(sections["tables"])
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise StateError(f"{path}: section 'meta' or 'tables' is not JSON ({exc})") from None
+    return State(
+        meta=meta,
+        tables=tables,
+        nominals=_arrays_from(sections["nominals"], ["<i8"], path, "nominals")[0],
+        live=_arrays_from(sections["live"], _EVENT_DTYPES, path, "live"),  # type: ignore[arg-type]
+        archived=_arrays_from(sections["archived"], _EVENT_DTYPES, path, "archived"),  # type: ignore[arg-type]
+        changes=_arrays_from(sections["changes"], _CHANGE_DTYPES, path, "changes"),
+    )
+
+
+# ----------------------------------------------------------------------------- journal
+@dataclass(frozen=True)
+class Record:
+    """One journaled change: its operation and arguments."""
+
+    sequence: int
+    op: str
+    args: dict
+
+
+def encode_ingest(event_id, nominal_id, kind, day, replace: bool, future: str) -> bytes:
+    flags = struct.pack("<BBB", INGEST, int(replace), 0 if future == "error" else 1)
+    return flags + _arrays_bytes([event_id, nominal_id, kind, day], ("<i8", "<i8", "<u2", "<i4"))
+
+
+def encode_retract(event_ids: np.ndarray) -> bytes:
+    return struct.pack("<B", RETRACT) + _arrays_bytes([event_ids], ["<i8"])
+
+
+def encode_advance(day: int) -> bytes:
+    return struct.pack("<Bq", ADVANCE, day)
+
+
+def encode_reweight(csv_text: str) -> bytes:
+    return struct.pack("<B", REWEIGHT) + csv_text.encode("utf-8")
+
+
+def _decode(payload: bytes, path: Path, sequence: int) -> Record:
+    op = payload[0] if payload else 0
+    where = f"{path}: journal record {sequence}"
+    try:
+        if op == INGEST:
+            _, replace, future = struct.unpack_from("<BBB", payload)
+            arrays = _arrays_from(payload[3:], ("<i8", "<i8", "<u2", "<i4"), path, "ingest")
+            args = {
+                "arrays": arrays,
+                "replace": bool(replace),
+                "future": "skip" if future else "error",
+            }
+        elif op == RETRACT:
+            args = {"event_ids": _arrays_from(payload[1:], ["<i8"], path, "retract")[0]}
+        elif op == ADVANCE:
+            args = {"day": struct.unpack_from("<q", payload, 1)[0]}
+        elif op == REWEIGHT:
+            args = {"csv": payload[1:].decode("utf-8")}
+        else:
+            raise StateError(f"{where}: unknown operation {op}", path=path)
+    except (struct.error, UnicodeDecodeError) as exc:
+        raise StateError(f"{where}: malformed ({exc})", path=path) from None
+    return Record(sequence, _OPS[op], args)
+
+
+class Journal:
+    """The append-only journal of changes since the snapshot (see the module doc)."""
+
+    def __init__(self, path: Path, generation: int, handle, next_sequence: int) -> None:
+        self.path = path
+        self.generation = generation
+        self._handle = handle
+        self._next = next_sequence
+
+    @staticmethod
+    def create(directory: Path, generation: int) -> None:
+        """Write an empty journal of this generation whole (temporary name, rename)."""
+        head = _JOURNAL_HEAD.pack(_JOURNAL_MAGIC, FORMAT_VERSION, generation)
+        _write_whole(directory / JOURNAL, head)
+
+    @staticmethod
+    def read(directory: Path) -> tuple[int, list[Record], int]:
+        """The journal's generation, its complete records, and the length of the
+        file they fill (a torn last record lies beyond it, with a warning)."""
+        path = directory / JOURNAL
+        with _reading(path, "journal") as data:
+            pass
+        if len(data) < _JOURNAL_HEAD.size:
+            raise StateError(f"{path}: too short to be an iomscore journal", path=path)
+        magic, version, generation = _JOURNAL_HEAD.unpack_from(data)
+        if magic != _JOURNAL_MAGIC:
+            raise StateError(f"{path}: not an iomscore journal (bad magic)", path=path)
+        if version != FORMAT_VERSION:
+            raise StateError(
+                f"{path}: journal format version {version}; this iomscore reads version "
+                f"{FORMAT_VERSION}",
+                path=path,
+            )
+        records: list[Record] = []
+        at = _JOURNAL_HEAD.size
+        # where the file's trailing run of zero bytes starts: a write the
+        # crash left unflushed reads back as zeros
+        zeros_from = len(data.rstrip(b"\0"))
+        while at < len(data):
+            number = len(records) + 1
+            where = f"{path}: journal record {number} at byte {at}"
+            head = data[at : at + _RECORD_HEAD.size]
+            if len(head) < _RECORD_HEAD.size:
+                _torn(path, number, at)
+                break
+            length, sequence, crc, head_crc = _RECORD_HEAD.unpack(head)
+            if zlib.crc32(head[:16]) != head_crc:
+                if zeros_from < at + _RECORD_HEAD.size:
+                    _torn(path, number, at)
+                    break
+                raise StateError(f"{where} is damaged (its header)", path=path)
+            end = at + _RECORD_HEAD.size + length + len(_RECORD_END)
+            if end > len(data):
+                _torn(path, number, at)
+                break
+            payload = data[at + _RECORD_HEAD.size : end - len(_RECORD_END)]
+            if zlib.crc32(payload) != crc or data[end - len(_RECORD_END) : end] != _RECORD_END:
+                if end == len(data) and zeros_from < end:
+                    _torn(path, number, at)
+                    break
+                part = "checksum mismatch" if zlib.crc32(payload) != crc else "its end marker"
+                raise StateError(f"{where} is damaged ({part})", path=path)
+            if sequence != number:
+                raise StateError(f"{where} has sequence {sequence}", path=path)
+            records.append(_decode(payload, path, sequence))
+            at = end
+        return generation, records, at
+
+    @classmethod
+    def open_for_append(cls, directory: Path, generation: int, records: int, end: int) -> Journal:
+        """Open the journal to append after its ``records`` complete records, cutting
+        off a torn tail (from byte ``end``)."""
+        path = directory / JOURNAL
+        handle = open(path, "r+b")  # noqa: SIM115 - kept open for the engine's life
+        handle.truncate(end)
+        handle.seek(end)
+        os.fsync(handle.fileno())
+        return cls(path, generation, handle, records + 1)
+
+    def append(self, payload: bytes) -> None:
+        """Write one record and flush it to disk; on failure the file is as it was."""
+        head = struct.pack("<IQI", len(payload), self._next, zlib.crc32(payload))
+        head += struct.pack("<I", zlib.crc32(head))
+        start = self._handle.tell()
+        try:
+            self._handle.write(head + payload + _RECORD_END)
+            self._handle.flush()
+            os.fsync(self._handle.fileno())
+        except BaseException:
+            with contextlib.suppress(OSError):
+                self._handle.truncate(start)
+                self._handle.seek(start)
+            raise
+        self._next += 1
+
+    @property
+    def records(self) -> int:
+        return self._next - 1
+
+    def close(self) -> None:
+        self._handle.close()
+
+
+def journal_start() -> int:
+    """The byte at which an empty journal's first record goes."""
+    return _JOURNAL_HEAD.size
+
+
+def _torn(path: Path, number: int, at: int) -> None:
+    warnings.warn(
+        f"{path}: journal record {number} at byte {at} was written only in part (its call "
+        "never returned); it is dropped",
+        TornRecordWarning,
+        stacklevel=4,
+    )

@@ -1,0 +1,148 @@
+"""An engine's state to and from its durable form (:mod:`iomscore.durable`).
+
+:func:`capture` takes what a snapshot holds from an engine; :func:`restore`
+builds the engine again from it, and :func:`replay` applies a journaled
+change. A restored engine is indistinguishable from the one captured: the
+same nominals at the same store indices (so the archive's references hold),
+the same live and archived events, weight tables, history and change log.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ._version import __version__
+from .batch import EncodedBatch
+from .calendar import from_day_number
+from .changelog import CAUSES
+from .durable import FORMAT_VERSION, Record, State
+from .errors import StateError
+from .results import BandChanges
+from .weights import Weights
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+__all__ = ["capture", "replay", "restore"]
+
+
+def capture(engine: Engine, generation: int) -> State:
+    """The engine's whole state, for a snapshot of this generation."""
+    store = engine._store
+    kinds = store.event_kinds()
+    live = np.flatnonzero(kinds != 0xFFFF)
+    residue = store.event_days()[live].astype(np.int64)
+    days = store.as_of - ((store.as_of - residue) & 0xFFFF)
+    archive = engine._archive
+    archived = archive.columns(archive.dated(-(2**62), 2**62))
+    log = engine._changelog.table()
+    tables = {
+        record.sha256: engine._tables[record.sha256].to_csv_text() for record in engine.history
+    }
+    return State(
+        meta={
+            "format": FORMAT_VERSION,
+            "iomscore": __version__,
+            "generation": generation,
+            "as_of": engine.as_of.isoformat(),
+            "window_years": engine.window_years,
+            "history_years": engine.history_years,
+            "thresholds": list(engine.thresholds),
+            "weights": engine.weights.sha256,
+            "history": [[r.name, r.sha256, r.as_of.isoformat(), r.mode] for r in engine.history],
+            "live_events": int(live.size),
+            "archived_events": int(archived[0].size),
+        },
+        tables=tables,
+        nominals=store.nominal_ids().copy(),
+        live=(
+            store.event_ids()[live],
+            store.event_nominals()[live],
+            kinds[live],
+            days.astype(np.int32),
+        ),
+        archived=archived,
+        changes=(
+            log.date.astype(np.int64).astype(np.int32),
+            log.cause,
+            log.nominal_id,
+            log.old_band,
+            log.new_band,
+            log.score,
+        ),
+    )
+
+
+def restore(state: State, engine_class: type[Engine], threads: int | None, where: str) -> Engine:
+    """Build an engine from a snapshot's state (``where`` names the file in errors)."""
+    from .engine import WeightsRecord
+
+    meta = state.meta
+    try:
+        tables = {
+            sha: Weights.from_text(text, source=f"{where} table {sha[:12]}")
+            for sha, text in state.tables.items()
+        }
+        weights = tables[meta["weights"]]
+        engine = engine_class(
+            weights,
+            meta["as_of"],
+            window_years=meta["window_years"],
+            thresholds=tuple(meta["thresholds"]),
+            threads=threads,
+            history_years=meta["history_years"],
+        )
+        history = [
+            WeightsRecord(name, sha, datetime.date.fromisoformat(day), mode)
+            for name, sha, day, mode in meta["history"]
+        ]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StateError(f"{where}: section 'meta' does not describe an engine ({exc})") from None
+    for sha, table in tables.items():
+        if table.sha256 != sha:
+            raise StateError(f"{where}: section 'tables' holds a table whose SHA-256 differs")
+    engine._tables = tables
+    engine._history = history
+    store = engine._store
+    store.add_nominals(np.ascontiguousarray(state.nominals))
+    ids, noms, kinds, days = state.live
+    if ids.size:
+        if noms.min() < 0 or noms.max() >= state.nominals.size:
+            raise StateError(f"{where}: section 'live' names nominals the snapshot lacks")
+        nominal_ids = state.nominals[noms]
+        index = noms.astype(np.int32)
+        status = store.classify(ids, nominal_ids, kinds, days, index)
+        action, plan = store.plan(status, days)
+        if plan["taken"] != ids.size:
+            raise StateError(f"{where}: section 'live' holds events that do not fit its window")
+        store.apply(ids, nominal_ids, kinds, days, action, index)
+    engine._archive.append(*state.archived)
+    day, cause, nominal, old, new, score = state.changes
+    if day.size:
+        breaks = np.flatnonzero((day[1:] != day[:-1]) | (cause[1:] != cause[:-1])) + 1
+        for lo, hi in zip([0, *breaks.tolist()], [*breaks.tolist(), day.size], strict=True):
+            engine._changelog.record(
+                int(day[lo]),
+                CAUSES[int(cause[lo])],
+                BandChanges(nominal[lo:hi], old[lo:hi], new[lo:hi], score[lo:hi]),
+            )
+    engine._version += 1
+    return engine
+
+
+def replay(engine: Engine, record: Record) -> None:
+    """Apply a journaled change to an engine that is not journaling."""
+    args = record.args
+    if record.op == "ingest":
+        event_id, nominal_id, kind, day = args["arrays"]
+        batch = EncodedBatch(event_id, nominal_id, kind, day, engine.weights.layout)
+        engine.ingest_encoded(batch, replace=args["replace"], future=args["future"])
+    elif record.op == "retract":
+        engine.retract(args["event_ids"])
+    elif record.op == "advance":
+        engine.advance(from_day_number(args["day"]))
+    elif record.op == "reweight":
+        engine.reweight(Weights.from_text(args["csv"], source="journal"))

@@ -1,0 +1,493 @@
+"""Durable engine directories: reopen, checkpoint, crash, damage and the writer lock.
+
+The crash test forks a child that applies a random sequence of changes to a
+durable engine and kills it with SIGKILL at a random moment (a third of the
+time just after a checkpoint starts). The directory is then reopened and
+must hold every change acknowledged before the kill, nothing half-applied
+(the state after the acknowledged changes, or after one more: a change on
+disk whose call had not yet returned), and scores equal to the reference's
+over those changes. Runs: ``IOMSCORE_CRASH_RUNS`` (default 200 under CI=true,
+40 otherwise).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import random
+import signal
+import struct
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from strategies import DATASETS, OFFENCES, event_columns, make_weights
+
+from iomscore import Engine, EngineError, StateError, reference
+from iomscore.durable import JOURNAL, SNAPSHOT, TornRecordWarning
+
+DAY = datetime.timedelta(days=1)
+START = datetime.date(2025, 12, 20)
+BASE = make_weights([[300, 120, 40, 60], [125, 30, 10, 20], [500, 80, 25, 45]], name="base")
+DOUBLED = make_weights(BASE.points * 2, name="doubled")
+CRASH_RUNS = int(os.environ.get("IOMSCORE_CRASH_RUNS", 200 if os.environ.get("CI") else 40))
+
+
+# ----------------------------------------------------------------------------- operations
+def make_ops(seed: int, n_ops: int = 14) -> list[tuple]:
+    """A random sequence of changes: batches (some correcting live events), retractions,
+    advances (some across 29 February), reweights and checkpoints."""
+    rng = random.Random(seed)
+    ops: list[tuple] = []
+    next_id = 1
+    as_of = START
+    live: dict[int, reference.Event] = {}
+    for _ in range(n_ops):
+        kind = rng.choice(
+            ["ingest", "ingest", "ingest", "retract", "advance", "reweight", "checkpoint"]
+        )
+        if kind == "ingest":
+            events = []
+            for _ in range(rng.randrange(1, 40)):
+                event_id = rng.randrange(1, next_id) if live and rng.random() < 0.1 else next_id
+                if event_id == next_id:
+                    next_id += 1
+                if any(e.event_id == event_id for e in events):
+                    continue
+                events.append(
+                    reference.Event(
+                        event_id,
+                        rng.randrange(0, 12),
+                        rng.choice(DATASETS),
+                        rng.choice(OFFENCES),
+                        as_of - rng.randrange(0, 900) * DAY,
+                    )
+                )
+            ops.append(("ingest", events))
+            live.update({e.event_id: e for e in events})
+        elif kind == "retract":
+            ops.append(("retract", rng.sample(range(1, next_id + 3), min(5, next_id + 2))))
+        elif kind == "advance":
+            as_of += rng.choice([0, 1, 30, 200, 500]) * DAY
+            ops.append(("advance", as_of))
+        else:
+            ops.append((kind,))
+    return ops
+
+
+def apply_op(engine: Engine, op: tuple) -> None:
+    if op[0] == "ingest":
+        engine.ingest(event_columns(op[1]), replace=True)
+    elif op[0] == "retract":
+        engine.retract(op[1])
+    elif op[0] == "advance":
+        engine.advance(op[1])
+    elif op[0] == "reweight":
+        engine.reweight(DOUBLED if engine.weights == BASE else BASE)
+    elif op[0] == "checkpoint" and engine._journal is not None:
+        engine.checkpoint()
+
+
+def fingerprint(engine: Engine) -> tuple:
+    """What a reopened engine must reproduce exactly."""
+    return (
+        engine.as_of,
+        engine.weights.sha256,
+        engine.scores().rows(),
+        len(engine),
+        engine.changes().rows(),
+        engine.memory()["archived_events"],
+        [(r.name, r.sha256, r.as_of, r.mode) for r in engine.history],
+    )
+
+
+def prefix_fingerprints(ops: list[tuple]) -> list[tuple]:
+    """The fingerprint after each prefix of ops (0 .. len), from an in-memory engine,
+    with its scores checked against the reference's."""
+    engine = Engine(BASE, START, threads=1)
+    model: dict[int, reference.Event] = {}
+    prints = [fingerprint(engine)]
+    for op in ops:
+        apply_op(engine, op)
+        if op[0] == "ingest":
+            for e in op[1]:
+                if reference.in_window(e.date, engine.as_of):
+                    model[e.event_id] = e
+                else:
+                    model.pop(e.event_id, None)
+        elif op[0] == "retract":
+            for event_id in op[1]:
+                model.pop(event_id, None)
+        model = {i: e for i, e in model.items() if reference.in_window(e.date, engine.as_of)}
+        expected = reference.score(model.values(), engine.weights.to_mapping(), engine.as_of)
+        assert engine.scores().rows() == reference.result(expected)
+        prints.append(fingerprint(engine))
+    return prints
+
+
+# ----------------------------------------------------------------------------- round trips
+@settings(deadline=None, max_examples=25)
+@given(seed=st.integers(0, 10**6), reopen_every=st.integers(1, 5))
+def test_a_reopened_engine_is_the_one_closed(tmp_path_factory, seed, reopen_every):
+    directory = tmp_path_factory.mktemp("engine") / "state"
+    ops = make_ops(seed)
+    memory = Engine(BASE, START, threads=1)
+    engine = Engine.open(directory, weights=BASE, as_of=START, create=True, threads=1)
+    for k, op in enumerate(ops, start=1):
+        apply_op(memory, op)
+        apply_op(engine, op)
+        if k % reopen_every == 0:
+            engine.close()
+            engine = Engine.open(directory, threads=1)
+        assert fingerprint(engine) == fingerprint(memory)
+    for nominal in range(3):
+        if memory.scores_of([nominal])[0] or nominal in memory._store.nominal_ids():
+            assert engine.explain(nominal).rows() == memory.explain(nominal).rows()
+            start = memory.history_start
+            assert engine.timeline(nominal, start).rows() == memory.timeline(nominal, start).rows()
+    assert engine.forecast().rows() == memory.forecast().rows()
+    engine.close()
+
+
+def test_open_create_and_settings(tmp_path):
+    directory = tmp_path / "state"
+    with Engine.open(directory, as_of="2026-01-01", create=True, history_years=3) as engine:
+        assert engine.history_years == 3 and engine.weights.name.startswith("iomscore-default")
+    with pytest.raises(StateError, match="already holds an engine"):
+        Engine.open(directory, as_of="2026-01-01", create=True)
+    with pytest.raises(EngineError, match="create=True"):
+        Engine.open(directory, as_of="2026-01-01")
+    with Engine.open(directory) as engine:
+        assert engine.history_years == 3 and engine.as_of == datetime.date(2026, 1, 1)
+    with pytest.raises(StateError, match="no such engine directory"):
+        Engine.open(tmp_path / "missing")
+    with pytest.raises(EngineError, match="as_of is required"):
+        Engine.open(tmp_path / "new", create=True)
+    with pytest.raises(EngineError, match="only an engine opened from a directory"):
+        Engine(BASE, START).checkpoint()
+
+
+def test_a_closed_or_read_only_engine_takes_no_changes(tmp_path):
+    directory = tmp_path / "state"
+    engine = Engine.open(directory, weights=BASE, as_of=START, create=True)
+    engine.ingest(event_columns([reference.Event(1, 7, "arrest", "008/06", START)]))
+    reader = Engine.open(directory, readonly=True)
+    assert reader.scores().rows() == engine.scores().rows()
+    for change in (
+        lambda e: e.ingest(event_columns([reference.Event(2, 7, "arrest", "008/06", START)])),
+        lambda e: e.retract([1]),
+        lambda e: e.advance(START + DAY),
+        lambda e: e.reweight(DOUBLED),
+    ):
+        with pytest.raises(EngineError, match="read-only"):
+            change(reader)
+    engine.close()
+    with pytest.raises(EngineError, match="closed"):
+        engine.advance(START + DAY)
+    assert engine.scores().rows() == reader.scores().rows()  # reads still work
+
+
+# ----------------------------------------------------------------------------- crashes
+def _child(directory: Path, ops: list[tuple], ack: int) -> None:
+    engine = Engine.open(directory, weights=BASE, as_of=START, create=True, threads=1)
+    os.write(ack, b"c\n")
+    for k, op in enumerate(ops):
+        os.write(ack, f"s{k}\n".encode())
+        apply_op(engine, op)
+        os.write(ack, f"a{k}\n".encode())
+    os.write(ack, b"done\n")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the crash test forks its writer")
+@pytest.mark.parametrize("seed", range(CRASH_RUNS))
+def test_a_killed_writer_loses_no_acknowledged_change(tmp_path, seed):
+    rng = random.Random(seed)
+    ops = make_ops(seed)
+    checkpoints = [k for k, op in enumerate(ops) if op[0] == "checkpoint"]
+    # a third of the kills land just after a checkpoint starts
+    target = (
+        rng.choice(checkpoints) if checkpoints and rng.random() < 0.34 else rng.randrange(len(ops))
+    )
+    delay = rng.choice([0, 0, 0.0002, 0.001, 0.003])
+    directory = tmp_path / "state"
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: no Python-level cleanup, no pytest
+        try:
+            os.close(read_end)
+            _child(directory, ops, write_end)
+        finally:
+            os._exit(0)
+    os.close(write_end)
+    lines: list[str] = []
+    buffer = b""
+    with os.fdopen(read_end, "rb", buffering=0) as pipe:
+        while f"s{target}" not in lines and "done" not in lines:
+            chunk = pipe.read(4096)
+            if not chunk:
+                break
+            buffer += chunk
+            *done, buffer = buffer.split(b"\n")
+            lines += [line.decode() for line in done]
+        time.sleep(delay)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        rest = buffer + pipe.read()
+    lines += [line.decode() for line in rest.split(b"\n") if line]
+    acked = sum(line.startswith("a") for line in lines)
+    if "c" not in lines:  # killed while creating: nothing was acknowledged
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TornRecordWarning)
+        engine = Engine.open(directory, threads=1)
+    got = fingerprint(engine)
+    prints = prefix_fingerprints(ops)
+    possible = prints[acked : acked + 2]
+    assert got in possible, f"killed after {acked} acknowledged changes (op {target}, +{delay}s)"
+    # the reopened directory takes changes again, and keeps them
+    apply_op(engine, ("advance", engine.as_of + DAY))
+    engine.close()
+    with Engine.open(directory, threads=1) as again:
+        assert again.as_of == got[0] + DAY
+
+
+# ----------------------------------------------------------------------------- damage
+@pytest.fixture
+def damaged_copy(tmp_path):
+    """A directory with a snapshot and a journal of three records, and a function that
+    copies it for damage."""
+    directory = tmp_path / "state"
+    with Engine.open(directory, weights=BASE, as_of=START, create=True, threads=1) as engine:
+        for op in make_ops(7)[:6]:
+            apply_op(engine, op)
+        engine.checkpoint()
+        base = engine.as_of
+        for op in [("advance", base + 40 * DAY), ("reweight",), ("advance", base + 400 * DAY)]:
+            apply_op(engine, op)
+        expected = fingerprint(engine)
+
+    def copy(name: str) -> Path:
+        target = tmp_path / name
+        target.mkdir()
+        for file in (SNAPSHOT, JOURNAL):
+            (target / file).write_bytes((directory / file).read_bytes())
+        return target
+
+    copy.base = base  # type: ignore[attr-defined]
+    return copy, expected
+
+
+def _snapshot_sections(path: Path) -> dict[str, tuple[int, int]]:
+    """Where each section's payload lies: name -> (start, length)."""
+    data = path.read_bytes()
+    _, _, count = struct.unpack_from("<8sII", data)
+    at, found = 16, {}
+    for _ in range(count):
+        name, length, _ = struct.unpack_from("<8sQ32s", data, at)
+        at += 48
+        found[name.rstrip(b"\0").decode()] = (at, length)
+        at += length
+    return found
+
+
+def _flip(path: Path, at: int) -> None:
+    data = bytearray(path.read_bytes())
+    data[at] ^= 0x40
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("section", ["meta", "tables", "nominals", "live", "archived", "changes"])
+def test_a_flipped_byte_in_a_snapshot_section_names_it(damaged_copy, section):
+    copy, _ = damaged_copy
+    directory = copy("flipped")
+    start, length = _snapshot_sections(directory / SNAPSHOT)[section]
+    _flip(directory / SNAPSHOT, start + length // 2)
+    with pytest.raises(StateError, match=f"section '{section}' is damaged"):
+        Engine.open(directory)
+
+
+@pytest.mark.parametrize(
+    ("damage", "words"),
+    [
+        (lambda p: p.write_bytes(b"NOTASNAP" + p.read_bytes()[8:]), "bad magic"),
+        (
+            lambda p: p.write_bytes(
+                p.read_bytes()[:8] + struct.pack("<I", 2) + p.read_bytes()[12:]
+            ),
+            "format version 2.*a newer",
+        ),
+        (lambda p: p.write_bytes(p.read_bytes()[:-10]), "truncated"),
+        (lambda p: p.write_bytes(p.read_bytes()[:10]), "too short"),
+        (lambda p: p.unlink(), "snapshot is missing"),
+    ],
+    ids=["magic", "newer version", "truncated", "short", "missing"],
+)
+def test_a_damaged_snapshot_is_a_clear_error(damaged_copy, damage, words):
+    copy, _ = damaged_copy
+    directory = copy("damaged")
+    damage(directory / SNAPSHOT)
+    with pytest.raises(StateError, match=words) as info:
+        Engine.open(directory)
+    assert str(directory / SNAPSHOT) in str(info.value)
+
+
+def _records(path: Path) -> list[tuple[int, int]]:
+    """Where each journal record lies: (start, payload length)."""
+    data = path.read_bytes()
+    at, found = 20, []
+    while at < len(data):
+        length = struct.unpack_from("<I", data, at)[0]
+        found.append((at, length))
+        at += 24 + length  # header, payload, end marker
+    return found
+
+
+@pytest.mark.parametrize("record", [0, 1, 2])
+@pytest.mark.parametrize("where", ["payload", "header"])
+def test_a_flipped_byte_in_a_journal_record_names_it(damaged_copy, record, where):
+    copy, _ = damaged_copy
+    directory = copy("flipped")
+    start, length = _records(directory / JOURNAL)[record]
+    _flip(directory / JOURNAL, start + (20 + length // 2 if where == "payload" else 6))
+    with pytest.raises(StateError, match=f"journal record {record + 1} at byte {start}"):
+        Engine.open(directory)
+
+
+def test_a_torn_last_record_is_dropped_with_a_warning(damaged_copy):
+    copy, expected = damaged_copy
+    whole = copy("whole")
+    with Engine.open(whole, threads=1) as engine:
+        assert fingerprint(engine) == expected
+    for name, damage in [
+        ("cut", lambda data: data[:-7]),  # the write stopped part-way
+        ("zeros", lambda data: data[:-16] + bytes(16)),  # written, never flushed
+        ("end", lambda data: data[:-2] + bytes(2)),  # all but the end marker
+        ("header", lambda data: data[: _records(whole / JOURNAL)[2][0] + 9]),
+    ]:
+        directory = copy(name)
+        journal = directory / JOURNAL
+        journal.write_bytes(damage(journal.read_bytes()))
+        with pytest.warns(TornRecordWarning, match="journal record 3"):
+            engine = Engine.open(directory, threads=1)
+        # the last advance is gone, the rest is there
+        assert engine.as_of == copy.base + 40 * DAY
+        assert engine.history[-1].mode != "initial"  # the reweight, record 2
+        engine.advance(copy.base + 41 * DAY)  # the torn tail was cut: new records follow
+        engine.close()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with Engine.open(directory, threads=1) as again:
+                assert again.as_of == copy.base + 41 * DAY
+
+
+def test_a_missing_journal_or_one_of_a_later_generation_is_an_error(damaged_copy):
+    copy, _ = damaged_copy
+    directory = copy("no journal")
+    (directory / JOURNAL).unlink()
+    with pytest.raises(StateError, match="journal is missing"):
+        Engine.open(directory)
+    directory = copy("later")
+    data = bytearray((directory / JOURNAL).read_bytes())
+    data[12:20] = struct.pack("<Q", 99)
+    (directory / JOURNAL).write_bytes(bytes(data))
+    with pytest.raises(
+        StateError, match="journal generation 99 follows a snapshot of generation 1"
+    ):
+        Engine.open(directory)
+
+
+def test_a_checkpoint_cut_before_its_journal_keeps_every_change(damaged_copy):
+    """A crash between the new snapshot's rename and the new journal's: the old
+    journal's changes are in the snapshot, so it is set aside."""
+    copy, expected = damaged_copy
+    directory = copy("cut checkpoint")
+    journal = (directory / JOURNAL).read_bytes()
+    with Engine.open(directory, threads=1) as engine:
+        engine.checkpoint()
+    (directory / JOURNAL).write_bytes(journal)  # the generation-1 journal, back in place
+    with Engine.open(directory, threads=1) as engine:
+        assert fingerprint(engine) == expected
+
+
+# ----------------------------------------------------------------------------- processes
+def test_a_second_writer_gets_the_lock_error_and_a_reader_does_not(tmp_path):
+    directory = tmp_path / "state"
+    with Engine.open(directory, weights=BASE, as_of=START, create=True) as engine:
+        engine.ingest(event_columns([reference.Event(1, 7, "arrest", "008/06", START)]))
+        code = (
+            "import sys; from iomscore import Engine, StateError\n"
+            f"try:\n    Engine.open({str(directory)!r})\n"
+            "except StateError as exc:\n    print(exc); sys.exit(3)\n"
+            f"print(Engine.open({str(directory)!r}, readonly=True).scores().rows())\n"
+        )
+        run = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        )
+        assert run.returncode == 3, run.stderr
+        assert f"process {os.getpid()}" in run.stdout and "open for writing" in run.stdout
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert run.returncode == 0 and "[(7, 300, 'LOW')]" in run.stdout, run.stderr
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="the writer is a forked process")
+def test_a_reader_during_writes_sees_only_committed_states(tmp_path):
+    ops = [op for op in make_ops(11, n_ops=40) if op[0] != "checkpoint"] + [("checkpoint",)]
+    ops = [*ops[:20], ("checkpoint",), *ops[20:]]
+    prints = {repr(p) for p in prefix_fingerprints(ops)}
+    directory = tmp_path / "state"
+    Engine.open(directory, weights=BASE, as_of=START, create=True, threads=1).close()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            engine = Engine.open(directory, threads=1)
+            for op in ops:
+                apply_op(engine, op)
+                time.sleep(0.002)
+            engine.close()
+        finally:
+            os._exit(0)
+    seen = 0
+    try:
+        while os.waitpid(pid, os.WNOHANG) == (0, 0):
+            reader = Engine.open(directory, readonly=True, threads=1)
+            assert repr(fingerprint(reader)) in prints
+            seen += 1
+    finally:
+        os.waitpid(pid, 0) if seen == 0 else None
+    assert seen > 0
+    final = Engine.open(directory, readonly=True, threads=1)
+    assert repr(fingerprint(final)) == repr(prefix_fingerprints(ops)[-1])
+
+
+def test_retention_leaves_the_files_at_the_next_checkpoint(tmp_path):
+    """Events past the retention horizon are not in the snapshot's bytes."""
+    marker = 0x5EC2E7_1D5EC2E7  # an event id that cannot appear by chance
+    directory = tmp_path / "state"
+    with Engine.open(directory, weights=BASE, as_of=START, create=True, history_years=1) as engine:
+        engine.ingest(event_columns([reference.Event(marker, 7, "arrest", "008/06", START)]))
+        engine.checkpoint()
+        needle = struct.pack("<q", marker)
+        assert needle in (directory / SNAPSHOT).read_bytes()
+        engine.advance(START + 800 * DAY)  # left the window: archived
+        engine.checkpoint()
+        assert needle in (directory / SNAPSHOT).read_bytes()
+        engine.advance(START + 3 * 366 * DAY)  # past the horizon: purged
+        engine.checkpoint()
+        assert engine.memory()["archived_events"] == 0
+    for file in (SNAPSHOT, JOURNAL):
+        assert needle not in (directory / file).read_bytes()
+    assert np.int64(marker) == marker
