@@ -155,12 +155,15 @@ void iom_store_stats(const iom_store *s, iom_stats *out) {
     out->id_pages = s->ev_pages.n_pages;
     out->spare_pages = s->ev_pages.n_spare;
     out->index_chunks = s->ev_index.n_chunks;
-    out->event_bytes = iom_event_bytes(s);
-    /* per nominal: its record, its id, and room in the crossed list (index, old score) */
-    out->total_bytes = out->event_bytes + s->scratch_bytes +
-                       s->nom_cap * (int64_t)(sizeof(iom_nominal) + 8 + 4 + 8) +
-                       iom_nmap_bytes(&s->nom_map) + s->n_kinds * 8;
     out->parallel_min = s->parallel_min;
+}
+
+void iom_store_memory(const iom_store *s, int64_t *event_bytes, int64_t *total_bytes) {
+    *event_bytes = iom_event_bytes(s);
+    /* per nominal: its record, its id, and room in the crossed list (index, old score) */
+    *total_bytes = *event_bytes + s->scratch_bytes +
+                   s->nom_cap * (int64_t)(sizeof(iom_nominal) + 8 + 4 + 8) +
+                   iom_nmap_bytes(&s->nom_map) + s->n_kinds * 8;
 }
 
 _Static_assert(sizeof(iom_nominal) == IOM_RECORD_BYTES && offsetof(iom_nominal, score) == 0 &&

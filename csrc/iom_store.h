@@ -59,12 +59,15 @@ typedef struct {
     int64_t id_pages;       /* pages allocated */
     int64_t spare_pages;    /* freed pages kept for reuse */
     int64_t index_chunks;   /* chunks of the hashed index */
-    int64_t event_bytes;    /* per-event arrays, index, pages and day arrays */
-    int64_t total_bytes;    /* every array of the store */
     int64_t parallel_min;   /* rows from which a step uses the helper */
 } iom_stats;
 
 void iom_store_stats(const iom_store *s, iom_stats *out);
+
+/* Bytes held: by the per-event arrays, index, pages and day arrays, and by every
+ * array of the store. A walk of the day ring: kept out of iom_store_stats, which
+ * one-nominal reads call. */
+void iom_store_memory(const iom_store *s, int64_t *event_bytes, int64_t *total_bytes);
 
 /* Arrays the store keeps, valid until its next change: nominal ids and the
  * records (scores and live counts, IOM_RECORD_BYTES apart) by nominal index

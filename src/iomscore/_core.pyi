@@ -67,6 +67,15 @@ class EventStore:
     def nominal_events(
         self, index: int
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint16], npt.NDArray[np.int32]]: ...
+    def explain_columns(
+        self, index: int, expiry: npt.NDArray[np.int64]
+    ) -> tuple[
+        npt.NDArray[np.int64],
+        npt.NDArray[np.uint16],
+        npt.NDArray[np.datetime64],
+        npt.NDArray[np.int64],
+        npt.NDArray[np.datetime64],
+    ]: ...
     def note_written(self, ids: npt.NDArray[np.int64], recent_cap: int) -> None: ...
     def nominal_lookup_bytes(self) -> int: ...
     def window_scores(

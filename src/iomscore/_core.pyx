@@ -26,7 +26,7 @@ from ._cstore cimport (
     iom_store_event_kinds, iom_store_event_nominals, iom_store_fail_at_nominal, iom_store_free,
     iom_store_index_lanes, iom_store_new, iom_store_nominal_ids, iom_store_points,
     iom_store_records, iom_store_set_parallel_min, iom_store_set_threads,
-    iom_store_set_use_pages, iom_store_stats,
+    iom_store_memory, iom_store_set_use_pages, iom_store_stats,
 )
 
 cnp.import_array()
@@ -275,11 +275,15 @@ cdef class EventStore:
 
     def memory_bytes(self):
         """Bytes held by all arrays of the store."""
-        return self._stats().total_bytes
+        cdef int64_t events, total
+        iom_store_memory(self.s, &events, &total)
+        return total
 
     def event_memory_bytes(self):
         """Bytes held by the per-event arrays, the event-id index and the day ring."""
-        return self._stats().event_bytes
+        cdef int64_t events, total
+        iom_store_memory(self.s, &events, &total)
+        return events
 
     # -- for the tests of the store's units (not in the stub) -----------------
     @property
@@ -352,6 +356,54 @@ cdef class EventStore:
         (``note_written``); a slot counts if it is live and still the nominal's,
         each once. Cost: the nominal's grouped slots and the recent ones.
         """
+        cdef _found *found = NULL
+        cdef int64_t i, kept = self._collect(index, &found)
+        ids = np.empty(kept, dtype=np.int64)
+        kinds = np.empty(kept, dtype=np.uint16)
+        days = np.empty(kept, dtype=np.int32)
+        cdef int64_t[::1] oid = ids
+        cdef uint16_t[::1] okind = kinds
+        cdef int32_t[::1] oday = days
+        for i in range(kept):
+            oid[i] = found[i].id
+            okind[i] = found[i].kind
+            oday[i] = <int32_t>found[i].day
+        free(found)
+        return ids, kinds, days
+
+    def explain_columns(self, int64_t index, const int64_t[::1] expiry not None):
+        """:meth:`nominal_events` as explain shows them, in one call: ``(event_id,
+        kind, date, points, expires)``, dates as ``datetime64[D]``; ``expiry[o]``
+        is the expiry (a day number) of the events dated ``start + 1 + o``."""
+        cdef _found *found = NULL
+        cdef int64_t i, o, kept = self._collect(index, &found)
+        cdef int64_t first = self._stats().start + 1
+        cdef const int64_t *points = iom_store_points(self.s)
+        ids = np.empty(kept, dtype=np.int64)
+        kinds = np.empty(kept, dtype=np.uint16)
+        dates = np.empty(kept, dtype="datetime64[D]")
+        worth = np.empty(kept, dtype=np.int64)
+        ends = np.empty(kept, dtype="datetime64[D]")
+        cdef int64_t[::1] oid = ids, opts = worth
+        cdef int64_t[::1] odate = dates.view(np.int64), oend = ends.view(np.int64)
+        cdef uint16_t[::1] okind = kinds
+        try:
+            for i in range(kept):
+                o = found[i].day - first
+                if o < 0 or o >= expiry.shape[0]:
+                    raise ValueError("the expiry table does not cover the window")
+                oid[i] = found[i].id
+                okind[i] = found[i].kind
+                odate[i] = found[i].day
+                opts[i] = points[found[i].kind]
+                oend[i] = expiry[o]
+        finally:
+            free(found)
+        return ids, kinds, dates, worth, ends
+
+    cdef int64_t _collect(self, int64_t index, _found **out) except -1:
+        """The live events of a nominal (see nominal_events), sorted, each once, in
+        a malloc'd array the caller frees; returns how many."""
         if self._by_nominal is None:
             keys = np.where(self.event_kinds() == 0xFFFF, np.int32(-1), self.event_nominals())
             self._by_nominal = group_positions(keys, self._n_nominals())
@@ -403,18 +455,8 @@ cdef class EventStore:
                     continue
                 found[kept] = found[i]
                 kept += 1
-        ids = np.empty(kept, dtype=np.int64)
-        kinds = np.empty(kept, dtype=np.uint16)
-        days = np.empty(kept, dtype=np.int32)
-        cdef int64_t[::1] oid = ids
-        cdef uint16_t[::1] okind = kinds
-        cdef int32_t[::1] oday = days
-        for i in range(kept):
-            oid[i] = found[i].id
-            okind[i] = found[i].kind
-            oday[i] = <int32_t>found[i].day
-        free(found)
-        return ids, kinds, days
+        out[0] = found
+        return kept
 
     def note_written(self, const int64_t[::1] ids not None, int64_t recent_cap):
         """Keep the grouping by nominal current after a batch with these event ids:

@@ -29,8 +29,6 @@ cdef extern from "iom_store.h" nogil:
         int64_t id_pages
         int64_t spare_pages
         int64_t index_chunks
-        int64_t event_bytes
-        int64_t total_bytes
         int64_t parallel_min
 
     ctypedef struct iom_plan:
@@ -47,6 +45,7 @@ cdef extern from "iom_store.h" nogil:
     void iom_store_free(iom_store *s)
     void iom_store_set_threads(iom_store *s, int threads)
     void iom_store_stats(const iom_store *s, iom_stats *out)
+    void iom_store_memory(const iom_store *s, int64_t *event_bytes, int64_t *total_bytes)
     const int64_t *iom_store_nominal_ids(const iom_store *s)
     const void *iom_store_records(const iom_store *s)
     const int64_t *iom_store_points(const iom_store *s)

@@ -794,7 +794,10 @@ class Engine:
         """
         with self._lock.read():
             index = self._nominal_index(nominal_id)
-            ids, kinds, days = self._live_events_of(index)
+            with self._cache_lock:  # the first call builds the store's lookup
+                ids, kinds, dates, points, expires = self._store.explain_columns(
+                    index, self._expiry_table()
+                )
             weights = self._weights
             names = self._kind_names()[kinds]  # one gather: dataset, offence, description
             score = int(self._store.scores()[index])
@@ -810,9 +813,9 @@ class Engine:
                 dataset=names[:, 0],
                 offence=names[:, 1],
                 description=names[:, 2],
-                date=days.astype("datetime64[D]"),
-                points=self._store.points()[kinds],
-                expires=self._expiry_days(days).astype("datetime64[D]"),
+                date=dates,
+                points=points,
+                expires=expires,
             )
 
     def _kind_names(self) -> np.ndarray:
@@ -831,8 +834,9 @@ class Engine:
             cached = self._names_cache = (weights, names)
         return cached[1]
 
-    def _expiry_days(self, days: np.ndarray) -> np.ndarray:
-        """Rule 7 for live events' day numbers: a table over the window's days."""
+    def _expiry_table(self) -> np.ndarray:
+        """Rule 7 over the window's days: the expiry (day number) of the events dated
+        ``start + 1 + o``, at index o."""
         cached = self._expiry_cache
         if cached is None or cached[0] != self._as_of:
             first = self._store.start + 1
@@ -841,7 +845,12 @@ class Engine:
                 dtype=np.int64,
             )
             cached = self._expiry_cache = (self._as_of, first, table)
-        return cached[2][days - cached[1]]
+        return cached[2]
+
+    def _expiry_days(self, days: np.ndarray) -> np.ndarray:
+        """Rule 7 for live events' day numbers."""
+        table = self._expiry_table()
+        return table[days - self._expiry_cache[1]]
 
     def forecast(self, nominal_id: int | None = None) -> Forecast | ForecastSteps:
         """Rule 8: when scores fall if no new event comes.
