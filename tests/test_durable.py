@@ -23,7 +23,6 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -255,6 +254,7 @@ def test_a_killed_writer_loses_no_acknowledged_change(tmp_path, seed):
     engine.close()
     with Engine.open(directory, threads=1) as again:
         assert again.as_of == got[0] + DAY
+        assert again.verify() is None  # the audit chain survived the kill
 
 
 # ----------------------------------------------------------------------------- damage
@@ -275,8 +275,9 @@ def damaged_copy(tmp_path):
     def copy(name: str) -> Path:
         target = tmp_path / name
         target.mkdir()
-        for file in (SNAPSHOT, JOURNAL):
-            (target / file).write_bytes((directory / file).read_bytes())
+        for file in (SNAPSHOT, JOURNAL, "records.sqlite", "records.sqlite-wal"):
+            if (directory / file).exists():
+                (target / file).write_bytes((directory / file).read_bytes())
         return target
 
     copy.base = base  # type: ignore[attr-defined]
@@ -302,7 +303,7 @@ def _flip(path: Path, at: int) -> None:
     path.write_bytes(bytes(data))
 
 
-@pytest.mark.parametrize("section", ["meta", "tables", "nominals", "live", "archived", "changes"])
+@pytest.mark.parametrize("section", ["meta", "nominals", "live", "archived"])
 def test_a_flipped_byte_in_a_snapshot_section_names_it(damaged_copy, section):
     copy, _ = damaged_copy
     directory = copy("flipped")
@@ -490,4 +491,106 @@ def test_retention_leaves_the_files_at_the_next_checkpoint(tmp_path):
         assert engine.memory()["archived_events"] == 0
     for file in (SNAPSHOT, JOURNAL):
         assert needle not in (directory / file).read_bytes()
-    assert np.int64(marker) == marker
+
+
+def test_retention_leaves_the_records_database_at_the_next_checkpoint(tmp_path):
+    """A change-log row past the horizon is gone from records.sqlite's bytes."""
+    marker = 987_654_321_987_654_321  # a nominal id that cannot appear by chance
+    directory = tmp_path / "state"
+    with Engine.open(directory, weights=BASE, as_of=START, create=True, history_years=1) as engine:
+        engine.ingest(event_columns([reference.Event(1, marker, "warrant", "008/06", START)]))
+        engine.checkpoint()
+        assert engine.changes(nominal_id=marker).rows() == [
+            (START, marker, "NONE", "MEDIUM", 500, "ingest")
+        ]
+        files = [directory / "records.sqlite", directory / "records.sqlite-wal"]
+        needle = struct.pack(">q", marker)  # SQLite stores integers big-endian
+        assert any(needle in f.read_bytes() for f in files if f.exists())
+        engine.advance(START + 800 * DAY)  # out of the window: a change to NONE, logged
+        assert len(engine.changes(nominal_id=marker)) == 2
+        engine.advance(START + (800 + 3 * 366) * DAY)  # both changes pass the horizon
+        engine.checkpoint()
+        assert engine.changes(nominal_id=marker).rows() == []
+    assert not any(needle in f.read_bytes() for f in files if f.exists())
+
+
+# ----------------------------------------------------------------------------- audit
+def test_every_change_and_each_read_by_a_user_is_audited(tmp_path):
+    with Engine.open(tmp_path / "state", weights=BASE, as_of=START, create=True) as engine:
+        engine.ingest(
+            event_columns(
+                [
+                    reference.Event(1, 7, "arrest", "008/06", START),
+                    reference.Event(2, 8, "arrest", "008/06", START),
+                ]
+            ),
+            user="officer-17",
+            reason="nightly export",
+        )
+        engine.explain(7)  # no user: not audited
+        engine.explain(7, user="analyst-3", reason="ODOC 2026-01")
+        engine.timeline(8, START, user="analyst-3")
+        engine.forecast(7, user="analyst-4")
+        engine.retract([2], user="officer-17", reason="recorded twice")
+        engine.advance(START + DAY)
+        engine.reweight(DOUBLED, user="board")
+        entries = engine.audit()
+        got = [(e.operation, e.user_id, e.nominal_ids, e.nominals, e.reason) for e in entries]
+        assert got == [
+            ("create", None, (), 0, None),
+            ("ingest", "officer-17", (7, 8), 2, "nightly export"),
+            ("explain", "analyst-3", (7,), 1, "ODOC 2026-01"),
+            ("timeline", "analyst-3", (8,), 1, None),
+            ("forecast", "analyst-4", (7,), 1, None),
+            ("retract", "officer-17", (8,), 1, "recorded twice"),
+            ("advance", None, (), 0, None),
+            ("reweight", "board", (7,), 1, None),
+        ]
+        assert [e.operation for e in engine.audit(nominal_id=8)] == [
+            "ingest",
+            "timeline",
+            "retract",
+        ]
+        assert engine.verify() is None
+        times = [e.time for e in entries]
+        assert times == sorted(times) and all(t.endswith("+00:00") for t in times)
+        with pytest.raises(EngineError, match="user must be a string"):
+            engine.advance(START + 2 * DAY, user=17)
+    with Engine.open(tmp_path / "state") as again:  # the log is the directory's
+        assert [e.operation for e in again.audit()] == [e.operation for e in entries]
+
+
+def _tamper(directory: Path, sql: str) -> None:
+    import sqlite3
+
+    db = sqlite3.connect(directory / "records.sqlite")
+    db.execute(sql)
+    db.commit()
+    db.close()
+
+
+@pytest.mark.parametrize(
+    ("sql", "words"),
+    [
+        ("UPDATE audit_log SET user_id = 'someone-else' WHERE id = 3", "audit entry 3 was edited"),
+        ("UPDATE audit_log SET reason = NULL WHERE id = 2", "audit entry 2 was edited"),
+        ("DELETE FROM audit_log WHERE id = 2", "audit entry 2 was deleted"),
+        ("DELETE FROM audit_log WHERE id >= 4", "audit entries 4 to 5 were deleted from the end"),
+    ],
+    ids=["user", "reason", "middle", "tail"],
+)
+def test_the_audit_chain_names_the_first_entry_edited_or_deleted(tmp_path, sql, words):
+    directory = tmp_path / "state"
+    with Engine.open(directory, weights=BASE, as_of=START, create=True) as engine:
+        engine.ingest(
+            event_columns([reference.Event(1, 7, "arrest", "008/06", START)]),
+            user="a",
+            reason="why",
+        )
+        engine.explain(7, user="b")
+        engine.advance(START + DAY, user="c")
+        engine.explain(7, user="d")
+        engine.checkpoint()  # records the log's length and last hash in the snapshot
+    _tamper(directory, sql)
+    with Engine.open(directory) as engine:
+        assert engine.verify() == words or words in (engine.verify() or "")

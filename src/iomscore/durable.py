@@ -5,6 +5,7 @@
     DIR/LOCK           held (flock) by the one process that writes
     DIR/snapshot.iom   the whole state at the last checkpoint
     DIR/journal.iom    every change since, each on disk before its call returns
+    DIR/records.sqlite weight tables, change log, audit log (iomscore.records)
 
 A change is written to the journal and flushed (``fsync``) before the engine
 applies it, after every check that could refuse it, so a change that returned
@@ -20,13 +21,13 @@ Snapshot (little-endian)::
     magic b"IOMSNAP\\0", format version u32, section count u32
     per section: name (8 bytes), payload length u64, SHA-256 of the payload (32 bytes), payload
 
-A section's payload is JSON (``meta``, ``tables``) or a run of ``.npy`` arrays
+A section's payload is JSON (``meta``) or a run of ``.npy`` arrays
 (numpy's documented format, read without pickle). Journal::
 
     magic b"IOMJRNL\\0", format version u32, generation u64
     per record: payload length u32, sequence u64, CRC-32 of the payload u32,
-                CRC-32 of these 16 bytes u32, payload (an operation code, then its
-                data), end marker b"IOMR"
+                CRC-32 of these 16 bytes u32, payload (an operation code, its
+                context as length-prefixed JSON, then its data), end marker b"IOMR"
 
 On open, a damaged section or record, a missing file or a newer format version
 is a :class:`~iomscore.errors.StateError` that names the file and the section
@@ -149,23 +150,20 @@ def lock_directory(directory: Path) -> int:
 class State:
     """Everything a snapshot holds.
 
-    ``meta`` and ``tables`` (weight tables as CSV text, by SHA-256) are
-    JSON-able; the arrays are the store's nominals in index order, the live
-    events and the archived ones (event id, nominal index, kind, day number)
-    and the change log (day number, cause, nominal id, old band, new band,
-    score).
+    ``meta`` is JSON-able; the arrays are the store's nominals in index
+    order, and the live events and the archived ones (event id, nominal index,
+    kind, day number). The weight tables and the change log live in the
+    records database (:mod:`iomscore.records`).
     """
 
     meta: dict
-    tables: dict[str, str]
     nominals: np.ndarray
     live: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     archived: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-    changes: tuple[np.ndarray, ...]
 
 
 _EVENT_DTYPES = ("<i8", "<i4", "<u2", "<i4")
-_CHANGE_DTYPES = ("<i4", "i1", "<i8", "i1", "i1", "<i8")
+_SECTIONS = ("meta", "nominals", "live", "archived")
 
 
 def _arrays_bytes(arrays, dtypes) -> bytes:
@@ -195,11 +193,9 @@ def write_snapshot(directory: Path, state: State) -> int:
     """Write the snapshot whole (temporary name, flush, rename); returns its bytes."""
     sections = [
         ("meta", json.dumps(state.meta, sort_keys=True).encode("utf-8")),
-        ("tables", json.dumps(state.tables, sort_keys=True).encode("utf-8")),
         ("nominals", _arrays_bytes([state.nominals], ["<i8"])),
         ("live", _arrays_bytes(state.live, _EVENT_DTYPES)),
         ("archived", _arrays_bytes(state.archived, _EVENT_DTYPES)),
-        ("changes", _arrays_bytes(state.changes, _CHANGE_DTYPES)),
     ]
     parts = [_SNAPSHOT_HEAD.pack(_SNAPSHOT_MAGIC, FORMAT_VERSION, len(sections))]
     for name, payload in sections:
@@ -244,74 +240,86 @@ def read_snapshot(directory: Path) -> State:
         at += length
     if at != len(data):
         raise StateError(f"{path}: {len(data) - at} bytes after the last section", path=path)
-    for name in ("meta", "tables", "nominals", "live", "archived", "changes"):
+    for name in _SECTIONS:
         if name not in sections:
             raise StateError(f"{path}: section {name!r} is missing", path=path)
     try:
         meta = json.loads(sections["meta"])
-        tables = json.loads(sections["tables"])
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StateError(f"{path}: section 'meta' or 'tables' is not JSON ({exc})") from None
+        raise StateError(f"{path}: section 'meta' is not JSON ({exc})") from None
     return State(
         meta=meta,
-        tables=tables,
         nominals=_arrays_from(sections["nominals"], ["<i8"], path, "nominals")[0],
         live=_arrays_from(sections["live"], _EVENT_DTYPES, path, "live"),  # type: ignore[arg-type]
         archived=_arrays_from(sections["archived"], _EVENT_DTYPES, path, "archived"),  # type: ignore[arg-type]
-        changes=_arrays_from(sections["changes"], _CHANGE_DTYPES, path, "changes"),
     )
 
 
 # ----------------------------------------------------------------------------- journal
 @dataclass(frozen=True)
 class Record:
-    """One journaled change: its operation and arguments."""
+    """One journaled change: its operation, arguments and context (the time, and the
+    user id and reason the caller gave, for the audit log)."""
 
     sequence: int
     op: str
     args: dict
+    context: dict
 
 
-def encode_ingest(event_id, nominal_id, kind, day, replace: bool, future: str) -> bytes:
-    flags = struct.pack("<BBB", INGEST, int(replace), 0 if future == "error" else 1)
-    return flags + _arrays_bytes([event_id, nominal_id, kind, day], ("<i8", "<i8", "<u2", "<i4"))
+def _context_bytes(context: dict) -> bytes:
+    text = json.dumps(context, sort_keys=True).encode("utf-8")
+    return struct.pack("<I", len(text)) + text
 
 
-def encode_retract(event_ids: np.ndarray) -> bytes:
-    return struct.pack("<B", RETRACT) + _arrays_bytes([event_ids], ["<i8"])
+def encode_ingest(
+    context: dict, event_id, nominal_id, kind, day, replace: bool, future: str
+) -> bytes:
+    flags = struct.pack("<BB", int(replace), 0 if future == "error" else 1)
+    arrays = _arrays_bytes([event_id, nominal_id, kind, day], ("<i8", "<i8", "<u2", "<i4"))
+    return struct.pack("<B", INGEST) + _context_bytes(context) + flags + arrays
 
 
-def encode_advance(day: int) -> bytes:
-    return struct.pack("<Bq", ADVANCE, day)
+def encode_retract(context: dict, event_ids: np.ndarray) -> bytes:
+    return (
+        struct.pack("<B", RETRACT) + _context_bytes(context) + _arrays_bytes([event_ids], ["<i8"])
+    )
 
 
-def encode_reweight(csv_text: str) -> bytes:
-    return struct.pack("<B", REWEIGHT) + csv_text.encode("utf-8")
+def encode_advance(context: dict, day: int) -> bytes:
+    return struct.pack("<B", ADVANCE) + _context_bytes(context) + struct.pack("<q", day)
+
+
+def encode_reweight(context: dict, csv_text: str) -> bytes:
+    return struct.pack("<B", REWEIGHT) + _context_bytes(context) + csv_text.encode("utf-8")
 
 
 def _decode(payload: bytes, path: Path, sequence: int) -> Record:
     op = payload[0] if payload else 0
     where = f"{path}: journal record {sequence}"
     try:
+        (size,) = struct.unpack_from("<I", payload, 1)
+        context = json.loads(payload[5 : 5 + size])
+        body = payload[5 + size :]
         if op == INGEST:
-            _, replace, future = struct.unpack_from("<BBB", payload)
-            arrays = _arrays_from(payload[3:], ("<i8", "<i8", "<u2", "<i4"), path, "ingest")
+            replace, future = struct.unpack_from("<BB", body)
+            arrays = _arrays_from(body[2:], ("<i8", "<i8", "<u2", "<i4"), path, "ingest")
             args = {
                 "arrays": arrays,
                 "replace": bool(replace),
                 "future": "skip" if future else "error",
             }
         elif op == RETRACT:
-            args = {"event_ids": _arrays_from(payload[1:], ["<i8"], path, "retract")[0]}
+            args = {"event_ids": _arrays_from(body, ["<i8"], path, "retract")[0]}
         elif op == ADVANCE:
-            args = {"day": struct.unpack_from("<q", payload, 1)[0]}
+            args = {"day": struct.unpack_from("<q", body)[0]}
         elif op == REWEIGHT:
-            args = {"csv": payload[1:].decode("utf-8")}
+            args = {"csv": body.decode("utf-8")}
         else:
             raise StateError(f"{where}: unknown operation {op}", path=path)
-    except (struct.error, UnicodeDecodeError) as exc:
+    except (struct.error, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise StateError(f"{where}: malformed ({exc})", path=path) from None
-    return Record(sequence, _OPS[op], args)
+    return Record(sequence, _OPS[op], args, context)
 
 
 class Journal:

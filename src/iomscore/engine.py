@@ -45,6 +45,7 @@ from .changelog import ChangeLog, ChangeTable
 from .durable import Journal
 from .errors import EngineError, EventError, StateError
 from .explanation import Explanation, Forecast, ForecastSteps, Timeline
+from .records import AuditEntry, Records
 from .reference import DEFAULT_THRESHOLDS
 from .results import (
     BAND_NAMES,
@@ -99,6 +100,11 @@ class CountMatrix:
 
         shape = (self.indptr.shape[0] - 1, self.n_kinds)
         return sp.csr_array((self.data, self.indices.astype(np.int32), self.indptr), shape=shape)
+
+
+def _now() -> str:
+    """The time of a change or audited read: UTC, ISO 8601, to the microsecond."""
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds")
 
 
 def _as_date(value: datetime.date | str) -> datetime.date:
@@ -228,6 +234,22 @@ class Engine:
         self._journal: Journal | None = None
         self._lock_fd: int | None = None
         self._readonly = False
+        # weight tables, the change log as stored and the audit log: in memory here,
+        # in the directory's records.sqlite for an engine opened from one
+        self._records = Records(None)
+        self._records.commit(
+            None,
+            time=_now(),
+            user=None,
+            reason=None,
+            operation="create",
+            touched=np.empty(0, np.int64),
+            day=self._as_of,
+            changes=BandChanges.empty(),
+        )
+        # while a journal record is replayed: its key and context
+        self._replaying: tuple[tuple[int, int], dict] | None = None
+        self._audit_head: tuple[int, str] | None = None  # at the last checkpoint
         self._names_cache: tuple[Weights, np.ndarray] | None = None
         self._expiry_cache: tuple[datetime.date, int, np.ndarray] | None = None
 
@@ -410,6 +432,21 @@ class Engine:
                     threads=threads,
                     history_years=history_years,
                 )
+                engine._records.close()
+                engine._records = Records(directory)
+                engine._records.commit(
+                    None,
+                    time=_now(),
+                    user=None,
+                    reason=None,
+                    operation="create",
+                    touched=np.empty(0, np.int64),
+                    day=engine._as_of,
+                    changes=BandChanges.empty(),
+                    tables=[
+                        (engine.weights.sha256, engine.weights.name, engine.weights.to_csv_text())
+                    ],
+                )
                 engine._attach(directory, fd, generation=0, records=None)
             except BaseException:
                 os.close(fd)
@@ -438,9 +475,13 @@ class Engine:
                 )
             if generation < expected:  # a checkpoint ended before its new journal was in place
                 records, end = [], None
-            engine = restore(state, cls, threads, str(directory / durable.SNAPSHOT))
+            engine = restore(state, cls, threads, directory, readonly)
             for record in records:
-                replay(engine, record)
+                engine._replaying = ((generation, record.sequence), record.context)
+                try:
+                    replay(engine, record)
+                finally:
+                    engine._replaying = None
             if readonly:
                 engine._directory, engine._readonly = directory, True
             else:
@@ -479,6 +520,8 @@ class Engine:
             if self._journal is None or self._directory is None:
                 raise EngineError("only an engine opened from a directory can checkpoint")
             generation = self._journal.generation + 1
+            self._records.settle()  # deleted rows leave the database file for good
+            self._audit_head = self._records.audit_head()
             size = durable.write_snapshot(self._directory, capture(self, generation))
             self._journal.close()
             durable.Journal.create(self._directory, generation)
@@ -498,6 +541,8 @@ class Engine:
                 os.close(self._lock_fd)
                 self._lock_fd = None
             if self._directory is not None:
+                self._records.close()
+            if self._directory is not None:
                 self._readonly = True  # a closed engine takes no more changes
                 self._closed = True
 
@@ -512,10 +557,74 @@ class Engine:
             state = "closed" if getattr(self, "_closed", False) else "opened read-only"
             raise EngineError(f"this engine's directory {self._directory} is {state}: no changes")
 
-    def _log(self, payload: Callable[[], bytes]) -> None:
-        """Journal a change (durable before it is applied), if the engine has a directory."""
+    def _context(self, user: str | None, reason: str | None) -> dict:
+        """A change's context for the journal and the audit log (a replayed change
+        keeps the one it was journaled with)."""
+        if self._replaying is not None:
+            return self._replaying[1]
+        for name, value in (("user", user), ("reason", reason)):
+            if value is not None and not isinstance(value, str):
+                raise EngineError(f"{name} must be a string, not {type(value).__name__}")
+        return {"time": _now(), "user": user, "reason": reason}
+
+    def _log(self, payload: Callable[[], bytes]) -> tuple[int, int] | None:
+        """Journal a change (durable before it is applied), if the engine has a
+        directory; returns its key (generation, sequence) for the records."""
         if self._journal is not None:
             self._journal.append(payload())
+            return self._journal.generation, self._journal.records
+        if self._replaying is not None:
+            return self._replaying[0]
+        return None
+
+    def _commit(
+        self,
+        key: tuple[int, int] | None,
+        context: dict,
+        operation: str,
+        touched: np.ndarray,
+        changes: BandChanges,
+        *,
+        tables: Sequence[tuple[str, str, str]] = (),
+        purge_through: datetime.date | None = None,
+    ) -> None:
+        """Write a change's records: its audit entry and, for an engine with a
+        directory, its band changes and any new weight table."""
+        self._records.commit(
+            key,
+            time=context["time"],
+            user=context["user"],
+            reason=context["reason"],
+            operation=operation,
+            touched=touched,
+            day=self._as_of,
+            changes=changes if key is not None else BandChanges.empty(),
+            tables=tables if key is not None else (),
+            purge_through=purge_through if key is not None else None,
+        )
+
+    def _audit_read(self, operation: str, nominal_id: int, user: str | None, reason: str | None):
+        """Record a read of one nominal's record, when the caller names a user."""
+        if user is None:
+            return
+        if not isinstance(user, str) or not (reason is None or isinstance(reason, str)):
+            raise EngineError("user and reason must be strings")
+        self._records.audit_read(
+            time=_now(), user=user, operation=operation, nominal_id=int(nominal_id), reason=reason
+        )
+
+    def audit(self, user: str | None = None, nominal_id: int | None = None) -> list[AuditEntry]:
+        """The audit log, oldest first: every change (with the user id and reason its
+        caller gave) and every read of one nominal's record made with a user id;
+        of one user, or naming one nominal."""
+        with self._lock.read():
+            return self._records.audit(user, nominal_id)
+
+    def verify(self) -> str | None:
+        """Check the audit log's hash chain: a message naming the first entry edited
+        or deleted, or None. (Opening checks the snapshot's and journal's checksums.)"""
+        with self._lock.read():
+            return self._records.verify(self._audit_head)
 
     # -- changes -------------------------------------------------------------------
     def ingest(
@@ -525,6 +634,8 @@ class Engine:
         replace: bool = False,
         future: Literal["error", "skip"] = "error",
         label: RowLabel = row_label,
+        user: str | None = None,
+        reason: str | None = None,
     ) -> IngestReport:
         """Take a batch of events, whole or not at all.
 
@@ -540,6 +651,9 @@ class Engine:
             the report and not taken: rule 3 does not count it at as_of.
         label : callable
             Names a row in error messages (the CLI names file lines).
+        user, reason : str, optional
+            Who made the change and why, for the audit log (a pseudonymous user
+            id; every change is audited, with or without one).
 
         Returns
         -------
@@ -553,7 +667,9 @@ class Engine:
             Any fault of the batch, naming the row and field; nothing is taken.
         """
         batch = encode_events(events, self._weights, label=label)
-        return self.ingest_encoded(batch, replace=replace, future=future, label=label)
+        return self.ingest_encoded(
+            batch, replace=replace, future=future, label=label, user=user, reason=reason
+        )
 
     def ingest_encoded(
         self,
@@ -562,6 +678,8 @@ class Engine:
         replace: bool = False,
         future: Literal["error", "skip"] = "error",
         label: RowLabel = row_label,
+        user: str | None = None,
+        reason: str | None = None,
     ) -> IngestReport:
         """:meth:`ingest` for a batch already checked by :func:`iomscore.batch.encode_events`.
 
@@ -599,9 +717,16 @@ class Engine:
                     row=row,
                     field="event_id",
                 )
-            self._log(
+            context = self._context(user, reason)
+            key = self._log(
                 lambda: durable.encode_ingest(
-                    batch.event_id, batch.nominal_id, batch.kind, batch.day, replace, future
+                    context,
+                    batch.event_id,
+                    batch.nominal_id,
+                    batch.kind,
+                    batch.day,
+                    replace,
+                    future,
                 )
             )
             store.apply(
@@ -610,6 +735,7 @@ class Engine:
             self._version += 1
             self._note_written(batch.event_id)
             changes = self._band_changes("ingest")
+            self._commit(key, context, "ingest", batch.nominal_id, changes)
             return IngestReport(
                 received=len(batch),
                 taken=plan["taken"],
@@ -620,8 +746,16 @@ class Engine:
                 changes=changes,
             )
 
-    def retract(self, event_ids: int | Iterable[int] | np.ndarray) -> RetractReport:
-        """Withdraw events by id; ids the engine does not hold are reported in ``unknown``."""
+    def retract(
+        self,
+        event_ids: int | Iterable[int] | np.ndarray,
+        *,
+        user: str | None = None,
+        reason: str | None = None,
+    ) -> RetractReport:
+        """Withdraw events by id, from the window and the archive; ids the engine does
+        not hold are reported in ``unknown``. ``user`` and ``reason`` go to the audit
+        log."""
         if isinstance(event_ids, set | frozenset | dict):
             event_ids = list(event_ids)
         values = np.atleast_1d(np.asarray(event_ids))
@@ -643,28 +777,34 @@ class Engine:
             # an archived copy goes too: a withdrawn event never counted (rule 9)
             gone = self._archive.find(ids)
             archived = np.isin(ids, self._archive.columns(gone)[0])
+            context = self._context(user, reason)
+            key = None
             if held.any() or archived.any():
-                self._log(lambda: durable.encode_retract(ids))
+                key = self._log(lambda: durable.encode_retract(context, ids))
+            touched = self._store.event_nominals()[slots[held]]
             if archived.any():
                 with self._cache_lock:
-                    self._archive.remove(ids[archived])
+                    touched = np.concatenate((touched, self._archive.remove(ids[archived])))
+            touched = self._store.nominal_ids()[touched]
             self._store.retract(np.ascontiguousarray(slots[held]))
             self._version += 1
             found = held | archived
-            return RetractReport(
-                retracted=int(found.sum()),
-                unknown=ids[~found],
-                changes=self._band_changes("retract"),
-            )
+            changes = self._band_changes("retract")
+            self._commit(key, context, "retract", touched, changes)
+            return RetractReport(retracted=int(found.sum()), unknown=ids[~found], changes=changes)
 
-    def advance(self, as_of: datetime.date | str) -> AdvanceReport:
-        """Move D forward; events leaving the window stop counting. Moving back is an error."""
+    def advance(
+        self, as_of: datetime.date | str, *, user: str | None = None, reason: str | None = None
+    ) -> AdvanceReport:
+        """Move D forward; events leaving the window stop counting (and move to the
+        archive). Moving back is an error. ``user`` and ``reason`` go to the audit log."""
         new = self._check_calendar(_as_date(as_of), self._window_years, self._history_years)
         self._check_writable()
         with self._lock.write():
             if new < self._as_of:
                 raise EngineError(f"cannot move as_of back from {self._as_of} to {new}")
-            self._log(lambda: durable.encode_advance(day_number(new)))
+            context = self._context(user, reason)
+            key = self._log(lambda: durable.encode_advance(context, day_number(new)))
             start = window_start(new, self._window_years)
             expired, leaving = self._store.advance(day_number(new), day_number(start), True)
             self._as_of = new
@@ -674,7 +814,16 @@ class Engine:
                 self._archive_leaving(leaving, horizon)
                 self._archive.purge(horizon)
             self._changelog.purge(horizon)
-            return AdvanceReport(new, int(expired), self._band_changes("advance"))
+            changes = self._band_changes("advance")
+            self._commit(
+                key,
+                context,
+                "advance",
+                self._store.nominal_ids()[leaving[1]],
+                changes,
+                purge_through=self.retention_horizon,
+            )
+            return AdvanceReport(new, int(expired), changes)
 
     def _archive_leaving(self, leaving: tuple[np.ndarray, ...], horizon: int) -> None:
         """Move the events that left the window to the archive, in day order."""
@@ -779,7 +928,9 @@ class Engine:
         with self._cache_lock:  # the first call builds the store's lookup
             return self._store.nominal_events(index)
 
-    def explain(self, nominal_id: int) -> Explanation:
+    def explain(
+        self, nominal_id: int, *, user: str | None = None, reason: str | None = None
+    ) -> Explanation:
         """Why a nominal scores what it does: every counting event, with its points
         and the date it stops counting (rule 7), ordered by date, then event_id.
 
@@ -794,6 +945,7 @@ class Engine:
         """
         with self._lock.read():
             index = self._nominal_index(nominal_id)
+            self._audit_read("explain", nominal_id, user, reason)
             with self._cache_lock:  # the first call builds the store's lookup
                 ids, kinds, dates, points, expires = self._store.explain_columns(
                     index, self._expiry_table()
@@ -852,7 +1004,9 @@ class Engine:
         table = self._expiry_table()
         return table[days - self._expiry_cache[1]]
 
-    def forecast(self, nominal_id: int | None = None) -> Forecast | ForecastSteps:
+    def forecast(
+        self, nominal_id: int | None = None, *, user: str | None = None, reason: str | None = None
+    ) -> Forecast | ForecastSteps:
         """Rule 8: when scores fall if no new event comes.
 
         With no argument, a :class:`Forecast` of every nominal banded now: the
@@ -863,7 +1017,9 @@ class Engine:
         """
         with self._lock.read():
             if nominal_id is not None:
-                return self._forecast_steps(nominal_id)
+                steps = self._forecast_steps(nominal_id)
+                self._audit_read("forecast", nominal_id, user, reason)
+                return steps
             store = self._store
             expiries = self._expiry_days(np.arange(store.start + 1, store.as_of + 1))
             # days whose events stop counting on the same date form one group
@@ -918,7 +1074,13 @@ class Engine:
         return date
 
     def timeline(
-        self, nominal_id: int, start: datetime.date | str, end: datetime.date | str | None = None
+        self,
+        nominal_id: int,
+        start: datetime.date | str,
+        end: datetime.date | str | None = None,
+        *,
+        user: str | None = None,
+        reason: str | None = None,
     ) -> Timeline:
         """Rule 9: one nominal's score and band at ``start``, then on each later date
         up to ``end`` (default as_of) on which its score changed, counting every
@@ -936,6 +1098,7 @@ class Engine:
             if first > last:
                 raise EngineError(f"start {first} is after end {last}")
             index = self._nominal_index(nominal_id)
+            self._audit_read("timeline", nominal_id, user, reason)
             _, kinds, days = self._counted_events_of(index)
             points = self._store.points()[kinds].astype(np.int64)
             distinct, at = np.unique(days, return_inverse=True)
@@ -1159,7 +1322,9 @@ class Engine:
         mode = "partial" if touched * self._PARTIAL_SHARE < matrix.nnz else "full"
         return mode, changed, new_points[changed] - old_points[changed]
 
-    def reweight(self, weights: Weights) -> ReweightReport:
+    def reweight(
+        self, weights: Weights, *, user: str | None = None, reason: str | None = None
+    ) -> ReweightReport:
         """Rescore everyone under a new table (same datasets and offence codes).
 
         When the changed entries of the table cover under a twelfth of the
@@ -1172,7 +1337,8 @@ class Engine:
         self._check_writable()
         with self._lock.write():
             mode, changed, delta = self._plan(weights)
-            self._log(lambda: durable.encode_reweight(weights.to_csv_text()))
+            context = self._context(user, reason)
+            key = self._log(lambda: durable.encode_reweight(context, weights.to_csv_text()))
             self._tables[weights.sha256] = weights
             store = self._store
             if mode == "partial":
@@ -1198,6 +1364,14 @@ class Engine:
             store.set_points(weights.kind_points())
             self._weights = weights
             self._history.append(WeightsRecord(weights.name, weights.sha256, self._as_of, mode))
+            self._commit(
+                key,
+                context,
+                "reweight",
+                changes.nominal_id,
+                changes,
+                tables=[(weights.sha256, weights.name, weights.to_csv_text())],
+            )
             # The matrix counts events, not points: it stays valid across a reweight.
             return ReweightReport(weights.name, weights.sha256, int(changed.size), mode, changes)
 

@@ -10,17 +10,20 @@ the same live and archived events, weight tables, history and change log.
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._version import __version__
 from .batch import EncodedBatch
-from .calendar import from_day_number
+from .calendar import day_number, from_day_number
 from .changelog import CAUSES
-from .durable import FORMAT_VERSION, Record, State
+from .durable import FORMAT_VERSION, SNAPSHOT, Record, State
 from .errors import StateError
-from .results import BandChanges
+from .records import FILE as RECORDS
+from .records import Records
+from .results import BAND_NAMES, BandChanges
 from .weights import Weights
 
 if TYPE_CHECKING:
@@ -38,10 +41,6 @@ def capture(engine: Engine, generation: int) -> State:
     days = store.as_of - ((store.as_of - residue) & 0xFFFF)
     archive = engine._archive
     archived = archive.columns(archive.dated(-(2**62), 2**62))
-    log = engine._changelog.table()
-    tables = {
-        record.sha256: engine._tables[record.sha256].to_csv_text() for record in engine.history
-    }
     return State(
         meta={
             "format": FORMAT_VERSION,
@@ -55,8 +54,8 @@ def capture(engine: Engine, generation: int) -> State:
             "history": [[r.name, r.sha256, r.as_of.isoformat(), r.mode] for r in engine.history],
             "live_events": int(live.size),
             "archived_events": int(archived[0].size),
+            "audit_head": list(engine._audit_head) if engine._audit_head else None,
         },
-        tables=tables,
         nominals=store.nominal_ids().copy(),
         live=(
             store.event_ids()[live],
@@ -65,26 +64,29 @@ def capture(engine: Engine, generation: int) -> State:
             days.astype(np.int32),
         ),
         archived=archived,
-        changes=(
-            log.date.astype(np.int64).astype(np.int32),
-            log.cause,
-            log.nominal_id,
-            log.old_band,
-            log.new_band,
-            log.score,
-        ),
     )
 
 
-def restore(state: State, engine_class: type[Engine], threads: int | None, where: str) -> Engine:
-    """Build an engine from a snapshot's state (``where`` names the file in errors)."""
+def restore(
+    state: State, engine_class: type[Engine], threads: int | None, directory: Path, readonly: bool
+) -> Engine:
+    """Build an engine from a snapshot's state and the directory's records."""
     from .engine import WeightsRecord
 
+    where = str(directory / SNAPSHOT)
     meta = state.meta
+    records = Records(directory, readonly=readonly)
+    texts = records.tables()
+    missing = sorted({row[1] for row in meta.get("history", [])} - set(texts))
+    if missing:
+        records.close()
+        raise StateError(
+            f"{directory / RECORDS}: weight table {missing[0]} of the engine's history is missing"
+        )
     try:
         tables = {
-            sha: Weights.from_text(text, source=f"{where} table {sha[:12]}")
-            for sha, text in state.tables.items()
+            row[1]: Weights.from_text(texts[row[1]], source=f"{directory / RECORDS} table")
+            for row in meta["history"]
         }
         weights = tables[meta["weights"]]
         engine = engine_class(
@@ -100,7 +102,12 @@ def restore(state: State, engine_class: type[Engine], threads: int | None, where
             for name, sha, day, mode in meta["history"]
         ]
     except (KeyError, TypeError, ValueError) as exc:
+        records.close()
         raise StateError(f"{where}: section 'meta' does not describe an engine ({exc})") from None
+    engine._records.close()
+    engine._records = records
+    head = meta.get("audit_head")
+    engine._audit_head = None if head is None else (int(head[0]), str(head[1]))
     for sha, table in tables.items():
         if table.sha256 != sha:
             raise StateError(f"{where}: section 'tables' holds a table whose SHA-256 differs")
@@ -120,14 +127,21 @@ def restore(state: State, engine_class: type[Engine], threads: int | None, where
             raise StateError(f"{where}: section 'live' holds events that do not fit its window")
         store.apply(ids, nominal_ids, kinds, days, action, index)
     engine._archive.append(*state.archived)
-    day, cause, nominal, old, new, score = state.changes
-    if day.size:
-        breaks = np.flatnonzero((day[1:] != day[:-1]) | (cause[1:] != cause[:-1])) + 1
+    rows = records.change_rows(int(meta["generation"]))
+    if rows:
+        date, nominal, old, new, score, cause = zip(*rows, strict=True)
+        day = np.array([day_number(datetime.date.fromisoformat(d)) for d in date], np.int64)
+        codes = {name: code for code, name in enumerate(BAND_NAMES)}
+        old_band = np.array([codes[b] for b in old], np.int8)
+        new_band = np.array([codes[b] for b in new], np.int8)
+        nominal_id, points = np.array(nominal, np.int64), np.array(score, np.int64)
+        causes = np.array([CAUSES.index(c) for c in cause])
+        breaks = np.flatnonzero((day[1:] != day[:-1]) | (causes[1:] != causes[:-1])) + 1
         for lo, hi in zip([0, *breaks.tolist()], [*breaks.tolist(), day.size], strict=True):
             engine._changelog.record(
                 int(day[lo]),
-                CAUSES[int(cause[lo])],
-                BandChanges(nominal[lo:hi], old[lo:hi], new[lo:hi], score[lo:hi]),
+                cause[lo],
+                BandChanges(nominal_id[lo:hi], old_band[lo:hi], new_band[lo:hi], points[lo:hi]),
             )
     engine._version += 1
     return engine

@@ -1,0 +1,271 @@
+"""The engine's records in SQLite: weight tables, the change log and the audit log.
+
+An engine directory keeps them in ``records.sqlite`` (WAL mode, ``synchronous
+= FULL``, ``secure_delete`` on), in tables other tools can query read-only::
+
+    weight_tables(sha256, name, csv, first_used)        every table ever scored with
+    change_log(generation, sequence, position, date, nominal_id, old_band, new_band,
+               score, cause)                             every band change reported
+    audit_log(id, time, user_id, operation, nominal_ids, nominals, reason,
+              generation, sequence, previous_hash, hash)  every change, and audited reads
+
+The event arrays stay in the snapshot and journal (:mod:`iomscore.durable`);
+each fact has one home. A change is journaled first (the commit point), then
+applied, then its records are written in one SQLite transaction keyed by the
+journal record's (generation, sequence). Reopening replays the journal and
+writes the records of any change whose transaction a crash cut off (insert
+or ignore, by that key), so the two never disagree once the directory is open.
+
+The audit log is hash-chained: each entry holds the SHA-256 of the one before
+and its own, over its fields. :meth:`Records.verify` recomputes the chain and
+names the first entry edited or deleted; the count and last hash are also
+written to the snapshot at each checkpoint, so entries cut from the end of the
+log are found too. An engine without a directory keeps its audit log in an
+in-memory database.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import StateError
+from .results import BAND_NAMES, BandChanges
+
+__all__ = ["FILE", "AuditEntry", "Records"]
+
+FILE = "records.sqlite"
+#: An audit entry lists the nominal ids an operation touched up to this many;
+#: beyond, it gives their count only.
+LISTED_NOMINALS = 20
+_GENESIS = "0" * 64
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS weight_tables (
+    sha256 TEXT PRIMARY KEY, name TEXT NOT NULL, csv TEXT NOT NULL, first_used TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS change_log (
+    generation INTEGER NOT NULL, sequence INTEGER NOT NULL, position INTEGER NOT NULL,
+    date TEXT NOT NULL, nominal_id INTEGER NOT NULL, old_band TEXT NOT NULL,
+    new_band TEXT NOT NULL, score INTEGER NOT NULL, cause TEXT NOT NULL,
+    PRIMARY KEY (generation, sequence, position)
+);
+CREATE INDEX IF NOT EXISTS change_log_nominal ON change_log (nominal_id);
+CREATE TABLE IF NOT EXISTS audit_log (
+    id INTEGER PRIMARY KEY, time TEXT NOT NULL, user_id TEXT, operation TEXT NOT NULL,
+    nominal_ids TEXT, nominals INTEGER NOT NULL, reason TEXT,
+    generation INTEGER, sequence INTEGER, previous_hash TEXT NOT NULL, hash TEXT NOT NULL,
+    UNIQUE (generation, sequence)
+);
+"""
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audited operation. ``nominal_ids`` is None when it touched more than
+    :data:`LISTED_NOMINALS` nominals (``nominals`` counts them)."""
+
+    id: int
+    time: str
+    user_id: str | None
+    operation: str
+    nominal_ids: tuple[int, ...] | None
+    nominals: int
+    reason: str | None
+
+
+def _entry_hash(previous: str, fields: Sequence[object]) -> str:
+    text = json.dumps([previous, *fields], separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def _touched(nominal_ids: np.ndarray) -> tuple[str | None, int]:
+    distinct = np.unique(np.asarray(nominal_ids, dtype=np.int64))
+    listed = json.dumps(distinct.tolist()) if distinct.size <= LISTED_NOMINALS else None
+    return listed, int(distinct.size)
+
+
+class Records:
+    """The records database of an engine (a directory's file, or in memory)."""
+
+    def __init__(self, directory: Path | None, *, readonly: bool = False) -> None:
+        self.path = None if directory is None else directory / FILE
+        try:
+            if self.path is None:
+                self._db = sqlite3.connect(
+                    ":memory:", isolation_level=None, check_same_thread=False
+                )
+            else:
+                self._db = sqlite3.connect(
+                    self.path, isolation_level=None, timeout=30, check_same_thread=False
+                )
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=FULL")
+                self._db.execute("PRAGMA secure_delete=ON")
+            if not readonly:
+                self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise StateError(
+                f"{self.path}: not a records database ({exc})", path=self.path
+            ) from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- writes -----------------------------------------------------------------
+    def commit(
+        self,
+        key: tuple[int, int] | None,
+        *,
+        time: str,
+        user: str | None,
+        reason: str | None,
+        operation: str,
+        touched: np.ndarray,
+        day: datetime.date,
+        changes: BandChanges,
+        tables: Sequence[tuple[str, str, str]] = (),
+        purge_through: datetime.date | None = None,
+    ) -> None:
+        """One change's records, in one transaction: its band changes, any new weight
+        table (sha256, name, csv) and its audit entry. Under a journal key already
+        written, nothing is written again (a replay after a crash)."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if (
+                key is not None
+                and db.execute(
+                    "SELECT 1 FROM audit_log WHERE generation = ? AND sequence = ?", key
+                ).fetchone()
+            ):
+                db.execute("ROLLBACK")
+                return
+            if key is not None and len(changes):
+                date = day.isoformat()
+                db.executemany(
+                    "INSERT OR IGNORE INTO change_log VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        (*key, k, date, n, BAND_NAMES[o], BAND_NAMES[b], s, operation)
+                        for k, (n, o, b, s) in enumerate(
+                            zip(
+                                changes.nominal_id.tolist(),
+                                changes.old_band.tolist(),
+                                changes.new_band.tolist(),
+                                changes.score.tolist(),
+                                strict=True,
+                            )
+                        )
+                    ),
+                )
+            for sha, name, csv in tables:
+                db.execute(
+                    "INSERT OR IGNORE INTO weight_tables VALUES (?, ?, ?, ?)",
+                    (sha, name, csv, day.isoformat()),
+                )
+            if purge_through is not None:  # the retention horizon
+                db.execute("DELETE FROM change_log WHERE date <= ?", (purge_through.isoformat(),))
+            self._append_audit(time, user, operation, touched, reason, key)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def audit_read(
+        self, *, time: str, user: str, operation: str, nominal_id: int, reason: str | None
+    ) -> None:
+        """Record a read of one nominal's record by a user."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            self._append_audit(time, user, operation, np.array([nominal_id]), reason, None)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def _append_audit(self, time, user, operation, touched, reason, key) -> None:
+        last = self._db.execute("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+        previous = last[0] if last else _GENESIS
+        listed, count = _touched(touched)
+        generation, sequence = key if key is not None else (None, None)
+        fields = [time, user, operation, listed, count, reason, generation, sequence]
+        self._db.execute(
+            "INSERT INTO audit_log (time, user_id, operation, nominal_ids, nominals, reason, "
+            "generation, sequence, previous_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (*fields, previous, _entry_hash(previous, fields)),
+        )
+
+    def settle(self) -> None:
+        """Fold the write-ahead log into the file and drop deleted content for good
+        (at a checkpoint)."""
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if self.path is not None:
+            self._db.execute("VACUUM")
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # -- reads ------------------------------------------------------------------
+    def tables(self) -> dict[str, str]:
+        """Every weight table, CSV text by SHA-256."""
+        return dict(self._db.execute("SELECT sha256, csv FROM weight_tables"))
+
+    def change_rows(self, before_generation: int):
+        """The change log's rows of the journal generations before this one, in order:
+        ``(date, nominal_id, old_band, new_band, score, cause)``."""
+        return self._db.execute(
+            "SELECT date, nominal_id, old_band, new_band, score, cause FROM change_log "
+            "WHERE generation < ? ORDER BY generation, sequence, position",
+            (before_generation,),
+        ).fetchall()
+
+    def audit(self, user: str | None = None, nominal_id: int | None = None) -> list[AuditEntry]:
+        """Audit entries, oldest first; of one user, or naming one nominal."""
+        rows = self._db.execute(
+            "SELECT id, time, user_id, operation, nominal_ids, nominals, reason FROM audit_log "
+            "ORDER BY id"
+        ).fetchall()
+        entries = [
+            AuditEntry(i, t, u, op, None if ids is None else tuple(json.loads(ids)), n, r)
+            for i, t, u, op, ids, n, r in rows
+        ]
+        if user is not None:
+            entries = [e for e in entries if e.user_id == user]
+        if nominal_id is not None:
+            entries = [e for e in entries if e.nominal_ids and nominal_id in e.nominal_ids]
+        return entries
+
+    def audit_head(self) -> tuple[int, str]:
+        """The number of audit entries and the last one's hash."""
+        row = self._db.execute("SELECT COUNT(*), MAX(id) FROM audit_log").fetchone()
+        last = self._db.execute("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+        return int(row[0]), last[0] if last else _GENESIS
+
+    def verify(self, head: tuple[int, str] | None = None) -> str | None:
+        """Recompute the audit chain; a message naming the first entry edited or
+        deleted, or None. ``head`` (a count and last hash recorded elsewhere, at a
+        checkpoint) finds entries cut from the end."""
+        previous, expected_id, count = _GENESIS, 1, 0
+        for row in self._db.execute(
+            "SELECT id, time, user_id, operation, nominal_ids, nominals, reason, generation, "
+            "sequence, previous_hash, hash FROM audit_log ORDER BY id"
+        ):
+            entry_id, *fields, stored_previous, stored = row
+            if entry_id != expected_id or stored_previous != previous:
+                return (
+                    f"audit entry {expected_id} was deleted (the chain breaks at entry {entry_id})"
+                )
+            if _entry_hash(previous, fields) != stored:
+                return f"audit entry {entry_id} was edited (its hash does not match its fields)"
+            previous, expected_id, count = stored, entry_id + 1, count + 1
+        if head is not None and head[0] > count:
+            return f"audit entries {count + 1} to {head[0]} were deleted from the end of the log"
+        if head is not None and head[0] == count and head[1] != previous:
+            return f"audit entry {count} was replaced (the checkpoint recorded another)"
+        return None
