@@ -1,9 +1,11 @@
 """The ``iomscore`` command.
 
 Sub-commands: ``score``, ``demo``, ``replay``, ``whatif``, ``explain``,
-``forecast``, ``timeline`` and ``weights`` (``build``, ``check``, ``diff``).
-Results go to stdout or ``--out``; summaries, timings and progress go to
-stderr.
+``forecast``, ``timeline``, ``weights`` (``build``, ``check``, ``diff``) and
+``db`` (``init``, ``ingest``, ``retract``, ``advance``, ``reweight``,
+``scores``, ``checkpoint``, ``verify``, ``info``: a durable engine directory,
+see :meth:`iomscore.Engine.open`). Results go to stdout or ``--out``;
+summaries, reports of changes, timings and progress go to stderr.
 
 Exit status: 0 on success; 1 when ``weights check`` finds problems; 2 on bad
 input, that is any :class:`~iomscore.errors.IomscoreError` (one line,
@@ -18,18 +20,21 @@ import argparse
 import contextlib
 import datetime
 import os
+import re
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import TextIO
 
 import numpy as np
 
-from . import __version__
+from . import __version__, durable
 from .batch import EncodedBatch, RowLabel, encode_events
 from .calendar import MAX_WINDOW_YEARS, day_number, from_day_number, window_start
 from .engine import Engine
-from .errors import IomscoreError, OptionError
+from .errors import EventError, FileAccessError, IomscoreError, OptionError
 from .eventfile import check_encoding, read_events
 from .explanation import Explanation, Forecast, Timeline
 from .outfile import atomic_files, check_output
@@ -162,7 +167,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
         if args.out is None:
             result.write_csv(sys.stdout)
         else:
-            metadata = _score_metadata(args, weights, engine, report, result)
+            metadata = _score_metadata(args, engine, report, result)
             _write_scores(args.out, result, metadata)
         clock.lap("write")
     finally:
@@ -175,26 +180,16 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
 def _score_metadata(
     args: argparse.Namespace,
-    weights: Weights,
     engine: Engine,
     report: IngestReport,
     result: ScoreTable,
 ) -> dict[str, object]:
     """The provenance of a score file (see :mod:`iomscore.provenance`)."""
-    low, medium, high = engine.thresholds
     parquet = args.events.lower().endswith(_PARQUET_SUFFIXES)
     repairs = getattr(args, "repairs", [])
+    weights_file = "(shipped default)" if args.weights is None else os.path.basename(args.weights)
     return {
-        "iomscore_version": __version__,
-        "command": "score",
-        "as_of": result.as_of.isoformat(),
-        "window_years": args.window_years,
-        "thresholds_points": {"LOW": low, "MEDIUM": medium, "HIGH": high},
-        "weights": {
-            "name": weights.name,
-            "sha256": weights.sha256,
-            "file": "(shipped default)" if args.weights is None else os.path.basename(args.weights),
-        },
+        **_metadata_head("score", engine, result, weights_file),
         "input": {
             "file": os.path.basename(args.events),
             "sha256": file_sha256(args.events),
@@ -211,6 +206,26 @@ def _score_metadata(
             "bands": result.band_counts(),
         },
         "offence_repairs": [{"text": r.text, "code": r.code, "rows": r.rows} for r in repairs],
+    }
+
+
+def _metadata_head(
+    command: str, engine: Engine, result: ScoreTable, weights_file: str
+) -> dict[str, object]:
+    """The provenance every score file starts with: version, command, date, window,
+    thresholds and weight table."""
+    low, medium, high = engine.thresholds
+    return {
+        "iomscore_version": __version__,
+        "command": command,
+        "as_of": result.as_of.isoformat(),
+        "window_years": engine.window_years,
+        "thresholds_points": {"LOW": low, "MEDIUM": medium, "HIGH": high},
+        "weights": {
+            "name": engine.weights.name,
+            "sha256": engine.weights.sha256,
+            "file": weights_file,
+        },
     }
 
 
@@ -425,6 +440,8 @@ def _check_date_span(option: str, date: datetime.date, back: int, ahead: int) ->
 
 
 def _check_nominal(args: argparse.Namespace) -> None:
+    if getattr(args, "nominal", None) is None:
+        return
     if not 0 <= args.nominal < 2**63:
         raise OptionError(f"--nominal must be a nominal_id from 0 to 2**63 - 1, got {args.nominal}")
 
@@ -436,19 +453,59 @@ def _counted_rows(batch: EncodedBatch, nominal: int, first: int, last: int) -> t
     return bool(mine.size), bool(np.any((mine > first) & (mine <= last)))
 
 
+# The options of explain, forecast and timeline that go with an events file, not with
+# --db (whose directory has its own date, table and window): dest -> the option.
+_FILE_OPTIONS = {
+    "as_of": "--as-of",
+    "weights": "--weights",
+    "window_years": "--window-years",
+    "encoding": "--encoding",
+    "repair_codes": "--repair-codes",
+}
+
+
+def _check_source(args: argparse.Namespace) -> None:
+    """Exactly one of EVENTS and ``--db``; with ``--db``, none of the file's options.
+    With EVENTS, the defaults of the options left unset (None, to tell them apart)."""
+    if (args.events is None) == (args.db is None):
+        both = ", not both" if args.events is not None else ""
+        raise OptionError(f"{args.command}: give an events file EVENTS or --db DIR{both}")
+    if args.db is not None:
+        given = [
+            o for dest, o in _FILE_OPTIONS.items() if getattr(args, dest, None) not in (None, False)
+        ]
+        if given:
+            raise OptionError(
+                f"{', '.join(given)}: not taken with --db: the directory {args.db} has its "
+                "own as-of date, weight table and window (change them with iomscore db "
+                "advance and db reweight)"
+            )
+        return
+    if "as_of" in vars(args) and args.as_of is None:
+        raise OptionError(f"{args.command}: --as-of is required with an events file")
+    args.window_years = 2 if args.window_years is None else args.window_years
+    args.encoding = "utf-8" if args.encoding is None else args.encoding
+
+
 def _prepare(args: argparse.Namespace) -> None:
     """The checks every command of this section makes before any work."""
+    _check_source(args)
+    if args.db is not None:
+        _check_db_out(args, args.db)
+        _check_nominal(args)
+        return
     _check_out(args, ("the events file", args.events), ("the weight table", args.weights))
     args.encoding = check_encoding(args.encoding)
     _check_window_years(args)
-    if getattr(args, "nominal", None) is not None:
-        _check_nominal(args)
+    _check_nominal(args)
     if getattr(args, "as_of", None) is not None:
         _check_date_span("--as-of", args.as_of, args.window_years, args.window_years)
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
     _prepare(args)
+    if args.db is not None:
+        return _db_explain(args)
     stages = Stages(["read", "check", "ingest", "explain", "write"], quiet=args.quiet)
     try:
         weights = _load_weights(args.weights)
@@ -503,6 +560,8 @@ _FORECAST_DAYS = (30, 90)
 
 def _cmd_forecast(args: argparse.Namespace) -> int:
     _prepare(args)
+    if args.db is not None:
+        return _db_forecast(args)
     stages = Stages(["read", "check", "ingest", "forecast", "write"], quiet=args.quiet)
     try:
         weights = _load_weights(args.weights)
@@ -561,6 +620,8 @@ def _cmd_timeline(args: argparse.Namespace) -> int:
     if args.end < args.start:
         raise OptionError(f"--from {args.start} is after --to {args.end}")
     _prepare(args)
+    if args.db is not None:
+        return _db_timeline(args)
     years = _history_years(args.start, args.end, args.window_years)
     stages = Stages(["read", "check", "replay", "timeline", "write"], quiet=args.quiet)
     try:
@@ -646,6 +707,334 @@ def _timeline_summary(timeline: Timeline, start: datetime.date, end: datetime.da
     )
 
 
+# -- db: a durable engine directory (Engine.open) --------------------------------------------
+@contextlib.contextmanager
+def _open_db(directory: str, *, readonly: bool = False) -> Iterator[Engine]:
+    """The engine directory, opened for writing (or ``readonly``) and closed on leaving.
+
+    A journal whose last record was written only in part (its call never
+    returned) is reported on one line of stderr rather than as a Python warning.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", durable.TornRecordWarning)
+        engine = Engine.open(directory, readonly=readonly)
+    for warning in caught:
+        if issubclass(warning.category, durable.TornRecordWarning):
+            _err(f"iomscore: warning: {warning.message}")
+        else:  # pragma: no cover - not ours: passed on as it came
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    with engine:
+        yield engine
+
+
+def _check_db_out(args: argparse.Namespace, directory: str) -> None:
+    """``--out`` as :func:`_check_out` takes it, and not inside the engine directory."""
+    _check_out(args)
+    if getattr(args, "out", None) is None:
+        return
+    folder = os.path.realpath(os.path.dirname(os.path.abspath(args.out)))
+    if folder == os.path.realpath(directory):
+        raise OptionError(
+            f"--out {args.out}: this is inside the engine directory {directory} "
+            "(choose a file elsewhere)"
+        )
+
+
+def _db_summary(directory: str, engine: Engine) -> str:
+    """One line: the directory's date, events and weight table."""
+    archived = int(engine.memory()["archived_events"])
+    return (
+        f"{directory}: as of {engine.as_of}, {len(engine):,} live events, {archived:,} archived; "
+        f"weights {engine.weights.name} {engine.weights.short_hash()}"
+    )
+
+
+def _cmd_db_init(args: argparse.Namespace) -> int:
+    _check_window_years(args)
+    if not 0 <= args.history_years <= MAX_WINDOW_YEARS:
+        raise OptionError(
+            f"--history-years must be from 0 to {MAX_WINDOW_YEARS}, got {args.history_years}"
+        )
+    _check_date_span(
+        "--as-of", args.as_of, args.window_years + args.history_years, args.window_years
+    )
+    weights = _load_weights(args.weights)
+    with Engine.open(
+        args.directory,
+        weights=weights,
+        as_of=args.as_of,
+        create=True,
+        window_years=args.window_years,
+        history_years=args.history_years,
+    ) as engine:
+        summary = _db_summary(args.directory, engine)
+        years = f"window {engine.window_years} years, history {engine.history_years} years"
+    _err(f"created {summary}; {years}")
+    return 0
+
+
+def _cmd_db_ingest(args: argparse.Namespace) -> int:
+    args.encoding = check_encoding(args.encoding)
+    clock = _Clock()
+    stages = Stages(["open", "read", "check", "ingest"], quiet=args.quiet)
+    try:
+        stages.begin("open")
+        with _open_db(args.directory) as engine:
+            clock.lap("open")
+            table, label = _read(args, engine.weights, stages)
+            clock.lap("read")
+            batch = encode_events(table, engine.weights, label=label)
+            clock.lap("check")
+            stages.begin("ingest")
+            report = engine.ingest_encoded(
+                batch, replace=args.replace, future=args.future, label=label
+            )
+            clock.lap("ingest")
+            summary = _db_summary(args.directory, engine)
+    finally:
+        stages.close()
+    _err(str(report))
+    _err(summary)
+    _err(clock.text())
+    return 0
+
+
+# An event id in an ids file: digits, optionally a point and zeros (as the loader takes text).
+_ID_TEXT = re.compile(r"([0-9]+)(?:\.0*)?")
+
+
+def _read_ids(path: str) -> np.ndarray:
+    """The event ids of an ids file: one a line, blank lines skipped, and a first line
+    ``event_id`` taken as a header. A bad line is an ``EventError`` naming it."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise FileAccessError.from_os_error(exc, path, "ids file") from None
+    name = Path(path).name
+    ids: list[int] = []
+    first = True
+    for number, raw in enumerate(data.split(b"\n"), 1):
+        try:
+            value = raw.decode("utf-8").removeprefix("\ufeff").strip()
+        except UnicodeDecodeError:
+            raise EventError(f"{name} line {number}: not UTF-8 text", field="event_id") from None
+        if not value:
+            continue
+        if first and value == "event_id":
+            first = False
+            continue
+        first = False
+        match = _ID_TEXT.fullmatch(value)
+        if match is None or int(match.group(1)) >= 2**63:
+            raise EventError(
+                f"{name} line {number}: {value[:40]!r} is not an event id "
+                "(a whole number from 0 to 2**63 - 1)",
+                row=number - 1,
+                field="event_id",
+            )
+        ids.append(int(match.group(1)))
+    return np.array(ids, dtype=np.int64)
+
+
+def _cmd_db_retract(args: argparse.Namespace) -> int:
+    ids = _read_ids(args.ids)
+    with _open_db(args.directory) as engine:
+        report = engine.retract(ids)
+        summary = _db_summary(args.directory, engine)
+    _err(f"{len(ids):,} ids read from {args.ids}: {report}")
+    _err(summary)
+    return 0
+
+
+def _cmd_db_advance(args: argparse.Namespace) -> int:
+    with _open_db(args.directory) as engine:
+        before = engine.as_of
+        report = engine.advance(args.end)
+        summary = _db_summary(args.directory, engine)
+    _err(
+        f"advanced from {before} to {report.as_of}: {report.expired:,} events left the "
+        f"window; {len(report.changes):,} band changes"
+    )
+    _err(summary)
+    return 0
+
+
+def _cmd_db_reweight(args: argparse.Namespace) -> int:
+    new = Weights.load(args.table)
+    with _open_db(args.directory) as engine:
+        old = engine.weights
+        report = engine.reweight(new)
+        summary = _db_summary(args.directory, engine)
+    _err(
+        f"reweighted: {old.name} ({old.short_hash()}) -> {report.weights_name} "
+        f"({report.weights_sha256[:12]}): {report.changed_kinds:,} entries changed, "
+        f"rescore {report.mode}; {len(report.changes):,} band changes"
+    )
+    _err(summary)
+    return 0
+
+
+def _cmd_db_scores(args: argparse.Namespace) -> int:
+    _check_db_out(args, args.directory)
+    stages = Stages(["open", "score", "write"], quiet=args.quiet)
+    try:
+        stages.begin("open")
+        with _open_db(args.directory, readonly=True) as engine:
+            stages.begin("score")
+            result = engine.scores()
+            stages.begin("write")
+            if args.out is None:
+                result.write_csv(sys.stdout)
+            else:
+                _write_scores(args.out, result, _db_score_metadata(args, engine, result))
+            summary = _db_summary(args.directory, engine)
+    finally:
+        stages.close()
+    _err(summary)
+    _err(_band_summary(result))
+    return 0
+
+
+def _db_score_metadata(
+    args: argparse.Namespace, engine: Engine, result: ScoreTable
+) -> dict[str, object]:
+    """The provenance of a score file written from a directory: ``score``'s, with the
+    directory as the input, and every weight table it has scored with."""
+    return {
+        **_metadata_head("db scores", engine, result, "(held by the directory)"),
+        "input": {
+            "directory": os.path.basename(os.path.abspath(args.directory)),
+            "format": "iomscore engine directory",
+            "history_years": engine.history_years,
+            "weights_history": [
+                {"name": r.name, "sha256": r.sha256, "as_of": r.as_of.isoformat(), "mode": r.mode}
+                for r in engine.history
+            ],
+        },
+        "counts": {
+            "live_events": len(engine),
+            "archived_events": int(engine.memory()["archived_events"]),
+            "nominals_scored": len(result),
+            "bands": result.band_counts(),
+        },
+    }
+
+
+def _cmd_db_checkpoint(args: argparse.Namespace) -> int:
+    with _open_db(args.directory) as engine:
+        size = engine.checkpoint()
+        summary = _db_summary(args.directory, engine)
+    _err(f"checkpoint: {durable.SNAPSHOT} written, {size:,} bytes; the journal is empty")
+    _err(summary)
+    return 0
+
+
+def _cmd_db_verify(args: argparse.Namespace) -> int:
+    with _open_db(args.directory, readonly=True) as engine:
+        nominals = len(engine.scores())
+        summary = _db_summary(args.directory, engine)
+    print(f"ok: {summary}; {nominals:,} nominals with a live event")
+    return 0
+
+
+def _cmd_db_info(args: argparse.Namespace) -> int:
+    with _open_db(args.directory, readonly=True) as engine:
+        memory = engine.memory()
+        nominals = len(engine.scores())
+        low, medium, high = engine.thresholds
+        lines = [
+            ("as_of", str(engine.as_of)),
+            ("window_years", str(engine.window_years)),
+            ("history_years", str(engine.history_years)),
+            ("thresholds", f"LOW {low}, MEDIUM {medium}, HIGH {high} (points)"),
+            ("weights", f"{engine.weights.name} sha256 {engine.weights.sha256}"),
+        ]
+    live, archived = int(memory["live_events"]), int(memory["archived_events"])
+    directory = Path(args.directory)
+    with warnings.catch_warnings():  # a torn record: reported by the open above
+        warnings.simplefilter("ignore", durable.TornRecordWarning)
+        records = len(durable.Journal.read(directory)[1])
+    sizes = [(directory / name).stat().st_size for name in (durable.SNAPSHOT, durable.JOURNAL)]
+    events = live + archived
+    per_event = f"{sum(sizes) / events:,.1f}" if events else "n/a (no events)"
+    lines += [
+        ("live_events", f"{live:,}"),
+        ("archived_events", f"{archived:,}"),
+        ("nominals", f"{nominals:,} with a live event"),
+        ("journal_records", f"{records:,} since the last checkpoint"),
+        ("snapshot_bytes", f"{sizes[0]:,}"),
+        ("journal_bytes", f"{sizes[1]:,}"),
+        ("bytes_per_event", f"{per_event} (snapshot and journal, per live or archived event)"),
+    ]
+    for key, value in lines:
+        print(f"{key}: {value}")
+    return 0
+
+
+def _db_explain(args: argparse.Namespace) -> int:
+    stages = Stages(["open", "explain", "write"], quiet=args.quiet)
+    try:
+        stages.begin("open")
+        with _open_db(args.db, readonly=True) as engine:
+            stages.begin("explain")
+            explanation = engine.explain(args.nominal)
+        stages.begin("write")
+        with _output(args.out) as out:
+            explanation.write_csv(out)
+    finally:
+        stages.close()
+    _err(explanation.summary())
+    return 0
+
+
+def _db_forecast(args: argparse.Namespace) -> int:
+    stages = Stages(["open", "forecast", "write"], quiet=args.quiet)
+    try:
+        stages.begin("open")
+        with _open_db(args.db, readonly=True) as engine:
+            stages.begin("forecast")
+            forecast = engine.forecast()
+            assert isinstance(forecast, Forecast)
+            summary = _db_summary(args.db, engine)
+        stages.begin("write")
+        with _output(args.out) as out:
+            forecast.write_csv(out)
+    finally:
+        stages.close()
+    _err(summary)
+    _err(_forecast_summary(forecast))
+    return 0
+
+
+def _db_timeline(args: argparse.Namespace) -> int:
+    stages = Stages(["open", "timeline", "write"], quiet=args.quiet)
+    try:
+        stages.begin("open")
+        with _open_db(args.db, readonly=True) as engine:
+            if args.end > engine.as_of:
+                raise OptionError(
+                    f"--to {args.end} is after the as-of date of {args.db}, {engine.as_of} "
+                    "(advance the directory first)"
+                )
+            if args.start < engine.history_start:
+                raise OptionError(
+                    f"--from {args.start} is before {engine.history_start}, the first date "
+                    f"whose whole window {args.db} keeps (its history is "
+                    f"{engine.history_years} years)"
+                )
+            stages.begin("timeline")
+            timeline = engine.timeline(args.nominal, args.start, args.end)
+        stages.begin("write")
+        with _output(args.out) as out:
+            timeline.write_csv(out)
+    finally:
+        stages.close()
+    _err(_timeline_summary(timeline, args.start, args.end))
+    return 0
+
+
 # -- weights --------------------------------------------------------------------------
 def _cmd_weights_check(args: argparse.Namespace) -> int:
     from .weights_tools import check_weights
@@ -709,39 +1098,51 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"iomscore {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    def common(p: argparse.ArgumentParser, *, as_of: bool = True) -> None:
+    # With db=True (explain, forecast, timeline) the command also takes --db DIR, whose
+    # directory has its own date, table and window: the options for an events file
+    # default to None there, so that giving one with --db can be refused.
+    def common(p: argparse.ArgumentParser, *, as_of: bool = True, db: bool = False) -> None:
+        not_db = "; not with --db" if db else ""
         p.add_argument(
-            "--weights", metavar="FILE", help="weight table CSV (default: the shipped table)"
+            "--weights",
+            metavar="FILE",
+            help="weight table CSV (default: the shipped table)" + not_db,
         )
         if as_of:
             p.add_argument(
                 "--as-of",
-                required=True,
+                required=not db,
                 metavar="YYYY-MM-DD",
-                help="scoring date D: events of the window ending on D count, later ones do not",
+                help="scoring date D: events of the window ending on D count, later ones do not"
+                + (
+                    "; required with EVENTS, not taken with --db (the directory's date)"
+                    if db
+                    else ""
+                ),
             )
         p.add_argument(
             "--window-years",
             type=int,
-            default=2,
+            default=None if db else 2,
             metavar="N",
-            help="window length in years (default 2)",
+            help="window length in years (default 2)" + not_db,
         )
 
-    def reading(p: argparse.ArgumentParser) -> None:
+    def reading(p: argparse.ArgumentParser, *, db: bool = False) -> None:
+        not_db = "; not with --db" if db else ""
         p.add_argument(
             "--encoding",
-            default="utf-8",
+            default=None if db else "utf-8",
             metavar="NAME",
             help="text encoding of a CSV events file (default utf-8; e.g. cp1252 for "
-            "Windows exports); Parquet is always UTF-8",
+            "Windows exports); Parquet is always UTF-8" + not_db,
         )
         p.add_argument(
             "--repair-codes",
             action="store_true",
             help="read offence codes a spreadsheet turned into numbers (2801, 28.01, 28.1) "
             "as the one code of the weight table they stand for (028/01); every repair is "
-            "reported with its count, and a value that could be two codes is refused",
+            "reported with its count, and a value that could be two codes is refused" + not_db,
         )
         p.add_argument(
             "--quiet",
@@ -846,42 +1247,55 @@ def _parser() -> argparse.ArgumentParser:
             required=True,
             type=int,
             metavar="N",
-            help=f"the nominal_id {what}; a nominal with no event in the file is an error",
+            help=f"the nominal_id {what}; a nominal with no event in the file (or never "
+            "held by the --db directory) is an error",
+        )
+
+    def source(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "events", nargs="?", metavar="EVENTS", help=_EVENTS_HELP + "; or give --db instead"
+        )
+        p.add_argument(
+            "--db",
+            metavar="DIR",
+            help="read the engine directory DIR (see iomscore db; opened read-only) instead "
+            "of an events file, at its own as-of date, under its own weight table and window",
         )
 
     p = sub.add_parser(
         "explain",
         help="why a nominal scores what it does: its counting events",
-        description="Write every event of one nominal that counts at --as-of, with its "
-        "points and the date it stops counting, ordered by date, then event_id; "
-        "the score, band and points from each dataset go to stderr.",
+        description="Write every event of one nominal that counts at --as-of (with --db, "
+        "the directory's as-of date), with its points and the date it stops counting, "
+        "ordered by date, then event_id; the score, band and points from each dataset go "
+        "to stderr.",
     )
-    p.add_argument("events", help=_EVENTS_HELP)
-    common(p)
+    source(p)
+    common(p, db=True)
     nominal(p, "to explain")
     p.add_argument(
         "--out",
         metavar="FILE",
         help="write event_id,dataset,offence,date,points,expires here (default stdout)",
     )
-    reading(p)
+    reading(p, db=True)
     p.set_defaults(run=_cmd_explain)
 
     p = sub.add_parser(
         "forecast",
         help="when each banded nominal's band falls if no new event comes",
-        description="For every nominal banded at --as-of, in score order: the date its band "
-        "first falls, the band it falls to, and the date it leaves every band, if no new "
-        "event comes.",
+        description="For every nominal banded at --as-of (with --db, the directory's as-of "
+        "date), in score order: the date its band first falls, the band it falls to, and "
+        "the date it leaves every band, if no new event comes.",
     )
-    p.add_argument("events", help=_EVENTS_HELP)
-    common(p)
+    source(p)
+    common(p, db=True)
     p.add_argument(
         "--out",
         metavar="FILE",
         help="write nominal_id,score,band,band_falls_on,falls_to,none_on here (default stdout)",
     )
-    reading(p)
+    reading(p, db=True)
     p.set_defaults(run=_cmd_forecast)
 
     p = sub.add_parser(
@@ -890,9 +1304,11 @@ def _parser() -> argparse.ArgumentParser:
         description="Write one nominal's score and band at --from, then on each later date "
         "up to --to on which its score changed, counting every event of the file "
         "dated up to --to, however old: the file is replayed from --from to --to, keeping "
-        "enough history to cover --from.",
+        "enough history to cover --from. With --db, the directory's engine counts the "
+        "events it holds and has archived; --to must not be after its as-of date, nor "
+        "--from before the start of its history.",
     )
-    p.add_argument("events", help=_EVENTS_HELP)
+    source(p)
     nominal(p, "to follow")
     p.add_argument(
         "--from",
@@ -909,9 +1325,150 @@ def _parser() -> argparse.ArgumentParser:
         help="last date of the timeline, inclusive (YYYY-MM-DD); later events do not count",
     )
     p.add_argument("--out", metavar="FILE", help="write date,score,band here (default stdout)")
-    common(p, as_of=False)
-    reading(p)
+    common(p, as_of=False, db=True)
+    reading(p, db=True)
     p.set_defaults(run=_cmd_timeline)
+
+    p = sub.add_parser(
+        "db",
+        help="a durable engine directory: create, change, read and check it",
+        description="Commands on an engine directory (Engine.open): a snapshot and a journal "
+        "to which every change is written and flushed before the command returns. Commands "
+        "that change the directory report on stderr; scores, verify and info write to stdout. "
+        "One command at a time may change a directory; reading ones run beside it.",
+    )
+    dsub = p.add_subparsers(dest="db_command", required=True)
+
+    def directory(q: argparse.ArgumentParser, what: str = "the engine directory") -> None:
+        q.add_argument("directory", metavar="DIR", help=what)
+
+    q = dsub.add_parser("init", help="create an engine directory at a date")
+    directory(
+        q,
+        "the directory to create (its parent must exist); one that holds an engine "
+        "already is refused",
+    )
+    q.add_argument(
+        "--as-of",
+        required=True,
+        metavar="YYYY-MM-DD",
+        help="the engine's scoring date D; later events wait for db advance",
+    )
+    q.add_argument(
+        "--weights", metavar="FILE", help="weight table CSV (default: the shipped table)"
+    )
+    q.add_argument(
+        "--window-years",
+        type=int,
+        default=2,
+        metavar="N",
+        help="window length in years (default 2)",
+    )
+    q.add_argument(
+        "--history-years",
+        type=int,
+        default=2,
+        metavar="N",
+        help="years events are kept after they leave the window, for timelines and past "
+        "scores (default 2); older ones are purged",
+    )
+    q.set_defaults(run=_cmd_db_init)
+
+    q = dsub.add_parser("ingest", help="take an events file into the directory")
+    directory(q)
+    q.add_argument("events", metavar="EVENTS", help=_EVENTS_HELP)
+    q.add_argument(
+        "--replace",
+        action="store_true",
+        help="an event_id already held with other content takes the file's content "
+        "(without it, that is an error and nothing is taken)",
+    )
+    q.add_argument(
+        "--future",
+        choices=("error", "skip"),
+        default="skip",
+        help="events dated after the directory's as-of date: counted in the report and not "
+        "taken (skip, the default, as score does), or an error that takes nothing (error)",
+    )
+    reading(q)
+    q.set_defaults(run=_cmd_db_ingest)
+
+    q = dsub.add_parser("retract", help="withdraw events by id")
+    directory(q)
+    q.add_argument(
+        "ids",
+        metavar="IDS_FILE",
+        help="text file of event ids, one a line (a first line event_id is a header; blank "
+        "lines are skipped); ids the directory does not hold are reported",
+    )
+    q.set_defaults(run=_cmd_db_retract)
+
+    q = dsub.add_parser("advance", help="move the as-of date forward")
+    directory(q)
+    q.add_argument(
+        "--to",
+        dest="end",
+        required=True,
+        metavar="YYYY-MM-DD",
+        help="the new as-of date (not before the current one); events leaving the window "
+        "stop counting",
+    )
+    q.set_defaults(run=_cmd_db_advance)
+
+    q = dsub.add_parser("reweight", help="rescore everyone under a new weight table")
+    directory(q)
+    q.add_argument(
+        "table",
+        metavar="FILE",
+        help="the new weight table CSV (the same datasets and offence codes as the current one)",
+    )
+    q.set_defaults(run=_cmd_db_reweight)
+
+    q = dsub.add_parser("scores", help="write the directory's scores, as score does")
+    directory(q, "the engine directory (opened read-only)")
+    q.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write nominal_id,score,band here (default stdout): FILE.parquet or .pq "
+        "writes Parquet with the provenance in its metadata; any other name writes CSV "
+        "and the provenance to FILE.meta.json; not inside DIR",
+    )
+    q.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress display (shown only on a terminal, for runs over about 2 s)",
+    )
+    q.set_defaults(run=_cmd_db_scores)
+
+    q = dsub.add_parser(
+        "checkpoint", help="write a snapshot of the whole state and empty the journal"
+    )
+    directory(q)
+    q.set_defaults(run=_cmd_db_checkpoint)
+
+    q = dsub.add_parser(
+        "verify",
+        help="read the whole directory and check every checksum",
+        description="Open the directory read-only, reading both files whole: the magic and "
+        "format version of the snapshot and the journal, the SHA-256 of each snapshot "
+        "section, the header and payload CRC-32 and end marker of each journal record, "
+        "then the engine rebuilt from them. Prints ok with counts (exit 0), or the first "
+        "fault, naming the file and the section or record (exit 2). A last journal record "
+        "written only in part (its command never returned) is reported, not a fault.",
+    )
+    directory(q)
+    q.set_defaults(run=_cmd_db_verify)
+
+    q = dsub.add_parser(
+        "info",
+        help="the directory's settings, counts and size",
+        description="The as-of date, window and history (years), band thresholds, weight "
+        "table (name and SHA-256), live and archived events, nominals with a live event, "
+        "journal records since the last checkpoint, the bytes of the snapshot and journal "
+        "files, and those bytes per live or archived event.",
+    )
+    directory(q, "the engine directory (opened read-only)")
+    q.set_defaults(run=_cmd_db_info)
 
     p = sub.add_parser("weights", help="build, check and compare weight tables")
     wsub = p.add_subparsers(dest="weights_command", required=True)
