@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime
 import json
+import sqlite3
 import struct
 from pathlib import Path
 
@@ -250,6 +251,30 @@ def test_verify_ok_then_a_flipped_byte(db, capsys):
     code, out, err = run(capsys, "db", "verify", db)
     assert code == 2 and out == ""
     assert "snapshot.iom: section 'live' is damaged" in err
+
+
+def test_verify_checks_the_audit_chain(db, capsys):
+    out, _ = ok(capsys, "db", "verify", db)
+    assert "its hash chain intact" in out
+    connection = sqlite3.connect(db / "records.sqlite")
+    connection.execute("UPDATE audit_log SET user_id = 'someone' WHERE id = 2")
+    connection.commit()
+    connection.close()
+    code, out, err = run(capsys, "db", "verify", db)
+    assert code == 2 and out == ""
+    assert "records.sqlite: audit entry 2 was edited" in err
+
+
+def test_info_counts_the_records_database(db, capsys):
+    shown = info(capsys, db)
+    database = sum(
+        (db / name).stat().st_size
+        for name in ("records.sqlite", "records.sqlite-wal")
+        if (db / name).exists()
+    )
+    assert number(shown["records_bytes"]) == database > 0
+    files = sum((db / name).stat().st_size for name in ("snapshot.iom", "journal.iom"))
+    assert number(shown["bytes_on_disk_per_event"]) == round((files + database) / 10, 1)
 
 
 def test_verify_a_flipped_byte_in_the_journal(db, capsys):

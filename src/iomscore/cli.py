@@ -30,11 +30,11 @@ from typing import TextIO
 
 import numpy as np
 
-from . import __version__, durable
+from . import __version__, durable, records
 from .batch import EncodedBatch, RowLabel, encode_events
 from .calendar import MAX_WINDOW_YEARS, day_number, from_day_number, window_start
 from .engine import Engine
-from .errors import EventError, FileAccessError, IomscoreError, OptionError
+from .errors import EventError, FileAccessError, IomscoreError, OptionError, StateError
 from .eventfile import check_encoding, read_events
 from .explanation import Explanation, Forecast, Timeline
 from .outfile import atomic_files, check_output
@@ -935,7 +935,14 @@ def _cmd_db_verify(args: argparse.Namespace) -> int:
     with _open_db(args.directory, readonly=True) as engine:
         nominals = len(engine.scores())
         summary = _db_summary(args.directory, engine)
-    print(f"ok: {summary}; {nominals:,} nominals with a live event")
+        problem = engine.verify()
+        entries = len(engine.audit())
+    if problem is not None:
+        raise StateError(f"{Path(args.directory) / records.FILE}: {problem}")
+    print(
+        f"ok: {summary}; {nominals:,} nominals with a live event; audit log of {entries:,} "
+        "entries, its hash chain intact"
+    )
     return 0
 
 
@@ -951,22 +958,28 @@ def _cmd_db_info(args: argparse.Namespace) -> int:
             ("thresholds", f"LOW {low}, MEDIUM {medium}, HIGH {high} (points)"),
             ("weights", f"{engine.weights.name} sha256 {engine.weights.sha256}"),
         ]
+        journaled = engine.journal_records
     live, archived = int(memory["live_events"]), int(memory["archived_events"])
     directory = Path(args.directory)
-    with warnings.catch_warnings():  # a torn record: reported by the open above
-        warnings.simplefilter("ignore", durable.TornRecordWarning)
-        records = len(durable.Journal.read(directory)[1])
     sizes = [(directory / name).stat().st_size for name in (durable.SNAPSHOT, durable.JOURNAL)]
+    database = sum(
+        (directory / name).stat().st_size
+        for name in (records.FILE, records.FILE + "-wal")
+        if (directory / name).exists()
+    )
     events = live + archived
     per_event = f"{sum(sizes) / events:,.1f}" if events else "n/a (no events)"
+    on_disk = f"{(sum(sizes) + database) / events:,.1f}" if events else "n/a (no events)"
     lines += [
         ("live_events", f"{live:,}"),
         ("archived_events", f"{archived:,}"),
         ("nominals", f"{nominals:,} with a live event"),
-        ("journal_records", f"{records:,} since the last checkpoint"),
+        ("journal_records", f"{journaled:,} since the last checkpoint"),
         ("snapshot_bytes", f"{sizes[0]:,}"),
         ("journal_bytes", f"{sizes[1]:,}"),
+        ("records_bytes", f"{database:,} (records.sqlite and its write-ahead log)"),
         ("bytes_per_event", f"{per_event} (snapshot and journal, per live or archived event)"),
+        ("bytes_on_disk_per_event", f"{on_disk} (with the records database)"),
     ]
     for key, value in lines:
         print(f"{key}: {value}")

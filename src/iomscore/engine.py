@@ -250,6 +250,7 @@ class Engine:
         # while a journal record is replayed: its key and context
         self._replaying: tuple[tuple[int, int], dict] | None = None
         self._audit_head: tuple[int, str] | None = None  # at the last checkpoint
+        self._replayed = 0  # journal records replayed when opened
         self._names_cache: tuple[Weights, np.ndarray] | None = None
         self._expiry_cache: tuple[datetime.date, int, np.ndarray] | None = None
 
@@ -476,6 +477,7 @@ class Engine:
             if generation < expected:  # a checkpoint ended before its new journal was in place
                 records, end = [], None
             engine = restore(state, cls, threads, directory, readonly)
+            engine._replayed = len(records)
             for record in records:
                 engine._replaying = ((generation, record.sequence), record.context)
                 try:
@@ -509,6 +511,13 @@ class Engine:
             count, end = records
         self._journal = durable.Journal.open_for_append(directory, generation, count, end)
         self._directory, self._lock_fd = directory, fd
+
+    @property
+    def journal_records(self) -> int:
+        """Changes journaled since the last checkpoint (0 for an in-memory engine)."""
+        if self._journal is not None:
+            return self._journal.records
+        return self._replayed
 
     def checkpoint(self) -> int:
         """Write a snapshot of the whole state and start an empty journal; returns
