@@ -28,6 +28,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from strategies import DATASETS, OFFENCES, event_columns, make_weights
 
+import iomscore
 from iomscore import Engine, EngineError, StateError, reference
 from iomscore.durable import JOURNAL, SNAPSHOT, TornRecordWarning
 
@@ -417,6 +418,11 @@ def test_a_checkpoint_cut_before_its_journal_keeps_every_change(damaged_copy):
 
 
 # ----------------------------------------------------------------------------- processes
+# A child Python imports the iomscore these tests import (an installed package, or
+# an in-place build), whatever else is on the path.
+_CHILD_ENV = {**os.environ, "PYTHONPATH": str(Path(iomscore.__file__).resolve().parents[1])}
+
+
 def test_a_second_writer_gets_the_lock_error_and_a_reader_does_not(tmp_path):
     directory = tmp_path / "state"
     with Engine.open(directory, weights=BASE, as_of=START, create=True) as engine:
@@ -431,7 +437,7 @@ def test_a_second_writer_gets_the_lock_error_and_a_reader_does_not(tmp_path):
             [sys.executable, "-c", code],
             capture_output=True,
             text=True,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+            env=_CHILD_ENV,
         )
         assert run.returncode == 3, run.stderr
         assert f"process {os.getpid()}" in run.stdout and "open for writing" in run.stdout
@@ -439,7 +445,7 @@ def test_a_second_writer_gets_the_lock_error_and_a_reader_does_not(tmp_path):
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        env=_CHILD_ENV,
     )
     assert run.returncode == 0 and "[(7, 300, 'LOW')]" in run.stdout, run.stderr
 
