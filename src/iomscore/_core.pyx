@@ -607,6 +607,13 @@ cdef class EventStore:
                 iom_find_events(self.s, ids.shape[0], &ids[0], &slots[0])
         return out
 
+    def score_of(self, int64_t index):
+        """The score (points) of the nominal of this index."""
+        if index < 0 or index >= self._n_nominals():
+            raise IndexError(f"no nominal of index {index}")
+        return (<const int64_t *>(<const char *>iom_store_records(self.s)
+                                  + index * IOM_RECORD_BYTES))[0]
+
     def find_nominal(self, int64_t nominal_id):
         """Index of one nominal id, or -1."""
         cdef int64_t index = -1

@@ -961,12 +961,13 @@ class Engine:
                 )
             weights = self._weights
             names = self._kind_names()[kinds]  # one gather: dataset, offence, description
-            score = int(self._store.scores()[index])
+            score = self._store.score_of(index)
+            low, medium, high = self._thresholds
             return Explanation(
                 nominal_id=int(nominal_id),
                 as_of=self._as_of,
                 score=score,
-                band=BAND_NAMES[sum(score >= t for t in self._thresholds)],
+                band=BAND_NAMES[(score >= low) + (score >= medium) + (score >= high)],
                 weights_name=weights.name,
                 weights_sha256=weights.sha256,
                 datasets=weights.datasets,
