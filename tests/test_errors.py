@@ -89,6 +89,7 @@ def test_errors_all_lists_the_base_and_every_error():
         "OptionError",
         "FileAccessError",
         "StateError",
+        "RecordError",
     }
 
 
@@ -123,7 +124,16 @@ def test_no_module_defines_an_error_outside_the_hierarchy():
 
 @pytest.mark.parametrize(
     "cls",
-    [EventError, EngineError, WeightFileError, OffenceCodeError, DerivationError, OptionError],
+    [
+        EventError,
+        EngineError,
+        WeightFileError,
+        OffenceCodeError,
+        DerivationError,
+        OptionError,
+        errors.RecordError,
+        errors.StateError,
+    ],
     ids=lambda cls: cls.__name__,
 )
 def test_value_errors_stay_value_errors(cls):

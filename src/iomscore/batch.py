@@ -84,8 +84,11 @@ def _fail(label: RowLabel, row: int | None, field: str, message: str) -> EventEr
     return EventError(f"{where}: {message}", row=row, field=field)
 
 
-def _columns(events: object) -> tuple[dict[str, object], int]:
-    """The five columns of any accepted input, and the batch length."""
+def _columns(
+    events: object, names: tuple[str, ...] = COLUMNS, what: str = "events"
+) -> tuple[dict[str, object], int]:
+    """The named columns of any accepted input (the five of an events batch, by
+    default), and the batch length."""
     if hasattr(events, "columns") and callable(events.columns):  # iomscore.synth.Cohort
         events = events.columns()
     if isinstance(events, pa.Table | pa.RecordBatch):
@@ -98,15 +101,15 @@ def _columns(events: object) -> tuple[dict[str, object], int]:
         source = events
     else:
         raise EventError(
-            "events must be a mapping of columns, a pyarrow Table, a pandas DataFrame "
+            f"{what} must be a mapping of columns, a pyarrow Table, a pandas DataFrame "
             f"or an iomscore.synth.Cohort, not {type(events).__name__}"
         )
-    missing = [name for name in COLUMNS if name not in source]
+    missing = [name for name in names if name not in source]
     if missing:
         raise EventError(
-            f"missing column {missing[0]!r} (a batch needs {', '.join(COLUMNS)})", field=missing[0]
+            f"missing column {missing[0]!r} (a batch needs {', '.join(names)})", field=missing[0]
         )
-    columns = {name: source[name] for name in COLUMNS}
+    columns = {name: source[name] for name in names}
     for name, column in columns.items():
         if isinstance(column, str | bytes) or not hasattr(column, "__len__"):
             raise EventError(
@@ -119,7 +122,7 @@ def _columns(events: object) -> tuple[dict[str, object], int]:
     lengths = {name: len(col) for name, col in columns.items()}  # type: ignore[arg-type]
     if len(set(lengths.values())) > 1:
         raise EventError(f"columns differ in length: {lengths}")
-    return columns, lengths["event_id"]
+    return columns, lengths[names[0]]
 
 
 def _to_arrow(values: object) -> pa.Array:
@@ -340,7 +343,7 @@ def _days_int32(days: np.ndarray, field: str, label: RowLabel) -> np.ndarray:
     return days.astype(np.int32)
 
 
-def _check_unique(event_id: np.ndarray, label: RowLabel) -> None:
+def _check_unique(event_id: np.ndarray, label: RowLabel, field: str = "event_id") -> None:
     if event_id.shape[0] < 2 or bool(np.all(event_id[1:] > event_id[:-1])):
         return  # ids that arrive ascending (the common case) need no sort
     order = np.argsort(event_id, kind="stable")
@@ -352,8 +355,8 @@ def _check_unique(event_id: np.ndarray, label: RowLabel) -> None:
         raise _fail(
             label,
             second,
-            "event_id",
-            f"event_id {int(event_id[second])} repeats {label(first)} within the batch",
+            field,
+            f"{field} {int(event_id[second])} repeats {label(first)} within the batch",
         )
 
 

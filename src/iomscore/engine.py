@@ -43,8 +43,9 @@ from .calendar import (
 )
 from .changelog import ChangeLog, ChangeTable
 from .durable import Journal
-from .errors import EngineError, EventError, StateError
+from .errors import EngineError, EventError, RecordError, StateError
 from .explanation import Explanation, Forecast, ForecastSteps, Timeline
+from .interventions import Catalogue, InterventionTable, encode_interventions
 from .records import AuditEntry, Records
 from .reference import DEFAULT_THRESHOLDS
 from .results import (
@@ -172,6 +173,8 @@ class Engine:
         more and a full rescore split their work with one helper thread, which
         sleeps between operations. With 1 every step runs on
         the calling thread.
+    intervention_kinds : Catalogue, optional
+        The kinds of intervention (``weights/interventions.csv`` when omitted).
     history_years : int
         How long events are kept after they leave the window (years, default
         2): the archive that timelines and past scores (rule 9) count, and the
@@ -192,6 +195,7 @@ class Engine:
         thresholds: Sequence[int] = DEFAULT_THRESHOLDS,
         threads: int | None = None,
         history_years: int = 2,
+        intervention_kinds: Catalogue | None = None,
     ) -> None:
         if as_of is None:
             raise EngineError("as_of is required: the date the scores are for (YYYY-MM-DD)")
@@ -203,6 +207,9 @@ class Engine:
                 f"not {history_years!r}"
             )
         self._history_years = history_years
+        self._intervention_kinds = (
+            Catalogue.default() if intervention_kinds is None else intervention_kinds
+        )
         self._weights = Weights.default() if weights is None else _check_weights(weights)
         self._as_of = self._check_calendar(_as_date(as_of), window_years, history_years)
         self._window_years = window_years
@@ -920,6 +927,110 @@ class Engine:
         """One nominal's band (rule 5)."""
         code = band_codes(np.array([self.score(nominal_id)]), self._thresholds)[0]
         return BAND_NAMES[code]
+
+    # -- interventions (recorded and listed, never scored) ---------------------------------
+    @property
+    def intervention_kinds(self) -> Catalogue:
+        """The catalogue of intervention kinds (``weights/interventions.csv`` by default)."""
+        return self._intervention_kinds
+
+    def record_interventions(
+        self,
+        batch: object,
+        *,
+        user: str | None = None,
+        reason: str | None = None,
+        label: RowLabel = row_label,
+    ) -> int:
+        """Record interventions, whole or not at all; returns how many.
+
+        Parameters
+        ----------
+        batch : mapping of columns, pyarrow Table or pandas DataFrame
+            ``intervention_id, nominal_id, kind, start, end, lead_agency``; ``end``
+            may be empty (not ended). ``kind`` is a code of :attr:`intervention_kinds`,
+            ``lead_agency`` one of :data:`iomscore.interventions.AGENCIES`.
+
+        Raises
+        ------
+        RecordError
+            The first fault, naming its row and field: an unknown kind or agency, a
+            bad id or date, an end before the start, an id repeated in the batch
+            or already recorded.
+        """
+        checked = encode_interventions(batch, self._intervention_kinds, label=label)
+        self._check_writable()
+        context = self._context(user, reason)
+        with self._lock.write():
+            self._records.add_interventions(
+                checked, time=context["time"], user=user, reason=reason, label=label
+            )
+        return len(checked)
+
+    def end_intervention(
+        self,
+        intervention_id: int,
+        end: datetime.date | str,
+        *,
+        user: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """Record the end of an intervention; an error if it is not recorded, has ended
+        already, or ``end`` is before its start."""
+        date = _as_date(end)
+        self._check_writable()
+        context = self._context(user, reason)
+        with self._lock.write():
+            self._records.end_intervention(
+                int(intervention_id), date, time=context["time"], user=user, reason=reason
+            )
+
+    def retract_interventions(
+        self,
+        intervention_ids: int | Iterable[int] | np.ndarray,
+        *,
+        user: str | None = None,
+        reason: str | None = None,
+    ) -> RetractReport:
+        """Withdraw interventions by id; ids not recorded are reported in ``unknown``."""
+        ids = np.unique(np.atleast_1d(np.asarray(list(np.atleast_1d(intervention_ids)))))
+        if ids.size and ids.dtype.kind not in "iu":
+            raise RecordError(
+                "intervention ids to retract must be integers", field="intervention_id"
+            )
+        ids = ids.astype(np.int64)
+        self._check_writable()
+        context = self._context(user, reason)
+        with self._lock.write():
+            found = self._records.retract_interventions(
+                ids, time=context["time"], user=user, reason=reason
+            )
+        return RetractReport(
+            retracted=int(found.size),
+            unknown=np.setdiff1d(ids, found),
+            changes=BandChanges.empty(),
+            what="interventions",
+        )
+
+    def interventions(
+        self, nominal_id: int, active_on: datetime.date | str | None = None
+    ) -> InterventionTable:
+        """A nominal's interventions, by start date then id; with ``active_on``, only
+        those active that day (started on or before it and not ended before it)."""
+        day = None if active_on is None else _as_date(active_on)
+        with self._lock.read():
+            rows = self._records.interventions(int(nominal_id), day)
+        kinds = self._intervention_kinds.kinds
+        columns = list(zip(*rows, strict=True)) if rows else [()] * 6
+        return InterventionTable(
+            intervention_id=np.array(columns[0], dtype=np.int64),
+            nominal_id=np.array(columns[1], dtype=np.int64),
+            kind=tuple(columns[2]),
+            description=tuple(kinds.get(k, "") for k in columns[2]),
+            start=np.array(columns[3], dtype="datetime64[D]"),
+            end=np.array(["NaT" if e is None else e for e in columns[4]], dtype="datetime64[D]"),
+            lead_agency=tuple(columns[5]),
+        )
 
     # -- why, when and how it moved (rules 7-9) ------------------------------------------
     def _nominal_index(self, nominal_id: int) -> int:

@@ -28,6 +28,7 @@ __all__ = [
     "IomscoreError",
     "OffenceCodeError",
     "OptionError",
+    "RecordError",
     "StateError",
     "WeightFileError",
 ]
@@ -56,6 +57,11 @@ class EventError(IomscoreError, ValueError):
         super().__init__(message)
         self.row = row
         self.field = field
+
+
+class RecordError(EventError):
+    """A fault in a batch of records other than events (interventions, assessments)
+    or in their catalogue; the message names the row and field, or the file and line."""
 
 
 class EngineError(IomscoreError, ValueError):

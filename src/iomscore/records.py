@@ -4,6 +4,7 @@ An engine directory keeps them in ``records.sqlite`` (WAL mode, ``synchronous
 = FULL``, ``secure_delete`` on), in tables other tools can query read-only::
 
     weight_tables(sha256, name, csv, first_used)        every table ever scored with
+    interventions(intervention_id, nominal_id, kind, start, end, lead_agency)
     change_log(generation, sequence, position, date, nominal_id, old_band, new_band,
                score, cause)                             every band change reported
     audit_log(id, time, user_id, operation, nominal_ids, nominals, reason,
@@ -36,7 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import StateError
+from .calendar import from_day_number
+from .errors import RecordError, StateError
 from .results import BAND_NAMES, BandChanges
 
 __all__ = ["FILE", "AuditEntry", "Records"]
@@ -64,6 +66,11 @@ CREATE TABLE IF NOT EXISTS audit_log (
     generation INTEGER, sequence INTEGER, previous_hash TEXT NOT NULL, hash TEXT NOT NULL,
     UNIQUE (generation, sequence)
 );
+CREATE TABLE IF NOT EXISTS interventions (
+    intervention_id INTEGER PRIMARY KEY, nominal_id INTEGER NOT NULL, kind TEXT NOT NULL,
+    start TEXT NOT NULL, "end" TEXT, lead_agency TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS interventions_nominal ON interventions (nominal_id);
 """
 
 
@@ -190,6 +197,132 @@ class Records:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+
+    # -- interventions (records of their own: no journal, no score) ------------------
+    def add_interventions(
+        self, batch, *, time: str, user: str | None, reason: str | None, label
+    ) -> None:
+        """Record a checked batch (iomscore.interventions.InterventionBatch) whole, with
+        its audit entry; an id already recorded is a RecordError naming the row."""
+        db = self._db
+        ids = batch.intervention_id.tolist()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            held: set[int] = set()
+            for lo in range(0, len(ids), 500):
+                chunk = ids[lo : lo + 500]
+                marks = ",".join("?" * len(chunk))
+                held.update(
+                    row[0]
+                    for row in db.execute(
+                        "SELECT intervention_id FROM interventions "
+                        f"WHERE intervention_id IN ({marks})",
+                        chunk,
+                    )
+                )
+            if held:
+                row = next(i for i, value in enumerate(ids) if value in held)
+                raise RecordError(
+                    f"{label(row)}, field 'intervention_id': intervention {ids[row]} is already "
+                    "recorded (end or retract it instead)",
+                    row=row,
+                    field="intervention_id",
+                )
+            db.executemany(
+                "INSERT INTO interventions VALUES (?, ?, ?, ?, ?, ?)",
+                zip(
+                    ids,
+                    batch.nominal_id.tolist(),
+                    batch.kind,
+                    [from_day_number(d).isoformat() for d in batch.start.tolist()],
+                    [None if d < 0 else from_day_number(d).isoformat() for d in batch.end.tolist()],
+                    batch.lead_agency,
+                    strict=True,
+                ),
+            )
+            self._append_audit(time, user, "record_interventions", batch.nominal_id, reason, None)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def end_intervention(
+        self,
+        intervention_id: int,
+        end: datetime.date,
+        *,
+        time: str,
+        user: str | None,
+        reason: str | None,
+    ) -> None:
+        """Set an intervention's end date; a RecordError if it is unknown, ended
+        already, or the date is before its start."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute(
+                'SELECT nominal_id, start, "end" FROM interventions WHERE intervention_id = ?',
+                (intervention_id,),
+            ).fetchone()
+            if row is None:
+                raise RecordError(f"intervention {intervention_id} is not recorded")
+            nominal, start, ended = row
+            if ended is not None:
+                raise RecordError(f"intervention {intervention_id} ended already, on {ended}")
+            if end.isoformat() < start:
+                raise RecordError(
+                    f"intervention {intervention_id}: the end {end} is before its start {start}"
+                )
+            db.execute(
+                'UPDATE interventions SET "end" = ? WHERE intervention_id = ?',
+                (end.isoformat(), intervention_id),
+            )
+            self._append_audit(time, user, "end_intervention", np.array([nominal]), reason, None)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def retract_interventions(
+        self, ids: np.ndarray, *, time: str, user: str | None, reason: str | None
+    ) -> np.ndarray:
+        """Withdraw interventions by id; returns the ids that were recorded."""
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            found, nominals = [], []
+            for value in ids.tolist():
+                row = db.execute(
+                    "SELECT nominal_id FROM interventions WHERE intervention_id = ?", (value,)
+                ).fetchone()
+                if row is not None:
+                    found.append(value)
+                    nominals.append(row[0])
+            db.executemany(
+                "DELETE FROM interventions WHERE intervention_id = ?", [(v,) for v in found]
+            )
+            if found:
+                self._append_audit(
+                    time, user, "retract_interventions", np.array(nominals), reason, None
+                )
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        return np.array(found, dtype=np.int64)
+
+    def interventions(self, nominal_id: int, active_on: datetime.date | None):
+        """A nominal's interventions (those active on a date: started on or before it,
+        not ended before it), by start then id: rows of the table."""
+        query = (
+            'SELECT intervention_id, nominal_id, kind, start, "end", lead_agency FROM '
+            "interventions WHERE nominal_id = ?"
+        )
+        values: list[object] = [nominal_id]
+        if active_on is not None:
+            query += ' AND start <= ? AND ("end" IS NULL OR "end" >= ?)'
+            values += [active_on.isoformat(), active_on.isoformat()]
+        return self._db.execute(query + " ORDER BY start, intervention_id", values).fetchall()
 
     def _append_audit(self, time, user, operation, touched, reason, key) -> None:
         last = self._db.execute("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()

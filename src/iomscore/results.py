@@ -115,12 +115,13 @@ class RetractReport:
     retracted: int
     unknown: np.ndarray = field(repr=False)
     changes: BandChanges = field(repr=False)
+    what: str = "events"  # or "interventions"
 
     #: At most this many unknown ids are listed by ``str``; the rest are counted.
     SHOWN_IDS = 20
 
     def __str__(self) -> str:
-        text = f"{self.retracted:,} events retracted"
+        text = f"{self.retracted:,} {self.what} retracted"
         unknown = self.unknown.tolist()
         if unknown:
             shown = ", ".join(str(i) for i in unknown[: self.SHOWN_IDS])
