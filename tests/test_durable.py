@@ -541,7 +541,7 @@ def test_every_change_and_each_read_by_a_user_is_audited(tmp_path):
         engine.advance(START + DAY)
         engine.reweight(DOUBLED, user="board")
         entries = engine.audit()
-        got = [(e.operation, e.user_id, e.nominal_ids, e.nominals, e.reason) for e in entries]
+        got = [(e.operation, e.user_id, e.nominal_ids, e.touched, e.reason) for e in entries]
         assert got == [
             ("create", None, (), 0, None),
             ("ingest", "officer-17", (7, 8), 2, "nightly export"),

@@ -7,7 +7,7 @@ An engine directory keeps them in ``records.sqlite`` (WAL mode, ``synchronous
     interventions(intervention_id, nominal_id, kind, start, end, lead_agency)
     change_log(generation, sequence, position, date, nominal_id, old_band, new_band,
                score, cause)                             every band change reported
-    audit_log(id, time, user_id, operation, nominal_ids, nominals, reason,
+    audit_log(id, time, user_id, operation, nominal_ids, touched, reason,
               generation, sequence, previous_hash, hash)  every change, and audited reads
 
 The event arrays stay in the snapshot and journal (:mod:`iomscore.durable`);
@@ -62,7 +62,7 @@ CREATE TABLE IF NOT EXISTS change_log (
 CREATE INDEX IF NOT EXISTS change_log_nominal ON change_log (nominal_id);
 CREATE TABLE IF NOT EXISTS audit_log (
     id INTEGER PRIMARY KEY, time TEXT NOT NULL, user_id TEXT, operation TEXT NOT NULL,
-    nominal_ids TEXT, nominals INTEGER NOT NULL, reason TEXT,
+    nominal_ids TEXT, touched INTEGER NOT NULL, reason TEXT,
     generation INTEGER, sequence INTEGER, previous_hash TEXT NOT NULL, hash TEXT NOT NULL,
     UNIQUE (generation, sequence)
 );
@@ -76,15 +76,17 @@ CREATE INDEX IF NOT EXISTS interventions_nominal ON interventions (nominal_id);
 
 @dataclass(frozen=True)
 class AuditEntry:
-    """One audited operation. ``nominal_ids`` is None when it touched more than
-    :data:`LISTED_NOMINALS` nominals (``nominals`` counts them)."""
+    """One audited operation. ``touched`` counts the events or records it touched
+    (rows of a batch, events that left the window, nominals whose band a
+    reweight moved; 1 for a read), and ``nominal_ids`` lists their nominals when
+    they are at most :data:`LISTED_NOMINALS` (None for a bulk change)."""
 
     id: int
     time: str
     user_id: str | None
     operation: str
     nominal_ids: tuple[int, ...] | None
-    nominals: int
+    touched: int
     reason: str | None
 
 
@@ -94,9 +96,12 @@ def _entry_hash(previous: str, fields: Sequence[object]) -> str:
 
 
 def _touched(nominal_ids: np.ndarray) -> tuple[str | None, int]:
-    distinct = np.unique(np.asarray(nominal_ids, dtype=np.int64))
-    listed = json.dumps(distinct.tolist()) if distinct.size <= LISTED_NOMINALS else None
-    return listed, int(distinct.size)
+    """The nominal ids of a small change, listed, and how many rows it touched (a
+    bulk change is counted, not listed: no sort of a day's rows on its step)."""
+    rows = int(np.asarray(nominal_ids).shape[0])
+    if rows > LISTED_NOMINALS:
+        return None, rows
+    return json.dumps(sorted(set(np.asarray(nominal_ids, dtype=np.int64).tolist()))), rows
 
 
 class Records:
@@ -331,7 +336,7 @@ class Records:
         generation, sequence = key if key is not None else (None, None)
         fields = [time, user, operation, listed, count, reason, generation, sequence]
         self._db.execute(
-            "INSERT INTO audit_log (time, user_id, operation, nominal_ids, nominals, reason, "
+            "INSERT INTO audit_log (time, user_id, operation, nominal_ids, touched, reason, "
             "generation, sequence, previous_hash, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (*fields, previous, _entry_hash(previous, fields)),
         )
@@ -361,7 +366,7 @@ class Records:
     def audit(self, user: str | None = None, nominal_id: int | None = None) -> list[AuditEntry]:
         """Audit entries, oldest first; of one user, or naming one nominal."""
         rows = self._db.execute(
-            "SELECT id, time, user_id, operation, nominal_ids, nominals, reason FROM audit_log "
+            "SELECT id, time, user_id, operation, nominal_ids, touched, reason FROM audit_log "
             "ORDER BY id"
         ).fetchall()
         entries = [
@@ -386,7 +391,7 @@ class Records:
         checkpoint) finds entries cut from the end."""
         previous, expected_id, count = _GENESIS, 1, 0
         for row in self._db.execute(
-            "SELECT id, time, user_id, operation, nominal_ids, nominals, reason, generation, "
+            "SELECT id, time, user_id, operation, nominal_ids, touched, reason, generation, "
             "sequence, previous_hash, hash FROM audit_log ORDER BY id"
         ):
             entry_id, *fields, stored_previous, stored = row
