@@ -422,6 +422,7 @@ def test_every_db_option_has_help():
     sub = next(a for a in db._actions if a.choices)
     names = {"init", "ingest", "retract", "advance", "reweight", "scores"}
     names |= {"checkpoint", "verify", "info"}
+    names |= {"interventions", "end-intervention", "retract-interventions", "list-interventions"}
     assert set(sub.choices) == names
     for name, command in sub.choices.items():
         for action in command._actions:

@@ -339,3 +339,102 @@ def test_cohort_checks_its_arrays():
             c.event_id, c.nominal_id[:-1], c.dataset_index, c.offence_index, c.date,
             c.datasets, c.offences, c.as_of,
         )  # fmt: skip
+
+
+# ------------------------------------------------------------------------- interventions
+
+
+def test_intervention_mix_uses_the_shipped_kinds_and_agencies():
+    from iomscore.interventions import AGENCIES, Catalogue
+
+    kinds = Catalogue.default().kinds
+    codes = [code for code, _, _ in synth.INTERVENTION_MIX]
+    assert sorted(codes) == sorted(kinds)  # every kind of the catalogue, once
+    for code, weight, leads in synth.INTERVENTION_MIX:
+        assert weight > 0 and leads, code
+        assert all(agency in AGENCIES and share > 0 for agency, share in leads), code
+    weight = {code: w for code, w, _ in synth.INTERVENTION_MIX}
+    assert weight["gps_tagging_voluntary"] == min(weight.values())
+    assert {"drug_treatment_dip", "accommodation_support"} == set(
+        sorted(weight, key=weight.get)[-2:]
+    )
+
+
+@pytest.mark.parametrize("share", [0.15, 0.0, 0.4, 1.0])
+def test_synthetic_interventions_are_valid_deterministic_and_cover_the_share(share):
+    from iomscore import Engine, Weights
+    from iomscore.interventions import AGENCIES, COLUMNS
+
+    c = synth.cohort(2_000, 12_000, seed=5)
+    table = synth.interventions(c, seed=5, share=share)
+    assert tuple(table) == COLUMNS
+    again = synth.interventions(c, seed=5, share=share)
+    for name in COLUMNS:
+        np.testing.assert_array_equal(table[name], again[name], err_msg=name)
+    engine = Engine(Weights.default(), c.as_of)
+    n = len(table["intervention_id"])
+    assert engine.record_interventions(table) == n  # every row valid, recorded whole
+    nominals = np.unique(table["nominal_id"])
+    assert nominals.size == round(share * np.unique(c.nominal_id).size)
+    assert np.isin(nominals, c.nominal_id).all()
+    if not n:
+        return
+    assert np.all(np.diff(table["intervention_id"]) > 0)
+    assert np.all(np.diff(table["start"]) >= np.timedelta64(0, "D"))
+    assert table["start"].min() >= c.date.min() and table["start"].max() <= np.datetime64(c.as_of)
+    ended = ~np.isnat(table["end"])
+    assert np.all(table["end"][ended] >= table["start"][ended])
+    assert np.all(table["end"][ended] <= np.datetime64(c.as_of))
+    assert set(table["lead_agency"].tolist()) <= set(AGENCIES)
+    nominal = int(nominals[0])
+    mine = np.flatnonzero(table["nominal_id"] == nominal)
+    assert [r[0] for r in engine.interventions(nominal).rows()] == sorted(
+        table["intervention_id"][mine].tolist()
+    )
+    # a start falls on or after the nominal's first event
+    first = {int(k): v for k, v in zip(*_first_dates(c), strict=True)}
+    assert all(s >= first[int(k)] for k, s in zip(table["nominal_id"], table["start"], strict=True))
+
+
+def _first_dates(c: synth.Cohort) -> tuple[np.ndarray, np.ndarray]:
+    order = np.lexsort((c.date, c.nominal_id))
+    nominals, at = np.unique(c.nominal_id[order], return_index=True)
+    return nominals, c.date[order][at]
+
+
+def test_synthetic_interventions_follow_the_mix(mid):
+    table = synth.interventions(mid, seed=11)
+    n = len(table["kind"])
+    assert np.unique(table["nominal_id"]).size == 3_000  # 15% of 20,000 by default
+    assert 1.5 < n / 3_000 < 1.7  # 1 + Poisson(0.6) each, capped
+    assert abs(np.isnat(table["end"]).mean() - 1 / 3) < 0.03
+    weights = {code: w for code, w, _ in synth.INTERVENTION_MIX}
+    total = sum(weights.values())
+    for code, weight in weights.items():
+        observed = np.mean(table["kind"] == code)
+        assert abs(observed - weight / total) < 0.025, code
+    tagged = table["lead_agency"][table["kind"] == "gps_tagging_voluntary"]
+    assert set(tagged.tolist()) == {"police"}
+    youth = table["lead_agency"][table["kind"] == "youth_programme"]
+    assert set(youth.tolist()) == {"youth_offending_service"}
+
+
+def test_synthetic_interventions_leave_the_cohort_alone_and_vary_with_the_seed():
+    c = synth.cohort(500, 3_000, seed=2)
+    a = synth.interventions(c, seed=1)
+    b = synth.interventions(c, seed=2)
+    assert not np.array_equal(a["nominal_id"], b["nominal_id"])
+    assert_same(c, synth.cohort(500, 3_000, seed=2))  # drawing them changed no cohort array
+    empty = synth.interventions(synth.cohort(0, 0))
+    assert all(len(column) == 0 for column in empty.values())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [({"share": 1.5}, ValueError), ({"share": -0.1}, ValueError), ({"seed": -1}, ValueError)],
+)
+def test_synthetic_interventions_bad_arguments(kwargs, error):
+    with pytest.raises(error):
+        synth.interventions(synth.cohort(10, 20), **kwargs)
+    with pytest.raises(TypeError):
+        synth.interventions({"nominal_id": [1]})

@@ -3,8 +3,10 @@
 Sub-commands: ``score``, ``demo``, ``replay``, ``whatif``, ``explain``,
 ``forecast``, ``timeline``, ``weights`` (``build``, ``check``, ``diff``) and
 ``db`` (``init``, ``ingest``, ``retract``, ``advance``, ``reweight``,
-``scores``, ``checkpoint``, ``verify``, ``info``: a durable engine directory,
-see :meth:`iomscore.Engine.open`). Results go to stdout or ``--out``;
+``scores``, ``checkpoint``, ``verify``, ``info``, and for interventions
+``interventions``, ``end-intervention``, ``retract-interventions``,
+``list-interventions``: a durable engine directory, see
+:meth:`iomscore.Engine.open`). Results go to stdout or ``--out``;
 summaries, reports of changes, timings and progress go to stderr.
 
 Exit status: 0 on success; 1 when ``weights check`` finds problems; 2 on bad
@@ -18,7 +20,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import csv
 import datetime
+import io
 import os
 import re
 import sys
@@ -34,9 +38,18 @@ from . import __version__, durable, records
 from .batch import EncodedBatch, RowLabel, encode_events
 from .calendar import MAX_WINDOW_YEARS, day_number, from_day_number, window_start
 from .engine import Engine
-from .errors import EventError, FileAccessError, IomscoreError, OptionError, StateError
-from .eventfile import check_encoding, read_events
+from .errors import (
+    EventError,
+    FileAccessError,
+    IomscoreError,
+    OptionError,
+    RecordError,
+    StateError,
+)
+from .eventfile import check_encoding, csv_line_label, parquet_row_label, read_events
 from .explanation import Explanation, Forecast, Timeline
+from .interventions import AGENCIES
+from .interventions import COLUMNS as INTERVENTION_COLUMNS
 from .outfile import atomic_files, check_output
 from .progress import Stages
 from .provenance import METADATA_KEY, file_sha256, sidecar_path, to_json
@@ -77,7 +90,13 @@ def _load_weights(path: str | None) -> Weights:
 
 
 # The options that hold a date (argparse keeps their text): dest -> the option.
-_DATE_OPTIONS = {"as_of": "--as-of", "start": "--from", "end": "--to"}
+_DATE_OPTIONS = {
+    "as_of": "--as-of",
+    "start": "--from",
+    "end": "--to",
+    "ended": "--end",
+    "active_on": "--active-on",
+}
 
 
 def _read_dates(args: argparse.Namespace) -> None:
@@ -789,7 +808,12 @@ def _cmd_db_ingest(args: argparse.Namespace) -> int:
             clock.lap("check")
             stages.begin("ingest")
             report = engine.ingest_encoded(
-                batch, replace=args.replace, future=args.future, label=label
+                batch,
+                replace=args.replace,
+                future=args.future,
+                label=label,
+                user=args.user,
+                reason=args.reason,
             )
             clock.lap("ingest")
             summary = _db_summary(args.directory, engine)
@@ -805,9 +829,11 @@ def _cmd_db_ingest(args: argparse.Namespace) -> int:
 _ID_TEXT = re.compile(r"([0-9]+)(?:\.0*)?")
 
 
-def _read_ids(path: str) -> np.ndarray:
-    """The event ids of an ids file: one a line, blank lines skipped, and a first line
-    ``event_id`` taken as a header. A bad line is an ``EventError`` naming it."""
+def _read_ids(
+    path: str, column: str = "event_id", error: type[EventError] = EventError
+) -> np.ndarray:
+    """The ids of an ids file: one a line, blank lines skipped, and a first line
+    ``column`` (``event_id``) taken as a header. A bad line is an ``error`` naming it."""
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
@@ -819,20 +845,21 @@ def _read_ids(path: str) -> np.ndarray:
         try:
             value = raw.decode("utf-8").removeprefix("\ufeff").strip()
         except UnicodeDecodeError:
-            raise EventError(f"{name} line {number}: not UTF-8 text", field="event_id") from None
+            raise error(f"{name} line {number}: not UTF-8 text", field=column) from None
         if not value:
             continue
-        if first and value == "event_id":
+        if first and value == column:
             first = False
             continue
         first = False
         match = _ID_TEXT.fullmatch(value)
         if match is None or int(match.group(1)) >= 2**63:
-            raise EventError(
-                f"{name} line {number}: {value[:40]!r} is not an event id "
+            what = column.removesuffix("_id")
+            raise error(
+                f"{name} line {number}: {value[:40]!r} is not an {what} id "
                 "(a whole number from 0 to 2**63 - 1)",
                 row=number - 1,
-                field="event_id",
+                field=column,
             )
         ids.append(int(match.group(1)))
     return np.array(ids, dtype=np.int64)
@@ -841,7 +868,7 @@ def _read_ids(path: str) -> np.ndarray:
 def _cmd_db_retract(args: argparse.Namespace) -> int:
     ids = _read_ids(args.ids)
     with _open_db(args.directory) as engine:
-        report = engine.retract(ids)
+        report = engine.retract(ids, user=args.user, reason=args.reason)
         summary = _db_summary(args.directory, engine)
     _err(f"{len(ids):,} ids read from {args.ids}: {report}")
     _err(summary)
@@ -851,7 +878,7 @@ def _cmd_db_retract(args: argparse.Namespace) -> int:
 def _cmd_db_advance(args: argparse.Namespace) -> int:
     with _open_db(args.directory) as engine:
         before = engine.as_of
-        report = engine.advance(args.end)
+        report = engine.advance(args.end, user=args.user, reason=args.reason)
         summary = _db_summary(args.directory, engine)
     _err(
         f"advanced from {before} to {report.as_of}: {report.expired:,} events left the "
@@ -865,7 +892,7 @@ def _cmd_db_reweight(args: argparse.Namespace) -> int:
     new = Weights.load(args.table)
     with _open_db(args.directory) as engine:
         old = engine.weights
-        report = engine.reweight(new)
+        report = engine.reweight(new, user=args.user, reason=args.reason)
         summary = _db_summary(args.directory, engine)
     _err(
         f"reweighted: {old.name} ({old.short_hash()}) -> {report.weights_name} "
@@ -873,6 +900,160 @@ def _cmd_db_reweight(args: argparse.Namespace) -> int:
         f"rescore {report.mode}; {len(report.changes):,} band changes"
     )
     _err(summary)
+    return 0
+
+
+# -- db: interventions (recorded and listed, never scored) -----------------------------------
+#: The columns ``db list-interventions`` writes.
+LISTED_COLUMNS = (
+    "intervention_id",
+    "nominal_id",
+    "kind",
+    "description",
+    "start",
+    "end",
+    "lead_agency",
+)
+
+
+def _read_interventions(path: str, encoding: str) -> tuple[object, RowLabel]:
+    """An interventions file (Parquet by a name ending ``.parquet`` or ``.pq``, any
+    other CSV) as columns, and a namer of its rows for errors: ``FILE line N`` (the
+    line a CSV row starts on) or ``FILE row N`` (Parquet). Only the six columns of
+    :data:`iomscore.interventions.COLUMNS` are read; others are ignored."""
+    file = Path(path)
+    if not file.exists():
+        raise RecordError(f"{path}: no such interventions file")
+    if file.suffix.lower() in _PARQUET_SUFFIXES:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.read_table(file)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            reason = " ".join(str(exc).split())[:200]
+            raise RecordError(f"{path}: not a readable Parquet file ({reason})") from None
+        _check_intervention_header(path, table.schema.names)
+        return table.select(list(INTERVENTION_COLUMNS)), parquet_row_label(path)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise FileAccessError.from_os_error(exc, path, "interventions file") from None
+    try:
+        text = data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        byte = data[exc.start : exc.start + 1].hex()
+        raise RecordError(
+            f"{path} line {line}: byte 0x{byte} is not {encoding.upper()} text "
+            "(give the file's encoding with --encoding, e.g. --encoding cp1252)"
+        ) from None
+    # Python's csv (interventions are few): each row keeps the line it starts on, even
+    # after a quoted value running over lines or a blank line (skipped); strict, so that
+    # a quote opened and never closed is an error rather than the rest of the file.
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    line = 1
+    try:
+        for record in reader:
+            if header is None:
+                header = [name.strip() for name in record]
+                _check_intervention_header(path, header)
+            elif record:
+                rows.append(record)
+                lines.append(line)
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise RecordError(f"{file.name} line {line}: malformed CSV ({exc})") from None
+    if header is None:
+        _check_intervention_header(path, [])
+    assert header is not None
+    by_line = csv_line_label(path)
+
+    def label(row: int) -> str:
+        return by_line(lines[row] - 2)  # csv_line_label names row 0 line 2
+
+    for row, record in enumerate(rows):
+        if len(record) != len(header):
+            raise RecordError(
+                f"{label(row)}: {len(record)} fields where the header has {len(header)}",
+                row=row,
+            )
+    where = {name: header.index(name) for name in INTERVENTION_COLUMNS}
+    columns = {name: [r[i] for r in rows] for name, i in where.items()}
+    return columns, label
+
+
+def _check_intervention_header(path: str, names: list[str]) -> None:
+    """Each of the six columns once; a ``RecordError`` naming the file otherwise."""
+    wanted = ",".join(INTERVENTION_COLUMNS)
+    if not any(names):
+        raise RecordError(f"{path}: empty file (the header must name {wanted})")
+    for name in INTERVENTION_COLUMNS:
+        if name not in names:
+            raise RecordError(
+                f"{path}: missing column {name!r} (the header must name {wanted})", field=name
+            )
+        if names.count(name) > 1:
+            raise RecordError(
+                f"{path}: the column {name!r} appears {names.count(name)} times", field=name
+            )
+
+
+def _cmd_db_interventions(args: argparse.Namespace) -> int:
+    batch, label = _read_interventions(args.file, check_encoding(args.encoding))
+    with _open_db(args.directory) as engine:
+        recorded = engine.record_interventions(
+            batch, user=args.user, reason=args.reason, label=label
+        )
+        summary = _db_summary(args.directory, engine)
+    _err(f"{recorded:,} interventions recorded from {args.file}")
+    _err(summary)
+    return 0
+
+
+def _check_id(option: str, value: int) -> None:
+    """An id option: a whole number from 0 to 2**63 - 1 (an ``OptionError`` otherwise)."""
+    if not 0 <= value < 2**63:
+        raise OptionError(f"{option} must be from 0 to 2**63 - 1, got {value}")
+
+
+def _cmd_db_end_intervention(args: argparse.Namespace) -> int:
+    _check_id("--id", args.id)
+    with _open_db(args.directory) as engine:
+        engine.end_intervention(args.id, args.ended, user=args.user, reason=args.reason)
+        summary = _db_summary(args.directory, engine)
+    _err(f"intervention {args.id} ended on {args.ended}")
+    _err(summary)
+    return 0
+
+
+def _cmd_db_retract_interventions(args: argparse.Namespace) -> int:
+    ids = _read_ids(args.ids, "intervention_id", RecordError)
+    with _open_db(args.directory) as engine:
+        report = engine.retract_interventions(ids, user=args.user, reason=args.reason)
+        summary = _db_summary(args.directory, engine)
+    _err(f"{len(ids):,} ids read from {args.ids}: {report}")
+    _err(summary)
+    return 0
+
+
+def _cmd_db_list_interventions(args: argparse.Namespace) -> int:
+    _check_id("--nominal", args.nominal)
+    _check_db_out(args, args.directory)
+    with _open_db(args.directory, readonly=True) as engine:
+        table = engine.interventions(args.nominal, active_on=args.active_on)
+    with _output(args.out) as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(LISTED_COLUMNS)
+        for row, description in zip(table.rows(), table.description, strict=True):
+            number, nominal, kind, start, end, agency = row
+            ended = "" if end is None else end.isoformat()
+            writer.writerow((number, nominal, kind, description, start.isoformat(), ended, agency))
+    which = "" if args.active_on is None else f" active on {args.active_on}"
+    _err(f"nominal {args.nominal}: {len(table):,} interventions{which}")
     return 0
 
 
@@ -1347,13 +1528,22 @@ def _parser() -> argparse.ArgumentParser:
         help="a durable engine directory: create, change, read and check it",
         description="Commands on an engine directory (Engine.open): a snapshot and a journal "
         "to which every change is written and flushed before the command returns. Commands "
-        "that change the directory report on stderr; scores, verify and info write to stdout. "
+        "that change the directory report on stderr; scores, verify, info and list-interventions "
+        "write to stdout. "
         "One command at a time may change a directory; reading ones run beside it.",
     )
     dsub = p.add_subparsers(dest="db_command", required=True)
 
     def directory(q: argparse.ArgumentParser, what: str = "the engine directory") -> None:
         q.add_argument("directory", metavar="DIR", help=what)
+
+    def audited(q: argparse.ArgumentParser) -> None:
+        q.add_argument(
+            "--user",
+            metavar="U",
+            help="who makes the change (a pseudonymous user id), for the audit log",
+        )
+        q.add_argument("--reason", metavar="R", help="why the change is made, for the audit log")
 
     q = dsub.add_parser("init", help="create an engine directory at a date")
     directory(
@@ -1404,6 +1594,7 @@ def _parser() -> argparse.ArgumentParser:
         "taken (skip, the default, as score does), or an error that takes nothing (error)",
     )
     reading(q)
+    audited(q)
     q.set_defaults(run=_cmd_db_ingest)
 
     q = dsub.add_parser("retract", help="withdraw events by id")
@@ -1414,6 +1605,7 @@ def _parser() -> argparse.ArgumentParser:
         help="text file of event ids, one a line (a first line event_id is a header; blank "
         "lines are skipped); ids the directory does not hold are reported",
     )
+    audited(q)
     q.set_defaults(run=_cmd_db_retract)
 
     q = dsub.add_parser("advance", help="move the as-of date forward")
@@ -1426,6 +1618,7 @@ def _parser() -> argparse.ArgumentParser:
         help="the new as-of date (not before the current one); events leaving the window "
         "stop counting",
     )
+    audited(q)
     q.set_defaults(run=_cmd_db_advance)
 
     q = dsub.add_parser("reweight", help="rescore everyone under a new weight table")
@@ -1435,7 +1628,71 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="the new weight table CSV (the same datasets and offence codes as the current one)",
     )
+    audited(q)
     q.set_defaults(run=_cmd_db_reweight)
+
+    q = dsub.add_parser(
+        "interventions",
+        help="record the interventions of a file (never scored)",
+        description="Record interventions, whole or not at all: a CSV (or Parquet, by a name "
+        "ending .parquet or .pq) with the columns " + ",".join(INTERVENTION_COLUMNS) + ". kind "
+        "is a code of the directory's catalogue (weights/interventions.csv), lead_agency one "
+        "of " + ", ".join(AGENCIES) + "; end may be empty (not ended). The first fault is "
+        "an error naming the file line and field, and nothing is recorded.",
+    )
+    directory(q)
+    q.add_argument("file", metavar="FILE", help="the interventions file (CSV or Parquet)")
+    q.add_argument(
+        "--encoding",
+        default="utf-8",
+        metavar="NAME",
+        help="text encoding of a CSV file (default utf-8); Parquet is always UTF-8",
+    )
+    audited(q)
+    q.set_defaults(run=_cmd_db_interventions)
+
+    q = dsub.add_parser("end-intervention", help="record the end of an intervention")
+    directory(q)
+    q.add_argument("--id", required=True, type=int, metavar="N", help="the intervention_id to end")
+    q.add_argument(
+        "--end",
+        dest="ended",
+        required=True,
+        metavar="YYYY-MM-DD",
+        help="the day it ended (not before its start); one already ended is an error",
+    )
+    audited(q)
+    q.set_defaults(run=_cmd_db_end_intervention)
+
+    q = dsub.add_parser("retract-interventions", help="withdraw interventions by id")
+    directory(q)
+    q.add_argument(
+        "ids",
+        metavar="IDS_FILE",
+        help="text file of intervention ids, one a line (a first line intervention_id is a "
+        "header; blank lines are skipped); ids the directory does not hold are reported",
+    )
+    audited(q)
+    q.set_defaults(run=_cmd_db_retract_interventions)
+
+    q = dsub.add_parser(
+        "list-interventions",
+        help="write one nominal's interventions",
+        description="Write a nominal's interventions, by start date then id, as "
+        + ",".join(LISTED_COLUMNS)
+        + " (end empty when not ended); the count goes to stderr.",
+    )
+    directory(q, "the engine directory (opened read-only)")
+    q.add_argument("--nominal", required=True, type=int, metavar="N", help="the nominal_id to list")
+    q.add_argument(
+        "--active-on",
+        metavar="YYYY-MM-DD",
+        help="only those active that day: started on or before it and not ended before it",
+    )
+    q.add_argument(
+        "--out", metavar="FILE", help="write the list here (default stdout); not inside DIR"
+    )
+    q.set_defaults(run=_cmd_db_list_interventions)
 
     q = dsub.add_parser("scores", help="write the directory's scores, as score does")
     directory(q, "the engine directory (opened read-only)")

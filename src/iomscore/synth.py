@@ -17,6 +17,10 @@ The shape of the data, briefly (see :func:`cohort` for the details):
 * **What.** The offence follows :data:`OFFENCE_MIX`, a table of real Home
   Office codes whose group shares resemble police recorded crime in England
   and Wales; each nominal leans towards one offence group (a "style").
+
+:func:`interventions` adds, for a share of a cohort's nominals, what is done with
+them (treatment, support, tagging, ...), seeded separately, so a cohort's events
+do not change when interventions are drawn.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only; pyarrow is imported when us
 __all__ = [
     "DATASETS",
     "DATASET_SHARES",
+    "INTERVENTION_MIX",
     "NOMINAL_ID_RANGE",
     "OFFENCES",
     "OFFENCE_GROUPS",
@@ -44,6 +49,7 @@ __all__ = [
     "OFFENCE_SHARES",
     "Cohort",
     "cohort",
+    "interventions",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -640,3 +646,182 @@ def _unique_ids(rng: np.random.Generator, n: int, low: int, high: int) -> np.nda
     ids = edges[:-1] + rng.integers(0, edges[1:] - edges[:-1])
     rng.shuffle(ids)
     return ids
+
+
+# --------------------------------------------------------------------------------------------
+# Interventions
+# --------------------------------------------------------------------------------------------
+
+# The kinds of intervention drawn, each with a relative weight and the agencies that lead
+# it (relative weights again). Every code is a kind of the shipped catalogue
+# (weights/interventions.csv; tests/test_synth.py checks each one) and every agency is in
+# iomscore.interventions.AGENCIES. Illustrative orders of magnitude, not published
+# statistics: drug treatment (through DIP) and accommodation support are the commonest
+# pathways of IOM schemes; voluntary GPS tagging, the Managed Offenders Court and
+# restorative justice are rare. Drug and alcohol treatment are commissioned by public
+# health and delivered by the NHS or voluntary providers; accommodation by the local
+# authority's housing team; accredited programmes by probation; youth programmes by the
+# youth offending service; voluntary tagging by the police.
+INTERVENTION_MIX: tuple[tuple[str, float, tuple[tuple[str, float], ...]], ...] = (
+    ("drug_treatment_dip", 22.0, (
+        ("health", 35.0), ("voluntary_sector", 30.0), ("probation", 20.0), ("police", 15.0),
+    )),
+    ("accommodation_support", 18.0, (
+        ("local_authority", 55.0), ("voluntary_sector", 30.0), ("probation", 15.0),
+    )),
+    ("mental_health", 9.0, (("health", 80.0), ("voluntary_sector", 20.0))),
+    ("mentoring", 9.0, (("voluntary_sector", 75.0), ("probation", 25.0))),
+    ("alcohol_treatment", 8.0, (("health", 50.0), ("voluntary_sector", 30.0), ("probation", 20.0))),
+    ("employment_coaching", 8.0, (
+        ("voluntary_sector", 50.0), ("probation", 30.0), ("other", 20.0),  # other: Jobcentre
+    )),
+    ("education_training", 6.0, (
+        ("probation", 35.0), ("voluntary_sector", 35.0), ("local_authority", 20.0), ("other", 10.0),
+    )),
+    ("family_support", 5.0, (
+        ("local_authority", 50.0), ("voluntary_sector", 40.0), ("probation", 10.0),
+    )),
+    ("finance_debt_advice", 5.0, (
+        ("voluntary_sector", 70.0), ("local_authority", 20.0), ("probation", 10.0),
+    )),
+    ("accredited_programme", 4.0, (("probation", 100.0),)),
+    ("youth_programme", 3.0, (("youth_offending_service", 100.0),)),
+    ("managed_offenders_court", 2.0, (("probation", 70.0), ("other", 30.0))),  # other: courts
+    ("restorative_justice", 2.0, (
+        ("police", 40.0), ("probation", 30.0), ("voluntary_sector", 30.0),
+    )),
+    ("gps_tagging_voluntary", 1.0, (("police", 100.0),)),
+)  # fmt: skip
+
+# The share of interventions still open (no end), and the length of the others: a
+# lognormal of median _LENGTH_MEDIAN days, clipped to [1, _LENGTH_MAX] days (and to as_of).
+_OPEN_SHARE = 1.0 / 3.0
+_LENGTH_MEDIAN = 90.0
+_LENGTH_SIGMA = 0.8
+_LENGTH_MAX = 730
+# Interventions per nominal chosen: 1 + Poisson(_EXTRA_MEAN), at most _MOST_PER_NOMINAL.
+_EXTRA_MEAN = 0.6
+_MOST_PER_NOMINAL = 6
+# Intervention ids ascend (in start order) from a random start in
+# [_INTERVENTION_ID_BASE, 2 * _INTERVENTION_ID_BASE), with gaps of 1 to 3.
+_INTERVENTION_ID_BASE = 1_000_000
+
+
+def interventions(cohort: Cohort, *, seed: int = 0, share: float = 0.15) -> dict[str, np.ndarray]:
+    """Synthetic interventions for a share of a cohort's nominals, reproducibly.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        The cohort whose nominals receive interventions (it is not changed).
+    seed : int
+        Seed of ``numpy.random.default_rng`` (drawn apart from the cohort's: the same
+        cohort and seed give the same interventions).
+    share : float
+        The share of the cohort's nominals with at least one intervention (0 to 1);
+        ``round(share * nominals)`` of them are picked at random.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        The six columns :meth:`iomscore.Engine.record_interventions` takes, one row
+        per intervention in start-date order: ``intervention_id`` and ``nominal_id``
+        (int64), ``kind`` and ``lead_agency`` (str), ``start`` and ``end``
+        (datetime64[D]; ``end`` is NaT for an intervention still open).
+
+    Notes
+    -----
+    *Who.* Each nominal picked has ``1 + Poisson(0.6)`` interventions (at most 6).
+
+    *What and who leads.* Kinds follow the weights of :data:`INTERVENTION_MIX`, codes
+    of the shipped catalogue (``iomscore.interventions.Catalogue.default()``): drug
+    treatment and accommodation support are common, voluntary GPS tagging rare. Each
+    kind's lead agency is drawn from the agencies plausible for it.
+
+    *When.* A start falls uniformly between the nominal's first event and the
+    cohort's ``as_of``, so inside the cohort's span. Each intervention is still
+    open with probability 1/3; the others last a lognormal number of days (median
+    90, clipped to 1 to 730) and end no later than ``as_of``.
+
+    Examples
+    --------
+    >>> c = cohort(1_000, 8_000, seed=1)
+    >>> table = interventions(c, seed=1)
+    >>> len(np.unique(table["nominal_id"]))
+    150
+    """
+    if not isinstance(cohort, Cohort):
+        raise TypeError(f"interventions() wants a Cohort, got {type(cohort).__name__}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share <= 1:
+        raise ValueError(f"share must be a number from 0 to 1, got {share!r}")
+    kinds, kind_shares, agency_table = _intervention_tables()
+    rng = np.random.default_rng(seed)
+
+    # Nominals: those picked, and each one's first event.
+    order = np.lexsort((cohort.date, cohort.nominal_id))
+    nominal, starts_at = np.unique(cohort.nominal_id[order], return_index=True)
+    first = cohort.date[order][starts_at]
+    picked = np.sort(rng.choice(nominal.size, size=round(share * nominal.size), replace=False))
+    per_nominal = np.minimum(1 + rng.poisson(_EXTRA_MEAN, size=picked.size), _MOST_PER_NOMINAL)
+    owner = np.repeat(picked, per_nominal)
+    n = owner.size
+
+    # Kinds and their lead agencies.
+    kind = rng.choice(len(kinds), size=n, p=kind_shares)
+    agency = np.empty(n, dtype=np.int64)
+    pick_agency = rng.random(n)
+    for k, (codes, cumulative) in enumerate(agency_table):
+        rows = np.flatnonzero(kind == k)
+        found = np.searchsorted(cumulative, pick_agency[rows], side="right")
+        agency[rows] = codes[np.minimum(found, codes.size - 1)]
+
+    # Dates: a start from the first event to as_of; a third open, the others a length.
+    as_of = np.datetime64(cohort.as_of, "D")
+    earliest = first[owner]
+    room = (as_of - earliest).astype(np.int64)
+    start = earliest + np.floor(rng.random(n) * (room + 1)).astype(np.int64)
+    length = np.clip(
+        np.rint(_LENGTH_MEDIAN * np.exp(_LENGTH_SIGMA * rng.standard_normal(n))), 1, _LENGTH_MAX
+    ).astype(np.int64)
+    end = np.minimum(start + length, as_of)
+    end[rng.random(n) < _OPEN_SHARE] = np.datetime64("NaT")
+
+    # Rows in start order, ids ascending with gaps of 1 to 3.
+    rows = np.lexsort((nominal[owner], start))
+    ids = np.cumsum(rng.integers(1, 4, size=n, dtype=np.int64))
+    ids += int(rng.integers(_INTERVENTION_ID_BASE, 2 * _INTERVENTION_ID_BASE)) - 1
+    from .interventions import AGENCIES
+
+    return {
+        "intervention_id": ids,
+        "nominal_id": nominal[owner][rows],
+        "kind": np.asarray(kinds)[kind[rows]],
+        "start": start[rows],
+        "end": end[rows],
+        "lead_agency": np.asarray(AGENCIES)[agency[rows]],
+    }
+
+
+@cache
+def _intervention_tables() -> tuple[
+    tuple[str, ...], np.ndarray, tuple[tuple[np.ndarray, np.ndarray], ...]
+]:
+    """The kinds of :data:`INTERVENTION_MIX`, their shares, and per kind the agency codes
+    (indices into ``AGENCIES``) with their cumulative shares; checked against the
+    shipped catalogue."""
+    from .interventions import AGENCIES, Catalogue
+
+    known = Catalogue.default().kinds
+    kinds = tuple(code for code, _, _ in INTERVENTION_MIX)
+    missing = [code for code in kinds if code not in known]
+    if missing or len(set(kinds)) != len(kinds):
+        raise AssertionError(f"INTERVENTION_MIX: kinds not in the catalogue or repeated: {missing}")
+    weights = np.array([weight for _, weight, _ in INTERVENTION_MIX])
+    agencies = []
+    for _, _, leads in INTERVENTION_MIX:
+        codes = np.array([AGENCIES.index(name) for name, _ in leads], dtype=np.int64)
+        cumulative = np.cumsum([weight for _, weight in leads]) / sum(w for _, w in leads)
+        agencies.append((_readonly(codes), _readonly(cumulative)))
+    return kinds, _readonly(weights / weights.sum()), tuple(agencies)
