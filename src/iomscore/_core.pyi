@@ -68,13 +68,14 @@ class EventStore:
         self, index: int
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.uint16], npt.NDArray[np.int32]]: ...
     def explain_columns(
-        self, index: int, expiry: npt.NDArray[np.int64]
+        self, index: int, expiry: npt.NDArray[np.int64], names: npt.NDArray[np.object_]
     ) -> tuple[
         npt.NDArray[np.int64],
         npt.NDArray[np.uint16],
         npt.NDArray[np.datetime64],
         npt.NDArray[np.int64],
         npt.NDArray[np.datetime64],
+        npt.NDArray[np.object_],
     ]: ...
     def note_written(self, ids: npt.NDArray[np.int64], recent_cap: int) -> None: ...
     def nominal_lookup_bytes(self) -> int: ...

@@ -371,35 +371,47 @@ cdef class EventStore:
         free(found)
         return ids, kinds, days
 
-    def explain_columns(self, int64_t index, const int64_t[::1] expiry not None):
+    def explain_columns(self, int64_t index, const int64_t[::1] expiry not None,
+                        object[:, ::1] names not None):
         """:meth:`nominal_events` as explain shows them, in one call: ``(event_id,
-        kind, date, points, expires)``, dates as ``datetime64[D]``; ``expiry[o]``
-        is the expiry (a day number) of the events dated ``start + 1 + o``."""
+        kind, date, points, expires, names)``, dates as ``datetime64[D]``;
+        ``expiry[o]`` is the expiry (a day number) of the events dated
+        ``start + 1 + o``, and ``names[kind]`` the row of names a kind shows
+        (dataset, offence, description), gathered into ``names``' rows."""
         cdef _found *found = NULL
         cdef int64_t i, o, kept = self._collect(index, &found)
         cdef int64_t first = self._stats().start + 1
         cdef const int64_t *points = iom_store_points(self.s)
-        ids = np.empty(kept, dtype=np.int64)
-        kinds = np.empty(kept, dtype=np.uint16)
-        dates = np.empty(kept, dtype="datetime64[D]")
-        worth = np.empty(kept, dtype=np.int64)
-        ends = np.empty(kept, dtype="datetime64[D]")
-        cdef int64_t[::1] oid = ids, opts = worth
-        cdef int64_t[::1] odate = dates.view(np.int64), oend = ends.view(np.int64)
+        cdef cnp.npy_intp n = kept
+        cdef cnp.npy_intp shape2[2]
+        shape2[0], shape2[1] = kept, names.shape[1]
+        ids = cnp.PyArray_EMPTY(1, &n, cnp.NPY_INT64, 0)
+        kinds = cnp.PyArray_EMPTY(1, &n, cnp.NPY_UINT16, 0)
+        days = cnp.PyArray_EMPTY(1, &n, cnp.NPY_INT64, 0)
+        worth = cnp.PyArray_EMPTY(1, &n, cnp.NPY_INT64, 0)
+        ends = cnp.PyArray_EMPTY(1, &n, cnp.NPY_INT64, 0)
+        shown = cnp.PyArray_EMPTY(2, shape2, cnp.NPY_OBJECT, 0)
+        cdef int64_t[::1] oid = ids, opts = worth, oday = days, oend = ends
         cdef uint16_t[::1] okind = kinds
+        cdef object[:, ::1] oshown = shown
+        cdef Py_ssize_t j
         try:
             for i in range(kept):
                 o = found[i].day - first
                 if o < 0 or o >= expiry.shape[0]:
                     raise ValueError("the expiry table does not cover the window")
+                if found[i].kind >= names.shape[0]:
+                    raise ValueError("the names do not cover every kind")
                 oid[i] = found[i].id
                 okind[i] = found[i].kind
-                odate[i] = found[i].day
+                oday[i] = found[i].day
                 opts[i] = points[found[i].kind]
                 oend[i] = expiry[o]
+                for j in range(names.shape[1]):
+                    oshown[i, j] = names[found[i].kind, j]
         finally:
             free(found)
-        return ids, kinds, dates, worth, ends
+        return ids, kinds, days.view("M8[D]"), worth, ends.view("M8[D]"), shown
 
     cdef int64_t _collect(self, int64_t index, _found **out) except -1:
         """The live events of a nominal (see nominal_events), sorted, each once, in

@@ -1067,11 +1067,10 @@ class Engine:
             index = self._nominal_index(nominal_id)
             self._audit_read("explain", nominal_id, user, reason)
             with self._cache_lock:  # the first call builds the store's lookup
-                ids, kinds, dates, points, expires = self._store.explain_columns(
-                    index, self._expiry_table()
+                ids, _, dates, points, expires, names = self._store.explain_columns(
+                    index, self._expiry_table(), self._kind_names()
                 )
             weights = self._weights
-            names = self._kind_names()[kinds]  # one gather: dataset, offence, description
             score = self._store.score_of(index)
             low, medium, high = self._thresholds
             return Explanation(
