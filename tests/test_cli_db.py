@@ -279,7 +279,7 @@ def test_info_counts_the_records_database(db, capsys):
 
 def test_verify_a_flipped_byte_in_the_journal(db, capsys):
     journal = db / "journal.iom"
-    _flip(journal, 20 + 20 + 8)  # the first record's payload: after the file's and its head
+    _flip(journal, 24 + 20 + 8)  # the first record's payload: after the file's and its head
     code, _, err = run(capsys, "db", "verify", db)
     assert code == 2
     assert "journal.iom: journal record 1" in err and "damaged" in err

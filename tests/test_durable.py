@@ -21,6 +21,7 @@ import subprocess
 import sys
 import time
 import warnings
+import zlib
 from pathlib import Path
 
 import pytest
@@ -342,7 +343,7 @@ def test_a_damaged_snapshot_is_a_clear_error(damaged_copy, damage, words):
 def _records(path: Path) -> list[tuple[int, int]]:
     """Where each journal record lies: (start, payload length)."""
     data = path.read_bytes()
-    at, found = 20, []
+    at, found = 24, []  # after the journal's header
     while at < len(data):
         length = struct.unpack_from("<I", data, at)[0]
         found.append((at, length))
@@ -398,10 +399,16 @@ def test_a_missing_journal_or_one_of_a_later_generation_is_an_error(damaged_copy
     data = bytearray((directory / JOURNAL).read_bytes())
     data[12:20] = struct.pack("<Q", 99)
     (directory / JOURNAL).write_bytes(bytes(data))
-    with pytest.raises(
-        StateError, match="journal generation 99 follows a snapshot of generation 1"
-    ):
+    with pytest.raises(StateError, match="journal's header is damaged"):
+        Engine.open(directory)  # a flipped generation is damage, not a stale journal
+    data[20:24] = struct.pack("<I", zlib.crc32(bytes(data[:20])))
+    (directory / JOURNAL).write_bytes(bytes(data))
+    with pytest.raises(StateError, match="journal generation 99 follows a snapshot"):
         Engine.open(directory)
+    data[12:20] = struct.pack("<Q", 0)  # one checkpoint behind: stale, set aside
+    data[20:24] = struct.pack("<I", zlib.crc32(bytes(data[:20])))
+    (directory / JOURNAL).write_bytes(bytes(data))
+    Engine.open(directory).close()
 
 
 def test_a_checkpoint_cut_before_its_journal_keeps_every_change(damaged_copy):
@@ -600,3 +607,87 @@ def test_the_audit_chain_names_the_first_entry_edited_or_deleted(tmp_path, sql, 
     _tamper(directory, sql)
     with Engine.open(directory) as engine:
         assert engine.verify() == words or words in (engine.verify() or "")
+
+
+# ----------------------------------------------------------------------------- failures
+def test_audited_reads_from_many_threads_keep_one_chain(tmp_path):
+    import threading
+
+    engine = Engine.open(tmp_path / "state", weights=BASE, as_of=START, create=True)
+    engine.ingest(event_columns([reference.Event(1, 7, "arrest", "008/06", START)]))
+    errors: list[BaseException] = []
+
+    def reader(k: int) -> None:
+        try:
+            for _ in range(100):
+                engine.explain(7, user=f"analyst-{k}")
+        except BaseException as exc:  # pragma: no cover - the assertion below names it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader, args=(k,)) for k in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(engine.audit()) == 2 + 400 and engine.verify() is None
+    engine.close()
+
+
+def test_a_change_that_cannot_be_applied_leaves_no_journal_record(tmp_path):
+    directory = tmp_path / "state"
+    engine = Engine.open(directory, weights=BASE, as_of=START, create=True)
+    engine._store._fail_at_nominal(0)  # the first nominal cannot be added: memory "runs out"
+    with pytest.raises(MemoryError):
+        engine.ingest(event_columns([reference.Event(1, 7, "arrest", "008/06", START)]))
+    assert engine.journal_records == 0
+    engine._store._fail_at_nominal(-1)
+    engine.ingest(event_columns([reference.Event(2, 8, "arrest", "008/06", START)]))
+    engine.close()
+    with Engine.open(directory) as again:
+        assert again.scores().rows() == [(8, 300, "LOW")] and again.journal_records == 1
+
+
+def test_records_that_failed_to_write_are_written_on_reopen(tmp_path, monkeypatch):
+    directory = tmp_path / "state"
+    engine = Engine.open(directory, weights=BASE, as_of=START, create=True)
+    real = engine._records.commit
+
+    def failing(*args, **kwargs):
+        raise StateError("records.sqlite: disk full (simulated)")
+
+    monkeypatch.setattr(engine._records, "commit", failing)
+    with pytest.raises(StateError, match="disk full"):
+        engine.ingest(event_columns([reference.Event(1, 7, "arrest", "008/06", START)]))
+    monkeypatch.setattr(engine._records, "commit", real)
+    assert engine.scores().rows() == [(7, 300, "LOW")]  # journaled and applied
+    with pytest.raises(StateError, match="lacks the records of a journaled change"):
+        engine.checkpoint()
+    engine.close()
+    reader = Engine.open(directory, readonly=True)  # replays, and writes nothing
+    assert [e.operation for e in reader.audit()] == ["create"]
+    assert reader.changes().rows() == [(START, 7, "NONE", "LOW", 300, "ingest")]
+    reader.close()
+    with Engine.open(directory) as again:  # the writer completes the records
+        assert [e.operation for e in again.audit()] == ["create", "ingest"]
+        assert again.verify() is None
+        again.checkpoint()
+
+
+def test_a_missing_records_database_is_a_clear_error(damaged_copy):
+    copy, _ = damaged_copy
+    directory = copy("no records")
+    for name in ("records.sqlite", "records.sqlite-wal"):
+        (directory / name).unlink(missing_ok=True)
+    with pytest.raises(StateError, match="records database is missing"):
+        Engine.open(directory, readonly=True)
+    assert not (directory / "records.sqlite").exists()
+
+
+def test_reads_of_records_after_close_are_clear_errors(tmp_path):
+    engine = Engine.open(tmp_path / "state", weights=BASE, as_of=START, create=True)
+    engine.close()
+    with pytest.raises(StateError, match="closed"):
+        engine.audit()
+    with pytest.raises(EngineError, match="closed"):
+        engine.retract([1])

@@ -167,3 +167,29 @@ def test_listing_equals_a_plain_model(rows, probe):
         assert engine.interventions(nominal).rows() == mine
         active = [r for r in mine if r[3] <= on and (r[4] is None or r[4] >= on)]
         assert engine.interventions(nominal, active_on=on).rows() == active
+
+
+def test_dates_before_1970_keep_their_end():
+    engine = Engine(Weights.default(), "2026-06-01")
+    engine.record_interventions(
+        batch(
+            [
+                (1, 5, "mentoring", "1969-01-01", "1969-12-31", "police"),
+                (2, 5, "mentoring", "1969-06-01", "", "probation"),
+            ]
+        )
+    )
+    assert [r[4] for r in engine.interventions(5).rows()] == [datetime.date(1969, 12, 31), None]
+    with pytest.raises(RecordError, match="before its start 1969-06-01"):
+        engine.record_interventions(
+            batch([(3, 5, "mentoring", "1969-06-01", "1969-03-01", "police")])
+        )
+
+
+@pytest.mark.parametrize("bad", [2**63, -1, "7", True])
+def test_an_id_outside_int64_is_a_clear_error(bad):
+    engine = Engine(Weights.default(), "2026-06-01")
+    with pytest.raises(EngineError, match=r"outside 0..2..63-1|must be an integer"):
+        engine.interventions(bad)
+    with pytest.raises(EngineError, match=r"outside 0..2..63-1|must be an integer"):
+        engine.end_intervention(bad, "2026-01-01")

@@ -24,7 +24,7 @@ Snapshot (little-endian)::
 A section's payload is JSON (``meta``) or a run of ``.npy`` arrays
 (numpy's documented format, read without pickle). Journal::
 
-    magic b"IOMJRNL\\0", format version u32, generation u64
+    magic b"IOMJRNL\\0", format version u32, generation u64, CRC-32 of these 20 bytes u32
     per record: payload length u32, sequence u64, CRC-32 of the payload u32,
                 CRC-32 of these 16 bytes u32, payload (an operation code, its
                 context as length-prefixed JSON, then its data), end marker b"IOMR"
@@ -79,7 +79,7 @@ _SNAPSHOT_MAGIC = b"IOMSNAP\0"
 _JOURNAL_MAGIC = b"IOMJRNL\0"
 _SNAPSHOT_HEAD = struct.Struct("<8sII")
 _SECTION_HEAD = struct.Struct("<8sQ32s")
-_JOURNAL_HEAD = struct.Struct("<8sIQ")
+_JOURNAL_HEAD = struct.Struct("<8sIQI")  # magic, version, generation, CRC-32 of the first 20
 _RECORD_HEAD = struct.Struct("<IQII")  # length, sequence, payload CRC, header CRC
 # Ends every record: a write cut short, or left as zeros, lacks it.
 _RECORD_END = b"IOMR"
@@ -325,16 +325,20 @@ def _decode(payload: bytes, path: Path, sequence: int) -> Record:
 class Journal:
     """The append-only journal of changes since the snapshot (see the module doc)."""
 
-    def __init__(self, path: Path, generation: int, handle, next_sequence: int) -> None:
+    def __init__(self, path: Path, generation: int, fd: int, next_sequence: int, end: int) -> None:
         self.path = path
         self.generation = generation
-        self._handle = handle
+        self._fd = fd  # unbuffered: a write that fails leaves nothing in a buffer
         self._next = next_sequence
+        self._end = end  # the file's length: where the next record goes
+        self._ends: list[int] = []  # where each record of this session began
+        self._broken = False
 
     @staticmethod
     def create(directory: Path, generation: int) -> None:
         """Write an empty journal of this generation whole (temporary name, rename)."""
-        head = _JOURNAL_HEAD.pack(_JOURNAL_MAGIC, FORMAT_VERSION, generation)
+        fields = struct.pack("<8sIQ", _JOURNAL_MAGIC, FORMAT_VERSION, generation)
+        head = fields + struct.pack("<I", zlib.crc32(fields))
         _write_whole(directory / JOURNAL, head)
 
     @staticmethod
@@ -346,7 +350,7 @@ class Journal:
             pass
         if len(data) < _JOURNAL_HEAD.size:
             raise StateError(f"{path}: too short to be an iomscore journal", path=path)
-        magic, version, generation = _JOURNAL_HEAD.unpack_from(data)
+        magic, version, generation, head_crc = _JOURNAL_HEAD.unpack_from(data)
         if magic != _JOURNAL_MAGIC:
             raise StateError(f"{path}: not an iomscore journal (bad magic)", path=path)
         if version != FORMAT_VERSION:
@@ -354,6 +358,10 @@ class Journal:
                 f"{path}: journal format version {version}; this iomscore reads version "
                 f"{FORMAT_VERSION}",
                 path=path,
+            )
+        if zlib.crc32(data[: _JOURNAL_HEAD.size - 4]) != head_crc:
+            raise StateError(
+                f"{path}: the journal's header is damaged (checksum mismatch)", path=path
             )
         records: list[Record] = []
         at = _JOURNAL_HEAD.size
@@ -395,34 +403,56 @@ class Journal:
         """Open the journal to append after its ``records`` complete records, cutting
         off a torn tail (from byte ``end``)."""
         path = directory / JOURNAL
-        handle = open(path, "r+b")  # noqa: SIM115 - kept open for the engine's life
-        handle.truncate(end)
-        handle.seek(end)
-        os.fsync(handle.fileno())
-        return cls(path, generation, handle, records + 1)
+        fd = os.open(path, os.O_RDWR)
+        os.ftruncate(fd, end)
+        os.fsync(fd)
+        return cls(path, generation, fd, records + 1, end)
 
     def append(self, payload: bytes) -> None:
-        """Write one record and flush it to disk; on failure the file is as it was."""
+        """Write one record and flush it to disk; on failure the file is cut back to
+        what it was, or, if even that fails, the journal refuses every later change
+        (the engine must be reopened)."""
+        if self._broken:
+            raise StateError(
+                f"{self.path}: a failed write could not be undone; reopen the directory",
+                path=self.path,
+            )
         head = struct.pack("<IQI", len(payload), self._next, zlib.crc32(payload))
         head += struct.pack("<I", zlib.crc32(head))
-        start = self._handle.tell()
+        record = head + payload + _RECORD_END
         try:
-            self._handle.write(head + payload + _RECORD_END)
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
+            written = 0
+            while written < len(record):  # unbuffered: nothing lingers to be written later
+                written += os.pwrite(self._fd, record[written:], self._end + written)
+            os.fsync(self._fd)
         except BaseException:
-            with contextlib.suppress(OSError):
-                self._handle.truncate(start)
-                self._handle.seek(start)
+            self.cut(self._end)
             raise
+        self._ends.append(self._end)
+        self._end += len(record)
         self._next += 1
+
+    def undo_last(self) -> None:
+        """Take back the last record (its change could not be applied after all)."""
+        self.cut(self._ends.pop())
+        self._next -= 1
+
+    def cut(self, end: int) -> None:
+        """Cut the file back to ``end`` bytes, flushed."""
+        try:
+            os.ftruncate(self._fd, end)
+            os.fsync(self._fd)
+            self._end = end
+        except OSError:
+            self._broken = True
+            raise
 
     @property
     def records(self) -> int:
         return self._next - 1
 
     def close(self) -> None:
-        self._handle.close()
+        os.close(self._fd)
 
 
 def journal_start() -> int:

@@ -15,11 +15,12 @@ never part of one. The compiled code releases the GIL while it runs.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -101,6 +102,15 @@ class CountMatrix:
 
         shape = (self.indptr.shape[0] - 1, self.n_kinds)
         return sp.csr_array((self.data, self.indices.astype(np.int32), self.indptr), shape=shape)
+
+
+def _whole(value: object, name: str) -> int:
+    """An id: a whole number in 0..2**63-1, or an EngineError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise EngineError(f"{name} must be an integer, not {value!r}")
+    if not 0 <= value < 2**63:
+        raise EngineError(f"{name} {value} is outside 0..2**63-1")
+    return int(value)
 
 
 def _now() -> str:
@@ -258,6 +268,8 @@ class Engine:
         self._replaying: tuple[tuple[int, int], dict] | None = None
         self._audit_head: tuple[int, str] | None = None  # at the last checkpoint
         self._replayed = 0  # journal records replayed when opened
+        self._records_readonly = False  # a read-only open: replay writes no records
+        self._records_behind = False  # a journaled change whose records failed to write
         self._names_cache: tuple[Weights, np.ndarray] | None = None
         self._expiry_cache: tuple[datetime.date, int, np.ndarray] | None = None
 
@@ -432,6 +444,10 @@ class Engine:
                 raise StateError(f"{directory}: cannot create it ({exc.strerror})") from None
             fd = durable.lock_directory(directory)
             try:
+                if (directory / durable.SNAPSHOT).exists():  # made while we waited to lock
+                    raise StateError(
+                        f"{directory}: already holds an engine (open it without create)"
+                    )
                 engine = cls(
                     weights,
                     as_of,
@@ -441,7 +457,7 @@ class Engine:
                     history_years=history_years,
                 )
                 engine._records.close()
-                engine._records = Records(directory)
+                engine._records = Records(directory, create=True)
                 engine._records.commit(
                     None,
                     time=_now(),
@@ -481,10 +497,16 @@ class Engine:
                     f"{directory / durable.JOURNAL}: journal generation {generation} follows "
                     f"a snapshot of generation {expected}; the snapshot is missing changes"
                 )
-            if generation < expected:  # a checkpoint ended before its new journal was in place
-                records, end = [], None
+            if generation == expected - 1:  # a checkpoint cut before its new journal
+                records, end = [], None  # (the snapshot holds every change of this one)
+            elif generation < expected:
+                raise StateError(
+                    f"{directory / durable.JOURNAL}: journal generation {generation} is older "
+                    f"than the snapshot's ({expected}) by more than one checkpoint"
+                )
             engine = restore(state, cls, threads, directory, readonly)
             engine._replayed = len(records)
+            engine._records_readonly = readonly
             for record in records:
                 engine._replaying = ((generation, record.sequence), record.context)
                 try:
@@ -510,9 +532,11 @@ class Engine:
         from .persist import capture
 
         if records is None or records[1] is None:
+            # the journal first: a directory with a journal and no snapshot is one
+            # whose creation was cut short, which create=True makes again
+            durable.Journal.create(directory, generation)
             if records is None:
                 durable.write_snapshot(directory, capture(self, generation))
-            durable.Journal.create(directory, generation)
             count, end = 0, durable.journal_start()
         else:
             count, end = records
@@ -535,6 +559,11 @@ class Engine:
         with self._lock.write():
             if self._journal is None or self._directory is None:
                 raise EngineError("only an engine opened from a directory can checkpoint")
+            if self._records_behind:
+                raise StateError(
+                    f"{self._directory}: records.sqlite lacks the records of a journaled change "
+                    "(its write failed); reopen the directory, which writes them, then checkpoint"
+                )
             generation = self._journal.generation + 1
             self._records.settle()  # deleted rows leave the database file for good
             self._audit_head = self._records.audit_head()
@@ -591,7 +620,20 @@ class Engine:
             return self._journal.generation, self._journal.records
         if self._replaying is not None:
             return self._replaying[0]
+        if self._directory is not None:  # closed meanwhile: never apply unjournaled
+            raise EngineError(f"this engine's directory {self._directory} is closed: no changes")
         return None
+
+    @contextlib.contextmanager
+    def _undone_if_failed(self, key: tuple[int, int] | None) -> Iterator[None]:
+        """Apply a journaled change: if applying it fails (memory ran out: the store
+        is then unchanged), its journal record is taken back before the error goes on."""
+        try:
+            yield
+        except BaseException:
+            if key is not None and self._journal is not None and self._replaying is None:
+                self._journal.undo_last()
+            raise
 
     def _commit(
         self,
@@ -605,19 +647,28 @@ class Engine:
         purge_through: datetime.date | None = None,
     ) -> None:
         """Write a change's records: its audit entry and, for an engine with a
-        directory, its band changes and any new weight table."""
-        self._records.commit(
-            key,
-            time=context["time"],
-            user=context["user"],
-            reason=context["reason"],
-            operation=operation,
-            touched=touched,
-            day=self._as_of,
-            changes=changes if key is not None else BandChanges.empty(),
-            tables=tables if key is not None else (),
-            purge_through=purge_through if key is not None else None,
-        )
+        directory, its band changes and any new weight table. If that fails, the
+        journal still holds the change, and reopening writes its records: until
+        then a checkpoint (which would end the journal) is refused."""
+        if self._replaying is not None and self._records_readonly:
+            return  # a read-only open replays the journal without writing records
+        try:
+            self._records.commit(
+                key,
+                time=context["time"],
+                user=context["user"],
+                reason=context["reason"],
+                operation=operation,
+                touched=touched,
+                day=self._as_of,
+                changes=changes if key is not None else BandChanges.empty(),
+                tables=tables if key is not None else (),
+                purge_through=purge_through if key is not None else None,
+            )
+        except BaseException:
+            if key is not None:
+                self._records_behind = True
+            raise
 
     def _audit_read(self, operation: str, nominal_id: int, user: str | None, reason: str | None):
         """Record a read of one nominal's record, when the caller names a user."""
@@ -745,9 +796,10 @@ class Engine:
                     future,
                 )
             )
-            store.apply(
-                batch.event_id, batch.nominal_id, batch.kind, batch.day, action, nominal_index
-            )
+            with self._undone_if_failed(key):
+                store.apply(
+                    batch.event_id, batch.nominal_id, batch.kind, batch.day, action, nominal_index
+                )
             self._version += 1
             self._note_written(batch.event_id)
             changes = self._band_changes("ingest")
@@ -798,11 +850,12 @@ class Engine:
             if held.any() or archived.any():
                 key = self._log(lambda: durable.encode_retract(context, ids))
             touched = self._store.event_nominals()[slots[held]]
+            with self._undone_if_failed(key):
+                self._store.retract(np.ascontiguousarray(slots[held]))
             if archived.any():
                 with self._cache_lock:
                     touched = np.concatenate((touched, self._archive.remove(ids[archived])))
             touched = self._store.nominal_ids()[touched]
-            self._store.retract(np.ascontiguousarray(slots[held]))
             self._version += 1
             found = held | archived
             changes = self._band_changes("retract")
@@ -822,7 +875,8 @@ class Engine:
             context = self._context(user, reason)
             key = self._log(lambda: durable.encode_advance(context, day_number(new)))
             start = window_start(new, self._window_years)
-            expired, leaving = self._store.advance(day_number(new), day_number(start), True)
+            with self._undone_if_failed(key):
+                expired, leaving = self._store.advance(day_number(new), day_number(start), True)
             self._as_of = new
             self._version += 1
             horizon = day_number(self.retention_horizon)
@@ -978,11 +1032,12 @@ class Engine:
         """Record the end of an intervention; an error if it is not recorded, has ended
         already, or ``end`` is before its start."""
         date = _as_date(end)
+        number = _whole(intervention_id, "intervention_id")
         self._check_writable()
         context = self._context(user, reason)
         with self._lock.write():
             self._records.end_intervention(
-                int(intervention_id), date, time=context["time"], user=user, reason=reason
+                number, date, time=context["time"], user=user, reason=reason
             )
 
     def retract_interventions(
@@ -1018,8 +1073,9 @@ class Engine:
         """A nominal's interventions, by start date then id; with ``active_on``, only
         those active that day (started on or before it and not ended before it)."""
         day = None if active_on is None else _as_date(active_on)
+        number = _whole(nominal_id, "nominal_id")
         with self._lock.read():
-            rows = self._records.interventions(int(nominal_id), day)
+            rows = self._records.interventions(number, day)
         kinds = self._intervention_kinds.kinds
         columns = list(zip(*rows, strict=True)) if rows else [()] * 6
         return InterventionTable(
@@ -1457,19 +1513,23 @@ class Engine:
         self._check_writable()
         with self._lock.write():
             mode, changed, delta = self._plan(weights)
+            # what a rescore reads is built before the change is journaled
+            if mode == "partial":
+                col_ptr, rows, counts = self._csc()
+            elif mode == "full":
+                matrix, row_index = self._matrix_rows()
             context = self._context(user, reason)
             key = self._log(lambda: durable.encode_reweight(context, weights.to_csv_text()))
             self._tables[weights.sha256] = weights
             store = self._store
             if mode == "partial":
-                col_ptr, rows, counts = self._csc()
-                store.add_columns(changed, delta, col_ptr, rows, counts)
+                with self._undone_if_failed(key):
+                    store.add_columns(changed, delta, col_ptr, rows, counts)
                 changes = self._band_changes("reweight")
             elif mode == "full":
                 # the product, the scores written and the band changes, in one pass
-                matrix, row_index = self._matrix_rows()
-                changes = BandChanges(
-                    *store.rescore(
+                with self._undone_if_failed(key):
+                    moved = store.rescore(
                         matrix.indptr,
                         matrix.indices,
                         matrix.data,
@@ -1477,7 +1537,7 @@ class Engine:
                         row_index,
                         matrix.nominal_id,
                     )
-                )
+                changes = BandChanges(*moved)
                 self._changelog.record(day_number(self._as_of), "reweight", changes)
             else:
                 changes = BandChanges.empty()

@@ -39,6 +39,7 @@ from .errors import EventError, RecordError
 __all__ = [
     "AGENCIES",
     "COLUMNS",
+    "NOT_ENDED",
     "Catalogue",
     "InterventionBatch",
     "InterventionTable",
@@ -46,6 +47,9 @@ __all__ = [
 ]
 
 COLUMNS = ("intervention_id", "nominal_id", "kind", "start", "end", "lead_agency")
+#: The end of an intervention not ended: a day number no date has (dates start
+#: at 0001-01-01, day -719,162).
+NOT_ENDED = int(np.iinfo(np.int32).min)
 #: The agencies that lead an intervention.
 AGENCIES = (
     "police",
@@ -110,8 +114,8 @@ class Catalogue:
 
 @dataclass(frozen=True)
 class InterventionBatch:
-    """A checked batch: ids, nominal ids, kinds, start and end day numbers (end -1
-    where none is given) and lead agencies, one entry per row."""
+    """A checked batch: ids, nominal ids, kinds, start and end day numbers (end
+    :data:`NOT_ENDED` where none is given) and lead agencies, one entry per row."""
 
     intervention_id: np.ndarray
     nominal_id: np.ndarray
@@ -160,7 +164,7 @@ def _as_record_error(error: EventError) -> RecordError:
 
 
 def _end_column(values: object, label: RowLabel) -> np.ndarray:
-    """End dates as day numbers; a missing or empty value (not ended) is -1."""
+    """End dates as day numbers; a missing or empty value (not ended) is NOT_ENDED."""
     items = _to_arrow(values)
     if pa.types.is_string(items.type) or pa.types.is_large_string(items.type):
         trimmed = pc.utf8_trim_whitespace(items)
@@ -168,7 +172,7 @@ def _end_column(values: object, label: RowLabel) -> np.ndarray:
     else:
         blank = np.asarray(items.is_null())
     given = np.flatnonzero(~blank)
-    end = np.full(len(items), -1, dtype=np.int32)
+    end = np.full(len(items), NOT_ENDED, dtype=np.int32)
     if given.size:
         try:
             end[given] = _day_column(
@@ -215,7 +219,7 @@ def encode_interventions(
         _check_unique(ids, label, "intervention_id")
     except EventError as exc:
         raise _as_record_error(exc) from None
-    before = np.flatnonzero((end >= 0) & (end < start))
+    before = np.flatnonzero((end != NOT_ENDED) & (end < start))
     if before.size:
         row = int(before[0])
         raise RecordError(

@@ -27,11 +27,13 @@ in-memory database.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import json
 import sqlite3
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +41,7 @@ import numpy as np
 
 from .calendar import from_day_number
 from .errors import RecordError, StateError
+from .interventions import NOT_ENDED
 from .results import BAND_NAMES, BandChanges
 
 __all__ = ["FILE", "AuditEntry", "Records"]
@@ -105,10 +108,20 @@ def _touched(nominal_ids: np.ndarray) -> tuple[str | None, int]:
 
 
 class Records:
-    """The records database of an engine (a directory's file, or in memory)."""
+    """The records database of an engine (a directory's file, or in memory).
 
-    def __init__(self, directory: Path | None, *, readonly: bool = False) -> None:
+    One connection, shared by the engine's threads: every transaction and read
+    holds a lock, so concurrent readers (audited reads) neither interleave their
+    transactions nor fork the audit chain. A SQLite failure is a StateError.
+    """
+
+    def __init__(
+        self, directory: Path | None, *, readonly: bool = False, create: bool = False
+    ) -> None:
         self.path = None if directory is None else directory / FILE
+        self._mutex = threading.RLock()
+        if self.path is not None and not create and not self.path.exists():
+            raise StateError(f"{self.path}: the records database is missing", path=self.path)
         try:
             if self.path is None:
                 self._db = sqlite3.connect(
@@ -129,7 +142,32 @@ class Records:
             ) from None
 
     def close(self) -> None:
-        self._db.close()
+        with self._mutex:
+            self._db.close()
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Hold the lock; a SQLite failure becomes a StateError naming the file."""
+        with self._mutex:
+            try:
+                yield
+            except sqlite3.ProgrammingError as exc:  # a closed database
+                raise StateError(f"{self.path or 'records'}: closed ({exc})") from None
+            except sqlite3.Error as exc:
+                raise StateError(f"{self.path or 'records'}: {exc}", path=self.path) from None
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction, under the lock: committed whole or rolled back."""
+        with self._errors():
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     # -- writes -----------------------------------------------------------------
     def commit(
@@ -149,16 +187,13 @@ class Records:
         """One change's records, in one transaction: its band changes, any new weight
         table (sha256, name, csv) and its audit entry. Under a journal key already
         written, nothing is written again (a replay after a crash)."""
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as db:
             if (
                 key is not None
                 and db.execute(
                     "SELECT 1 FROM audit_log WHERE generation = ? AND sequence = ?", key
                 ).fetchone()
             ):
-                db.execute("ROLLBACK")
                 return
             if key is not None and len(changes):
                 date = day.isoformat()
@@ -185,23 +220,13 @@ class Records:
             if purge_through is not None:  # the retention horizon
                 db.execute("DELETE FROM change_log WHERE date <= ?", (purge_through.isoformat(),))
             self._append_audit(time, user, operation, touched, reason, key)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
 
     def audit_read(
         self, *, time: str, user: str, operation: str, nominal_id: int, reason: str | None
     ) -> None:
         """Record a read of one nominal's record by a user."""
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction():
             self._append_audit(time, user, operation, np.array([nominal_id]), reason, None)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
 
     # -- interventions (records of their own: no journal, no score) ------------------
     def add_interventions(
@@ -209,10 +234,8 @@ class Records:
     ) -> None:
         """Record a checked batch (iomscore.interventions.InterventionBatch) whole, with
         its audit entry; an id already recorded is a RecordError naming the row."""
-        db = self._db
         ids = batch.intervention_id.tolist()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as db:
             held: set[int] = set()
             for lo in range(0, len(ids), 500):
                 chunk = ids[lo : lo + 500]
@@ -240,16 +263,15 @@ class Records:
                     batch.nominal_id.tolist(),
                     batch.kind,
                     [from_day_number(d).isoformat() for d in batch.start.tolist()],
-                    [None if d < 0 else from_day_number(d).isoformat() for d in batch.end.tolist()],
+                    [
+                        None if d == NOT_ENDED else from_day_number(d).isoformat()
+                        for d in batch.end.tolist()
+                    ],
                     batch.lead_agency,
                     strict=True,
                 ),
             )
             self._append_audit(time, user, "record_interventions", batch.nominal_id, reason, None)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
 
     def end_intervention(
         self,
@@ -262,9 +284,7 @@ class Records:
     ) -> None:
         """Set an intervention's end date; a RecordError if it is unknown, ended
         already, or the date is before its start."""
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as db:
             row = db.execute(
                 'SELECT nominal_id, start, "end" FROM interventions WHERE intervention_id = ?',
                 (intervention_id,),
@@ -283,18 +303,12 @@ class Records:
                 (end.isoformat(), intervention_id),
             )
             self._append_audit(time, user, "end_intervention", np.array([nominal]), reason, None)
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
 
     def retract_interventions(
         self, ids: np.ndarray, *, time: str, user: str | None, reason: str | None
     ) -> np.ndarray:
         """Withdraw interventions by id; returns the ids that were recorded."""
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._transaction() as db:
             found, nominals = [], []
             for value in ids.tolist():
                 row = db.execute(
@@ -310,10 +324,6 @@ class Records:
                 self._append_audit(
                     time, user, "retract_interventions", np.array(nominals), reason, None
                 )
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         return np.array(found, dtype=np.int64)
 
     def interventions(self, nominal_id: int, active_on: datetime.date | None):
@@ -327,7 +337,8 @@ class Records:
         if active_on is not None:
             query += ' AND start <= ? AND ("end" IS NULL OR "end" >= ?)'
             values += [active_on.isoformat(), active_on.isoformat()]
-        return self._db.execute(query + " ORDER BY start, intervention_id", values).fetchall()
+        with self._errors():
+            return self._db.execute(query + " ORDER BY start, intervention_id", values).fetchall()
 
     def _append_audit(self, time, user, operation, touched, reason, key) -> None:
         last = self._db.execute("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
@@ -342,33 +353,34 @@ class Records:
         )
 
     def settle(self) -> None:
-        """Fold the write-ahead log into the file and drop deleted content for good
-        (at a checkpoint)."""
-        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        if self.path is not None:
-            self._db.execute("VACUUM")
+        """Fold the write-ahead log into the file (at a checkpoint): with
+        secure_delete on, deleted rows then leave the files for good."""
+        with self._errors():
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     # -- reads ------------------------------------------------------------------
     def tables(self) -> dict[str, str]:
         """Every weight table, CSV text by SHA-256."""
-        return dict(self._db.execute("SELECT sha256, csv FROM weight_tables"))
+        with self._errors():
+            return dict(self._db.execute("SELECT sha256, csv FROM weight_tables"))
 
     def change_rows(self, before_generation: int):
         """The change log's rows of the journal generations before this one, in order:
         ``(date, nominal_id, old_band, new_band, score, cause)``."""
-        return self._db.execute(
-            "SELECT date, nominal_id, old_band, new_band, score, cause FROM change_log "
-            "WHERE generation < ? ORDER BY generation, sequence, position",
-            (before_generation,),
-        ).fetchall()
+        with self._errors():
+            return self._db.execute(
+                "SELECT date, nominal_id, old_band, new_band, score, cause FROM change_log "
+                "WHERE generation < ? ORDER BY generation, sequence, position",
+                (before_generation,),
+            ).fetchall()
 
     def audit(self, user: str | None = None, nominal_id: int | None = None) -> list[AuditEntry]:
         """Audit entries, oldest first; of one user, or naming one nominal."""
-        rows = self._db.execute(
-            "SELECT id, time, user_id, operation, nominal_ids, touched, reason FROM audit_log "
-            "ORDER BY id"
-        ).fetchall()
+        with self._errors():
+            rows = self._db.execute(
+                "SELECT id, time, user_id, operation, nominal_ids, touched, reason FROM audit_log "
+                "ORDER BY id"
+            ).fetchall()
         entries = [
             AuditEntry(i, t, u, op, None if ids is None else tuple(json.loads(ids)), n, r)
             for i, t, u, op, ids, n, r in rows
@@ -381,8 +393,11 @@ class Records:
 
     def audit_head(self) -> tuple[int, str]:
         """The number of audit entries and the last one's hash."""
-        row = self._db.execute("SELECT COUNT(*), MAX(id) FROM audit_log").fetchone()
-        last = self._db.execute("SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1").fetchone()
+        with self._errors():
+            row = self._db.execute("SELECT COUNT(*) FROM audit_log").fetchone()
+            last = self._db.execute(
+                "SELECT hash FROM audit_log ORDER BY id DESC LIMIT 1"
+            ).fetchone()
         return int(row[0]), last[0] if last else _GENESIS
 
     def verify(self, head: tuple[int, str] | None = None) -> str | None:
@@ -390,10 +405,12 @@ class Records:
         deleted, or None. ``head`` (a count and last hash recorded elsewhere, at a
         checkpoint) finds entries cut from the end."""
         previous, expected_id, count = _GENESIS, 1, 0
-        for row in self._db.execute(
-            "SELECT id, time, user_id, operation, nominal_ids, touched, reason, generation, "
-            "sequence, previous_hash, hash FROM audit_log ORDER BY id"
-        ):
+        with self._errors():
+            rows = self._db.execute(
+                "SELECT id, time, user_id, operation, nominal_ids, touched, reason, generation, "
+                "sequence, previous_hash, hash FROM audit_log ORDER BY id"
+            ).fetchall()
+        for row in rows:
             entry_id, *fields, stored_previous, stored = row
             if entry_id != expected_id or stored_previous != previous:
                 return (
