@@ -1,7 +1,8 @@
 """The engine's records in SQLite: weight tables, the change log and the audit log.
 
-An engine directory keeps them in ``records.sqlite`` (WAL mode, ``synchronous
-= FULL``, ``secure_delete`` on), in tables other tools can query read-only::
+An engine directory keeps them in ``records.sqlite`` (WAL mode, ``secure_delete``
+on; ``Records._transaction`` says when a commit is flushed), in tables other
+tools can query read-only::
 
     weight_tables(sha256, name, csv, first_used)        every table ever scored with
     interventions(intervention_id, nominal_id, kind, start, end, lead_agency)
@@ -63,6 +64,7 @@ CREATE TABLE IF NOT EXISTS change_log (
     PRIMARY KEY (generation, sequence, position)
 );
 CREATE INDEX IF NOT EXISTS change_log_nominal ON change_log (nominal_id);
+CREATE INDEX IF NOT EXISTS change_log_date ON change_log (date);
 CREATE TABLE IF NOT EXISTS audit_log (
     id INTEGER PRIMARY KEY, time TEXT NOT NULL, user_id TEXT, operation TEXT NOT NULL,
     nominal_ids TEXT, touched INTEGER NOT NULL, reason TEXT,
@@ -157,10 +159,19 @@ class Records:
                 raise StateError(f"{self.path or 'records'}: {exc}", path=self.path) from None
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction, under the lock: committed whole or rolled back."""
+    def _transaction(self, journaled: bool = False) -> Iterator[sqlite3.Connection]:
+        """One write transaction, under the lock: committed whole or rolled back.
+
+        A journaled change's records are flushed with the write-ahead log's next
+        flush, not at their commit (``synchronous=NORMAL``): the journal, flushed
+        already, holds the change, and a reopen writes any records a crash lost.
+        Every other record (an intervention, an audited read) is flushed at its
+        commit (``FULL``); a flush also carries every earlier commit to disk.
+        """
         with self._errors():
             db = self._db
+            if self.path is not None:
+                db.execute(f"PRAGMA synchronous={'NORMAL' if journaled else 'FULL'}")
             db.execute("BEGIN IMMEDIATE")
             try:
                 yield db
@@ -187,7 +198,7 @@ class Records:
         """One change's records, in one transaction: its band changes, any new weight
         table (sha256, name, csv) and its audit entry. Under a journal key already
         written, nothing is written again (a replay after a crash)."""
-        with self._transaction() as db:
+        with self._transaction(journaled=key is not None) as db:
             if (
                 key is not None
                 and db.execute(
@@ -217,7 +228,7 @@ class Records:
                     "INSERT OR IGNORE INTO weight_tables VALUES (?, ?, ?, ?)",
                     (sha, name, csv, day.isoformat()),
                 )
-            if purge_through is not None:  # the retention horizon
+            if purge_through is not None:  # the retention horizon (by the index on date)
                 db.execute("DELETE FROM change_log WHERE date <= ?", (purge_through.isoformat(),))
             self._append_audit(time, user, operation, touched, reason, key)
 
