@@ -1091,10 +1091,15 @@ class Engine:
     # -- why, when and how it moved (rules 7-9) ------------------------------------------
     def _nominal_index(self, nominal_id: int) -> int:
         """The store index of a nominal; an EngineError naming an id never held."""
-        whole = isinstance(nominal_id, int | np.integer) and not isinstance(nominal_id, bool)
-        if not whole or not 0 <= nominal_id < 2**63:
-            raise EngineError(f"nominal_id must be an integer in 0..2**63-1, not {nominal_id!r}")
-        index = self._store.find_nominal(int(nominal_id))
+        # find_nominal takes an int64: it refuses other types and sizes itself
+        try:
+            if isinstance(nominal_id, bool | float):
+                raise TypeError
+            index = self._store.find_nominal(nominal_id)
+        except (TypeError, OverflowError):
+            raise EngineError(
+                f"nominal_id must be an integer in 0..2**63-1, not {nominal_id!r}"
+            ) from None
         if index < 0:
             raise EngineError(f"nominal {nominal_id} is not held by this engine")
         return index
@@ -1121,7 +1126,8 @@ class Engine:
         """
         with self._lock.read():
             index = self._nominal_index(nominal_id)
-            self._audit_read("explain", nominal_id, user, reason)
+            if user is not None:
+                self._audit_read("explain", nominal_id, user, reason)
             with self._cache_lock:  # the first call builds the store's lookup
                 ids, _, dates, points, expires, names = self._store.explain_columns(
                     index, self._expiry_table(), self._kind_names()
