@@ -63,7 +63,6 @@ CREATE TABLE IF NOT EXISTS change_log (
     new_band TEXT NOT NULL, score INTEGER NOT NULL, cause TEXT NOT NULL,
     PRIMARY KEY (generation, sequence, position)
 );
-CREATE INDEX IF NOT EXISTS change_log_nominal ON change_log (nominal_id);
 CREATE INDEX IF NOT EXISTS change_log_date ON change_log (date);
 CREATE TABLE IF NOT EXISTS audit_log (
     id INTEGER PRIMARY KEY, time TEXT NOT NULL, user_id TEXT, operation TEXT NOT NULL,
