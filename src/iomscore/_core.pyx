@@ -31,6 +31,8 @@ from ._cstore cimport (
 
 cnp.import_array()
 
+_DAYS = np.dtype("datetime64[D]")  # made once: a view by a dtype string parses it each time
+
 __all__ = ["EventStore", "compose_kinds", "csr_matvec", "group_positions"]
 
 
@@ -374,7 +376,7 @@ cdef class EventStore:
     def explain_columns(self, int64_t index, const int64_t[::1] expiry not None,
                         object[:, ::1] names not None):
         """:meth:`nominal_events` as explain shows them, in one call: ``(event_id,
-        kind, date, points, expires, names)``, dates as ``datetime64[D]``;
+        kind, date, points, expires, names, score)``, dates as ``datetime64[D]``;
         ``expiry[o]`` is the expiry (a day number) of the events dated
         ``start + 1 + o``, and ``names[kind]`` the row of names a kind shows
         (dataset, offence, description), gathered into ``names``' rows."""
@@ -411,17 +413,25 @@ cdef class EventStore:
                     oshown[i, j] = names[found[i].kind, j]
         finally:
             free(found)
-        return ids, kinds, days.view("M8[D]"), worth, ends.view("M8[D]"), shown
+        return (ids, kinds, days.view(_DAYS), worth, ends.view(_DAYS), shown,
+                (<const int64_t *>(<const char *>iom_store_records(self.s)
+                                   + index * IOM_RECORD_BYTES))[0])
+
+    @property
+    def nominal_lookup_built(self):
+        """Whether the grouping of live slots by nominal is built (nominal_events)."""
+        return self._by_nominal is not None
 
     cdef int64_t _collect(self, int64_t index, _found **out) except -1:
         """The live events of a nominal (see nominal_events), sorted, each once, in
         a malloc'd array the caller frees; returns how many."""
         if self._by_nominal is None:
             keys = np.where(self.event_kinds() == 0xFFFF, np.int32(-1), self.event_nominals())
-            self._by_nominal = group_positions(keys, self._n_nominals())
-            self._bn_indptr, self._bn_slots = self._by_nominal
+            grouped = group_positions(keys, self._n_nominals())
+            self._bn_indptr, self._bn_slots = grouped
             self._recent = (np.empty(0, np.int32), np.empty(0, np.int32))
             self._bn_recent_nom, self._bn_recent = self._recent
+            self._by_nominal = grouped  # last: readers test it (nominal_lookup_built)
         cdef const int64_t[::1] indptr = self._bn_indptr
         cdef const int32_t[::1] slots = self._bn_slots
         # the recent slots of this nominal: a range of them, sorted by nominal

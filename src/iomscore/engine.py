@@ -587,7 +587,6 @@ class Engine:
                 self._lock_fd = None
             if self._directory is not None:
                 self._records.close()
-            if self._directory is not None:
                 self._readonly = True  # a closed engine takes no more changes
                 self._closed = True
 
@@ -1128,28 +1127,35 @@ class Engine:
             index = self._nominal_index(nominal_id)
             if user is not None:
                 self._audit_read("explain", nominal_id, user, reason)
-            with self._cache_lock:  # the first call builds the store's lookup
-                ids, _, dates, points, expires, names = self._store.explain_columns(
-                    index, self._expiry_table(), self._kind_names()
-                )
+            store = self._store
+            expiry = self._expiry_cache
+            table = expiry[2] if expiry and expiry[0] == self._as_of else self._expiry_table()
+            cached = self._names_cache
+            names = cached[1] if cached and cached[0] is self._weights else self._kind_names()
+            if store.nominal_lookup_built:  # built: reads only, no lock needed
+                columns = store.explain_columns(index, table, names)
+            else:
+                with self._cache_lock:  # the first call builds the store's lookup
+                    columns = store.explain_columns(index, table, names)
+            ids, _, dates, points, expires, shown, score = columns
             weights = self._weights
-            score = self._store.score_of(index)
             low, medium, high = self._thresholds
+            # positional, in Explanation's order: keywords cost a tenth of an explain
             return Explanation(
-                nominal_id=int(nominal_id),
-                as_of=self._as_of,
-                score=score,
-                band=BAND_NAMES[(score >= low) + (score >= medium) + (score >= high)],
-                weights_name=weights.name,
-                weights_sha256=weights.sha256,
-                datasets=weights.datasets,
-                event_id=ids,
-                dataset=names[:, 0],
-                offence=names[:, 1],
-                description=names[:, 2],
-                date=dates,
-                points=points,
-                expires=expires,
+                int(nominal_id),
+                self._as_of,
+                score,
+                BAND_NAMES[(score >= low) + (score >= medium) + (score >= high)],
+                weights.name,
+                weights.sha256,
+                weights.datasets,
+                ids,
+                shown[:, 0],
+                shown[:, 1],
+                shown[:, 2],
+                dates,
+                points,
+                expires,
             )
 
     def _kind_names(self) -> np.ndarray:
