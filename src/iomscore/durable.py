@@ -267,6 +267,18 @@ class Record:
     context: dict
 
 
+def _array_parts(arrays, dtypes) -> list[bytes | memoryview]:
+    """The ``.npy`` form of each array (what ``_arrays_bytes`` joins) as its header
+    and a view of its data: a large batch is journaled without a copy."""
+    parts: list[bytes | memoryview] = []
+    for array, dtype in zip(arrays, dtypes, strict=True):
+        data = np.ascontiguousarray(array, dtype=dtype)
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(header, np.lib.format.header_data_from_array_1_0(data))
+        parts += [header.getvalue(), memoryview(data).cast("B")]
+    return parts
+
+
 def _context_bytes(context: dict) -> bytes:
     text = json.dumps(context, sort_keys=True).encode("utf-8")
     return struct.pack("<I", len(text)) + text
@@ -274,10 +286,10 @@ def _context_bytes(context: dict) -> bytes:
 
 def encode_ingest(
     context: dict, event_id, nominal_id, kind, day, replace: bool, future: str
-) -> bytes:
+) -> list[bytes | memoryview]:
     flags = struct.pack("<BB", int(replace), 0 if future == "error" else 1)
-    arrays = _arrays_bytes([event_id, nominal_id, kind, day], ("<i8", "<i8", "<u2", "<i4"))
-    return struct.pack("<B", INGEST) + _context_bytes(context) + flags + arrays
+    arrays = _array_parts([event_id, nominal_id, kind, day], ("<i8", "<i8", "<u2", "<i4"))
+    return [struct.pack("<B", INGEST) + _context_bytes(context) + flags, *arrays]
 
 
 def encode_retract(context: dict, event_ids: np.ndarray) -> bytes:
@@ -408,7 +420,7 @@ class Journal:
         os.fsync(fd)
         return cls(path, generation, fd, records + 1, end)
 
-    def append(self, payload: bytes) -> None:
+    def append(self, payload: bytes | list[bytes | memoryview]) -> None:
         """Write one record and flush it to disk; on failure the file is cut back to
         what it was, or, if even that fails, the journal refuses every later change
         (the engine must be reopened)."""
@@ -417,19 +429,30 @@ class Journal:
                 f"{self.path}: a failed write could not be undone; reopen the directory",
                 path=self.path,
             )
-        head = struct.pack("<IQI", len(payload), self._next, zlib.crc32(payload))
+        parts = [payload] if isinstance(payload, bytes) else payload
+        crc = 0
+        for part in parts:  # the payload's CRC over its parts, unjoined
+            crc = zlib.crc32(part, crc)
+        length = sum(len(part) for part in parts)
+        head = struct.pack("<IQI", length, self._next, crc)
         head += struct.pack("<I", zlib.crc32(head))
-        record = head + payload + _RECORD_END
+        pieces = [head, *parts, _RECORD_END]
+        size = length + len(head) + len(_RECORD_END)
         try:
-            written = 0
-            while written < len(record):  # unbuffered: nothing lingers to be written later
-                written += os.pwrite(self._fd, record[written:], self._end + written)
+            # unbuffered: nothing lingers to be written later
+            written = os.pwritev(self._fd, pieces, self._end)
+            if written < size:  # a short write: the rest, joined
+                rest = b"".join(bytes(piece) for piece in pieces)[written:]
+                while written < size:
+                    written += os.pwrite(
+                        self._fd, rest[written - (size - len(rest)) :], self._end + written
+                    )
             os.fsync(self._fd)
         except BaseException:
             self.cut(self._end)
             raise
         self._ends.append(self._end)
-        self._end += len(record)
+        self._end += size
         self._next += 1
 
     def undo_last(self) -> None:
