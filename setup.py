@@ -69,5 +69,7 @@ setup(
         "iomscore": ["py.typed", "*.pyi", "*.pxd"],
         "iomscore._weights": ["*.csv", "*.toml", "*.md"],
     },
-    ext_modules=cythonize(extensions, compiler_directives=directives),
+    # The C that Cython generates goes to build/, not beside the .pyx: it is an
+    # intermediate of every build (Cython is a build requirement), never a source.
+    ext_modules=cythonize(extensions, compiler_directives=directives, build_dir="build/cython"),
 )
