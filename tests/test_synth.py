@@ -448,3 +448,144 @@ def test_synthetic_interventions_bad_arguments(kwargs, error):
         synth.interventions(synth.cohort(10, 20), **kwargs)
     with pytest.raises(TypeError):
         synth.interventions({"nominal_id": [1]})
+
+
+# --------------------------------------------------------------------------- assessments
+
+
+def test_synthetic_assessments_are_valid_deterministic_and_cover_the_shares():
+    from iomscore import Engine, Weights
+    from iomscore.assessments import COLUMNS, AssessmentTable
+
+    c = synth.cohort(2_000, 12_000, seed=5)
+    table = synth.assessments(c, seed=5)
+    assert tuple(table) == COLUMNS
+    again = synth.assessments(c, seed=5)
+    for name in COLUMNS:
+        np.testing.assert_array_equal(table[name], again[name], err_msg=name)
+    assert table["assessment_id"].dtype == table["nominal_id"].dtype == np.int64
+    assert table["score"].dtype == np.int64 and table["date"].dtype == "datetime64[D]"
+    assert table["tool"].dtype.kind == "U"
+    n = len(table["assessment_id"])
+    assert n > 0 and all(len(column) == n for column in table.values())
+    assert np.all(np.diff(table["assessment_id"]) > 0)  # unique, ascending with the rows
+    # dates: in date order, none after as_of, all in the 730 days ending on it
+    as_of = np.datetime64(c.as_of)
+    assert np.all(np.diff(table["date"]) >= np.timedelta64(0, "D"))
+    assert table["date"].max() <= as_of and table["date"].min() > as_of - 730
+    # scores inside each tool's range (the shipped table's, which covers the whole range)
+    shipped = AssessmentTable.default()
+    assert set(table["tool"].tolist()) == {"oasys", "asset"}
+    for tool in ("oasys", "asset"):
+        low, high = shipped.tool_range(tool)
+        scores = table["score"][table["tool"] == tool]
+        assert low <= scores.min() and scores.max() <= high, tool
+    # who: cohort nominals (pseudonymous ids only), 30% adults (OASys), 5% youths (ASSET)
+    assert np.isin(table["nominal_id"], c.nominal_id).all()
+    adults = np.unique(table["nominal_id"][table["tool"] == "oasys"])
+    youths = np.unique(table["nominal_id"][table["tool"] == "asset"])
+    assert (adults.size, youths.size) == (600, 100)
+    assert np.intersect1d(adults, youths).size == 0
+    engine = Engine(Weights.default(), c.as_of)
+    assert engine.assess(table).taken == n  # every row valid, taken whole
+    nominal = int(adults[0])
+    mine = np.flatnonzero(table["nominal_id"] == nominal)
+    assert [r[0] for r in engine.assessments(nominal).rows()] == table["assessment_id"][
+        mine
+    ].tolist()
+
+
+def _gaps(table: dict[str, np.ndarray], tool: str, as_of: datetime.date, longest: int):
+    """The days between a nominal's consecutive assessments of ``tool``, for the gaps
+    begun ``longest`` days or more before ``as_of``: a gap begun later is seen only if
+    it is short enough to end by as_of, so those would bias the mean down."""
+    mine = table["tool"] == tool
+    nominal, date = table["nominal_id"][mine], table["date"][mine]
+    order = np.argsort(nominal, kind="stable")  # rows are in date order: kept per nominal
+    nominal, date = nominal[order], date[order]
+    same = nominal[1:] == nominal[:-1]
+    gap = (date[1:] - date[:-1]).astype(np.int64)[same]
+    begun = date[:-1][same]
+    return gap[begun <= np.datetime64(as_of) - longest]
+
+
+def _clipped_gap_variance(sd: float) -> float:
+    """The variance of ``rint(mean + sd z)``, z standard normal clipped to [-3, 3]: the
+    clipped normal's second moment (2 Phi(3) - 1 - 6 phi(3) + 18 (1 - Phi(3))) times
+    sd squared, plus 1/12 for the rounding."""
+    phi = math.exp(-4.5) / math.sqrt(2 * math.pi)
+    tail = 0.5 * math.erfc(3 / math.sqrt(2))
+    second = (1 - 2 * tail) - 6 * phi + 18 * tail
+    return sd**2 * second + 1 / 12
+
+
+@pytest.mark.parametrize(
+    ("tool", "mean", "sd"), [("oasys", 112, 14.0), ("asset", 182, 21.0)], ids=["oasys", "asset"]
+)
+def test_synthetic_assessments_come_at_their_interval(mid, tool, mean, sd):
+    # OASys about every 16 weeks, ASSET every 26: a gap is rint(mean + sd z), z standard
+    # normal clipped to [-3, 3], a law symmetric about the mean. The sample's mean is
+    # within 4 standard errors of it (computed from the law, not this seed): a seeded
+    # draw passes; a mean a day off (over 8 errors for OASys) fails.
+    table = synth.assessments(mid, seed=11)
+    longest = mean + round(3 * sd)
+    gaps = _gaps(table, tool, mid.as_of, longest)
+    assert gaps.size > (10_000 if tool == "oasys" else 600)
+    assert mean - round(3 * sd) <= gaps.min() and gaps.max() <= longest
+    error = math.sqrt(_clipped_gap_variance(sd) / gaps.size)
+    assert abs(gaps.mean() - mean) < 4 * error
+
+
+def test_synthetic_assessment_scores_have_the_stated_spread(mid):
+    table = synth.assessments(mid, seed=11)
+    oasys = table["score"][table["tool"] == "oasys"]
+    asset = table["score"][table["tool"] == "asset"]
+    assert np.mean((oasys >= 40) & (oasys <= 80)) > 0.7  # mostly 40-80
+    assert 55 <= np.median(oasys) <= 70 and oasys.min() < 40 and oasys.max() > 80
+    assert 25 <= np.median(asset) <= 40
+    # youths fewer, and assessed less often
+    adults = np.unique(table["nominal_id"][table["tool"] == "oasys"])
+    youths = np.unique(table["nominal_id"][table["tool"] == "asset"])
+    assert youths.size < adults.size / 5
+    assert asset.size / youths.size < oasys.size / adults.size
+    # prolific nominals score higher: the third with most events against the third with least
+    nominals, events = np.unique(mid.nominal_id, return_counts=True)
+    mine = table["tool"] == "oasys"
+    counts = events[np.searchsorted(nominals, table["nominal_id"][mine])]
+    low, high = np.quantile(counts, [1 / 3, 2 / 3])
+    assert oasys[counts > high].mean() > oasys[counts < low].mean() + 2
+
+
+def test_synthetic_assessments_stop_at_as_of_and_vary_with_the_seed():
+    c = synth.cohort(500, 3_000, seed=2)
+    earlier = c.as_of - datetime.timedelta(days=100)
+    table = synth.assessments(c, seed=1, as_of=earlier)
+    assert table["date"].max() <= np.datetime64(earlier)
+    short = synth.assessments(c, seed=1, span_days=30)
+    assert short["date"].min() > np.datetime64(c.as_of) - 30
+    other = synth.assessments(c, seed=2)
+    assert not np.array_equal(synth.assessments(c, seed=1)["nominal_id"], other["nominal_id"])
+    assert_same(c, synth.cohort(500, 3_000, seed=2))  # drawing them changed no cohort array
+    empty = synth.assessments(synth.cohort(0, 0))
+    assert all(len(column) == 0 for column in empty.values())
+    none = synth.assessments(c, share=0.0, youth_share=0.0)
+    assert all(len(column) == 0 for column in none.values())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"share": 1.5}, ValueError),
+        ({"youth_share": -0.1}, ValueError),
+        ({"share": 0.8, "youth_share": 0.3}, ValueError),
+        ({"seed": -1}, ValueError),
+        ({"span_days": 0}, ValueError),
+        ({"as_of": "2026-11-26"}, TypeError),
+        ({"as_of": datetime.datetime(2026, 11, 26)}, TypeError),
+    ],
+)
+def test_synthetic_assessments_bad_arguments(kwargs, error):
+    with pytest.raises(error):
+        synth.assessments(synth.cohort(10, 20), **kwargs)
+    with pytest.raises(TypeError):
+        synth.assessments({"nominal_id": [1]})

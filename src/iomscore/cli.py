@@ -3,10 +3,13 @@
 Sub-commands: ``score``, ``demo``, ``replay``, ``whatif``, ``explain``,
 ``forecast``, ``timeline``, ``weights`` (``build``, ``check``, ``diff``) and
 ``db`` (``init``, ``ingest``, ``retract``, ``advance``, ``reweight``,
-``scores``, ``checkpoint``, ``verify``, ``info``, and for interventions
+``scores``, ``checkpoint``, ``verify``, ``info``, for interventions
 ``interventions``, ``end-intervention``, ``retract-interventions``,
-``list-interventions``: a durable engine directory, see
-:meth:`iomscore.Engine.open`). Results go to stdout or ``--out``;
+``list-interventions``, and for ASSET and OASys assessments ``assess``,
+``retract-assessments``, ``list-assessments``: a durable engine directory, see
+:meth:`iomscore.Engine.open`). ``score``, ``explain``, ``forecast`` and
+``timeline`` take a file of assessments beside the events (``--assessments``,
+scored under ``--assessment-table``, rule 10). Results go to stdout or ``--out``;
 summaries, reports of changes, timings and progress go to stderr.
 
 Exit status: 0 on success; 1 when ``weights check`` finds problems; 2 on bad
@@ -29,12 +32,15 @@ import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 import numpy as np
 
 from . import __version__, durable, records
+from .assessments import COLUMNS as ASSESSMENT_COLUMNS
+from .assessments import AssessmentBatch, AssessmentTable, encode_assessments
 from .batch import EncodedBatch, RowLabel, encode_events
 from .calendar import MAX_WINDOW_YEARS, day_number, from_day_number, window_start
 from .engine import Engine
@@ -54,7 +60,7 @@ from .outfile import atomic_files, check_output
 from .progress import Stages
 from .provenance import METADATA_KEY, file_sha256, sidecar_path, to_json
 from .repair import repair_offences
-from .results import BAND_NAMES, IngestReport, ScoreTable
+from .results import BAND_NAMES, AssessReport, IngestReport, ScoreTable
 from .weights import Weights
 
 __all__ = ["main"]
@@ -87,6 +93,12 @@ def _err(text: str) -> None:
 
 def _load_weights(path: str | None) -> Weights:
     return Weights.default() if path is None else Weights.load(path)
+
+
+def _load_assessment_table(path: str | None) -> AssessmentTable | None:
+    """The assessment table of ``--assessment-table``; None (the engine's default, the
+    shipped table) without it."""
+    return None if path is None else AssessmentTable.load(path)
 
 
 # The options that hold a date (argparse keeps their text): dest -> the option.
@@ -146,11 +158,106 @@ def _read(args: argparse.Namespace, weights: Weights, stages: Stages) -> tuple[o
     return table, label
 
 
+# -- assessments files (rule 10) ---------------------------------------------------------------
+def _assessment_inputs(args: argparse.Namespace) -> tuple[tuple[str, str | None], ...]:
+    """The assessments file and table of a command, as inputs ``--out`` may not name."""
+    return (
+        ("the assessments file", getattr(args, "assessments", None)),
+        ("the assessment table", getattr(args, "assessment_table", None)),
+    )
+
+
+def _read_assessment_file(
+    path: str, encoding: str, table: AssessmentTable
+) -> tuple[object, RowLabel, AssessmentBatch]:
+    """An assessments file (CSV, or Parquet), every row checked against ``table``: the
+    columns, the namer of its rows (file lines) and the checked batch. The first
+    fault is a ``RecordError`` naming the file line and field."""
+    columns, label = _read_records(path, encoding, ASSESSMENT_COLUMNS, "assessments")
+    return columns, label, encode_assessments(columns, table, label=label)
+
+
+def _take_rows(columns: object, label: RowLabel, rows: np.ndarray) -> tuple[object, RowLabel]:
+    """Some rows of a file's columns (a dict of lists, or an Arrow table), and a namer
+    that still names each by its place in the file."""
+    if isinstance(columns, dict):
+        picked = rows.tolist()
+        part: object = {name: [values[i] for i in picked] for name, values in columns.items()}
+    else:
+        part = columns.take(rows)  # type: ignore[attr-defined]
+    return part, lambda row: label(int(rows[row]))
+
+
+@dataclass(frozen=True)
+class _Assessed:
+    """What a command did with an assessments file: every row read (checked), the rows
+    given to the engine (the others are dated after its as-of date) and its report."""
+
+    batch: AssessmentBatch
+    rows: np.ndarray
+    report: AssessReport
+
+    @property
+    def read(self) -> int:
+        return len(self.batch)
+
+    @property
+    def future(self) -> int:
+        return len(self.batch) - int(self.rows.size)
+
+    def has(self, nominal: int) -> tuple[bool, bool]:
+        """Whether the file has a row of ``nominal``, and whether the engine took one
+        (and so holds the nominal)."""
+        mine = self.batch.nominal_id == nominal
+        return bool(mine.any()), bool(mine[self.rows].any())
+
+    def text(self) -> str:
+        """One line, in the words of the events' report."""
+        report = self.report
+        parts = [f"{report.taken:,} taken"]
+        if report.duplicates:
+            parts.append(f"{report.duplicates:,} duplicates")
+        if report.replaced:
+            parts.append(f"{report.replaced:,} replaced")
+        if self.future:
+            parts.append(f"{self.future:,} after as_of (not counted)")
+        return (
+            f"{self.read:,} assessments: "
+            + ", ".join(parts)
+            + f"; {len(report.changes):,} band changes"
+        )
+
+
+def _assess_file(
+    engine: Engine,
+    path: str,
+    encoding: str,
+    *,
+    future: str = "skip",
+    replace: bool = False,
+    user: str | None = None,
+    reason: str | None = None,
+) -> _Assessed:
+    """Assess a file whole or not at all. Every row is checked first (a fault names its
+    line, and nothing is taken); then, with ``future="skip"``, the rows dated after the
+    engine's as-of date are left out (as score leaves out later events), and with
+    ``"error"`` the first of them is the engine's error naming its line."""
+    columns, label, batch = _read_assessment_file(path, encoding, engine.assessment_table)
+    if future == "skip":
+        rows = np.flatnonzero(batch.day <= day_number(engine.as_of))
+    else:
+        rows = np.arange(len(batch))
+    part, part_label = _take_rows(columns, label, rows)
+    report = engine.assess(part, replace=replace, label=part_label, user=user, reason=reason)
+    return _Assessed(batch, rows, report)
+
+
 def _band_summary(table: ScoreTable) -> str:
     counts = table.band_counts()
     banded = counts["LOW"] + counts["MEDIUM"] + counts["HIGH"]
     lines = [
-        f"nominals scored: {len(table):,} (with an event in the window at {table.as_of})",
+        f"nominals scored: {len(table):,} (with an event or an assessment counting at "
+        f"{table.as_of})",
         "bands: "
         + ", ".join(f"{name} {counts[name]:,}" for name in reversed(BAND_NAMES))
         + f"; banded {banded:,}",
@@ -164,21 +271,40 @@ _PARQUET_SUFFIXES = (".parquet", ".pq")
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
-    _check_out(args, ("the events file", args.events), ("the weight table", args.weights))
+    _check_out(
+        args,
+        ("the events file", args.events),
+        ("the weight table", args.weights),
+        *_assessment_inputs(args),
+    )
     args.encoding = check_encoding(args.encoding)
-    stages = Stages(["read", "check", "ingest", "score", "write"], quiet=args.quiet)
+    names = ["read", "check", "ingest", "score", "write"]
+    if args.assessments is not None:
+        names.insert(3, "assess")
+    stages = Stages(names, quiet=args.quiet)
+    assessed = None
     try:
         clock = _Clock()
         weights = _load_weights(args.weights)
+        assessment_table = _load_assessment_table(args.assessment_table)
         clock.lap("weights")
         table, label = _read(args, weights, stages)
         clock.lap("read")
         batch = encode_events(table, weights, label=label)
         clock.lap("check")
         stages.begin("ingest")
-        engine = Engine(weights, args.as_of, window_years=args.window_years)
+        engine = Engine(
+            weights,
+            args.as_of,
+            window_years=args.window_years,
+            assessment_table=assessment_table,
+        )
         report = engine.ingest_encoded(batch, future="skip", label=label)
         clock.lap("ingest")
+        if args.assessments is not None:
+            stages.begin("assess")
+            assessed = _assess_file(engine, args.assessments, args.encoding)
+            clock.lap("assess")
         stages.begin("score")
         result = engine.scores()
         clock.lap("score")
@@ -186,12 +312,14 @@ def _cmd_score(args: argparse.Namespace) -> int:
         if args.out is None:
             result.write_csv(sys.stdout)
         else:
-            metadata = _score_metadata(args, engine, report, result)
+            metadata = _score_metadata(args, engine, report, result, assessed)
             _write_scores(args.out, result, metadata)
         clock.lap("write")
     finally:
         stages.close()
     _err(str(report))
+    if assessed is not None:
+        _err(assessed.text())
     _err(_band_summary(result))
     _err(clock.text())
     return 0
@@ -202,19 +330,19 @@ def _score_metadata(
     engine: Engine,
     report: IngestReport,
     result: ScoreTable,
+    assessed: _Assessed | None = None,
 ) -> dict[str, object]:
     """The provenance of a score file (see :mod:`iomscore.provenance`)."""
-    parquet = args.events.lower().endswith(_PARQUET_SUFFIXES)
     repairs = getattr(args, "repairs", [])
     weights_file = "(shipped default)" if args.weights is None else os.path.basename(args.weights)
-    return {
-        **_metadata_head("score", engine, result, weights_file),
-        "input": {
-            "file": os.path.basename(args.events),
-            "sha256": file_sha256(args.events),
-            "format": "parquet" if parquet else "csv",
-            **({} if parquet else {"encoding": args.encoding}),
-        },
+    table_file = (
+        "(shipped default)"
+        if args.assessment_table is None
+        else os.path.basename(args.assessment_table)
+    )
+    metadata: dict[str, object] = {
+        **_metadata_head("score", engine, result, weights_file, table_file),
+        "input": _file_provenance(args.events, args.encoding),
         "counts": {
             "events_read": report.received,
             "events_taken": report.taken,
@@ -226,14 +354,39 @@ def _score_metadata(
         },
         "offence_repairs": [{"text": r.text, "code": r.code, "rows": r.rows} for r in repairs],
     }
+    if assessed is not None:
+        metadata["assessments"] = {
+            **_file_provenance(args.assessments, args.encoding),
+            "read": assessed.read,
+            "taken": assessed.report.taken,
+            "duplicates": assessed.report.duplicates,
+            "after_as_of": assessed.future,
+        }
+    return metadata
+
+
+def _file_provenance(path: str, encoding: str) -> dict[str, object]:
+    """An input file's name, SHA-256, format and (CSV) encoding."""
+    parquet = path.lower().endswith(_PARQUET_SUFFIXES)
+    return {
+        "file": os.path.basename(path),
+        "sha256": file_sha256(path),
+        "format": "parquet" if parquet else "csv",
+        **({} if parquet else {"encoding": encoding}),
+    }
 
 
 def _metadata_head(
-    command: str, engine: Engine, result: ScoreTable, weights_file: str
+    command: str,
+    engine: Engine,
+    result: ScoreTable,
+    weights_file: str,
+    assessment_table_file: str,
 ) -> dict[str, object]:
     """The provenance every score file starts with: version, command, date, window,
-    thresholds and weight table."""
+    thresholds, weight table and assessment table (rule 10)."""
     low, medium, high = engine.thresholds
+    table = engine.assessment_table
     return {
         "iomscore_version": __version__,
         "command": command,
@@ -244,6 +397,11 @@ def _metadata_head(
             "name": engine.weights.name,
             "sha256": engine.weights.sha256,
             "file": weights_file,
+        },
+        "assessment_table": {
+            "name": table.name,
+            "sha256": table.sha256,
+            "file": assessment_table_file,
         },
     }
 
@@ -280,7 +438,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     _check_out(args, ("the weight table", args.weights))
     clock = _Clock()
     stages = Stages(
-        ["load kernels", "generate", "ingest", "score", "matrix", "what-if", "advance"],
+        ["load kernels", "generate", "ingest", "score", "matrix", "what-if", "assess", "advance"],
         quiet=args.quiet,
     )
     try:
@@ -291,6 +449,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         clock.lap("weights")
         stages.begin("generate")
         cohort = synth.cohort(args.nominals, args.events, as_of=args.as_of, seed=args.seed)
+        assessments = synth.assessments(cohort, seed=args.seed)
         clock.lap("generate")
         stages.begin("ingest")
         engine = Engine(weights, args.as_of)
@@ -305,6 +464,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         stages.begin("what-if")
         full = engine.what_if(_scaled(weights, 2))
         clock.lap("what-if (x2 table)")
+        # after the scores, the bands and the what-if above (which stay those of the
+        # events): the assessments' own line reports what they change
+        stages.begin("assess")
+        assessed = engine.assess(assessments)
+        assess_seconds = clock.lap("assess")
         stages.begin("advance")
         engine.advance(args.as_of + datetime.timedelta(days=1))
         clock.lap("advance 1 day")
@@ -317,6 +481,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     _err(str(report))
     _err(_band_summary(result))
     _err(f"what-if every weight doubled: {len(full.changes):,} nominals would change band")
+    _err(_demo_assessments(assessments, assessed, assess_seconds))
     memory = engine.memory()
     _err(
         f"memory: {memory['total_bytes'] / 2**20:,.1f} MiB, "
@@ -331,6 +496,20 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         for nominal, points, band in result.rows()[:10]:
             print(f"  {nominal:>12}  {points:>6}  {band}")
     return 0
+
+
+def _demo_assessments(columns: dict[str, np.ndarray], report: AssessReport, seconds: float) -> str:
+    """The demo's line on the synthetic assessments, taken after the events were scored:
+    how many of each tool, for how many nominals, taken at what rate, and the band
+    changes they caused."""
+    tools = columns["tool"]
+    nominals = np.unique(columns["nominal_id"]).size
+    rate = f"{report.taken / seconds:,.0f} a second" if seconds > 0 else "no time"
+    return (
+        f"assessments, then: {report.taken:,} taken (OASys {np.count_nonzero(tools == 'oasys'):,}, "
+        f"ASSET {np.count_nonzero(tools == 'asset'):,}) for {nominals:,} nominals, "
+        f"{rate}; {len(report.changes):,} band changes"
+    )
 
 
 def _check_demo_sizes(args: argparse.Namespace, id_range: tuple[int, int]) -> None:
@@ -480,6 +659,8 @@ _FILE_OPTIONS = {
     "window_years": "--window-years",
     "encoding": "--encoding",
     "repair_codes": "--repair-codes",
+    "assessments": "--assessments",
+    "assessment_table": "--assessment-table",
 }
 
 
@@ -496,8 +677,8 @@ def _check_source(args: argparse.Namespace) -> None:
         if given:
             raise OptionError(
                 f"{', '.join(given)}: not taken with --db: the directory {args.db} has its "
-                "own as-of date, weight table and window (change them with iomscore db "
-                "advance and db reweight)"
+                "own as-of date, weight table, window, assessments and assessment table "
+                "(change them with iomscore db advance, db reweight and db assess)"
             )
         return
     if "as_of" in vars(args) and args.as_of is None:
@@ -513,7 +694,12 @@ def _prepare(args: argparse.Namespace) -> None:
         _check_db_out(args, args.db)
         _check_nominal(args)
         return
-    _check_out(args, ("the events file", args.events), ("the weight table", args.weights))
+    _check_out(
+        args,
+        ("the events file", args.events),
+        ("the weight table", args.weights),
+        *_assessment_inputs(args),
+    )
     args.encoding = check_encoding(args.encoding)
     _check_window_years(args)
     _check_nominal(args)
@@ -531,14 +717,17 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         table, label = _read(args, weights, stages)
         batch = encode_events(table, weights, label=label)
         stages.begin("ingest")
-        engine = Engine(weights, args.as_of, window_years=args.window_years)
-        engine.ingest_encoded(batch, future="skip", label=label)
+        engine, _, assessed = _file_engine(args, weights, batch, label)
         stages.begin("explain")
         first = day_number(window_start(args.as_of, args.window_years))
         in_file, counted = _counted_rows(batch, args.nominal, first, day_number(args.as_of))
+        if assessed is not None:
+            in_assessments, held = assessed.has(args.nominal)
+            in_file, counted = in_file or in_assessments, counted or held
         if in_file and not counted:
-            # the engine holds no nominal without a counting event: none of its events
-            # count at --as-of (rules 3 and 4), so the table is empty
+            # the engine holds no nominal without a counting event or an assessment
+            # taken: none of its events count at --as-of (rules 3 and 4), and it has no
+            # assessment dated up to then, so the table is empty
             explanation = _no_events_explained(args.nominal, engine)
         else:  # held by the engine; a nominal not in the file is its EngineError
             explanation = engine.explain(args.nominal)
@@ -549,6 +738,25 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         stages.close()
     _err(explanation.summary())
     return 0
+
+
+def _file_engine(
+    args: argparse.Namespace, weights: Weights, batch: EncodedBatch, label: RowLabel
+) -> tuple[Engine, IngestReport, _Assessed | None]:
+    """An engine at ``--as-of`` (window ``--window-years``, ``--assessment-table``) that
+    took the events, then the ``--assessments``, of the files dated up to then; its
+    report on the events, and on the assessments if given."""
+    engine = Engine(
+        weights,
+        args.as_of,
+        window_years=args.window_years,
+        assessment_table=_load_assessment_table(args.assessment_table),
+    )
+    report = engine.ingest_encoded(batch, future="skip", label=label)
+    assessed = None
+    if args.assessments is not None:
+        assessed = _assess_file(engine, args.assessments, args.encoding)
+    return engine, report, assessed
 
 
 def _no_events_explained(nominal: int, engine: Engine) -> Explanation:
@@ -587,8 +795,7 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
         table, label = _read(args, weights, stages)
         batch = encode_events(table, weights, label=label)
         stages.begin("ingest")
-        engine = Engine(weights, args.as_of, window_years=args.window_years)
-        report = engine.ingest_encoded(batch, future="skip", label=label)
+        engine, report, assessed = _file_engine(args, weights, batch, label)
         stages.begin("forecast")
         forecast = engine.forecast()
         assert isinstance(forecast, Forecast)
@@ -598,6 +805,8 @@ def _cmd_forecast(args: argparse.Namespace) -> int:
     finally:
         stages.close()
     _err(str(report))
+    if assessed is not None:
+        _err(assessed.text())
     _err(_forecast_summary(forecast))
     return 0
 
@@ -645,16 +854,41 @@ def _cmd_timeline(args: argparse.Namespace) -> int:
     stages = Stages(["read", "check", "replay", "timeline", "write"], quiet=args.quiet)
     try:
         weights = _load_weights(args.weights)
+        assessment_table = _load_assessment_table(args.assessment_table)
         table, label = _read(args, weights, stages)
         batch = encode_events(table, weights, label=label)
+        assessments = None
+        if args.assessments is not None:
+            assessments = _read_assessment_file(
+                args.assessments,
+                args.encoding,
+                AssessmentTable.default() if assessment_table is None else assessment_table,
+            )
         stages.begin("replay")
-        engine = _replay_to(batch, weights, label, args.start, args.end, args.window_years, years)
+        engine = _replay_to(
+            batch,
+            weights,
+            label,
+            args.start,
+            args.end,
+            args.window_years,
+            years,
+            assessments=assessments,
+            assessment_table=assessment_table,
+        )
         stages.begin("timeline")
         first = day_number(window_start(args.start, args.window_years))
         in_file, counted = _counted_rows(batch, args.nominal, first, day_number(args.end))
+        if assessments is not None:
+            checked = assessments[2]
+            mine = checked.day[checked.nominal_id == args.nominal]
+            in_file = in_file or mine.size > 0
+            # one dated up to --to makes the engine hold the nominal
+            counted = counted or bool(np.any(mine <= day_number(args.end)))
         if in_file and not counted:
-            # no event of the nominal counts on any date from --from to --to, and the
-            # engine holds no nominal without a counting event
+            # no event of the nominal counts on any date from --from to --to, it has no
+            # assessment dated up to --to, and the engine holds no nominal without a
+            # counting event or an assessment
             timeline = Timeline(
                 nominal_id=args.nominal,
                 weights_name=weights.name,
@@ -682,6 +916,9 @@ def _replay_to(
     end: datetime.date,
     window_years: int,
     history_years: int,
+    *,
+    assessments: tuple[object, RowLabel, AssessmentBatch] | None = None,
+    assessment_table: AssessmentTable | None = None,
 ) -> Engine:
     """An engine at ``end`` that has seen every event of the batch dated up to ``end``
     enter on its date and leave the window through ``advance``, into the archive.
@@ -689,7 +926,9 @@ def _replay_to(
     It starts at ``start`` holding the events dated up to then, and advances in
     steps shorter than a window (365 * window_years - 1 days), taking after each
     step the events dated since the last: every one of them is inside the window
-    on the step's date, so none is dropped as before the window.
+    on the step's date, so none is dropped as before the window. The assessments
+    (a file's columns, row namer and checked batch; under ``assessment_table``)
+    are taken in the same steps, each once the engine has reached its date.
     """
     order = np.argsort(batch.day, kind="stable")
     days = batch.day[order]
@@ -698,10 +937,34 @@ def _replay_to(
         # an error names the row's line in the file, not its place in the subset
         return batch.take(rows), lambda row: label(int(rows[row]))
 
-    engine = Engine(weights, start, window_years=window_years, history_years=history_years)
+    if assessments is not None:
+        assessment_order = np.argsort(assessments[2].day, kind="stable")
+        assessment_days = assessments[2].day[assessment_order]
+    taken = 0
+
+    def assess_up_to(engine: Engine, day: int) -> None:
+        nonlocal taken
+        if assessments is None:
+            return
+        stop = int(np.searchsorted(assessment_days, day, side="right"))
+        if stop > taken:
+            part, part_label = _take_rows(
+                assessments[0], assessments[1], assessment_order[taken:stop]
+            )
+            engine.assess(part, label=part_label)
+        taken = stop
+
+    engine = Engine(
+        weights,
+        start,
+        window_years=window_years,
+        history_years=history_years,
+        assessment_table=assessment_table,
+    )
     cut = int(np.searchsorted(days, day_number(start), side="right"))
     part, part_label = subset(order[:cut])
     engine.ingest_encoded(part, future="skip", label=part_label)
+    assess_up_to(engine, day_number(start))
     step = 365 * window_years - 1
     day, last = day_number(start), day_number(end)
     while day < last:
@@ -710,6 +973,7 @@ def _replay_to(
         stop = int(np.searchsorted(days, day, side="right"))
         part, part_label = subset(order[cut:stop])
         engine.ingest_encoded(part, label=part_label)
+        assess_up_to(engine, day)
         cut = stop
     return engine
 
@@ -780,6 +1044,7 @@ def _cmd_db_init(args: argparse.Namespace) -> int:
         "--as-of", args.as_of, args.window_years + args.history_years, args.window_years
     )
     weights = _load_weights(args.weights)
+    assessment_table = _load_assessment_table(args.assessment_table)
     with Engine.open(
         args.directory,
         weights=weights,
@@ -787,10 +1052,12 @@ def _cmd_db_init(args: argparse.Namespace) -> int:
         create=True,
         window_years=args.window_years,
         history_years=args.history_years,
+        assessment_table=assessment_table,
     ) as engine:
         summary = _db_summary(args.directory, engine)
         years = f"window {engine.window_years} years, history {engine.history_years} years"
-    _err(f"created {summary}; {years}")
+        table = engine.assessment_table
+    _err(f"created {summary}; {years}; assessment table {table.name} {table.sha256[:12]}")
     return 0
 
 
@@ -889,17 +1156,109 @@ def _cmd_db_advance(args: argparse.Namespace) -> int:
 
 
 def _cmd_db_reweight(args: argparse.Namespace) -> int:
-    new = Weights.load(args.table)
+    if args.table is None and args.assessment_table is None:
+        raise OptionError(
+            "db reweight: give a new weight table FILE, --assessment-table T, or both"
+        )
+    new = None if args.table is None else Weights.load(args.table)
+    new_table = _load_assessment_table(args.assessment_table)
     with _open_db(args.directory) as engine:
-        old = engine.weights
-        report = engine.reweight(new, user=args.user, reason=args.reason)
+        old, old_table = engine.weights, engine.assessment_table
+        report = engine.reweight(
+            new, assessment_table=new_table, user=args.user, reason=args.reason
+        )
         summary = _db_summary(args.directory, engine)
-    _err(
-        f"reweighted: {old.name} ({old.short_hash()}) -> {report.weights_name} "
-        f"({report.weights_sha256[:12]}): {report.changed_kinds:,} entries changed, "
-        f"rescore {report.mode}; {len(report.changes):,} band changes"
-    )
+    parts = []
+    if new is not None:
+        parts.append(
+            f"{old.name} ({old.short_hash()}) -> {report.weights_name} "
+            f"({report.weights_sha256[:12]}): {report.changed_kinds:,} entries changed, "
+            f"rescore {report.mode}"
+        )
+    if new_table is not None:
+        parts.append(
+            f"assessment table {old_table.name} ({old_table.sha256[:12]}) -> "
+            f"{new_table.name} ({new_table.sha256[:12]})"
+        )
+    _err(f"reweighted: {'; '.join(parts)}; {len(report.changes):,} band changes")
     _err(summary)
+    return 0
+
+
+# -- db: assessments (rule 10) ----------------------------------------------------------------
+#: The columns ``db list-assessments`` writes.
+ASSESSMENT_LISTED_COLUMNS = (
+    "assessment_id",
+    "tool",
+    "score",
+    "date",
+    "points",
+    "status",
+    "expires",
+)
+
+
+def _cmd_db_assess(args: argparse.Namespace) -> int:
+    encoding = check_encoding(args.encoding)
+    with _open_db(args.directory) as engine:
+        assessed = _assess_file(
+            engine,
+            args.file,
+            encoding,
+            future=args.future,
+            replace=args.replace,
+            user=args.user,
+            reason=args.reason,
+        )
+        summary = _db_summary(args.directory, engine)
+    _err(f"{args.file}: {assessed.text()}")
+    _err(summary)
+    return 0
+
+
+def _cmd_db_retract_assessments(args: argparse.Namespace) -> int:
+    if not args.ids and args.ids_file is None:
+        raise OptionError("db retract-assessments: give the ids to retract, or --ids-file FILE")
+    for number in args.ids:
+        _check_id("an assessment id", number)
+    ids = np.array(args.ids, dtype=np.int64)
+    source = f"{len(ids):,} ids given"
+    if args.ids_file is not None:
+        read = _read_ids(args.ids_file, "assessment_id", RecordError)
+        where = f"read from {args.ids_file}"
+        source = f"{source} and {len(read):,} {where}" if args.ids else f"{len(read):,} ids {where}"
+        ids = np.concatenate((ids, read))
+    with _open_db(args.directory) as engine:
+        report = engine.retract_assessments(ids, user=args.user, reason=args.reason)
+        summary = _db_summary(args.directory, engine)
+    _err(f"{source}: {report}")
+    _err(summary)
+    return 0
+
+
+def _cmd_db_list_assessments(args: argparse.Namespace) -> int:
+    if (args.nominal_id is None) == (args.nominal is None):
+        both = ", not both" if args.nominal is not None else ""
+        raise OptionError(f"db list-assessments: give NOMINAL_ID or --nominal N{both}")
+    nominal = args.nominal if args.nominal is not None else args.nominal_id
+    _check_id("the nominal_id", nominal)
+    _check_db_out(args, args.directory)
+    with _open_db(args.directory, readonly=True) as engine:
+        listed = engine.assessments(nominal)
+    with _output(args.out) as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(ASSESSMENT_LISTED_COLUMNS)
+        for number, tool, score, date, points, status, expires in listed.rows():
+            writer.writerow(
+                (number, tool, score, date.isoformat(), points, status, expires.isoformat())
+            )
+    counting = listed.status.count("counting")
+    points = int(listed.points[np.array(listed.status) == "counting"].sum()) if counting else 0
+    _err(
+        f"nominal {nominal}: {len(listed):,} assessments, {counting:,} counting for "
+        f"{points:,} points at {listed.as_of}; assessment table {listed.table_name} "
+        f"{listed.table_sha256[:12]}"
+    )
     return 0
 
 
@@ -917,13 +1276,21 @@ LISTED_COLUMNS = (
 
 
 def _read_interventions(path: str, encoding: str) -> tuple[object, RowLabel]:
-    """An interventions file (Parquet by a name ending ``.parquet`` or ``.pq``, any
-    other CSV) as columns, and a namer of its rows for errors: ``FILE line N`` (the
-    line a CSV row starts on) or ``FILE row N`` (Parquet). Only the six columns of
-    :data:`iomscore.interventions.COLUMNS` are read; others are ignored."""
+    """An interventions file: the six columns of :data:`iomscore.interventions.COLUMNS`
+    (see :func:`_read_records`)."""
+    return _read_records(path, encoding, INTERVENTION_COLUMNS, "interventions")
+
+
+def _read_records(
+    path: str, encoding: str, wanted: Sequence[str], what: str
+) -> tuple[object, RowLabel]:
+    """A file of records, interventions or assessments (Parquet by a name ending
+    ``.parquet`` or ``.pq``, any other CSV), as columns, and a namer of its rows for
+    errors: ``FILE line N`` (the line a CSV row starts on) or ``FILE row N``
+    (Parquet). Only the columns ``wanted`` are read; others are ignored."""
     file = Path(path)
     if not file.exists():
-        raise RecordError(f"{path}: no such interventions file")
+        raise RecordError(f"{path}: no such {what} file")
     if file.suffix.lower() in _PARQUET_SUFFIXES:
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -933,12 +1300,12 @@ def _read_interventions(path: str, encoding: str) -> tuple[object, RowLabel]:
         except (pa.ArrowException, OSError, ValueError) as exc:
             reason = " ".join(str(exc).split())[:200]
             raise RecordError(f"{path}: not a readable Parquet file ({reason})") from None
-        _check_intervention_header(path, table.schema.names)
-        return table.select(list(INTERVENTION_COLUMNS)), parquet_row_label(path)
+        _check_header(path, table.schema.names, wanted)
+        return table.select(list(wanted)), parquet_row_label(path)
     try:
         data = file.read_bytes()
     except OSError as exc:
-        raise FileAccessError.from_os_error(exc, path, "interventions file") from None
+        raise FileAccessError.from_os_error(exc, path, f"{what} file") from None
     try:
         text = data.decode("utf-8-sig" if encoding == "utf-8" else encoding)
     except UnicodeDecodeError as exc:
@@ -948,7 +1315,7 @@ def _read_interventions(path: str, encoding: str) -> tuple[object, RowLabel]:
             f"{path} line {line}: byte 0x{byte} is not {encoding.upper()} text "
             "(give the file's encoding with --encoding, e.g. --encoding cp1252)"
         ) from None
-    # Python's csv (interventions are few): each row keeps the line it starts on, even
+    # Python's csv (such records are few): each row keeps the line it starts on, even
     # after a quoted value running over lines or a blank line (skipped); strict, so that
     # a quote opened and never closed is an error rather than the rest of the file.
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
@@ -960,7 +1327,7 @@ def _read_interventions(path: str, encoding: str) -> tuple[object, RowLabel]:
         for record in reader:
             if header is None:
                 header = [name.strip() for name in record]
-                _check_intervention_header(path, header)
+                _check_header(path, header, wanted)
             elif record:
                 rows.append(record)
                 lines.append(line)
@@ -968,7 +1335,7 @@ def _read_interventions(path: str, encoding: str) -> tuple[object, RowLabel]:
     except csv.Error as exc:
         raise RecordError(f"{file.name} line {line}: malformed CSV ({exc})") from None
     if header is None:
-        _check_intervention_header(path, [])
+        _check_header(path, [], wanted)
     assert header is not None
     by_line = csv_line_label(path)
 
@@ -981,17 +1348,17 @@ def _read_interventions(path: str, encoding: str) -> tuple[object, RowLabel]:
                 f"{label(row)}: {len(record)} fields where the header has {len(header)}",
                 row=row,
             )
-    where = {name: header.index(name) for name in INTERVENTION_COLUMNS}
+    where = {name: header.index(name) for name in wanted}
     columns = {name: [r[i] for r in rows] for name, i in where.items()}
     return columns, label
 
 
-def _check_intervention_header(path: str, names: list[str]) -> None:
-    """Each of the six columns once; a ``RecordError`` naming the file otherwise."""
-    wanted = ",".join(INTERVENTION_COLUMNS)
+def _check_header(path: str, names: list[str], columns: Sequence[str]) -> None:
+    """Each of the columns once; a ``RecordError`` naming the file otherwise."""
+    wanted = ",".join(columns)
     if not any(names):
         raise RecordError(f"{path}: empty file (the header must name {wanted})")
-    for name in INTERVENTION_COLUMNS:
+    for name in columns:
         if name not in names:
             raise RecordError(
                 f"{path}: missing column {name!r} (the header must name {wanted})", field=name
@@ -1084,7 +1451,9 @@ def _db_score_metadata(
     """The provenance of a score file written from a directory: ``score``'s, with the
     directory as the input, and every weight table it has scored with."""
     return {
-        **_metadata_head("db scores", engine, result, "(held by the directory)"),
+        **_metadata_head(
+            "db scores", engine, result, "(held by the directory)", "(held by the directory)"
+        ),
         "input": {
             "directory": os.path.basename(os.path.abspath(args.directory)),
             "format": "iomscore engine directory",
@@ -1138,6 +1507,10 @@ def _cmd_db_info(args: argparse.Namespace) -> int:
             ("history_years", str(engine.history_years)),
             ("thresholds", f"LOW {low}, MEDIUM {medium}, HIGH {high} (points)"),
             ("weights", f"{engine.weights.name} sha256 {engine.weights.sha256}"),
+            (
+                "assessment_table",
+                f"{engine.assessment_table.name} sha256 {engine.assessment_table.sha256}",
+            ),
         ]
         journaled = engine.journal_records
     live, archived = int(memory["live_events"]), int(memory["archived_events"])
@@ -1344,9 +1717,38 @@ def _parser() -> argparse.ArgumentParser:
             help="no progress display (shown only on a terminal, for runs over about 2 s)",
         )
 
-    p = sub.add_parser("score", help="score an events file (CSV or Parquet) at a date")
+    def assessing(
+        p: argparse.ArgumentParser, *, db: bool = False, last: str = "the as-of date"
+    ) -> None:
+        not_db = "; not with --db (the directory's own, see db assess)" if db else ""
+        p.add_argument(
+            "--assessments",
+            metavar="FILE",
+            help="ASSET and OASys assessments to count with the events (rule 10): CSV "
+            "(read with --encoding) or Parquet with the columns "
+            + ",".join(ASSESSMENT_COLUMNS)
+            + "; tool asset or oasys, score the raw score, inside the tool's range. "
+            "Every row is checked first: a fault names the file line and field, and "
+            f"nothing is taken; rows dated after {last} do not count" + not_db,
+        )
+        p.add_argument(
+            "--assessment-table",
+            metavar="FILE",
+            help="assessment table CSV tool,low,high,points: the points of each range of "
+            "raw scores (default: the shipped weights/assessments.csv)" + not_db,
+        )
+
+    p = sub.add_parser(
+        "score",
+        help="score an events file (CSV or Parquet) at a date",
+        description="Score every nominal at --as-of on its events of the window, and on "
+        "its latest ASSET and OASys assessment of the window if --assessments is given "
+        "(rules 3-6 and 10); nominal_id,score,band to stdout or --out, the counts, bands "
+        "and timings to stderr.",
+    )
     p.add_argument("events", help=_EVENTS_HELP)
     common(p)
+    assessing(p)
     p.add_argument(
         "--out",
         metavar="FILE",
@@ -1460,9 +1862,9 @@ def _parser() -> argparse.ArgumentParser:
         "explain",
         help="why a nominal scores what it does: its counting events",
         description="Write every event of one nominal that counts at --as-of (with --db, "
-        "the directory's as-of date), with its points and the date it stops counting, "
-        "ordered by date, then event_id; the score, band and points from each dataset go "
-        "to stderr.",
+        "the directory's as-of date), and its counting ASSET and OASys assessments, with "
+        "its points and the date it stops counting, ordered by date, then event_id; the "
+        "score, band and points from each dataset go to stderr.",
     )
     source(p)
     common(p, db=True)
@@ -1470,8 +1872,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--out",
         metavar="FILE",
-        help="write event_id,dataset,offence,date,points,expires here (default stdout)",
+        help="write event_id,dataset,offence,date,points,expires here (default stdout); "
+        "a counting assessment is a row of dataset assessment:asset or assessment:oasys, "
+        "its assessment_id as the event_id",
     )
+    assessing(p, db=True)
     reading(p, db=True)
     p.set_defaults(run=_cmd_explain)
 
@@ -1489,6 +1894,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write nominal_id,score,band,band_falls_on,falls_to,none_on here (default stdout)",
     )
+    assessing(p, db=True)
     reading(p, db=True)
     p.set_defaults(run=_cmd_forecast)
 
@@ -1496,11 +1902,12 @@ def _parser() -> argparse.ArgumentParser:
         "timeline",
         help="how a nominal's score moved between two dates",
         description="Write one nominal's score and band at --from, then on each later date "
-        "up to --to on which its score changed, counting every event of the file "
-        "dated up to --to, however old: the file is replayed from --from to --to, keeping "
-        "enough history to cover --from. With --db, the directory's engine counts the "
-        "events it holds and has archived; --to must not be after its as-of date, nor "
-        "--from before the start of its history.",
+        "up to --to on which its score changed, counting every event (and assessment, "
+        "with --assessments) of the files dated up to --to, however old: the files are "
+        "replayed from --from to --to, keeping enough history to cover --from. With --db, "
+        "the directory's engine counts the events and assessments it holds and the events "
+        "it has archived; --to must not be after its as-of date, nor --from before the "
+        "start of its history.",
     )
     source(p)
     nominal(p, "to follow")
@@ -1520,6 +1927,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", metavar="FILE", help="write date,score,band here (default stdout)")
     common(p, as_of=False, db=True)
+    assessing(p, db=True, last="--to")
     reading(p, db=True)
     p.set_defaults(run=_cmd_timeline)
 
@@ -1528,8 +1936,8 @@ def _parser() -> argparse.ArgumentParser:
         help="a durable engine directory: create, change, read and check it",
         description="Commands on an engine directory (Engine.open): a snapshot and a journal "
         "to which every change is written and flushed before the command returns. Commands "
-        "that change the directory report on stderr; scores, verify, info and list-interventions "
-        "write to stdout. "
+        "that change the directory report on stderr; scores, verify, info, list-interventions "
+        "and list-assessments write to stdout. "
         "One command at a time may change a directory; reading ones run beside it.",
     )
     dsub = p.add_subparsers(dest="db_command", required=True)
@@ -1574,6 +1982,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="years events are kept after they leave the window, for timelines and past "
         "scores (default 2); older ones are purged",
+    )
+    q.add_argument(
+        "--assessment-table",
+        metavar="FILE",
+        help="assessment table CSV tool,low,high,points: the points of ASSET and OASys "
+        "raw scores (default: the shipped weights/assessments.csv); change it later "
+        "with db reweight --assessment-table",
     )
     q.set_defaults(run=_cmd_db_init)
 
@@ -1621,12 +2036,26 @@ def _parser() -> argparse.ArgumentParser:
     audited(q)
     q.set_defaults(run=_cmd_db_advance)
 
-    q = dsub.add_parser("reweight", help="rescore everyone under a new weight table")
+    q = dsub.add_parser(
+        "reweight",
+        help="rescore everyone under a new weight table, assessment table or both",
+        description="Rescore every nominal under a new weight table FILE, a new assessment "
+        "table (--assessment-table), or both in one step; at least one is required.",
+    )
     directory(q)
     q.add_argument(
         "table",
         metavar="FILE",
-        help="the new weight table CSV (the same datasets and offence codes as the current one)",
+        nargs="?",
+        help="the new weight table CSV (the same datasets and offence codes as the current "
+        "one); optional when --assessment-table is given",
+    )
+    q.add_argument(
+        "--assessment-table",
+        metavar="T",
+        help="a new assessment table CSV tool,low,high,points (the same tools as the "
+        "current one, covering every raw score held): the counting assessments are "
+        "repriced",
     )
     audited(q)
     q.set_defaults(run=_cmd_db_reweight)
@@ -1693,6 +2122,89 @@ def _parser() -> argparse.ArgumentParser:
         "--out", metavar="FILE", help="write the list here (default stdout); not inside DIR"
     )
     q.set_defaults(run=_cmd_db_list_interventions)
+
+    q = dsub.add_parser(
+        "assess",
+        help="take the ASSET and OASys assessments of a file (scored, rule 10)",
+        description="Take assessments, whole or not at all: a CSV (or Parquet, by a name "
+        "ending .parquet or .pq) with the columns " + ",".join(ASSESSMENT_COLUMNS) + ". "
+        "tool is a tool of the directory's assessment table (asset, oasys), score the "
+        "tool's raw score, inside its range (ASSET 0-64, OASys 0-99). At each date, the latest "
+        "assessment of each tool in a nominal's window adds its points to the score. "
+        "The first fault is an error naming the file line and field, and nothing is "
+        "taken. The report and the band changes go to stderr.",
+    )
+    directory(q)
+    q.add_argument("file", metavar="FILE", help="the assessments file (CSV or Parquet)")
+    q.add_argument(
+        "--replace",
+        action="store_true",
+        help="an assessment_id already held with other content takes the file's content "
+        "(without it, that is an error and nothing is taken)",
+    )
+    q.add_argument(
+        "--future",
+        choices=("error", "skip"),
+        default="skip",
+        help="assessments dated after the directory's as-of date: counted in the report "
+        "and not taken (skip, the default, as db ingest does), or an error that takes "
+        "nothing (error)",
+    )
+    q.add_argument(
+        "--encoding",
+        default="utf-8",
+        metavar="NAME",
+        help="text encoding of a CSV file (default utf-8); Parquet is always UTF-8",
+    )
+    audited(q)
+    q.set_defaults(run=_cmd_db_assess)
+
+    q = dsub.add_parser(
+        "retract-assessments",
+        help="withdraw assessments by id",
+        description="Withdraw assessments by id, given on the command line, in a file, or "
+        "both. If one withdrawn counted, the latest other assessment of its tool in the "
+        "window counts again. Ids the directory does not hold are reported.",
+    )
+    directory(q)
+    q.add_argument("ids", metavar="ID", type=int, nargs="*", help="an assessment_id to withdraw")
+    q.add_argument(
+        "--ids-file",
+        metavar="FILE",
+        help="a text file of assessment ids, one a line (a first line assessment_id is a "
+        "header; blank lines are skipped)",
+    )
+    audited(q)
+    q.set_defaults(run=_cmd_db_retract_assessments)
+
+    q = dsub.add_parser(
+        "list-assessments",
+        help="write one nominal's assessments",
+        description="Write a nominal's assessments, by date then id, as "
+        + ",".join(ASSESSMENT_LISTED_COLUMNS)
+        + ": points under the directory's assessment table, status counting (adds to "
+        "the score now), superseded (a later one of its tool is held) or expired (the "
+        "latest of its tool, dated before the window), and the date it stops counting "
+        "(rule 7). The count and the points counting go to stderr.",
+    )
+    directory(q, "the engine directory (opened read-only)")
+    q.add_argument(
+        "nominal_id",
+        metavar="NOMINAL_ID",
+        type=int,
+        nargs="?",
+        help="the nominal_id to list (or give --nominal)",
+    )
+    q.add_argument(
+        "--nominal",
+        type=int,
+        metavar="N",
+        help="the nominal_id to list, as list-interventions takes it (or give NOMINAL_ID)",
+    )
+    q.add_argument(
+        "--out", metavar="FILE", help="write the list here (default stdout); not inside DIR"
+    )
+    q.set_defaults(run=_cmd_db_list_assessments)
 
     q = dsub.add_parser("scores", help="write the directory's scores, as score does")
     directory(q, "the engine directory (opened read-only)")

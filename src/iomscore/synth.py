@@ -20,7 +20,8 @@ The shape of the data, briefly (see :func:`cohort` for the details):
 
 :func:`interventions` adds, for a share of a cohort's nominals, what is done with
 them (treatment, support, tagging, ...), seeded separately, so a cohort's events
-do not change when interventions are drawn.
+do not change when interventions are drawn. :func:`assessments` adds, the same
+way, the OASys (adults) and ASSET (youths) assessments of a share of them.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ __all__ = [
     "OFFENCE_MIX",
     "OFFENCE_SHARES",
     "Cohort",
+    "assessments",
     "cohort",
     "interventions",
 ]
@@ -825,3 +827,156 @@ def _intervention_tables() -> tuple[
         cumulative = np.cumsum([weight for _, weight in leads]) / sum(w for _, w in leads)
         agencies.append((_readonly(codes), _readonly(cumulative)))
     return kinds, _readonly(weights / weights.sum()), tuple(agencies)
+
+
+# --------------------------------------------------------------------------------------------
+# Assessments
+# --------------------------------------------------------------------------------------------
+
+# Each tool's settings: the raw score's range (that of iomscore.assessments.KNOWN_RANGES),
+# the days between two assessments of a nominal (a mean, a standard deviation, and a clip
+# at +-_GAP_CLIP standard deviations, so the law stays symmetric about its mean), and
+# the Beta law of a nominal's level as a share of the range. Illustrative, not published
+# statistics: probation reviews an adult's OASys about every 16 weeks; a youth offending
+# team reviews ASSET less often. OGRS3 (OASys's 0-99 % two-year reoffending probability)
+# is high in an IOM cohort, mostly 40-80; ASSET totals are mid-range.
+_GAP_CLIP = 3.0
+_OASYS = {"range": (0, 99), "gap_mean": 112, "gap_sd": 14.0, "beta": (5.0, 3.5)}
+_ASSET = {"range": (0, 64), "gap_mean": 182, "gap_sd": 21.0, "beta": (2.5, 3.0)}
+# How far a nominal's level leans with its offending: the Beta law's first parameter gains
+# this much times the nominal's percentile of event count (0 to 1).
+_LEVEL_LEAN = 2.0
+# The standard deviation (points) of one assessment's score about the nominal's level.
+_SCORE_NOISE = 3.0
+# Assessment ids ascend (in date order) from a random start in
+# [_ASSESSMENT_ID_BASE, 2 * _ASSESSMENT_ID_BASE), with gaps of 1 to 3.
+_ASSESSMENT_ID_BASE = 10_000_000
+
+
+def assessments(
+    cohort: Cohort,
+    *,
+    seed: int = 0,
+    as_of: _dt.date | None = None,
+    share: float = 0.3,
+    youth_share: float = 0.05,
+    span_days: int = 730,
+) -> dict[str, np.ndarray]:
+    """Synthetic OASys and ASSET assessments for a share of a cohort's nominals.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        The cohort whose nominals are assessed (it is not changed).
+    seed : int
+        Seed of ``numpy.random.default_rng`` (drawn apart from the cohort's: the same
+        cohort and arguments give the same assessments).
+    as_of : datetime.date, optional
+        No assessment is dated after it (default: the cohort's ``as_of``).
+    share : float
+        The share of the cohort's nominals managed as adults, each with OASys
+        assessments (0 to 1); ``round(share * nominals)`` of them.
+    youth_share : float
+        The share managed as youths, each with ASSET assessments (0 to 1, and
+        ``share + youth_share`` at most 1); ``round(youth_share * nominals)``
+        others.
+    span_days : int
+        Dates fall in the ``span_days`` days (at least 1) ending at ``as_of``: with
+        the default 730, inside the two-year window of ``as_of``. When it is longer
+        than the longest gap (154 days for OASys, 245 for ASSET, see Notes), every
+        nominal picked has at least one assessment.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        The five columns :meth:`iomscore.Engine.assess` takes, one row per
+        assessment in date order, ids ascending: ``assessment_id`` and ``nominal_id``
+        (int64), ``tool`` (str: ``oasys`` or ``asset``), ``score`` (int64, the raw
+        score: OGRS3 percent 0-99 for OASys, the ASSET total 0-64) and ``date``
+        (datetime64[D]).
+
+    Notes
+    -----
+    *When.* Each nominal picked has a schedule: a first assessment up to
+    ``span_days`` plus two gaps before ``as_of`` (drawn uniformly, so many are
+    managed across the whole span), then one after each gap. A gap is
+    ``rint(mean + sd z)`` days, ``z`` standard normal clipped to [-3, 3]: mean
+    112 days (16 weeks), sd 14 for OASys (70 to 154 days); mean 182 days (26
+    weeks), sd 21 for ASSET (119 to 245 days). The dates inside the span are
+    kept, so a nominal managed across it has about 6 OASys or 4 ASSET
+    assessments.
+
+    *Scores.* Each nominal has a level, a share of its tool's range drawn from a
+    Beta law (OASys Beta(5 + 2p, 3.5), mostly 40-80 points of 99; ASSET
+    Beta(2.5 + 2p, 3), about 30 of 64), ``p`` the nominal's percentile of event
+    count in the cohort, so that prolific nominals score higher. Each assessment
+    scores ``rint(level + 3 z)`` points, ``z`` standard normal, clipped to the
+    tool's range.
+
+    Examples
+    --------
+    >>> c = cohort(1_000, 8_000, seed=1)
+    >>> table = assessments(c, seed=1)
+    >>> len(np.unique(table["nominal_id"])), sorted(set(table["tool"].tolist()))
+    (350, ['asset', 'oasys'])
+    """
+    if not isinstance(cohort, Cohort):
+        raise TypeError(f"assessments() wants a Cohort, got {type(cohort).__name__}")
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    for name, value in (("share", share), ("youth_share", youth_share)):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise ValueError(f"{name} must be a number from 0 to 1, got {value!r}")
+    if share + youth_share > 1:
+        raise ValueError(f"share + youth_share must be at most 1, got {share + youth_share}")
+    span_days = _count("span_days", span_days)
+    if span_days < 1:
+        raise ValueError(f"span_days must be at least 1, got {span_days}")
+    as_of = cohort.as_of if as_of is None else as_of
+    if isinstance(as_of, _dt.datetime) or not isinstance(as_of, _dt.date):
+        raise TypeError(f"as_of must be a datetime.date, got {as_of!r}")
+    rng = np.random.default_rng(seed)
+
+    # Who: adults and youths picked at random, and each one's percentile of event count.
+    nominal, events = np.unique(cohort.nominal_id, return_counts=True)
+    adults, youths = round(share * nominal.size), round(youth_share * nominal.size)
+    picked = rng.choice(nominal.size, size=adults + youths, replace=False)
+    rank = np.empty(nominal.size, np.float64)
+    rank[np.argsort(events, kind="stable")] = np.arange(nominal.size)
+    percentile = rank / max(nominal.size - 1, 1)
+
+    parts = []
+    for code, (settings, who) in enumerate(((_OASYS, picked[:adults]), (_ASSET, picked[adults:]))):
+        low, high = settings["range"]
+        mean, sd = settings["gap_mean"], settings["gap_sd"]
+        lead = span_days + 2 * mean
+        # the schedule: a start, then enough gaps (each at least the shortest) to pass as_of
+        steps = lead // math.ceil(mean - _GAP_CLIP * sd) + 1
+        start = rng.integers(0, lead, size=who.size)  # days before as_of
+        z = np.clip(rng.standard_normal((who.size, steps)), -_GAP_CLIP, _GAP_CLIP)
+        gaps = np.rint(mean + sd * z).astype(np.int64)
+        # days after the span's first day
+        days = (span_days - 1 - start)[:, None] + np.concatenate(
+            (np.zeros((who.size, 1), np.int64), np.cumsum(gaps, 1)), 1
+        )
+        keep = (days >= 0) & (days < span_days)
+        owner = np.broadcast_to(np.arange(who.size)[:, None], days.shape)[keep]
+        a, b = settings["beta"]
+        level = rng.beta(a + _LEVEL_LEAN * percentile[who], b) * high
+        noise = rng.standard_normal(owner.size) * _SCORE_NOISE
+        score = np.clip(np.rint(level[owner] + noise), low, high).astype(np.int64)
+        parts.append((nominal[who][owner], np.full(owner.size, code, np.int8), score, days[keep]))
+
+    nominal_id, tool, score, day = (np.concatenate([p[i] for p in parts]) for i in range(4))
+    # rows in date order (a stable radix sort of the day when it fits in 16 bits)
+    rows = np.argsort(day.astype(np.int16) if span_days < 2**15 else day, kind="stable")
+    ids = np.cumsum(rng.integers(1, 4, size=rows.size, dtype=np.int64))
+    ids += int(rng.integers(_ASSESSMENT_ID_BASE, 2 * _ASSESSMENT_ID_BASE)) - 1
+    first = np.datetime64(as_of, "D") - (span_days - 1)
+    return {
+        "assessment_id": ids,
+        "nominal_id": nominal_id[rows],
+        "tool": np.array(("oasys", "asset"))[tool[rows]],
+        "score": score[rows],
+        "date": first + day[rows],
+    }
