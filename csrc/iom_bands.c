@@ -48,6 +48,17 @@ int iom_add_columns(iom_store *s, int64_t n_changed, const int64_t *changed,
     return rc;
 }
 
+int iom_add_scores(iom_store *s, int64_t n, const int32_t *index, const int64_t *delta,
+                   int begin) {
+    if (begin) iom_begin(s);
+    iom_crossings list = iom_store_crossings(s);
+    int rc = IOM_OK;
+    for (int64_t i = 0; i < n && rc == IOM_OK; i++)
+        rc = iom_add_points(&list, s->thresholds, s->epoch, &s->noms[index[i]], index[i], delta[i]);
+    s->n_crossed = list.n;
+    return rc;
+}
+
 /* A full rescore's part: rows [row_lo, row_hi) of the matrix, scored a block
  * at a time by the product loop (iom_csr_rows) and written to their records;
  * the moved ones go to out_* from its start. Each row's record is another
@@ -61,6 +72,7 @@ typedef struct {
     const void *counts;
     int count_bytes;
     const int32_t *points;
+    const int64_t *base; /* by nominal index, or NULL */
     const int64_t *row_index, *row_ids;
     int64_t *out_id, *out_score;
     int8_t *out_old, *out_new;
@@ -73,7 +85,7 @@ static void *iom_rescore_part(void *arg) {
     iom_rescore_job *j = (iom_rescore_job *)arg;
     int64_t score[IOM_RESCORE_BLOCK];
     iom_nominal *noms = j->noms;
-    const int64_t *row_index = j->row_index, *row_ids = j->row_ids;
+    const int64_t *row_index = j->row_index, *row_ids = j->row_ids, *base = j->base;
     const int64_t thresholds[3] = {j->thresholds[0], j->thresholds[1], j->thresholds[2]};
     int64_t *out_id = j->out_id, *out_score = j->out_score;
     int8_t *out_old = j->out_old, *out_new = j->out_new;
@@ -85,6 +97,7 @@ static void *iom_rescore_part(void *arg) {
             if (r + IOM_AHEAD_FAR < hi) IOM_PREFETCH(&noms[row_index[r + IOM_AHEAD_FAR]]);
             iom_nominal *nom = &noms[row_index[r]];
             int64_t old = nom->score, now = score[r - r0];
+            if (base) now += base[row_index[r]]; /* below 2**45 each: no overflow */
             int old_band = iom_band(old, thresholds), new_band = iom_band(now, thresholds);
             nom->score = now;
             /* written for every row, kept (m moves on) for a moved one: no branch */
@@ -101,12 +114,12 @@ static void *iom_rescore_part(void *arg) {
 
 int64_t iom_rescore_all(iom_store *s, int64_t n_rows, const int64_t *indptr, const uint16_t *kinds,
                         const void *counts, int count_bytes, const int32_t *points,
-                        const int64_t *row_index, const int64_t *row_ids, int64_t *out_id,
-                        int8_t *out_old, int8_t *out_new, int64_t *out_score) {
+                        const int64_t *base, const int64_t *row_index, const int64_t *row_ids,
+                        int64_t *out_id, int8_t *out_old, int8_t *out_new, int64_t *out_score) {
     iom_begin(s);
     iom_rescore_job mine = {s->noms, {s->thresholds[0], s->thresholds[1], s->thresholds[2]},
-                            0, n_rows, indptr, kinds, counts, count_bytes, points, row_index,
-                            row_ids, out_id, out_score, out_old, out_new, 0};
+                            0, n_rows, indptr, kinds, counts, count_bytes, points, base,
+                            row_index, row_ids, out_id, out_score, out_old, out_new, 0};
     if (n_rows < s->parallel_min || n_rows < 2) {
         iom_rescore_part(&mine);
         return mine.moved;

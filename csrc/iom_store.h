@@ -173,9 +173,19 @@ int iom_add_columns(iom_store *s, int64_t n_changed, const int64_t *changed,
                     const int64_t *delta, const int64_t *col_ptr, const int32_t *rows,
                     const int32_t *counts);
 
+/* Add delta[i] points to the score of nominal index[i] (distinct indices), for
+ * points that are not the events' (a nominal's counting assessments), listing
+ * band crossings. With begin, a new operation; else the changes join the
+ * running one's crossed list (an advance: events and assessments expire in
+ * one step, with one report). Overflow is checked; on IOM_EOVERFLOW the
+ * scores before index i have changed, so callers check sums first. */
+int iom_add_scores(iom_store *s, int64_t n, const int32_t *index, const int64_t *delta,
+                   int begin);
+
 /* Full rescore: every nominal's score from the count matrix (CSR: indptr,
  * kinds, counts of count_bytes 2 or 4) under points (int32, an entry for every
- * kind), written to the store, and the band changes in the matrix's row order.
+ * kind) plus base[nominal index] (the points of its assessments; NULL: none),
+ * written to the store, and the band changes in the matrix's row order.
  * Row r is the nominal of index row_index[r] and id row_ids[r]; every nominal
  * has one row. Each moved nominal's id, old and new band (0-3) and new score
  * go to out_* (room for n_rows each). Returns how many moved. Rows from
@@ -183,8 +193,8 @@ int iom_add_columns(iom_store *s, int64_t n_changed, const int64_t *changed,
  * the helper thread. Starts a new crossed list. */
 int64_t iom_rescore_all(iom_store *s, int64_t n_rows, const int64_t *indptr, const uint16_t *kinds,
                         const void *counts, int count_bytes, const int32_t *points,
-                        const int64_t *row_index, const int64_t *row_ids, int64_t *out_id,
-                        int8_t *out_old, int8_t *out_new, int64_t *out_score);
+                        const int64_t *base, const int64_t *row_index, const int64_t *row_ids,
+                        int64_t *out_id, int8_t *out_old, int8_t *out_new, int64_t *out_score);
 
 /* ---- band changes (iom_bands.c) ----------------------------------------- */
 

@@ -25,6 +25,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from iomscore import reference
+from iomscore.assessments import KNOWN_RANGES, AssessmentTable
 from iomscore.weights import Weights
 
 # ----------------------------------------------------------------------------------- tables
@@ -411,3 +412,36 @@ def matrix_as_dict(matrix, weights: Weights) -> dict[int, dict[tuple[str, str], 
             assert key not in row, f"kind {k} appears twice in the row of nominal {nominal}"
             row[key] = c
     return out
+
+
+# ------------------------------------------------------------------------------- assessments
+ASSESSMENT_EDGE_POINTS = (0, 1, 249, 250, 499, 500, 999, 1000, 100_000)
+
+
+@st.composite
+def assessment_tables(draw, name: str = "drawn") -> AssessmentTable:
+    """An assessment table with the tools ``asset`` (0-64) and ``oasys`` (0-99): each
+    tool's range cut at 0-5 drawn points, with points often on the band edges."""
+    rows = []
+    for tool, (low, high) in KNOWN_RANGES.items():
+        cuts = sorted(draw(st.sets(st.integers(low + 1, high), max_size=5), label=f"{tool} cuts"))
+        starts = [low, *cuts]
+        ends = [c - 1 for c in cuts] + [high]
+        for start, end in zip(starts, ends, strict=True):
+            points = draw(
+                st.one_of(st.sampled_from(ASSESSMENT_EDGE_POINTS), st.integers(0, 600)),
+                label=f"{tool} points",
+            )
+            rows.append((tool, start, end, points))
+    return AssessmentTable(rows, name=name)
+
+
+def assessment_columns(items: Sequence[reference.Assessment]) -> dict[str, list]:
+    """Assessments as a mapping of plain Python lists (dates as ISO text)."""
+    return {
+        "assessment_id": [a.assessment_id for a in items],
+        "nominal_id": [a.nominal_id for a in items],
+        "tool": [a.tool for a in items],
+        "score": [a.score for a in items],
+        "date": [a.date.isoformat() for a in items],
+    }

@@ -321,9 +321,9 @@ def test_a_flipped_byte_in_a_snapshot_section_names_it(damaged_copy, section):
         (lambda p: p.write_bytes(b"NOTASNAP" + p.read_bytes()[8:]), "bad magic"),
         (
             lambda p: p.write_bytes(
-                p.read_bytes()[:8] + struct.pack("<I", 2) + p.read_bytes()[12:]
+                p.read_bytes()[:8] + struct.pack("<I", 3) + p.read_bytes()[12:]
             ),
-            "format version 2.*a newer",
+            "format version 3.*a newer",
         ),
         (lambda p: p.write_bytes(p.read_bytes()[:-10]), "truncated"),
         (lambda p: p.write_bytes(p.read_bytes()[:10]), "too short"),

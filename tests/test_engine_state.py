@@ -5,7 +5,9 @@ The pattern of pyroaring's ``test_state_machine.py``: a Hypothesis
 side, and checks after every step that they agree.
 
 The model is a dict ``event_id -> reference.Event`` of the events inside the
-window, plus the date ``as_of`` and the weight table. An event that leaves the
+window, a dict ``assessment_id -> reference.Assessment`` of the assessments
+held (rule 10), plus the date ``as_of``, the weight table and the assessment
+table. An event that leaves the
 window by an advance moves to the model's archive (a list, in the order
 archived), where it stays until the retention horizon passes it; an event
 ingested with a date before the window is never kept. Scores, band changes,
@@ -39,6 +41,8 @@ from strategies import (
     EDGE_POINTS,
     Row,
     as_of_dates,
+    assessment_columns,
+    assessment_tables,
     columns,
     event_dates,
     make_weights,
@@ -51,6 +55,7 @@ from strategies import (
 )
 
 from iomscore import Engine, EngineError, EventError, reference
+from iomscore.errors import RecordError
 
 DAY = datetime.timedelta(days=1)
 FAR_FUTURE = datetime.date(2200, 1, 1)  # keep far below datetime.date.max after many jumps
@@ -93,9 +98,16 @@ class EngineMachine(RuleBasedStateMachine):
         self.engine: Engine | None = None
 
     # ------------------------------------------------------------------------ helpers
+    def extra(self) -> dict:
+        """Rule 10's arguments to the reference functions: the assessments held."""
+        return {
+            "assessments": list(self.assessed.values()),
+            "assessment_table": self.atable.as_reference(),
+        }
+
     def ref_scores(self) -> dict[int, int]:
         return reference.score(
-            self.model.values(), self.weights.to_mapping(), self.as_of, self.years
+            self.model.values(), self.weights.to_mapping(), self.as_of, self.years, **self.extra()
         )
 
     def in_window(self, date: datetime.date) -> bool:
@@ -157,6 +169,7 @@ class EngineMachine(RuleBasedStateMachine):
         history_years=st.sampled_from([0, 1, 2]),
         small_lookups=st.booleans(),
         durable=st.booleans(),
+        atable=assessment_tables(name="initial"),
     )
     def start(
         self,
@@ -171,6 +184,7 @@ class EngineMachine(RuleBasedStateMachine):
         history_years,
         small_lookups,
         durable,
+        atable,
     ):
         self.as_of, self.years, self.thresholds = as_of, years, thresholds
         self.history_years = history_years
@@ -180,7 +194,12 @@ class EngineMachine(RuleBasedStateMachine):
             "thresholds": thresholds,
             "threads": threads,
             "history_years": history_years,
+            "assessment_table": atable,
         }
+        self.atable = atable
+        self.assessed: dict[int, reference.Assessment] = {}
+        self.next_aid = 0
+        self.used_aids: set[int] = set()
         # A durable engine (a directory, every change journaled) gains the steps
         # "close and reopen" and "checkpoint".
         self.directory = Path(tempfile.mkdtemp(prefix="iomscore-state-")) if durable else None
@@ -420,6 +439,7 @@ class EngineMachine(RuleBasedStateMachine):
             self.archive.append(self.model.pop(event_id))
         horizon = self.horizon()
         self.archive = [e for e in self.archive if e.date > horizon]
+        self.assessed = {i: a for i, a in self.assessed.items() if a.date > horizon}
         after = self.ref_scores()
         assert report.as_of == new
         assert report.expired == len(leaving)
@@ -501,7 +521,9 @@ class EngineMachine(RuleBasedStateMachine):
     def what_if(self, data):
         new = data.draw(variants(self.weights), label="table")
         before = self.ref_scores()
-        after = reference.score(self.model.values(), new.to_mapping(), self.as_of, self.years)
+        after = reference.score(
+            self.model.values(), new.to_mapping(), self.as_of, self.years, **self.extra()
+        )
         impact = self.engine.what_if(new)
         assert impact.changes.as_dict() == reference.band_changes(before, after, self.thresholds)
         assert int(impact.transitions.sum()) == len(before)
@@ -522,6 +544,175 @@ class EngineMachine(RuleBasedStateMachine):
         after = self.ref_scores()
         report = self.engine.reweight(new)
         assert report.changes.as_dict() == reference.band_changes(before, after, self.thresholds)
+        self.log("reweight", report.changes)
+
+    # ------------------------------------------------------------------------ assessments
+    def draw_assessment(self, data, assessment_id: int) -> reference.Assessment:
+        nominal = data.draw(st.one_of(_small, nominal_ids), label="nominal")
+        tool = data.draw(st.sampled_from(self.atable.tools), label="tool")
+        low, high = self.atable.tool_range(tool)
+        score = data.draw(
+            st.one_of(st.sampled_from([low, high]), st.integers(low, high)), label="score"
+        )
+        date = data.draw(event_dates(self.as_of, self.years), label="date")
+        return reference.Assessment(assessment_id, nominal, tool, score, date)
+
+    def expected_assessments(self, nominal: int) -> list[tuple]:
+        """``engine.assessments(nominal).rows()`` by rule 10."""
+        table = self.atable.as_reference()
+        mine = sorted(
+            (a for a in self.assessed.values() if a.nominal_id == nominal),
+            key=lambda a: (a.date, a.assessment_id),
+        )
+        counting = reference.counting_assessments(mine, self.as_of, self.years)
+        rows = []
+        for a in mine:
+            later = any(
+                b.tool == a.tool and (b.date, b.assessment_id) > (a.date, a.assessment_id)
+                for b in mine
+            )
+            status = (
+                "counting"
+                if counting.get((nominal, a.tool)) == a
+                else "superseded"
+                if later
+                else "expired"
+            )
+            points = reference.assessment_points(table, a.tool, a.score)
+            expires = reference.expires(a.date, self.years)
+            rows.append((a.assessment_id, a.tool, a.score, a.date, points, status, expires))
+        return rows
+
+    @precondition(lambda self: self.engine is not None)
+    @rule(data=st.data())
+    def assess(self, data):
+        """New assessments, corrections of held ones and identical duplicates."""
+        batch: list[reference.Assessment] = []
+        kinds: dict[int, str] = {}
+        for _ in range(data.draw(st.integers(1, 6), label="n_new")):
+            gone = sorted(self.used_aids - self.assessed.keys())
+            if gone and data.draw(st.booleans(), label="reuse a retracted id"):
+                aid = data.draw(st.sampled_from(gone))
+            else:
+                self.next_aid += 1
+                aid = self.next_aid
+            if aid in kinds:
+                continue
+            self.used_aids.add(aid)
+            batch.append(self.draw_assessment(data, aid))
+            kinds[aid] = "new"
+        held = sorted(self.assessed)
+        if held and data.draw(st.booleans(), label="with held ids"):
+            for aid in data.draw(st.lists(st.sampled_from(held), max_size=3, unique=True)):
+                if data.draw(st.booleans(), label="identical?"):
+                    batch.append(self.assessed[aid])
+                    kinds[aid] = "same"
+                else:
+                    new = self.draw_assessment(data, aid)
+                    kinds[aid] = "same" if new == self.assessed[aid] else "conflict"
+                    batch.append(new)
+        batch = data.draw(st.permutations(batch), label="order")
+        replace = data.draw(st.booleans(), label="replace")
+        conflicts = [i for i, a in enumerate(batch) if kinds[a.assessment_id] == "conflict"]
+        if conflicts and not replace:
+            before = self.snapshot()
+            with pytest.raises(RecordError) as info:
+                self.engine.assess(assessment_columns(batch))
+            assert info.value.row == conflicts[0] and info.value.field == "assessment_id"
+            assert self.snapshot() == before, "a refused batch changed the engine"
+            return
+        before = self.ref_scores()
+        report = self.engine.assess(assessment_columns(batch), replace=replace)
+        horizon = self.horizon()
+        for a in batch:
+            if a.date > horizon:
+                self.assessed[a.assessment_id] = a
+                self.held_nominals.add(a.nominal_id)
+            else:  # counts at no date the engine can show: not kept
+                self.assessed.pop(a.assessment_id, None)
+        early = sum(a.date <= horizon for a in batch if kinds[a.assessment_id] != "same")
+        after = self.ref_scores()
+        assert report.received == len(batch)
+        assert report.duplicates == sum(k == "same" for k in kinds.values())
+        assert report.replaced == sum(k == "conflict" for k in kinds.values())
+        assert report.before_history == early
+        assert report.taken == len(batch) - report.duplicates - early
+        assert report.changes.as_dict() == reference.band_changes(before, after, self.thresholds)
+        event(f"assess: {report.replaced} corrections")
+        self.log("assess", report.changes)
+
+    @precondition(lambda self: self.engine is not None)
+    @rule(data=st.data(), fault=st.sampled_from(["tool", "score", "date", "assessment_id"]))
+    def assess_bad_row(self, data, fault):
+        """A bad row anywhere in a batch: refused whole, naming the row and field."""
+        good = []
+        for _ in range(data.draw(st.integers(0, 3))):
+            self.next_aid += 1
+            good.append(self.draw_assessment(data, self.next_aid))
+        self.next_aid += 1
+        bad = self.draw_assessment(data, self.next_aid)
+        position = data.draw(st.integers(0, len(good)), label="position")
+        batch = [*good[:position], bad, *good[position:]]
+        columns_ = assessment_columns(batch)
+        if fault == "tool":
+            columns_["tool"][position] = data.draw(st.sampled_from(["ogrs", "", "asset2"]))
+        elif fault == "score":
+            low, high = self.atable.tool_range(bad.tool)
+            columns_["score"][position] = data.draw(st.sampled_from([low - 1, high + 1, -5]))
+        elif fault == "date":
+            after = self.as_of + data.draw(st.integers(1, 30)) * DAY
+            columns_["date"][position] = after.isoformat()
+        elif good:  # an id repeated in the batch: the later row is the one named
+            columns_["assessment_id"][position] = columns_["assessment_id"][0 if position else 1]
+            position = max(position, 0 if position else 1)
+        else:
+            columns_["assessment_id"][position] = "x1"
+        before = self.snapshot()
+        with pytest.raises(RecordError) as info:
+            self.engine.assess(columns_)
+        assert info.value.field == fault
+        assert info.value.row == position
+        assert self.snapshot() == before
+
+    @precondition(lambda self: self.engine is not None)
+    @rule(data=st.data())
+    def retract_assessments(self, data):
+        held = sorted(self.assessed)
+        chosen = data.draw(st.lists(st.sampled_from(held), max_size=3, unique=True)) if held else []
+        unknown = set(data.draw(st.lists(st.integers(10**9, 10**9 + 5), max_size=2)))
+        gone = sorted(self.used_aids - self.assessed.keys())
+        if gone:
+            unknown |= set(data.draw(st.lists(st.sampled_from(gone), max_size=2)))
+        before = self.ref_scores()
+        report = self.engine.retract_assessments([*chosen, *unknown])
+        for aid in chosen:
+            del self.assessed[aid]
+        after = self.ref_scores()
+        assert report.retracted == len(chosen)
+        assert sorted(report.unknown.tolist()) == sorted(unknown)
+        assert report.changes.as_dict() == reference.band_changes(before, after, self.thresholds)
+        self.log("retract", report.changes)
+
+    @precondition(lambda self: self.engine is not None)
+    @rule(data=st.data())
+    def reweight_assessment_table(self, data):
+        """A new assessment table, alone or with a new weight table, in one step."""
+        table = data.draw(assessment_tables(name="redrawn"), label="assessment table")
+        weights = None
+        if data.draw(st.booleans(), label="with weights"):
+            weights = data.draw(variants(self.weights, max_changes=3), label="weights")
+        impact = self.engine.what_if(weights, assessment_table=table)
+        before = self.ref_scores()
+        self.atable = table
+        old_weights = self.weights
+        self.weights = weights if weights is not None else self.weights
+        after = self.ref_scores()
+        assert impact.changes.as_dict() == reference.band_changes(before, after, self.thresholds)
+        report = self.engine.reweight(weights, assessment_table=table)
+        assert report.changes.as_dict() == reference.band_changes(before, after, self.thresholds)
+        assert self.engine.assessment_table.sha256 == table.sha256
+        assert self.engine.weights.sha256 == self.weights.sha256
+        event(f"assessment reweight, weights changed: {self.weights is not old_weights}")
         self.log("reweight", report.changes)
 
     # ------------------------------------------------------------------------ durable
@@ -561,7 +752,9 @@ class EngineMachine(RuleBasedStateMachine):
             return
         got = self.engine.scores_at(date).rows()
         weights = self.weights.to_mapping()
-        expected = reference.scores_at(self.counted(), weights, date, self.years, self.thresholds)
+        expected = reference.scores_at(
+            self.counted(), weights, date, self.years, self.thresholds, **self.extra()
+        )
         assert got == expected
         too_early = earliest - data.draw(st.integers(1, 800), label="before") * DAY
         with pytest.raises(EngineError, match=str(self.horizon())):
@@ -603,27 +796,39 @@ class EngineMachine(RuleBasedStateMachine):
         weights = self.weights.to_mapping()
         events = list(self.model.values())
         held = sorted({e.nominal_id for e in self.model.values()})
+        assessed = sorted({a.nominal_id for a in self.assessed.values()})
         counted = self.counted()
+        extra = self.extra()
         earliest = reference.expires(self.horizon(), self.years)
-        for nominal in sorted({*SMALL_NOMINALS[:3], *held[:3]}):
+        for nominal in sorted({*SMALL_NOMINALS[:3], *held[:3], *assessed[:2]}):
             if nominal not in self.held_nominals:
                 with pytest.raises(EngineError, match=str(nominal)):
                     self.engine.explain(nominal)
                 continue
             got = self.engine.explain(nominal)
-            assert got.rows() == reference.explain(events, weights, self.as_of, nominal, self.years)
+            assert got.rows() == reference.explain(
+                events, weights, self.as_of, nominal, self.years, **extra
+            )
             assert got.score == sum(row[4] for row in got.rows())
             assert self.engine.forecast(nominal).rows() == reference.forecast_steps(
-                events, weights, self.as_of, nominal, self.years, self.thresholds
+                events, weights, self.as_of, nominal, self.years, self.thresholds, **extra
             )
             if earliest <= self.as_of:
                 assert self.engine.timeline(nominal, earliest, self.as_of).rows() == (
                     reference.timeline(
-                        counted, weights, nominal, earliest, self.as_of, self.years, self.thresholds
+                        counted,
+                        weights,
+                        nominal,
+                        earliest,
+                        self.as_of,
+                        self.years,
+                        self.thresholds,
+                        **extra,
                     )
                 )
+            assert self.engine.assessments(nominal).rows() == self.expected_assessments(nominal)
         assert self.engine.forecast().rows() == reference.forecast(
-            events, weights, self.as_of, self.years, self.thresholds
+            events, weights, self.as_of, self.years, self.thresholds, **extra
         )
         assert self.engine.changes().rows() == self.changelog
 

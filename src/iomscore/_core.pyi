@@ -86,7 +86,11 @@ class EventStore:
         self, after_day: int, until_day: int
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]: ...
     def forecast_falls(
-        self, group_of_offset: npt.NDArray[np.int32], n_groups: int
+        self,
+        group_of_offset: npt.NDArray[np.int32],
+        n_groups: int,
+        extra: tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], npt.NDArray[np.int64]]
+        | None = None,
     ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int8], npt.NDArray[np.int32]]: ...
     def find_events(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]: ...
     def score_of(self, index: int) -> int: ...
@@ -137,6 +141,9 @@ class EventStore:
         counts: npt.NDArray[np.int32],
     ) -> None: ...
     def set_points(self, points: npt.NDArray[np.int64]) -> None: ...
+    def add_scores(
+        self, index: npt.NDArray[np.int32], delta: npt.NDArray[np.int64], begin: bool = True
+    ) -> None: ...
     def band_changes(self, by_id: Callable[[], npt.NDArray[np.int64]]) -> _BandChanges: ...
     def rescore(
         self,
@@ -146,6 +153,7 @@ class EventStore:
         points: npt.NDArray[np.int64],
         row_index: npt.NDArray[np.int64],
         row_ids: npt.NDArray[np.int64],
+        base: npt.NDArray[np.int64] | None = None,
     ) -> _BandChanges: ...
 
 def csr_matvec(

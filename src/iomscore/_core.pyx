@@ -18,7 +18,8 @@ from libc.stdlib cimport free, malloc, qsort
 
 from ._cstore cimport (
     IOM_ENOMEM, IOM_EOVERFLOW, IOM_ETOOMANY, IOM_MAX_SLOTS, IOM_OK, IOM_RECORD_BYTES,
-    iom_add_columns, iom_add_nominals, iom_advance, iom_apply, iom_band_walk, iom_begin,
+    iom_add_columns, iom_add_nominals, iom_add_scores, iom_advance, iom_apply, iom_band_walk,
+    iom_begin,
     iom_classify, iom_crossed_count, iom_crossed_moved, iom_csr_scores, iom_find_events,
     iom_find_nominals, iom_helper_counts, iom_plan, iom_plan_actions, iom_retract,
     iom_rescore_all, iom_set_points, iom_stats, iom_store, iom_store_event_ids,
@@ -537,15 +538,32 @@ cdef class EventStore:
                     counts[ev_nom[i]] += 1
         return sums_arr, counts_arr
 
-    def forecast_falls(self, const int32_t[::1] group_of_offset not None, int64_t n_groups):
+    def forecast_falls(self, const int32_t[::1] group_of_offset not None, int64_t n_groups,
+                       extra=None):
         """Rule 8 for every nominal, in one pass over the live events by expiry.
 
         ``group_of_offset[o]`` is the expiry group (0, 1, ... in date order) of
         the events dated ``start + 1 + o``: the days whose events stop counting
-        on the same date. Returns, by nominal index, the group on which its band
-        first falls below its band now and that band, and the group on which
-        its band becomes NONE (-1 and 0 for a nominal not banded now).
+        on the same date. ``extra``, if given, is ``(nominal_index int32, group
+        int32, points int64)`` ordered by group: other points that stop counting
+        with a group (assessments). Returns, by nominal index, the group on which
+        its band first falls below its band now and that band, and the group on
+        which its band becomes NONE (-1 and 0 for a nominal not banded now).
         """
+        cdef const int32_t[::1] x_nom, x_group
+        cdef const int64_t[::1] x_points
+        cdef int64_t x = 0, n_extra = 0
+        if extra is None:
+            extra = (np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.int64))
+        x_nom, x_group, x_points = extra
+        n_extra = x_nom.shape[0]
+        if x_group.shape[0] != n_extra or x_points.shape[0] != n_extra:
+            raise ValueError("extra's three columns must have one length")
+        for x in range(n_extra):
+            if (x_nom[x] < 0 or x_nom[x] >= self._n_nominals() or x_group[x] < 0
+                    or x_group[x] >= n_groups or (x and x_group[x] < x_group[x - 1])):
+                raise ValueError(f"extra row {x}: outside the store or the groups, or out of order")
+        x = 0
         cdef iom_stats st = self._stats()
         cdef int64_t n_nom = st.n_nominals, slot_top = st.slot_top, i, g, o, j
         cdef const int32_t *ev_nom = iom_store_event_nominals(self.s)
@@ -608,6 +626,14 @@ cdef class EventStore:
                         touched[m] = <int32_t>nom
                         m += 1
                     j += 1
+                while x < n_extra and x_group[x] == g:
+                    nom = x_nom[x]
+                    running[nom] -= x_points[x]
+                    if stamp[nom] != g:
+                        stamp[nom] = <int32_t>g
+                        touched[m] = <int32_t>nom
+                        m += 1
+                    x += 1
                 for i in range(m):
                     nom = touched[i]
                     now = band0[nom]
@@ -828,15 +854,41 @@ cdef class EventStore:
             found = iom_crossed_moved(self.s, &index[0], &flag[0])
         return self._in_id_order(index_arr[:found], flag_arr[:found], by_id)
 
+    def add_scores(self, const int32_t[::1] index not None, const int64_t[::1] delta not None,
+                   bint begin=True):
+        """Add ``delta[i]`` points to nominal ``index[i]`` (distinct store indices): points
+        that are not the events' (assessments). With ``begin``, a new operation;
+        else the band crossings join the last operation's report."""
+        cdef int64_t n = index.shape[0], i
+        cdef int64_t n_nom = self._n_nominals()
+        cdef int rc = IOM_OK
+        if delta.shape[0] != n:
+            raise ValueError("one delta per index is required")
+        for i in range(n):
+            if index[i] < 0 or index[i] >= n_nom:
+                raise ValueError(f"index {index[i]} is not a nominal of this store")
+        if n:
+            # beyond 2**62 each, a sum could wrap: refused before any score changes
+            if (np.abs(np.asarray(delta)).max() >= 2**62
+                    or np.abs(self.scores()[np.asarray(index)]).max() >= 2**62):
+                raise OverflowError("iomscore: a score would exceed the int64 range")
+        with nogil:
+            if n:
+                rc = iom_add_scores(self.s, n, &index[0], &delta[0], begin)
+            elif begin:
+                iom_begin(self.s)
+        _check(rc)
+
     def rescore(self, indptr, kinds, counts, points, const int64_t[::1] row_index not None,
-                const int64_t[::1] row_ids not None):
+                const int64_t[::1] row_ids not None, base=None):
         """Every nominal's score from the count matrix under ``points``; the band changes.
 
         The full rescore, in one pass: row ``r`` of the CSR matrix (``indptr``,
         ``kinds``, ``counts`` uint16 or int32) is the nominal of index
         ``row_index[r]`` and id ``row_ids[r]``, and every nominal has one row.
         Each nominal's score becomes its row's product with ``points`` (points
-        by kind). Returns ``(nominal_id, old_band, new_band, score)`` of the
+        by kind), plus ``base[index]`` when given (int64 by nominal index: its
+        assessments' points). Returns ``(nominal_id, old_band, new_band, score)`` of the
         nominals whose band changed, in row order. Its arrays are allocated
         before any score changes, so a failure (memory) changes nothing.
         """
@@ -847,8 +899,17 @@ cdef class EventStore:
         cdef const int32_t[::1] p = points
         cdef int count_bytes = width
         cdef int64_t n = self._n_nominals(), moved = 0
+        cdef const int64_t[::1] b
+        cdef const int64_t *base_ptr = NULL
         if ip.shape[0] != n + 1 or row_index.shape[0] != n or row_ids.shape[0] != n:
             raise ValueError("the matrix must have one row per nominal of this store")
+        if base is not None:
+            base = np.ascontiguousarray(base, dtype=np.int64)
+            if base.shape[0] != n:
+                raise ValueError("base must have one entry per nominal of this store")
+            b = base
+            if n:
+                base_ptr = &b[0]
         ids = np.empty(n, dtype=np.int64)
         old = np.empty(n, dtype=np.int8)
         new = np.empty(n, dtype=np.int8)
@@ -859,8 +920,8 @@ cdef class EventStore:
             with nogil:
                 moved = iom_rescore_all(self.s, n, &ip[0], &k[0] if k.shape[0] else NULL,
                                         &c[0] if c.shape[0] else NULL, count_bytes, &p[0],
-                                        &row_index[0], &row_ids[0], &oi[0], &oo[0], &on[0],
-                                        &os[0])
+                                        base_ptr, &row_index[0], &row_ids[0], &oi[0], &oo[0],
+                                        &on[0], &os[0])
         else:
             iom_begin(self.s)
         # a few moved: copies, so that the report does not hold four columns of n

@@ -84,9 +84,11 @@ cdef extern from "iom_store.h" nogil:
     int iom_add_columns(iom_store *s, int64_t n_changed, const int64_t *changed,
                         const int64_t *delta, const int64_t *col_ptr, const int32_t *rows,
                         const int32_t *counts)
+    int iom_add_scores(iom_store *s, int64_t n, const int32_t *index, const int64_t *delta,
+                       int begin)
     int64_t iom_rescore_all(iom_store *s, int64_t n_rows, const int64_t *indptr,
                             const uint16_t *kinds, const void *counts, int count_bytes,
-                            const int32_t *points, const int64_t *row_index,
+                            const int32_t *points, const int64_t *base, const int64_t *row_index,
                             const int64_t *row_ids, int64_t *out_id, int8_t *out_old,
                             int8_t *out_new, int64_t *out_score)
 

@@ -156,8 +156,9 @@ def _first_null(arr: pa.Array) -> int | None:
     return int(np.flatnonzero(np.asarray(arr.is_null()))[0])
 
 
-def _id_column(values: object, field: str, label: RowLabel) -> np.ndarray:
-    """A non-negative int64 column, from integers, integral floats or digit strings."""
+def _id_column(values: object, field: str, label: RowLabel, *, signed: bool = False) -> np.ndarray:
+    """A non-negative int64 column, from integers, integral floats or digit strings
+    (with ``signed``, negative values too: the caller checks their range)."""
     if isinstance(values, np.ndarray) and values.dtype.kind in "iu":
         arr = values
     else:
@@ -203,7 +204,7 @@ def _id_column(values: object, field: str, label: RowLabel) -> np.ndarray:
         raise _fail(label, None, field, f"values of type {arr.dtype} are not integers")
     arr = np.ascontiguousarray(arr, dtype=np.int64)
     negative = arr < 0
-    if negative.any():
+    if not signed and negative.any():
         row = int(np.flatnonzero(negative)[0])
         raise _fail(label, row, field, f"{arr[row]} is negative (ids are integers >= 0)")
     return arr

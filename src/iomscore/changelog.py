@@ -22,7 +22,7 @@ from .results import BAND_NAMES, BandChanges
 __all__ = ["CAUSES", "ChangeLog", "ChangeTable"]
 
 #: What can change a band, as the log names it.
-CAUSES = ("ingest", "retract", "advance", "reweight")
+CAUSES = ("ingest", "retract", "advance", "reweight", "assess")
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,10 @@ __all__ = [
     "write_snapshot",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Versions this iomscore reads: version 1 (before assessments) has no
+#: assessments section and no assessment operations.
+READS_VERSIONS = (1, 2)
 SNAPSHOT = "snapshot.iom"
 JOURNAL = "journal.iom"
 LOCK = "LOCK"
@@ -86,7 +89,16 @@ _RECORD_END = b"IOMR"
 
 # Operation codes of journal records.
 INGEST, RETRACT, ADVANCE, REWEIGHT = 1, 2, 3, 4
-_OPS = {INGEST: "ingest", RETRACT: "retract", ADVANCE: "advance", REWEIGHT: "reweight"}
+ASSESS, RETRACT_ASSESSMENTS, REWEIGHT_TABLES = 5, 6, 7
+_OPS = {
+    INGEST: "ingest",
+    RETRACT: "retract",
+    ADVANCE: "advance",
+    REWEIGHT: "reweight",
+    ASSESS: "assess",
+    RETRACT_ASSESSMENTS: "retract_assessments",
+    REWEIGHT_TABLES: "reweight_tables",
+}
 
 
 class TornRecordWarning(UserWarning):
@@ -152,18 +164,21 @@ class State:
 
     ``meta`` is JSON-able; the arrays are the store's nominals in index
     order, and the live events and the archived ones (event id, nominal index,
-    kind, day number). The weight tables and the change log live in the
-    records database (:mod:`iomscore.records`).
+    kind, day number), and the assessments (assessment id, nominal index, tool
+    code, raw score, day number). The weight and assessment tables and the
+    change log live in the records database (:mod:`iomscore.records`).
     """
 
     meta: dict
     nominals: np.ndarray
     live: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     archived: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    assessments: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 _EVENT_DTYPES = ("<i8", "<i4", "<u2", "<i4")
-_SECTIONS = ("meta", "nominals", "live", "archived")
+_ASSESSMENT_DTYPES = ("<i8", "<i4", "<i1", "<i8", "<i4")
+_SECTIONS = ("meta", "nominals", "live", "archived", "assessed")
 
 
 def _arrays_bytes(arrays, dtypes) -> bytes:
@@ -196,6 +211,7 @@ def write_snapshot(directory: Path, state: State) -> int:
         ("nominals", _arrays_bytes([state.nominals], ["<i8"])),
         ("live", _arrays_bytes(state.live, _EVENT_DTYPES)),
         ("archived", _arrays_bytes(state.archived, _EVENT_DTYPES)),
+        ("assessed", _arrays_bytes(state.assessments, _ASSESSMENT_DTYPES)),
     ]
     parts = [_SNAPSHOT_HEAD.pack(_SNAPSHOT_MAGIC, FORMAT_VERSION, len(sections))]
     for name, payload in sections:
@@ -216,11 +232,11 @@ def read_snapshot(directory: Path) -> State:
     magic, version, count = _SNAPSHOT_HEAD.unpack_from(data)
     if magic != _SNAPSHOT_MAGIC:
         raise StateError(f"{path}: not an iomscore snapshot (bad magic)", path=path)
-    if version != FORMAT_VERSION:
+    if version not in READS_VERSIONS:
         raise StateError(
-            f"{path}: snapshot format version {version}; this iomscore reads version "
-            f"{FORMAT_VERSION} (written by {'a newer' if version > FORMAT_VERSION else 'an older'} "
-            "iomscore)",
+            f"{path}: snapshot format version {version}; this iomscore reads versions "
+            f"{', '.join(map(str, READS_VERSIONS))} (written by "
+            f"{'a newer' if version > FORMAT_VERSION else 'an older'} iomscore)",
             path=path,
         )
     sections: dict[str, bytes] = {}
@@ -240,6 +256,8 @@ def read_snapshot(directory: Path) -> State:
         at += length
     if at != len(data):
         raise StateError(f"{path}: {len(data) - at} bytes after the last section", path=path)
+    if version == 1:  # before assessments
+        sections.setdefault("assessed", _arrays_bytes(_no_assessments(), _ASSESSMENT_DTYPES))
     for name in _SECTIONS:
         if name not in sections:
             raise StateError(f"{path}: section {name!r} is missing", path=path)
@@ -252,7 +270,12 @@ def read_snapshot(directory: Path) -> State:
         nominals=_arrays_from(sections["nominals"], ["<i8"], path, "nominals")[0],
         live=_arrays_from(sections["live"], _EVENT_DTYPES, path, "live"),  # type: ignore[arg-type]
         archived=_arrays_from(sections["archived"], _EVENT_DTYPES, path, "archived"),  # type: ignore[arg-type]
+        assessments=_arrays_from(sections["assessed"], _ASSESSMENT_DTYPES, path, "assessed"),  # type: ignore[arg-type]
     )
+
+
+def _no_assessments() -> tuple[np.ndarray, ...]:
+    return tuple(np.empty(0, dtype) for dtype in _ASSESSMENT_DTYPES)
 
 
 # ----------------------------------------------------------------------------- journal
@@ -306,6 +329,36 @@ def encode_reweight(context: dict, csv_text: str) -> bytes:
     return struct.pack("<B", REWEIGHT) + _context_bytes(context) + csv_text.encode("utf-8")
 
 
+def encode_assess(context: dict, batch, replace: bool) -> list[bytes | memoryview]:
+    """An assessment batch (checked): ids, nominal ids, tool codes, raw scores, days."""
+    arrays = _array_parts(
+        [batch.assessment_id, batch.nominal_id, batch.tool, batch.score, batch.day],
+        ("<i8", "<i8", "<i1", "<i8", "<i4"),
+    )
+    head = struct.pack("<B", ASSESS) + _context_bytes(context) + struct.pack("<B", int(replace))
+    return [head, *arrays]
+
+
+def encode_retract_assessments(context: dict, ids: np.ndarray) -> bytes:
+    return (
+        struct.pack("<B", RETRACT_ASSESSMENTS)
+        + _context_bytes(context)
+        + _arrays_bytes([ids], ["<i8"])
+    )
+
+
+def encode_reweight_tables(context: dict, weights_csv: str, assessments_csv: str) -> bytes:
+    """A reweight that brings a new assessment table (and a weight table, maybe the same)."""
+    first = weights_csv.encode("utf-8")
+    return (
+        struct.pack("<B", REWEIGHT_TABLES)
+        + _context_bytes(context)
+        + struct.pack("<I", len(first))
+        + first
+        + assessments_csv.encode("utf-8")
+    )
+
+
 def _decode(payload: bytes, path: Path, sequence: int) -> Record:
     op = payload[0] if payload else 0
     where = f"{path}: journal record {sequence}"
@@ -327,6 +380,18 @@ def _decode(payload: bytes, path: Path, sequence: int) -> Record:
             args = {"day": struct.unpack_from("<q", body)[0]}
         elif op == REWEIGHT:
             args = {"csv": body.decode("utf-8")}
+        elif op == ASSESS:
+            (replace,) = struct.unpack_from("<B", body)
+            arrays = _arrays_from(body[1:], ("<i8", "<i8", "<i1", "<i8", "<i4"), path, "assess")
+            args = {"arrays": arrays, "replace": bool(replace)}
+        elif op == RETRACT_ASSESSMENTS:
+            args = {"ids": _arrays_from(body, ["<i8"], path, "retract_assessments")[0]}
+        elif op == REWEIGHT_TABLES:
+            (size,) = struct.unpack_from("<I", body)
+            args = {
+                "csv": body[4 : 4 + size].decode("utf-8"),
+                "assessments_csv": body[4 + size :].decode("utf-8"),
+            }
         else:
             raise StateError(f"{where}: unknown operation {op}", path=path)
     except (struct.error, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -365,10 +430,10 @@ class Journal:
         magic, version, generation, head_crc = _JOURNAL_HEAD.unpack_from(data)
         if magic != _JOURNAL_MAGIC:
             raise StateError(f"{path}: not an iomscore journal (bad magic)", path=path)
-        if version != FORMAT_VERSION:
+        if version not in READS_VERSIONS:
             raise StateError(
-                f"{path}: journal format version {version}; this iomscore reads version "
-                f"{FORMAT_VERSION}",
+                f"{path}: journal format version {version}; this iomscore reads versions "
+                f"{', '.join(map(str, READS_VERSIONS))}",
                 path=path,
             )
         if zlib.crc32(data[: _JOURNAL_HEAD.size - 4]) != head_crc:

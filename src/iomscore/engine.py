@@ -31,6 +31,14 @@ from . import durable
 from ._core import EventStore, csr_matvec
 from ._rwlock import RWLock
 from .archive import Archive
+from .assessments import (
+    AssessmentBatch,
+    AssessmentBook,
+    AssessmentList,
+    AssessmentTable,
+    encode_assessments,
+    expiry_days,
+)
 from .batch import EncodedBatch, RowLabel, encode_events, row_label
 from .calendar import (
     MAX_WINDOW_YEARS,
@@ -48,10 +56,11 @@ from .errors import EngineError, EventError, RecordError, StateError
 from .explanation import Explanation, Forecast, ForecastSteps, Timeline
 from .interventions import Catalogue, InterventionTable, encode_interventions
 from .records import AuditEntry, Records
-from .reference import DEFAULT_THRESHOLDS
+from .reference import ASSESSMENT_PREFIX, DEFAULT_THRESHOLDS
 from .results import (
     BAND_NAMES,
     AdvanceReport,
+    AssessReport,
     BandChanges,
     IngestReport,
     RetractReport,
@@ -111,6 +120,15 @@ def _whole(value: object, name: str) -> int:
     if not 0 <= value < 2**63:
         raise EngineError(f"{name} {value} is outside 0..2**63-1")
     return int(value)
+
+
+_NO_ROWS = (
+    np.empty(0, np.int64),
+    np.empty(0, np.int32),
+    np.empty(0, np.int8),
+    np.empty(0, np.int64),
+    np.empty(0, np.int32),
+)
 
 
 def _now() -> str:
@@ -185,6 +203,9 @@ class Engine:
         the calling thread.
     intervention_kinds : Catalogue, optional
         The kinds of intervention (``weights/interventions.csv`` when omitted).
+    assessment_table : AssessmentTable, optional
+        Points for ASSET and OASys scores (rule 10); ``weights/assessments.csv``
+        when omitted.
     history_years : int
         How long events are kept after they leave the window (years, default
         2): the archive that timelines and past scores (rule 9) count, and the
@@ -206,6 +227,7 @@ class Engine:
         threads: int | None = None,
         history_years: int = 2,
         intervention_kinds: Catalogue | None = None,
+        assessment_table: AssessmentTable | None = None,
     ) -> None:
         if as_of is None:
             raise EngineError("as_of is required: the date the scores are for (YYYY-MM-DD)")
@@ -221,6 +243,13 @@ class Engine:
             Catalogue.default() if intervention_kinds is None else intervention_kinds
         )
         self._weights = Weights.default() if weights is None else _check_weights(weights)
+        if assessment_table is None:
+            assessment_table = AssessmentTable.default()
+        elif not isinstance(assessment_table, AssessmentTable):
+            kind = type(assessment_table).__name__
+            raise EngineError(f"assessment_table must be an AssessmentTable, not {kind}")
+        self._assessment_table = assessment_table
+        self._book = AssessmentBook(len(assessment_table.tools))
         self._as_of = self._check_calendar(_as_date(as_of), window_years, history_years)
         self._window_years = window_years
         self._thresholds = _check_thresholds(thresholds)
@@ -246,6 +275,7 @@ class Engine:
         self._archive = Archive()
         self._changelog = ChangeLog()
         self._tables = {self._weights.sha256: self._weights}  # every table used, by SHA-256
+        self._assessment_tables = {assessment_table.sha256: assessment_table}
         # durable state (Engine.open): the directory, its journal and writer lock
         self._directory: Path | None = None
         self._journal: Journal | None = None
@@ -351,7 +381,8 @@ class Engine:
         ``cache_bytes`` is held apart from the store, by the count matrix (with
         its rows' store indices) and its CSC copy while they are current; they
         are built on demand and dropped (at the next build) once the events
-        change.
+        change. ``assessment_bytes`` is held by the assessments (their columns
+        and, for each nominal and tool, the one that counts).
         """
         with self._lock.read():
             live = int(self._store.live_events)
@@ -368,6 +399,8 @@ class Engine:
                     self._archive.nbytes / archived if archived else float("nan")
                 ),
                 "cache_bytes": self._cache_bytes(),
+                "assessments": len(self._book),
+                "assessment_bytes": self._book.nbytes,
             }
 
     def _cache_bytes(self) -> int:
@@ -401,6 +434,7 @@ class Engine:
         thresholds: Sequence[int] = DEFAULT_THRESHOLDS,
         history_years: int = 2,
         threads: int | None = None,
+        assessment_table: AssessmentTable | None = None,
     ) -> Engine:
         """Open an engine directory, or create one (``create=True``).
 
@@ -414,10 +448,11 @@ class Engine:
         ----------
         path : str or path-like
             The directory (created with ``create=True``; its parent must exist).
-        weights, as_of, window_years, thresholds, history_years
+        weights, as_of, window_years, thresholds, history_years, assessment_table
             The new engine's settings, with ``create=True`` (``as_of`` required,
-            ``weights`` the shipped table when omitted). An existing directory
-            keeps its own: giving them is an error.
+            ``weights`` and ``assessment_table`` the shipped tables when
+            omitted). An existing directory keeps its own: giving them is an
+            error.
         readonly : bool
             Open without the writer lock; every change is refused.
         threads : {1, 2}, optional
@@ -455,6 +490,7 @@ class Engine:
                     thresholds=thresholds,
                     threads=threads,
                     history_years=history_years,
+                    assessment_table=assessment_table,
                 )
                 engine._records.close()
                 engine._records = Records(directory, create=True)
@@ -470,16 +506,23 @@ class Engine:
                     tables=[
                         (engine.weights.sha256, engine.weights.name, engine.weights.to_csv_text())
                     ],
+                    assessment_tables=[
+                        (
+                            engine.assessment_table.sha256,
+                            engine.assessment_table.name,
+                            engine.assessment_table.to_csv_text(),
+                        )
+                    ],
                 )
                 engine._attach(directory, fd, generation=0, records=None)
             except BaseException:
                 os.close(fd)
                 raise
             return engine
-        if weights is not None or as_of is not None:
+        if weights is not None or as_of is not None or assessment_table is not None:
             raise EngineError(
-                "weights and as_of set up a new directory (create=True); an existing one keeps "
-                "its own (reweight or advance it instead)"
+                "weights, assessment_table and as_of set up a new directory (create=True); "
+                "an existing one keeps its own (reweight or advance it instead)"
             )
         if not directory.is_dir():
             raise StateError(f"{directory}: no such engine directory")
@@ -643,14 +686,31 @@ class Engine:
         changes: BandChanges,
         *,
         tables: Sequence[tuple[str, str, str]] = (),
+        assessment_tables: Sequence[tuple[str, str, str]] = (),
+        assessments: tuple[AssessmentBatch, np.ndarray] | None = None,
+        assessments_removed: np.ndarray | None = None,
         purge_through: datetime.date | None = None,
     ) -> None:
         """Write a change's records: its audit entry and, for an engine with a
-        directory, its band changes and any new weight table. If that fails, the
-        journal still holds the change, and reopening writes its records: until
-        then a checkpoint (which would end the journal) is refused."""
+        directory, its band changes, any new weight or assessment table and the
+        assessments it adds or removes. If that fails, the journal still holds
+        the change, and reopening writes its records: until then a checkpoint
+        (which would end the journal) is refused."""
         if self._replaying is not None and self._records_readonly:
             return  # a read-only open replays the journal without writing records
+        rows: Iterable[tuple] = ()
+        if key is not None and assessments is not None:
+            batch, take = assessments
+            tools = np.array(self._assessment_table.tools, dtype=object)[batch.tool[take]]
+            dates = batch.day[take].astype("datetime64[D]").astype(str)
+            rows = zip(
+                batch.assessment_id[take].tolist(),
+                batch.nominal_id[take].tolist(),
+                tools.tolist(),
+                batch.score[take].tolist(),
+                dates.tolist(),
+                strict=True,
+            )
         try:
             self._records.commit(
                 key,
@@ -662,6 +722,13 @@ class Engine:
                 day=self._as_of,
                 changes=changes if key is not None else BandChanges.empty(),
                 tables=tables if key is not None else (),
+                assessment_tables=assessment_tables if key is not None else (),
+                assessments=rows,
+                assessments_removed=(
+                    assessments_removed.tolist()
+                    if key is not None and assessments_removed is not None
+                    else ()
+                ),
                 purge_through=purge_through if key is not None else None,
             )
         except BaseException:
@@ -876,12 +943,16 @@ class Engine:
             start = window_start(new, self._window_years)
             with self._undone_if_failed(key):
                 expired, leaving = self._store.advance(day_number(new), day_number(start), True)
+                # assessments leave the window in the same step, one report
+                noms, delta = self._book.expire(day_number(start))
+                self._store.add_scores(noms, delta, False)
             self._as_of = new
             self._version += 1
             horizon = day_number(self.retention_horizon)
             with self._cache_lock:
                 self._archive_leaving(leaving, horizon)
                 self._archive.purge(horizon)
+            self._book.purge(horizon)
             self._changelog.purge(horizon)
             changes = self._band_changes("advance")
             self._commit(
@@ -927,7 +998,10 @@ class Engine:
 
     def _scores_locked(self) -> ScoreTable:
         by_id = self._by_id()
-        live = by_id[self._store.live_counts()[by_id] > 0]
+        counted = self._store.live_counts() > 0
+        if self._book.any_counting():  # rule 10: a counting assessment gives a row too
+            counted |= self._book.counting(counted.size)
+        live = by_id[counted[by_id]]
         points = self._store.scores()[live]
         # Stable: equal scores keep nominal_id order (rule 6).
         order = np.argsort(-points, kind="stable")
@@ -1087,6 +1161,209 @@ class Engine:
             lead_agency=tuple(columns[5]),
         )
 
+    # -- assessments (rule 10) --------------------------------------------------------------
+    @property
+    def assessment_table(self) -> AssessmentTable:
+        """The table of points for assessment scores in force (rule 10)."""
+        return self._assessment_table
+
+    def assess(
+        self,
+        batch: object,
+        *,
+        replace: bool = False,
+        label: RowLabel = row_label,
+        user: str | None = None,
+        reason: str | None = None,
+    ) -> AssessReport:
+        """Take a batch of ASSET or OASys assessments, whole or not at all (rule 10).
+
+        Parameters
+        ----------
+        batch : mapping of columns, pyarrow Table or pandas DataFrame
+            Columns ``assessment_id, nominal_id, tool, score, date``: ``tool`` one of
+            the assessment table's (``asset``, ``oasys``), ``score`` the tool's raw
+            score, inside its range.
+        replace : bool
+            An assessment_id already held with different content is an error
+            unless True, when the new content replaces the old (a correction).
+        label : callable
+            Names a row in error messages (the CLI names file lines).
+        user, reason : str, optional
+            For the audit log.
+
+        Returns
+        -------
+        AssessReport
+            Rows taken, identical duplicates, replaced; the band changes.
+
+        Raises
+        ------
+        RecordError
+            The first fault, naming its row and field: an unknown tool, a score
+            outside its tool's range, a bad id or date, an id repeated in the
+            batch, a date after as_of, an id held with other content (without
+            ``replace``). Nothing of the batch is taken.
+        """
+        checked = encode_assessments(batch, self._assessment_table, label=label)
+        return self._assess_encoded(checked, replace=replace, label=label, user=user, reason=reason)
+
+    def _assess_encoded(
+        self,
+        batch: AssessmentBatch,
+        *,
+        replace: bool,
+        label: RowLabel = row_label,
+        user: str | None = None,
+        reason: str | None = None,
+    ) -> AssessReport:
+        self._check_writable()
+        with self._lock.write():
+            if batch.table_sha256 != self._assessment_table.sha256:
+                raise EngineError("the batch was checked against another assessment table")
+            after = np.flatnonzero(batch.day > day_number(self._as_of))
+            if after.size:
+                row = int(after[0])
+                raise RecordError(
+                    f"{label(row)}, field 'date': {from_day_number(batch.day[row])} is after "
+                    f"as_of {self._as_of} (advance the engine first)",
+                    row=row,
+                    field="date",
+                )
+            store, book = self._store, self._book
+            index = store.find_nominals(batch.nominal_id)
+            held, same = book.classify(batch.assessment_id, index, batch)
+            conflict = (held >= 0) & ~same
+            if conflict.any() and not replace:
+                row = int(np.flatnonzero(conflict)[0])
+                raise RecordError(
+                    f"{label(row)}, field 'assessment_id': assessment "
+                    f"{int(batch.assessment_id[row])} is already held with different content "
+                    "(pass replace=True to correct it)",
+                    row=row,
+                    field="assessment_id",
+                )
+            context = self._context(user, reason)
+            key = self._log(lambda: durable.encode_assess(context, batch, replace))
+            # one dated on or before the retention horizon counts at no date the
+            # engine can show: not kept (a correction to such a date withdraws it)
+            take = ~same & (batch.day > day_number(self.retention_horizon))
+            with self._undone_if_failed(key):
+                missing = (index < 0) & take
+                if missing.any():  # a nominal with assessments and no events yet
+                    store.add_nominals(np.unique(batch.nominal_id[missing]))
+                    index[missing] = store.find_nominals(batch.nominal_id[missing])
+                noms, delta = book.change(
+                    held[conflict],
+                    (
+                        batch.assessment_id[take],
+                        index[take],
+                        batch.tool[take],
+                        batch.score[take],
+                        batch.day[take],
+                    ),
+                    self._store.start,
+                    self._assessment_table.points_of,
+                    store.n_nominals,
+                )
+                store.add_scores(noms, delta, True)
+            self._version += 1
+            changes = self._band_changes("assess")
+            self._commit(
+                key,
+                context,
+                "assess",
+                batch.nominal_id,
+                changes,
+                assessments=(batch, take),
+                assessments_removed=batch.assessment_id[conflict & ~take],
+            )
+            return AssessReport(
+                received=len(batch),
+                taken=int(take.sum()),
+                duplicates=int(same.sum()),
+                replaced=int(conflict.sum()),
+                before_history=int((~same & ~take).sum()),
+                changes=changes,
+            )
+
+    def retract_assessments(
+        self,
+        assessment_ids: int | Iterable[int] | np.ndarray,
+        *,
+        user: str | None = None,
+        reason: str | None = None,
+    ) -> RetractReport:
+        """Withdraw assessments by id; ids not held are reported in ``unknown``. If a
+        withdrawn one counted, the latest other assessment of its tool in the
+        window counts again (rule 10)."""
+        ids = np.unique(np.atleast_1d(np.asarray(list(np.atleast_1d(assessment_ids)))))
+        if ids.size and ids.dtype.kind not in "iu":
+            raise RecordError("assessment ids to retract must be integers", field="assessment_id")
+        ids = ids.astype(np.int64)
+        self._check_writable()
+        with self._lock.write():
+            rows = self._book.find(ids)
+            found = rows >= 0
+            context = self._context(user, reason)
+            key = None
+            if found.any():
+                key = self._log(lambda: durable.encode_retract_assessments(context, ids[found]))
+            touched = self._store.nominal_ids()[self._book.nominal[rows[found]]]
+            with self._undone_if_failed(key):
+                noms, delta = self._book.change(
+                    rows[found],
+                    _NO_ROWS,
+                    self._store.start,
+                    self._assessment_table.points_of,
+                    self._store.n_nominals,
+                )
+                self._store.add_scores(noms, delta, True)
+            self._version += 1
+            changes = self._band_changes("retract")
+            self._commit(key, context, "retract", touched, changes, assessments_removed=ids[found])
+            return RetractReport(
+                retracted=int(found.sum()),
+                unknown=ids[~found],
+                changes=changes,
+                what="assessments",
+            )
+
+    def assessments(self, nominal_id: int) -> AssessmentList:
+        """A nominal's assessments, by date then id: each with its points under the table
+        in force and whether it counts now, is superseded by a later one of its tool,
+        or has expired (rule 10). Those dated on or before the retention horizon
+        are purged and not listed."""
+        number = _whole(nominal_id, "nominal_id")
+        with self._lock.read():
+            table = self._assessment_table
+            index = self._store.find_nominal(number)
+            book = self._book
+            rows = book.of_nominal(index) if index >= 0 else np.empty(0, np.intp)
+            rows = rows[book.day[rows] > day_number(self.retention_horizon)]
+            ids, tools = book.ids[rows], book.tool[rows]
+            current = set(book.currents_of(index).tolist()) if index >= 0 else set()
+            # the latest row of each tool: rows are by day, then id
+            latest = {int(t): int(r) for t, r in zip(tools.tolist(), rows.tolist(), strict=True)}
+            status = tuple(
+                "counting" if r in current else "expired" if latest[t] == r else "superseded"
+                for t, r in zip(tools.tolist(), rows.tolist(), strict=True)
+            )
+            days = book.day[rows].astype(np.int64)
+            return AssessmentList(
+                nominal_id=number,
+                as_of=self._as_of,
+                table_name=table.name,
+                table_sha256=table.sha256,
+                assessment_id=ids.copy(),
+                tool=tuple(table.tools[t] for t in tools.tolist()),
+                score=book.score[rows].copy(),
+                date=days.astype("datetime64[D]"),
+                points=table.points_of(tools, book.score[rows]),
+                status=status,
+                expires=expiry_days(days, self._window_years).astype("datetime64[D]"),
+            )
+
     # -- why, when and how it moved (rules 7-9) ------------------------------------------
     def _nominal_index(self, nominal_id: int) -> int:
         """The store index of a nominal; an EngineError naming an id never held."""
@@ -1138,6 +1415,15 @@ class Engine:
                 with self._cache_lock:  # the first call builds the store's lookup
                     columns = store.explain_columns(index, table, names)
             ids, _, dates, points, expires, shown, score = columns
+            dataset, offence, description = shown[:, 0], shown[:, 1], shown[:, 2]
+            if self._book.any_counting():
+                rows = self._book.currents_of(index)
+                if rows.size:
+                    ids, dataset, offence, description, dates, points, expires = (
+                        self._with_assessments(
+                            rows, ids, dataset, offence, description, dates, points, expires
+                        )
+                    )
             weights = self._weights
             low, medium, high = self._thresholds
             # positional, in Explanation's order: keywords cost a tenth of an explain
@@ -1150,13 +1436,44 @@ class Engine:
                 weights.sha256,
                 weights.datasets,
                 ids,
-                shown[:, 0],
-                shown[:, 1],
-                shown[:, 2],
+                dataset,
+                offence,
+                description,
                 dates,
                 points,
                 expires,
             )
+
+    def _with_assessments(self, rows, ids, dataset, offence, description, dates, points, expires):
+        """Explain's columns with a nominal's counting assessments (book rows) added, as
+        rows of dataset ``assessment:<tool>``, ordered by date, then id, events first."""
+        book, table = self._book, self._assessment_table
+        tools = book.tool[rows]
+        days = book.day[rows].astype(np.int64)
+        names = [table.tools[t] for t in tools.tolist()]
+        extra_dataset = np.array([ASSESSMENT_PREFIX + n for n in names], dtype=object)
+        extra_description = np.array(
+            [
+                f"{n.upper()} score {s}"
+                for n, s in zip(names, book.score[rows].tolist(), strict=True)
+            ],
+            dtype=object,
+        )
+        all_ids = np.concatenate((ids, book.ids[rows]))
+        all_dates = np.concatenate((dates, days.astype(dates.dtype)))
+        is_assessment = np.concatenate((np.zeros(ids.size, bool), np.ones(rows.size, bool)))
+        order = np.lexsort((is_assessment, all_ids, all_dates))
+        return (
+            all_ids[order],
+            np.concatenate((dataset, extra_dataset))[order],
+            np.concatenate((offence, np.full(rows.size, "", dtype=object)))[order],
+            np.concatenate((description, extra_description))[order],
+            all_dates[order],
+            np.concatenate((points, table.points_of(tools, book.score[rows])))[order],
+            np.concatenate((expires, expiry_days(days, self._window_years).astype(expires.dtype)))[
+                order
+            ],
+        )
 
     def _kind_names(self) -> np.ndarray:
         """The dataset, offence and description of each kind of the current table: an
@@ -1215,7 +1532,17 @@ class Engine:
             new_group[1:] = expiries[1:] != expiries[:-1]
             group_of_offset = (np.cumsum(new_group) - 1).astype(np.int32)
             group_day = expiries[new_group]
-            falls, falls_to, none = store.forecast_falls(group_of_offset, group_day.size)
+            extra = None
+            if self._book.any_counting():  # counting assessments expire like events
+                noms, days, points = self._book.counting_entries()
+                groups = group_of_offset[days - (store.start + 1)]
+                order = np.argsort(groups, kind="stable")
+                extra = (
+                    noms[order].astype(np.int32),
+                    groups[order].astype(np.int32),
+                    points[order],
+                )
+            falls, falls_to, none = store.forecast_falls(group_of_offset, group_day.size, extra)
             table = self._scores_locked()
             index = store.find_nominals(table.nominal_id)
             banded = table.band > 0
@@ -1236,8 +1563,16 @@ class Engine:
         index = self._nominal_index(nominal_id)
         _, kinds, days = self._live_events_of(index)
         points = self._store.points()[kinds]
+        ends = self._expiry_days(days)
+        rows = self._book.currents_of(index)
+        if rows.size:  # counting assessments fall at their expiry too
+            book = self._book
+            points = np.concatenate(
+                (points, self._assessment_table.points_of(book.tool[rows], book.score[rows]))
+            )
+            ends = np.concatenate((ends, self._expiry_days(book.day[rows].astype(np.int64))))
         score = int(points.sum())
-        dates, group = np.unique(self._expiry_days(days), return_inverse=True)
+        dates, group = np.unique(ends, return_inverse=True)
         falls = np.bincount(group, weights=points, minlength=dates.size).astype(np.int64)
         scores = np.concatenate(([score], score - np.cumsum(falls)))
         return ForecastSteps(
@@ -1299,11 +1634,21 @@ class Engine:
             edges = np.concatenate((days, ends))
             deltas = np.concatenate((points, -points))
             inside = (edges > t0) & (edges <= t1)
-            dates, group = np.unique(edges[inside], return_inverse=True)
+            level = self._assessment_level(index)
+            if level is None:
+                dates, group = np.unique(edges[inside], return_inverse=True)
+            else:  # the dates an assessment starts or stops counting are edges too
+                dates = np.unique(np.concatenate((edges[inside], level[0])))
+                dates = dates[(dates > t0) & (dates <= t1)]
+                group = np.searchsorted(dates, edges[inside])
             net = np.zeros(dates.size, np.int64)
             np.add.at(net, group, deltas[inside])
-            moved = net != 0
-            scores = np.concatenate(([score], score + np.cumsum(net)[moved]))
+            scores = score + np.cumsum(net)
+            if level is not None:
+                score += level[1](t0)
+                scores += np.array([level[1](d) for d in dates.tolist()], np.int64)
+            moved = np.diff(np.concatenate(([score], scores))) != 0
+            scores = np.concatenate(([score], scores[moved]))
             return Timeline(
                 nominal_id=int(nominal_id),
                 weights_name=self._weights.name,
@@ -1312,6 +1657,32 @@ class Engine:
                 score=scores,
                 band=band_codes(scores, self._thresholds),
             )
+
+    def _assessment_level(self, index: int):
+        """A nominal's assessments over time (rule 10), or None if it has none: the
+        day numbers on which their points may change (each one's date and expiry),
+        and a function giving their points on a day."""
+        book = self._book
+        rows = book.of_nominal(index)
+        if rows.size == 0:
+            return None
+        days = book.day[rows].astype(np.int64)
+        ends = expiry_days(days, self._window_years)
+        tools = book.tool[rows]
+        points = self._assessment_table.points_of(tools, book.score[rows])
+        # rows come by day, then id: the last of a tool dated by a day is its latest
+        entries = list(
+            zip(tools.tolist(), days.tolist(), ends.tolist(), points.tolist(), strict=True)
+        )
+
+        def on(day: int) -> int:
+            latest: dict[int, tuple[int, int]] = {}
+            for tool, dated, end, worth in entries:
+                if dated <= day:
+                    latest[tool] = (end, worth)
+            return sum(worth for end, worth in latest.values() if end > day)
+
+        return np.unique(np.concatenate((days, ends))), on
 
     def _counted_events_of(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(event_id, kind, day)`` of one nominal's live and archived events, each
@@ -1358,8 +1729,15 @@ class Engine:
                     old_noms, weights=store.points()[old_kinds], minlength=n_nom
                 ).astype(np.int64)
                 counts += np.bincount(old_noms, minlength=n_nom).astype(np.int32)
+            counted = counts > 0
+            if len(self._book):  # rule 10 at that date
+                extra, assessed = self._book.at(
+                    lo, t, self._assessment_table.points_of, store.n_nominals
+                )
+                points += extra
+                counted |= assessed
             by_id = self._by_id()
-            index = by_id[counts[by_id] > 0]
+            index = by_id[counted[by_id]]
             scores = points[index]
             order = np.argsort(-scores, kind="stable")
             ordered = scores[order]
@@ -1511,17 +1889,28 @@ class Engine:
         return mode, changed, new_points[changed] - old_points[changed]
 
     def reweight(
-        self, weights: Weights, *, user: str | None = None, reason: str | None = None
+        self,
+        weights: Weights | None = None,
+        *,
+        assessment_table: AssessmentTable | None = None,
+        user: str | None = None,
+        reason: str | None = None,
     ) -> ReweightReport:
-        """Rescore everyone under a new table (same datasets and offence codes).
+        """Rescore everyone under a new weight table (same datasets and offence codes),
+        a new assessment table (the same tools), or both, in one step.
 
-        When the changed entries of the table cover under a twelfth of the
-        count matrix, only those columns are visited (a partial rescore, whose
-        cost follows the entries in them); otherwise the whole matrix is
+        When the changed entries of the weight table cover under a twelfth of
+        the count matrix, only those columns are visited (a partial rescore,
+        whose cost follows the entries in them); otherwise the whole matrix is
         multiplied by the new points (a full rescore). The matrix is built on
-        first use and cached until the events change.
+        first use and cached until the events change. A new assessment table
+        reprices the counting assessments.
         """
-        _check_weights(weights)
+        if weights is None and assessment_table is None:
+            raise EngineError("reweight needs a new weight table, a new assessment table or both")
+        weights = self._weights if weights is None else _check_weights(weights)
+        if assessment_table is not None:
+            self._check_assessment_table(assessment_table)
         self._check_writable()
         with self._lock.write():
             mode, changed, delta = self._plan(weights)
@@ -1531,31 +1920,59 @@ class Engine:
             elif mode == "full":
                 matrix, row_index = self._matrix_rows()
             context = self._context(user, reason)
-            key = self._log(lambda: durable.encode_reweight(context, weights.to_csv_text()))
-            self._tables[weights.sha256] = weights
-            store = self._store
-            if mode == "partial":
-                with self._undone_if_failed(key):
-                    store.add_columns(changed, delta, col_ptr, rows, counts)
-                changes = self._band_changes("reweight")
-            elif mode == "full":
-                # the product, the scores written and the band changes, in one pass
-                with self._undone_if_failed(key):
-                    moved = store.rescore(
-                        matrix.indptr,
-                        matrix.indices,
-                        matrix.data,
-                        weights.kind_points(),
-                        row_index,
-                        matrix.nominal_id,
+            if assessment_table is None:
+                key = self._log(lambda: durable.encode_reweight(context, weights.to_csv_text()))
+            else:
+                key = self._log(
+                    lambda: durable.encode_reweight_tables(
+                        context, weights.to_csv_text(), assessment_table.to_csv_text()
                     )
+                )
+            self._tables[weights.sha256] = weights
+            store, book = self._store, self._book
+            with self._undone_if_failed(key):
+                noms, points_delta = np.empty(0, np.int32), np.empty(0, np.int64)
+                if assessment_table is not None:  # reprices the book: undone below on failure
+                    noms, points_delta = book.reprice(assessment_table.points_of)
+                try:
+                    if mode == "partial":
+                        store.add_columns(changed, delta, col_ptr, rows, counts)
+                        store.add_scores(noms, points_delta, False)
+                    elif mode == "full":
+                        # the product plus the assessments' points, the scores written
+                        # and the band changes, in one pass
+                        moved = store.rescore(
+                            matrix.indptr,
+                            matrix.indices,
+                            matrix.data,
+                            weights.kind_points(),
+                            row_index,
+                            matrix.nominal_id,
+                            book.base(store.n_nominals) if book.any_counting() else None,
+                        )
+                    elif noms.size:
+                        store.add_scores(noms, points_delta, True)
+                    else:
+                        store.add_scores(noms, points_delta, True)
+                except BaseException:
+                    if assessment_table is not None:
+                        book.reprice(self._assessment_table.points_of)
+                    raise
+            if mode == "full":
                 changes = BandChanges(*moved)
                 self._changelog.record(day_number(self._as_of), "reweight", changes)
             else:
-                changes = BandChanges.empty()
+                changes = self._band_changes("reweight")
             store.set_points(weights.kind_points())
             self._weights = weights
             self._history.append(WeightsRecord(weights.name, weights.sha256, self._as_of, mode))
+            tables = []
+            if assessment_table is not None:
+                self._assessment_table = assessment_table
+                self._assessment_tables[assessment_table.sha256] = assessment_table
+                tables.append(
+                    (assessment_table.sha256, assessment_table.name, assessment_table.to_csv_text())
+                )
             self._commit(
                 key,
                 context,
@@ -1563,29 +1980,73 @@ class Engine:
                 changes.nominal_id,
                 changes,
                 tables=[(weights.sha256, weights.name, weights.to_csv_text())],
+                assessment_tables=tables,
             )
             # The matrix counts events, not points: it stays valid across a reweight.
             return ReweightReport(weights.name, weights.sha256, int(changed.size), mode, changes)
 
-    def what_if(self, weights: Weights) -> WhatIf:
-        """The impact of a new table on the nominals with live events, without applying it.
+    def _check_assessment_table(self, table: object) -> AssessmentTable:
+        """A new assessment table: the same tools as the one in force, each holding every
+        raw score held (a RecordError names one it lacks)."""
+        if not isinstance(table, AssessmentTable):
+            raise EngineError(
+                f"assessment_table must be an AssessmentTable, not {type(table).__name__}"
+            )
+        if table.tools != self._assessment_table.tools:
+            raise RecordError(
+                f"the new assessment table's tools {list(table.tools)} differ from "
+                f"{list(self._assessment_table.tools)}"
+            )
+        book = self._book
+        lacking = np.flatnonzero((table.points_of(book.tool, book.score) < 0) & (book.nominal >= 0))
+        if lacking.size:
+            row = int(lacking[0])
+            raise RecordError(
+                f"the new assessment table gives no points to the score {int(book.score[row])} "
+                f"of tool {table.tools[int(book.tool[row])]!r} (assessment "
+                f"{int(book.ids[row])})"
+            )
+        return table
+
+    def what_if(
+        self, weights: Weights | None = None, *, assessment_table: AssessmentTable | None = None
+    ) -> WhatIf:
+        """The impact of a new weight table, a new assessment table or both on the nominals
+        with a live event or a counting assessment, without applying it.
 
         A what-if leaves the store as it is, so it rescores everyone from the
         matrix (the full product; the store's partial rescore changes scores in
         place, which a what-if must not).
         """
-        _check_weights(weights)
+        if weights is None and assessment_table is None:
+            raise EngineError("what_if needs a new weight table, a new assessment table or both")
+        weights = self._weights if weights is None else _check_weights(weights)
         with self._lock.read():
+            if assessment_table is not None:
+                self._check_assessment_table(assessment_table)
             self._check_same_shape(weights)
             matrix, row_index = self._matrix_rows()
             # by row of the matrix: nominal_id order
             old = self._store.scores()[row_index]
+            book = self._book
             if np.array_equal(self._store.points(), weights.kind_points()):
-                new = old
+                new = old.copy()
             else:
                 new = self._full_scores(weights.kind_points())
-            # Nominals without a live event score 0 under any table: leave them out.
+                if book.any_counting():
+                    new += book.base(self._store.n_nominals)[row_index]
+            if assessment_table is not None and book.any_counting():
+                groups = np.flatnonzero(book.current >= 0)
+                rows = book.find(book.current[groups])
+                repriced = np.zeros(book.current.size, np.int64)
+                repriced[groups] = assessment_table.points_of(book.tool[rows], book.score[rows])
+                n = self._store.n_nominals
+                change = repriced.reshape(-1, book.n_tools).sum(1)[:n] - book.base(n)
+                new += change[row_index]
+            # Nominals without a live event or counting assessment score 0 under any table.
             live = np.diff(matrix.indptr) > 0
+            if book.any_counting():
+                live |= book.counting(self._store.n_nominals)[row_index]
             ids, old, new = matrix.nominal_id[live], old[live], new[live]
             old_band = band_codes(old, self._thresholds)
             new_band = band_codes(new, self._thresholds)
@@ -1594,9 +2055,10 @@ class Engine:
             ).reshape(4, 4)
             moved = old != new
             changed_band = old_band != new_band
+            new_names = (weights.name, weights.sha256)
             return WhatIf(
                 old_weights=(self._weights.name, self._weights.sha256),
-                new_weights=(weights.name, weights.sha256),
+                new_weights=new_names,
                 transitions=transitions,
                 changes=BandChanges(
                     ids[changed_band],

@@ -38,8 +38,10 @@ def _dates(values: np.ndarray) -> list[datetime.date]:
 # which would be a tenth of the cost of an explain. Treat it as read-only.
 @dataclass(slots=True)
 class Explanation:
-    """One nominal's score, event by event: every counting event (rule 4) with its
-    points and the date it stops counting (rule 7), ordered by date, then event_id.
+    """One nominal's score, event by event: every counting event (rule 4) and
+    counting assessment (rule 10; dataset ``assessment:<tool>``, the offence empty,
+    the raw score in the description) with its points and the date it stops
+    counting (rule 7), ordered by date, then id, events first.
 
     Columns are numpy arrays (dates ``datetime64[D]``, points int64);
     ``dataset_totals`` gives the points from each dataset.
@@ -65,11 +67,12 @@ class Explanation:
 
     @property
     def dataset_totals(self) -> dict[str, int]:
-        """Points from each dataset of the table (0 where none): the framework's "score
+        """Points from each dataset of the table (0 where none), then from each
+        assessment tool that counts (``assessment:<tool>``): the framework's "score
         from each data set hit"."""
         totals = dict.fromkeys(self.datasets, 0)
         for name, points in zip(self.dataset.tolist(), self.points.tolist(), strict=True):
-            totals[name] += points
+            totals[name] = totals.get(name, 0) + points
         return totals
 
     def rows(self) -> list[tuple[int, str, str, datetime.date, int, datetime.date]]:
@@ -90,11 +93,14 @@ class Explanation:
     def summary(self) -> str:
         """One line: score, band, points from each dataset, events and the table."""
         totals = ", ".join(f"{name} {points:,}" for name, points in self.dataset_totals.items())
+        assessed = sum(name.startswith("assessment:") for name in self.dataset.tolist())
+        events = len(self) - assessed
+        counted = f"{events:,} counting event{'' if events == 1 else 's'}"
+        if assessed:
+            counted += f", {assessed} counting assessment{'' if assessed == 1 else 's'}"
         return (
             f"nominal {self.nominal_id} at {self.as_of}: {self.score:,} points, {self.band}; "
-            f"{totals}; {len(self):,} counting event{'' if len(self) == 1 else 's'}; "
-            f"weights {self.weights_name} "
-            f"{self.weights_sha256[:12]}"
+            f"{totals}; {counted}; weights {self.weights_name} {self.weights_sha256[:12]}"
         )
 
     def write_csv(self, target: str | os.PathLike[str] | TextIO | None = None) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ._version import __version__
+from .assessments import AssessmentBatch, AssessmentTable
 from .batch import EncodedBatch
 from .calendar import day_number, from_day_number
 from .changelog import CAUSES
@@ -51,6 +52,7 @@ def capture(engine: Engine, generation: int) -> State:
             "history_years": engine.history_years,
             "thresholds": list(engine.thresholds),
             "weights": engine.weights.sha256,
+            "assessment_table": engine.assessment_table.sha256,
             "history": [[r.name, r.sha256, r.as_of.isoformat(), r.mode] for r in engine.history],
             "live_events": int(live.size),
             "archived_events": int(archived[0].size),
@@ -64,6 +66,7 @@ def capture(engine: Engine, generation: int) -> State:
             days.astype(np.int32),
         ),
         archived=archived,
+        assessments=engine._book.rows(),
     )
 
 
@@ -89,6 +92,21 @@ def restore(
             for row in meta["history"]
         }
         weights = tables[meta["weights"]]
+        assessment_table = None  # a directory made before assessments: the shipped table
+        if "assessment_table" in meta:
+            texts = records.assessment_tables()
+            sha = meta["assessment_table"]
+            if sha not in texts:
+                records.close()
+                raise StateError(
+                    f"{directory / RECORDS}: the assessment table {sha} in force is missing"
+                )
+            assessment_table = AssessmentTable.from_text(
+                texts[sha], source=f"{directory / RECORDS} assessment table"
+            )
+            if assessment_table.sha256 != sha:
+                records.close()
+                raise StateError(f"{where}: the assessment table's SHA-256 differs")
         engine = engine_class(
             weights,
             meta["as_of"],
@@ -96,6 +114,7 @@ def restore(
             thresholds=tuple(meta["thresholds"]),
             threads=threads,
             history_years=meta["history_years"],
+            assessment_table=assessment_table,
         )
         history = [
             WeightsRecord(name, sha, datetime.date.fromisoformat(day), mode)
@@ -130,6 +149,28 @@ def restore(
             raise StateError(f"{where}: section 'live' holds events that do not fit its window")
         store.apply(ids, nominal_ids, kinds, days, action, index)
     engine._archive.append(*state.archived)
+    ids, nominal, tool, score, day = state.assessments
+    if ids.size:
+        n_nom = state.nominals.size
+        if (
+            nominal.min() < 0
+            or nominal.max() >= n_nom
+            or tool.min() < 0
+            or tool.max() >= len(engine.assessment_table.tools)
+        ):
+            raise StateError(f"{where}: section 'assessed' names nominals or tools it lacks")
+        table = engine.assessment_table
+        if (table.points_of(tool, score) < 0).any():
+            raise StateError(f"{where}: section 'assessed' holds scores its table lacks")
+        book = engine._book
+        noms, delta = book.change(
+            np.empty(0, np.intp),
+            (ids, nominal, tool, score, day),
+            engine._store.start,
+            table.points_of,
+            n_nom,
+        )
+        store.add_scores(noms, delta, True)
     rows = records.change_rows(int(meta["generation"]))
     if rows:
         date, nominal, old, new, score, cause = zip(*rows, strict=True)
@@ -163,3 +204,17 @@ def replay(engine: Engine, record: Record) -> None:
         engine.advance(from_day_number(args["day"]))
     elif record.op == "reweight":
         engine.reweight(Weights.from_text(args["csv"], source="journal"))
+    elif record.op == "reweight_tables":
+        engine.reweight(
+            Weights.from_text(args["csv"], source="journal"),
+            assessment_table=AssessmentTable.from_text(args["assessments_csv"], source="journal"),
+        )
+    elif record.op == "assess":
+        ids, nominal_id, tool, score, day = args["arrays"]
+        table = engine.assessment_table
+        batch = AssessmentBatch(
+            ids, nominal_id, tool, score, day, table.points_of(tool, score), table.sha256
+        )
+        engine._assess_encoded(batch, replace=args["replace"])
+    elif record.op == "retract_assessments":
+        engine.retract_assessments(args["ids"])

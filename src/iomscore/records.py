@@ -5,6 +5,8 @@ on; ``Records._transaction`` says when a commit is flushed), in tables other
 tools can query read-only::
 
     weight_tables(sha256, name, csv, first_used)        every table ever scored with
+    assessment_tables(sha256, name, csv, first_used)    every assessment table used
+    assessments(assessment_id, nominal_id, tool, score, date)   held assessments
     interventions(intervention_id, nominal_id, kind, start, end, lead_agency)
     change_log(generation, sequence, position, date, nominal_id, old_band, new_band,
                score, cause)                             every band change reported
@@ -12,11 +14,16 @@ tools can query read-only::
               generation, sequence, previous_hash, hash)  every change, and audited reads
 
 The event arrays stay in the snapshot and journal (:mod:`iomscore.durable`);
-each fact has one home. A change is journaled first (the commit point), then
-applied, then its records are written in one SQLite transaction keyed by the
-journal record's (generation, sequence). Reopening replays the journal and
-writes the records of any change whose transaction a crash cut off (insert
-or ignore, by that key), so the two never disagree once the directory is open.
+each fact has one home. Assessments move scores, so like events they are
+journaled (the commit point) and kept in the snapshot; ``assessments`` here is
+their copy for other tools to query, written in the same transaction as the
+change's other records and rewritten by a replay if a crash cut it off.
+
+A change is journaled first (the commit point), then applied, then its
+records are written in one SQLite transaction keyed by the journal record's
+(generation, sequence). Reopening replays the journal and writes the records
+of any change whose transaction a crash cut off (insert or ignore, by that
+key), so the two never disagree once the directory is open.
 
 The audit log is hash-chained: each entry holds the SHA-256 of the one before
 and its own, over its fields. :meth:`Records.verify` recomputes the chain and
@@ -75,6 +82,15 @@ CREATE TABLE IF NOT EXISTS interventions (
     start TEXT NOT NULL, "end" TEXT, lead_agency TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS interventions_nominal ON interventions (nominal_id);
+CREATE TABLE IF NOT EXISTS assessment_tables (
+    sha256 TEXT PRIMARY KEY, name TEXT NOT NULL, csv TEXT NOT NULL, first_used TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS assessments (
+    assessment_id INTEGER PRIMARY KEY, nominal_id INTEGER NOT NULL, tool TEXT NOT NULL,
+    score INTEGER NOT NULL, date TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS assessments_nominal ON assessments (nominal_id);
+CREATE INDEX IF NOT EXISTS assessments_date ON assessments (date);
 """
 
 
@@ -192,11 +208,16 @@ class Records:
         day: datetime.date,
         changes: BandChanges,
         tables: Sequence[tuple[str, str, str]] = (),
+        assessment_tables: Sequence[tuple[str, str, str]] = (),
+        assessments: Sequence[tuple[int, int, str, int, str]] = (),
+        assessments_removed: Sequence[int] = (),
         purge_through: datetime.date | None = None,
     ) -> None:
         """One change's records, in one transaction: its band changes, any new weight
-        table (sha256, name, csv) and its audit entry. Under a journal key already
-        written, nothing is written again (a replay after a crash)."""
+        or assessment table (sha256, name, csv), assessments added or replaced
+        (id, nominal_id, tool, score, ISO date) and removed (ids), and its audit
+        entry. Under a journal key already written, nothing is written again (a
+        replay after a crash)."""
         with self._transaction(journaled=key is not None) as db:
             if (
                 key is not None
@@ -227,8 +248,19 @@ class Records:
                     "INSERT OR IGNORE INTO weight_tables VALUES (?, ?, ?, ?)",
                     (sha, name, csv, day.isoformat()),
                 )
+            for sha, name, csv in assessment_tables:
+                db.execute(
+                    "INSERT OR IGNORE INTO assessment_tables VALUES (?, ?, ?, ?)",
+                    (sha, name, csv, day.isoformat()),
+                )
+            db.executemany(
+                "DELETE FROM assessments WHERE assessment_id = ?",
+                ((int(i),) for i in assessments_removed),
+            )
+            db.executemany("INSERT OR REPLACE INTO assessments VALUES (?, ?, ?, ?, ?)", assessments)
             if purge_through is not None:  # the retention horizon (by the index on date)
                 db.execute("DELETE FROM change_log WHERE date <= ?", (purge_through.isoformat(),))
+                db.execute("DELETE FROM assessments WHERE date <= ?", (purge_through.isoformat(),))
             self._append_audit(time, user, operation, touched, reason, key)
 
     def audit_read(
@@ -373,6 +405,15 @@ class Records:
         """Every weight table, CSV text by SHA-256."""
         with self._errors():
             return dict(self._db.execute("SELECT sha256, csv FROM weight_tables"))
+
+    def assessment_tables(self) -> dict[str, str]:
+        """Every assessment table, CSV text by SHA-256 (none in a directory made before
+        assessments: the table missing from a readonly open's schema reads as none)."""
+        with self._errors():
+            try:
+                return dict(self._db.execute("SELECT sha256, csv FROM assessment_tables"))
+            except sqlite3.OperationalError:
+                return {}
 
     def change_rows(self, before_generation: int):
         """The change log's rows of the journal generations before this one, in order:

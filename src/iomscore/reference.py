@@ -26,21 +26,35 @@ Rules (see README.md):
 9. Timeline: the score and band of a nominal on a date T are rules 3-6
    applied at T to every event the engine holds or has archived, under the
    table in force now.
+10. Assessments: an assessment ``(assessment_id, nominal_id, tool, score,
+    date)`` gets the points of the range of the assessment table holding its
+    raw score. At D, for each (nominal, tool), only the latest assessment dated
+    inside the window (rule 3) counts, the highest assessment_id on the same
+    date; its points add to the nominal's score (rule 4), and a nominal with a
+    counting assessment has a row in rule 6's table. It stops counting as an
+    event of its date would (rule 7), or when a later one of the same tool
+    comes. Rules 7-9 treat a counting assessment as a row of its own, dataset
+    ``assessment:<tool>``.
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "ASSESSMENT_PREFIX",
     "BANDS",
     "DEFAULT_THRESHOLDS",
     "INT64_MAX",
+    "Assessment",
+    "AssessmentTable",
     "Event",
+    "assessment_points",
     "band",
     "band_changes",
+    "counting_assessments",
     "counts",
     "expires",
     "explain",
@@ -60,6 +74,14 @@ BANDS = ("NONE", "LOW", "MEDIUM", "HIGH")
 DEFAULT_THRESHOLDS = (250, 500, 1000)
 
 
+#: The dataset name under which rules 7-9 show an assessment's points.
+ASSESSMENT_PREFIX = "assessment:"
+
+#: An assessment table (rule 10): for each tool, ``(low, high, points)`` ranges
+#: of the raw score, inclusive at both ends.
+AssessmentTable = Mapping[str, Sequence[tuple[int, int, int]]]
+
+
 @dataclass(frozen=True)
 class Event:
     """One event of a nominal (rule 1). ``offence`` is canonical ``CCC/SS``."""
@@ -69,6 +91,47 @@ class Event:
     dataset: str
     offence: str
     date: datetime.date
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """One assessment of a nominal (rule 10): ``score`` is the tool's raw score."""
+
+    assessment_id: int
+    nominal_id: int
+    tool: str
+    score: int
+    date: datetime.date
+
+
+def assessment_points(table: AssessmentTable, tool: str, raw_score: int) -> int:
+    """Rule 10: the points of a raw score, from the range of its tool that holds it.
+
+    Raises
+    ------
+    KeyError
+        The tool is not in the table, or no range of it holds the score.
+    """
+    for low, high, points in table[tool]:
+        if low <= raw_score <= high:
+            return points
+    raise KeyError(f"no range of tool {tool!r} holds the score {raw_score}")
+
+
+def counting_assessments(
+    assessments: Iterable[Assessment], as_of: datetime.date, window_years: int = 2
+) -> dict[tuple[int, str], Assessment]:
+    """Rule 10: ``{(nominal_id, tool): assessment}`` of the assessments that count at
+    ``as_of``, the latest in the window (by date, then assessment_id) of each."""
+    latest: dict[tuple[int, str], Assessment] = {}
+    for item in assessments:
+        if not in_window(item.date, as_of, window_years):
+            continue
+        key = (item.nominal_id, item.tool)
+        held = latest.get(key)
+        if held is None or (item.date, item.assessment_id) > (held.date, held.assessment_id):
+            latest[key] = item
+    return latest
 
 
 def window_start(as_of: datetime.date, window_years: int = 2) -> datetime.date:
@@ -90,8 +153,12 @@ def score(
     weights: Mapping[tuple[str, str], int],
     as_of: datetime.date,
     window_years: int = 2,
+    *,
+    assessments: Iterable[Assessment] = (),
+    assessment_table: AssessmentTable | None = None,
 ) -> dict[int, int]:
-    """Rule 4: ``{nominal_id: score}`` for every nominal with a counting event.
+    """Rule 4: ``{nominal_id: score}`` for every nominal with a counting event or
+    a counting assessment (rule 10).
 
     Parameters
     ----------
@@ -102,23 +169,39 @@ def score(
         The date D of rule 3.
     window_years : int
         N of rule 3 (years).
+    assessments : iterable of Assessment
+        Rule 10's assessments (none by default).
+    assessment_table : mapping of tool to (low, high, points) ranges
+        Required when ``assessments`` is given.
 
     Raises
     ------
     KeyError
-        A counting event names a (dataset, offence) the table lacks.
+        A counting event names a (dataset, offence) the table lacks, or a
+        counting assessment a tool or score the assessment table lacks.
     OverflowError
         A score would exceed the int64 range.
     """
     scores: dict[int, int] = {}
-    for event in events:
-        if not in_window(event.date, as_of, window_years):
-            continue
-        total = scores.get(event.nominal_id, 0) + weights[(event.dataset, event.offence)]
+
+    def add(nominal_id: int, points: int) -> None:
+        total = scores.get(nominal_id, 0) + points
         if total > INT64_MAX:
-            raise OverflowError(f"score of nominal {event.nominal_id} exceeds int64")
-        scores[event.nominal_id] = total
+            raise OverflowError(f"score of nominal {nominal_id} exceeds int64")
+        scores[nominal_id] = total
+
+    for event in events:
+        if in_window(event.date, as_of, window_years):
+            add(event.nominal_id, weights[(event.dataset, event.offence)])
+    for item in counting_assessments(assessments, as_of, window_years).values():
+        add(item.nominal_id, assessment_points(_table(assessment_table), item.tool, item.score))
     return scores
+
+
+def _table(assessment_table: AssessmentTable | None) -> AssessmentTable:
+    if assessment_table is None:
+        raise KeyError("assessments need an assessment table")
+    return assessment_table
 
 
 def counts(
@@ -191,25 +274,41 @@ def explain(
     as_of: datetime.date,
     nominal_id: int,
     window_years: int = 2,
+    *,
+    assessments: Iterable[Assessment] = (),
+    assessment_table: AssessmentTable | None = None,
 ) -> list[tuple[int, str, str, datetime.date, int, datetime.date]]:
-    """The counting events of one nominal at ``as_of``, each with its points and expiry.
+    """The counting events and assessments of one nominal at ``as_of``, each with its
+    points and expiry.
 
     Rows ``(event_id, dataset, offence, date, points, expires)`` ordered by
-    date, then event_id. Their points add up to the nominal's score (rule 4).
+    date, then id, events before assessments. A counting assessment (rule 10)
+    is the row ``(assessment_id, "assessment:<tool>", "", date, points,
+    expires)``. Their points add up to the nominal's score (rule 4).
     """
     rows = [
         (
-            event.event_id,
-            event.dataset,
-            event.offence,
-            event.date,
-            weights[(event.dataset, event.offence)],
-            expires(event.date, window_years),
+            (event.date, event.event_id, 0),
+            (
+                event.event_id,
+                event.dataset,
+                event.offence,
+                event.date,
+                weights[(event.dataset, event.offence)],
+                expires(event.date, window_years),
+            ),
         )
         for event in events
         if event.nominal_id == nominal_id and in_window(event.date, as_of, window_years)
     ]
-    return sorted(rows, key=lambda row: (row[3], row[0]))
+    for (owner, tool), item in counting_assessments(assessments, as_of, window_years).items():
+        if owner == nominal_id:
+            points = assessment_points(_table(assessment_table), tool, item.score)
+            row = (item.assessment_id, ASSESSMENT_PREFIX + tool, "", item.date, points)
+            rows.append(
+                ((item.date, item.assessment_id, 1), (*row, expires(item.date, window_years)))
+            )
+    return [row for _, row in sorted(rows)]
 
 
 def forecast_steps(
@@ -219,14 +318,26 @@ def forecast_steps(
     nominal_id: int,
     window_years: int = 2,
     thresholds: tuple[int, int, int] = DEFAULT_THRESHOLDS,
+    *,
+    assessments: Iterable[Assessment] = (),
+    assessment_table: AssessmentTable | None = None,
 ) -> list[tuple[datetime.date, int, str]]:
     """Rule 8 for one nominal: ``(date, score, band)`` from ``as_of``, then at each expiry.
 
-    The first row is ``as_of``; each later row is a date on which events stop
-    counting (rule 7) and the score from that date on, with no new events.
-    The last row has score 0 (when the nominal has a counting event).
+    The first row is ``as_of``; each later row is a date on which events or a
+    counting assessment stop counting (rule 7) and the score from that date
+    on, with nothing new. The last row has score 0 (when the nominal has a
+    counting event or assessment).
     """
-    counting = explain(events, weights, as_of, nominal_id, window_years)
+    counting = explain(
+        events,
+        weights,
+        as_of,
+        nominal_id,
+        window_years,
+        assessments=assessments,
+        assessment_table=assessment_table,
+    )
     current = sum(row[4] for row in counting)
     steps = [(as_of, current, band(current, thresholds))]
     for date in sorted({row[5] for row in counting}):
@@ -241,6 +352,9 @@ def forecast(
     as_of: datetime.date,
     window_years: int = 2,
     thresholds: tuple[int, int, int] = DEFAULT_THRESHOLDS,
+    *,
+    assessments: Iterable[Assessment] = (),
+    assessment_table: AssessmentTable | None = None,
 ) -> list[tuple[int, int, str, datetime.date, str, datetime.date]]:
     """Rule 8 for the cohort: ``(nominal_id, score, band, band_falls_on, falls_to, none_on)``.
 
@@ -248,12 +362,15 @@ def forecast(
     order.
     """
     events = list(events)
+    assessments = list(assessments)
+    extra = {"assessments": assessments, "assessment_table": assessment_table}
     order = BANDS.index
+    scores = score(events, weights, as_of, window_years, **extra)
     rows = []
-    for nominal, points, now in result(score(events, weights, as_of, window_years), thresholds):
+    for nominal, points, now in result(scores, thresholds):
         if now == "NONE":
             continue
-        steps = forecast_steps(events, weights, as_of, nominal, window_years, thresholds)
+        steps = forecast_steps(events, weights, as_of, nominal, window_years, thresholds, **extra)
         falls_on, falls_to = next(
             (date, later) for date, _, later in steps[1:] if order(later) < order(now)
         )
@@ -270,17 +387,29 @@ def timeline(
     end: datetime.date,
     window_years: int = 2,
     thresholds: tuple[int, int, int] = DEFAULT_THRESHOLDS,
+    *,
+    assessments: Iterable[Assessment] = (),
+    assessment_table: AssessmentTable | None = None,
 ) -> list[tuple[datetime.date, int, str]]:
     """Rule 9 for one nominal: ``(date, score, band)`` at ``start``, then each later
     date up to ``end`` on which the score changes."""
     mine = [event for event in events if event.nominal_id == nominal_id]
+    assessed = [item for item in assessments if item.nominal_id == nominal_id]
 
     def score_on(date: datetime.date) -> int:
-        return score(mine, weights, date, window_years).get(nominal_id, 0)
+        return score(
+            mine,
+            weights,
+            date,
+            window_years,
+            assessments=assessed,
+            assessment_table=assessment_table,
+        ).get(nominal_id, 0)
 
-    # A score changes only on a date an event starts (its date) or stops
-    # (rule 7) counting.
-    edges = {event.date for event in mine} | {expires(event.date, window_years) for event in mine}
+    # A score changes only on a date an event or assessment starts (its date) or
+    # stops (rule 7) counting.
+    dated = [*mine, *assessed]
+    edges = {item.date for item in dated} | {expires(item.date, window_years) for item in dated}
     first = score_on(start)
     rows = [(start, first, band(first, thresholds))]
     for date in sorted(edge for edge in edges if start < edge <= end):
@@ -296,6 +425,17 @@ def scores_at(
     date: datetime.date,
     window_years: int = 2,
     thresholds: tuple[int, int, int] = DEFAULT_THRESHOLDS,
+    *,
+    assessments: Iterable[Assessment] = (),
+    assessment_table: AssessmentTable | None = None,
 ) -> list[tuple[int, int, str]]:
     """Rule 9 for the cohort: rule 6's table as at ``date``."""
-    return result(score(events, weights, date, window_years), thresholds)
+    scores = score(
+        events,
+        weights,
+        date,
+        window_years,
+        assessments=assessments,
+        assessment_table=assessment_table,
+    )
+    return result(scores, thresholds)

@@ -20,6 +20,7 @@ import numpy as np
 __all__ = [
     "BAND_NAMES",
     "AdvanceReport",
+    "AssessReport",
     "BandChanges",
     "IngestReport",
     "RetractReport",
@@ -109,13 +110,41 @@ class IngestReport:
 
 
 @dataclass(frozen=True)
+class AssessReport:
+    """What :meth:`Engine.assess` did with a batch (counts of rows)."""
+
+    received: int
+    taken: int
+    duplicates: int
+    replaced: int
+    #: dated on or before the retention horizon: not kept (they count at no date
+    #: the engine can show)
+    before_history: int
+    changes: BandChanges = field(repr=False)
+
+    def __str__(self) -> str:
+        parts = [f"{self.taken:,} taken"]
+        if self.before_history:
+            parts.append(f"{self.before_history:,} before the retained history (not kept)")
+        if self.duplicates:
+            parts.append(f"{self.duplicates:,} duplicates")
+        if self.replaced:
+            parts.append(f"{self.replaced:,} replaced")
+        return (
+            f"{self.received:,} assessments: "
+            + ", ".join(parts)
+            + f"; {len(self.changes):,} band changes"
+        )
+
+
+@dataclass(frozen=True)
 class RetractReport:
     """What :meth:`Engine.retract` did: ids withdrawn, and ids it did not hold."""
 
     retracted: int
     unknown: np.ndarray = field(repr=False)
     changes: BandChanges = field(repr=False)
-    what: str = "events"  # or "interventions"
+    what: str = "events"  # or "interventions", "assessments"
 
     #: At most this many unknown ids are listed by ``str``; the rest are counted.
     SHOWN_IDS = 20
