@@ -31,13 +31,15 @@ HEADER = "assessment_id,nominal_id,tool,score,date\n"
 # At test_cli's AS_OF (2024-02-29; the window starts after 2022-02-28):
 ROWS = (
     "1,100,oasys,60,2023-05-01\n"  # superseded by 2
-    "2,100,OASys,80,2024-01-01\n"  # counts: 250 points (75-89)
-    "3,200,asset,40,2023-06-01\n"  # counts: 250 points (33-48)
-    "4,700,oasys,95,2024-02-01\n"  # counts: 350 points; 700 has no event
+    "2,100,OASys,80,2024-01-01\n"  # counts: 70 points (75-89)
+    "3,200,asset,40,2023-06-01\n"  # counts: 70 points (33-48)
+    "4,700,oasys,95,2024-02-01\n"  # counts: 100 points (90-99); 700 has no event
     "5,100,oasys,99,2024-03-05\n"  # after AS_OF: not counted by score
     "6,400,oasys,70,2022-01-15\n"  # before the window: expired
 )
-# A table of its own: every OASys score of 50 or more is worth 1,000 points.
+# Under the shipped table (at most 100 points a tool) no assessment alone moves one of
+# test_cli's nominals across a threshold at AS_OF. A table of its own, where every OASys
+# score of 50 or more is worth 1,000 points, shows the crossings an assessment can cause.
 STEEP = """\
 # name: steep
 tool,low,high,points
@@ -133,9 +135,9 @@ def test_score_counts_the_assessments_as_the_engine_does(files, capsys):
     ]
     assert read_csv(out) == expected
     scores = {int(r[0]): int(r[1]) for r in expected[1:]}
-    assert scores[700] == 350  # assessed only: scored on its assessment
+    assert scores[700] == 100  # assessed only: scored on its assessment (OASys 95)
     without = {int(r[0]): int(r[1]) for r in read_csv(ok(capsys, *argv)[0])[1:]}
-    assert scores[100] == without[100] + 250 and scores[200] == without[200] + 250
+    assert scores[100] == without[100] + 70 and scores[200] == without[200] + 70
     assert scores[400] == without[400]  # its assessment is before the window
     assert 700 not in without
     line = next(x for x in err.splitlines() if x.startswith("6 assessments:"))
@@ -242,7 +244,7 @@ def test_explain_shows_the_counting_assessment(files, db, capsys):
     out, err = ok(capsys, *argv, "--assessments", assessments)
     rows = read_csv(out)
     assert rows[0] == ["event_id", "dataset", "offence", "date", "points", "expires"]
-    assert ["2", "assessment:oasys", "", "2024-01-01", "250", "2026-01-01"] in rows
+    assert ["2", "assessment:oasys", "", "2024-01-01", "70", "2026-01-01"] in rows
     assert not any(r[0] == "1" and r[1] == "assessment:oasys" for r in rows)  # superseded
     explained = memory_engine(weights, events).explain(100)
     assert len(rows) - 1 == len(explained) and f"{explained.score:,} points" in err
@@ -259,35 +261,69 @@ def test_explain_shows_the_counting_assessment(files, db, capsys):
     assert "--assessments: not taken with --db" in err
 
 
-def test_forecast_and_timeline_count_the_assessments(files, capsys):
+def test_forecast_and_timeline_count_the_assessments(files, tmp_path, capsys):
     weights, events, assessments = files
-    out, _ = ok(
-        capsys,
-        "forecast",
-        events,
-        "--as-of",
-        AS_OF,
-        "--weights",
-        weights,
-        "--assessments",
-        assessments,
-    )
+    argv = ("forecast", events, "--as-of", AS_OF, "--weights", weights)
+    out, _ = ok(capsys, *argv, "--assessments", assessments)
     forecast = memory_engine(weights, events).forecast()
     assert read_csv(out)[1:] == [
         [str(n), str(s), b, str(f), t, str(x)] for n, s, b, f, t, x in forecast.rows()
     ]
-    assert ["700", "350", "LOW", "2026-02-01", "NONE", "2026-02-01"] in read_csv(out)
+    # 100: events 1 and 2 (750) and OASys 80 (70); event 2 leaves on 2024-03-01 (320),
+    # the OASys on 2026-01-01 (250), event 1 on 2026-03-01. 700 (OASys 95: 100 points)
+    # and 200 (140 + 70) are not banded.
+    assert read_csv(out)[1:] == [
+        ["600", "1000", "HIGH", "2025-02-28", "MEDIUM", "2026-03-01"],
+        ["100", "820", "MEDIUM", "2024-03-01", "LOW", "2026-03-01"],
+        ["500", "250", "LOW", "2026-01-01", "NONE", "2026-01-01"],
+    ]
+    # Under STEEP the OASys assessments are 1,000 points: 700 is HIGH on its assessment
+    # alone, and 100's band falls from HIGH (1,250 after event 2 leaves) to LOW when
+    # its assessment expires.
+    steep = tmp_path / "steep.csv"
+    steep.write_text(STEEP, encoding="utf-8")
+    out, _ = ok(capsys, *argv, "--assessments", assessments, "--assessment-table", steep)
+    forecast = memory_engine(weights, events, table=AssessmentTable.load(steep)).forecast()
+    assert read_csv(out)[1:] == [
+        [str(n), str(s), b, str(f), t, str(x)] for n, s, b, f, t, x in forecast.rows()
+    ]
+    assert read_csv(out)[1:] == [
+        ["100", "1750", "HIGH", "2026-01-01", "LOW", "2026-03-01"],
+        ["600", "1000", "HIGH", "2025-02-28", "MEDIUM", "2026-03-01"],
+        ["700", "1000", "HIGH", "2026-02-01", "NONE", "2026-02-01"],
+        ["500", "250", "LOW", "2026-01-01", "NONE", "2026-01-01"],
+    ]
+
     argv = ("timeline", events, "--weights", weights, "--nominal", 100)
     out, _ = ok(capsys, *argv, "--from", "2023-01-01", "--to", AS_OF, "--assessments", assessments)
-    # events 2 and 3 (750), OASys 60 then 80 (150, 250), event 3 leaves, event 1 comes
+    # events 2 and 3 (750), OASys 60 then 80 (40, 70), event 3 leaves, event 1 comes
     assert read_csv(out)[1:] == [
         ["2023-01-01", "750", "MEDIUM"],
-        ["2023-05-01", "900", "MEDIUM"],
-        ["2024-01-01", "1000", "HIGH"],
-        ["2024-02-28", "750", "MEDIUM"],
-        ["2024-02-29", "1000", "HIGH"],
+        ["2023-05-01", "790", "MEDIUM"],
+        ["2024-01-01", "820", "MEDIUM"],
+        ["2024-02-28", "570", "MEDIUM"],
+        ["2024-02-29", "820", "MEDIUM"],
     ]
-    # past AS_OF the later assessment (99: 350 points) comes on its date
+    # under STEEP OASys 60 makes 100 HIGH (750 + 1,000); OASys 80, also 1,000, moves nothing
+    out, _ = ok(
+        capsys,
+        *argv,
+        "--from",
+        "2023-01-01",
+        "--to",
+        AS_OF,
+        "--assessments",
+        assessments,
+        "--assessment-table",
+        steep,
+    )
+    assert read_csv(out)[1:] == [
+        ["2023-01-01", "750", "MEDIUM"],
+        ["2023-05-01", "1750", "HIGH"],
+        ["2024-02-28", "1500", "HIGH"],
+        ["2024-02-29", "1750", "HIGH"],
+    ]
+    # past AS_OF the later assessment (99: 100 points) comes on its date
     out, _ = ok(
         capsys, *argv, "--from", "2024-03-01", "--to", "2024-03-10", "--assessments", assessments
     )
@@ -295,7 +331,11 @@ def test_forecast_and_timeline_count_the_assessments(files, capsys):
     assert read_csv(out)[1:] == [
         [str(d), str(s), b] for d, s, b in later.timeline(100, "2024-03-01").rows()
     ]
-    assert read_csv(out)[-1] == ["2024-03-05", "600", "MEDIUM"]  # 250 + 350
+    # event 2 has left (250 + 70), then OASys 99 supersedes OASys 80 (250 + 100)
+    assert read_csv(out)[1:] == [
+        ["2024-03-01", "320", "LOW"],
+        ["2024-03-05", "350", "LOW"],
+    ]
 
 
 # ------------------------------------------------------------------------------ db commands
@@ -307,8 +347,8 @@ def test_db_assess_list_and_retract(db, files, tmp_path, capsys):
     )
     assert audit(db)[-1] == ("assess", "om-7", "import")
     assert held(db, 100) == [
-        (1, "oasys", 60, D(2023, 5, 1), 150, "superseded", D(2025, 5, 1)),
-        (2, "oasys", 80, D(2024, 1, 1), 250, "counting", D(2026, 1, 1)),
+        (1, "oasys", 60, D(2023, 5, 1), 40, "superseded", D(2025, 5, 1)),
+        (2, "oasys", 80, D(2024, 1, 1), 70, "counting", D(2026, 1, 1)),
     ]
     assert [r[5] for r in held(db, 400)] == ["expired"]
 
@@ -318,7 +358,7 @@ def test_db_assess_list_and_retract(db, files, tmp_path, capsys):
         [str(i), t, str(s), d.isoformat(), str(p), status, e.isoformat()]
         for i, t, s, d, p, status, e in held(db, 100)
     ]
-    assert err.startswith("nominal 100: 2 assessments, 1 counting for 250 points at 2024-02-29")
+    assert err.startswith("nominal 100: 2 assessments, 1 counting for 70 points at 2024-02-29")
     listed = tmp_path / "list.csv"
     ok(capsys, "db", "list-assessments", db, "--nominal", 100, "--out", listed)
     assert listed.read_text(encoding="utf-8") == out
@@ -328,9 +368,12 @@ def test_db_assess_list_and_retract(db, files, tmp_path, capsys):
     assert "NOMINAL_ID or --nominal" in fails(capsys, "db", "list-assessments", db)
     assert "not both" in fails(capsys, "db", "list-assessments", db, 1, "--nominal", 1)
 
-    # retract: the counting one goes, the one it superseded counts again
+    # retract: the counting one goes, the one it superseded counts again; 100 goes from
+    # 820 to 790, MEDIUM both (a band change on a retraction: the STEEP test below)
     _, err = ok(capsys, "db", "retract-assessments", db, 2, 77, "--reason", "entered twice")
-    assert err.startswith("2 ids given: 1 assessments retracted; 1 ids not held: 77; 1 band ")
+    assert err.startswith(
+        "2 ids given: 1 assessments retracted; 1 ids not held: 77; 0 band changes"
+    )
     assert audit(db)[-1] == ("retract", None, "entered twice")
     assert [r[5] for r in held(db, 100)] == ["counting"]
     ids = tmp_path / "ids.txt"
@@ -347,7 +390,7 @@ def test_db_assess_list_and_retract(db, files, tmp_path, capsys):
     before = ok(capsys, "db", "scores", db)[0]
     ok(capsys, "db", "checkpoint", db)
     assert ok(capsys, "db", "scores", db)[0] == before
-    assert held(db, 100) == [(1, "oasys", 60, D(2023, 5, 1), 150, "counting", D(2025, 5, 1))]
+    assert held(db, 100) == [(1, "oasys", 60, D(2023, 5, 1), 40, "counting", D(2025, 5, 1))]
     weights, events, _ = files
     engine = memory_engine(weights, events)
     engine.retract_assessments([2, 3, 4])
@@ -380,8 +423,8 @@ def test_a_custom_assessment_table_changes_the_points(files, tmp_path, capsys):
     shipped = {int(r[0]): int(r[1]) for r in read_csv(ok(capsys, *argv)[0])[1:]}
     out, _ = ok(capsys, *argv, "--assessment-table", steep)
     custom = {int(r[0]): int(r[1]) for r in read_csv(out)[1:]}
-    assert custom[100] == shipped[100] - 250 + 1000 and custom[700] == 1000
-    assert custom[200] == shipped[200] - 250 + 10
+    assert custom[100] == shipped[100] - 70 + 1000 and custom[700] == 1000
+    assert custom[200] == shipped[200] - 70 + 10
     engine = memory_engine(weights, events, table=AssessmentTable.load(steep))
     assert custom == {n: s for n, s, _ in engine.scores().rows()}
     out, _ = ok(
@@ -442,7 +485,7 @@ def test_db_init_and_reweight_take_an_assessment_table(files, tmp_path, capsys):
         f"{shipped.name} ({shipped.sha256[:12]}); "
     )
     assert audit(folder)[-1] == ("reweight", "u1", "policy")
-    assert held(folder, 100)[1][4] == 250
+    assert held(folder, 100)[1][4] == 70
     with Engine.open(folder, readonly=True) as engine:
         assert engine.assessment_table == shipped
         directory_scores = engine.scores().rows()
@@ -453,6 +496,12 @@ def test_db_init_and_reweight_take_an_assessment_table(files, tmp_path, capsys):
     doubled.write_text(weights.read_text(encoding="utf-8").replace(",250,", ",260,"), "utf-8")
     _, err = ok(capsys, "db", "reweight", folder, doubled, "--assessment-table", steep)
     assert "1 entries changed" in err and "-> steep" in err
+    # under STEEP 700 is HIGH on its assessment alone (1,000): retracting it is a band change
+    _, err = ok(capsys, "db", "retract-assessments", folder, 4)
+    assert err.startswith("1 ids given: 1 assessments retracted; 1 band changes")
+    with Engine.open(folder, readonly=True) as engine:
+        assert 700 not in {n for n, _, _ in engine.scores().rows()}
+        assert engine.changes().rows()[-1] == (AS_OF, 700, "HIGH", "NONE", 0, "retract")
 
 
 # --------------------------------------------------------------------------- help, synthetic

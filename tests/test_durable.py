@@ -27,32 +27,54 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import DATASETS, OFFENCES, event_columns, make_weights
+from strategies import DATASETS, OFFENCES, assessment_columns, event_columns, make_weights
 
 import iomscore
 from iomscore import Engine, EngineError, StateError, reference
+from iomscore.assessments import AssessmentTable
 from iomscore.durable import JOURNAL, SNAPSHOT, TornRecordWarning
 
 DAY = datetime.timedelta(days=1)
 START = datetime.date(2025, 12, 20)
 BASE = make_weights([[300, 120, 40, 60], [125, 30, 10, 20], [500, 80, 25, 45]], name="base")
 DOUBLED = make_weights(BASE.points * 2, name="doubled")
+SHIPPED = AssessmentTable.default()
+# a second assessment table: the shipped one with every range worth 300 more
+RAISED = AssessmentTable(
+    [
+        (SHIPPED.tools[t], lo, hi, p + 300)
+        for t, lo, hi, p in zip(
+            SHIPPED.tool.tolist(),
+            SHIPPED.low.tolist(),
+            SHIPPED.high.tolist(),
+            SHIPPED.points.tolist(),
+            strict=True,
+        )
+    ],
+    name="raised",
+)
 CRASH_RUNS = int(os.environ.get("IOMSCORE_CRASH_RUNS", 200 if os.environ.get("CI") else 40))
 
 
 # ----------------------------------------------------------------------------- operations
+KINDS = (
+    *("ingest", "ingest", "ingest", "retract", "advance", "reweight", "checkpoint"),
+    *("assess", "assess", "retract_assessments", "reweight_assessments"),
+)
+
+
 def make_ops(seed: int, n_ops: int = 14) -> list[tuple]:
     """A random sequence of changes: batches (some correcting live events), retractions,
-    advances (some across 29 February), reweights and checkpoints."""
+    advances (some across 29 February), reweights, assessments (some corrected) and their
+    retractions, new assessment tables, and checkpoints."""
     rng = random.Random(seed)
     ops: list[tuple] = []
     next_id = 1
+    next_assessment = 1
     as_of = START
     live: dict[int, reference.Event] = {}
     for _ in range(n_ops):
-        kind = rng.choice(
-            ["ingest", "ingest", "ingest", "retract", "advance", "reweight", "checkpoint"]
-        )
+        kind = rng.choice(KINDS)
         if kind == "ingest":
             events = []
             for _ in range(rng.randrange(1, 40)):
@@ -74,6 +96,24 @@ def make_ops(seed: int, n_ops: int = 14) -> list[tuple]:
             live.update({e.event_id: e for e in events})
         elif kind == "retract":
             ops.append(("retract", rng.sample(range(1, next_id + 3), min(5, next_id + 2))))
+        elif kind == "assess":
+            items = {}
+            for _ in range(rng.randrange(1, 12)):
+                reuse = next_assessment > 1 and rng.random() < 0.2
+                aid = rng.randrange(1, next_assessment) if reuse else next_assessment
+                next_assessment += aid == next_assessment
+                tool = rng.choice(["asset", "oasys"])
+                items[aid] = reference.Assessment(
+                    aid,
+                    rng.randrange(0, 14),
+                    tool,
+                    rng.randrange(0, 65 if tool == "asset" else 100),
+                    as_of - rng.randrange(0, 900) * DAY,
+                )
+            ops.append(("assess", list(items.values())))
+        elif kind == "retract_assessments":
+            top = next_assessment + 2
+            ops.append(("retract_assessments", rng.sample(range(1, top), min(3, top - 1))))
         elif kind == "advance":
             as_of += rng.choice([0, 1, 30, 200, 500]) * DAY
             ops.append(("advance", as_of))
@@ -91,6 +131,13 @@ def apply_op(engine: Engine, op: tuple) -> None:
         engine.advance(op[1])
     elif op[0] == "reweight":
         engine.reweight(DOUBLED if engine.weights == BASE else BASE)
+    elif op[0] == "assess":
+        engine.assess(assessment_columns(op[1]), replace=True)
+    elif op[0] == "retract_assessments":
+        engine.retract_assessments(op[1])
+    elif op[0] == "reweight_assessments":
+        raised = engine.assessment_table == SHIPPED
+        engine.reweight(assessment_table=RAISED if raised else SHIPPED)
     elif op[0] == "checkpoint" and engine._journal is not None:
         engine.checkpoint()
 
@@ -105,6 +152,8 @@ def fingerprint(engine: Engine) -> tuple:
         engine.changes().rows(),
         engine.memory()["archived_events"],
         [(r.name, r.sha256, r.as_of, r.mode) for r in engine.history],
+        engine.assessment_table.sha256,
+        [engine.assessments(n).rows() for n in range(14)],
     )
 
 
@@ -113,9 +162,15 @@ def prefix_fingerprints(ops: list[tuple]) -> list[tuple]:
     with its scores checked against the reference's."""
     engine = Engine(BASE, START, threads=1)
     model: dict[int, reference.Event] = {}
+    assessed: dict[int, reference.Assessment] = {}
     prints = [fingerprint(engine)]
     for op in ops:
         apply_op(engine, op)
+        if op[0] == "assess":
+            assessed.update({a.assessment_id: a for a in op[1]})
+        elif op[0] == "retract_assessments":
+            for aid in op[1]:
+                assessed.pop(aid, None)
         if op[0] == "ingest":
             for e in op[1]:
                 if reference.in_window(e.date, engine.as_of):
@@ -126,7 +181,13 @@ def prefix_fingerprints(ops: list[tuple]) -> list[tuple]:
             for event_id in op[1]:
                 model.pop(event_id, None)
         model = {i: e for i, e in model.items() if reference.in_window(e.date, engine.as_of)}
-        expected = reference.score(model.values(), engine.weights.to_mapping(), engine.as_of)
+        expected = reference.score(
+            model.values(),
+            engine.weights.to_mapping(),
+            engine.as_of,
+            assessments=assessed.values(),
+            assessment_table=engine.assessment_table.as_reference(),
+        )
         assert engine.scores().rows() == reference.result(expected)
         prints.append(fingerprint(engine))
     return prints

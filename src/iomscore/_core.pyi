@@ -7,7 +7,14 @@ import numpy as np
 import numpy.typing as npt
 from typing_extensions import disjoint_base
 
-__all__ = ["EventStore", "compose_kinds", "csr_matvec", "group_positions"]
+__all__ = [
+    "EventStore",
+    "by_day",
+    "compose_kinds",
+    "csr_matvec",
+    "group_positions",
+    "offer_latest",
+]
 
 _BandChanges: TypeAlias = tuple[
     npt.NDArray[np.int64], npt.NDArray[np.int8], npt.NDArray[np.int8], npt.NDArray[np.int64]
@@ -163,6 +170,23 @@ def csr_matvec(
     points: npt.NDArray[np.int64],
     threads: int = 2,
 ) -> npt.NDArray[np.int64]: ...
+def by_day(
+    days: npt.NDArray[np.int32], values: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
+def offer_latest(
+    nominal: npt.NDArray[np.int32],
+    tool: npt.NDArray[np.int8],
+    day: npt.NDArray[np.int32],
+    ids: npt.NDArray[np.int64],
+    points: npt.NDArray[np.int64],
+    start: int,
+    n_tools: int,
+    cur_id: npt.NDArray[np.int64],
+    cur_day: npt.NDArray[np.int32],
+    cur_points: npt.NDArray[np.int64],
+    stamp: npt.NDArray[np.int32],
+    epoch: int,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
 def group_positions(
     keys: npt.NDArray[np.int32], n_groups: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]: ...

@@ -34,7 +34,9 @@ cnp.import_array()
 
 _DAYS = np.dtype("datetime64[D]")  # made once: a view by a dtype string parses it each time
 
-__all__ = ["EventStore", "compose_kinds", "csr_matvec", "group_positions"]
+__all__ = [
+    "EventStore", "by_day", "compose_kinds", "csr_matvec", "group_positions", "offer_latest"
+]
 
 
 def _helper_counts():
@@ -59,6 +61,81 @@ cdef int _by_day_then_id(const void *a, const void *b) noexcept nogil:
     if x.id != y.id:
         return -1 if x.id < y.id else 1
     return 0
+
+
+def offer_latest(const int32_t[::1] nominal not None, const int8_t[::1] tool not None,
+                 const int32_t[::1] day not None, const int64_t[::1] ids not None,
+                 const int64_t[::1] points not None, int64_t start, int64_t n_tools,
+                 int64_t[::1] cur_id not None, int32_t[::1] cur_day not None,
+                 int64_t[::1] cur_points not None, int32_t[::1] stamp not None,
+                 int32_t epoch):
+    """Rule 10 for new assessments, in one pass: each row dated after ``start`` (day
+    number) becomes the counting one of its group ``nominal * n_tools + tool`` if
+    it is later (by day, then id) than the one counting. ``cur_*`` are by group
+    (-1: none counting); ``stamp`` marks the groups this call touched (``epoch``
+    must differ from every stamp). Returns the touched groups (int64) and their
+    points before the call (int64)."""
+    cdef int64_t n = nominal.shape[0], i, g, m = 0, n_groups = cur_id.shape[0]
+    if (tool.shape[0] != n or day.shape[0] != n or ids.shape[0] != n
+            or points.shape[0] != n):
+        raise ValueError("the row columns must have one length")
+    if cur_day.shape[0] != n_groups or cur_points.shape[0] != n_groups or stamp.shape[0] != n_groups:
+        raise ValueError("the group columns must have one length")
+    for i in range(n):
+        if (nominal[i] < 0 or tool[i] < 0 or tool[i] >= n_tools
+                or nominal[i] * n_tools + tool[i] >= n_groups):
+            raise ValueError(f"row {i}: a group outside the arrays")
+    touched_arr = np.empty(n, dtype=np.int64)
+    old_arr = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] touched = touched_arr, old = old_arr
+    with nogil:
+        for i in range(n):
+            if day[i] <= start:
+                continue
+            g = nominal[i] * n_tools + tool[i]
+            if cur_id[g] >= 0 and (day[i] < cur_day[g]
+                                   or (day[i] == cur_day[g] and ids[i] < cur_id[g])):
+                continue
+            if stamp[g] != epoch:
+                stamp[g] = epoch
+                touched[m] = g
+                old[m] = cur_points[g] if cur_id[g] >= 0 else 0
+                m += 1
+            cur_id[g] = ids[i]
+            cur_day[g] = day[i]
+            cur_points[g] = points[i]
+    return touched_arr[:m], old_arr[:m]
+
+
+def by_day(const int32_t[::1] days not None, const int64_t[::1] values not None):
+    """A counting sort of values by day (day numbers spanning under 2**20 days):
+    ``(distinct days ascending, ends, values in day order)``, the values of
+    ``days[k]`` being ``ordered[ends[k - 1]:ends[k]]``. Two passes, stable."""
+    cdef int64_t n = days.shape[0], i, k, lo = 0, span = 0, d
+    if values.shape[0] != n:
+        raise ValueError("days and values must have one length")
+    if n == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
+    lo = np.min(days)
+    span = np.max(days) - lo + 1
+    if span > 2**20:
+        raise ValueError("the days span more than 2**20 days")
+    counts_arr = np.zeros(span + 1, dtype=np.int64)
+    ordered_arr = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] counts = counts_arr, ordered = ordered_arr
+    with nogil:
+        for i in range(n):
+            counts[days[i] - lo + 1] += 1
+        for k in range(span):
+            counts[k + 1] += counts[k]
+        for i in range(n):
+            d = days[i] - lo
+            ordered[counts[d]] = values[i]
+            counts[d] += 1
+    # counts[d] now ends day lo + d
+    ends = counts_arr[:span]
+    present = np.flatnonzero(np.diff(np.concatenate(([0], ends))) > 0)
+    return present + lo, ends[present], ordered_arr
 
 
 def group_positions(const int32_t[::1] keys not None, int64_t n_groups):
@@ -856,9 +933,11 @@ cdef class EventStore:
 
     def add_scores(self, const int32_t[::1] index not None, const int64_t[::1] delta not None,
                    bint begin=True):
-        """Add ``delta[i]`` points to nominal ``index[i]`` (distinct store indices): points
-        that are not the events' (assessments). With ``begin``, a new operation;
-        else the band crossings join the last operation's report."""
+        """Add ``delta[i]`` points to nominal ``index[i]`` (store indices; one may come
+        more than once): points that are not the events' (assessments). With
+        ``begin``, a new operation; else the band crossings join the last
+        operation's report (a nominal's band change is from its band before its
+        first crossing in the operation to its band at the end)."""
         cdef int64_t n = index.shape[0], i
         cdef int64_t n_nom = self._n_nominals()
         cdef int rc = IOM_OK
@@ -868,9 +947,9 @@ cdef class EventStore:
             if index[i] < 0 or index[i] >= n_nom:
                 raise ValueError(f"index {index[i]} is not a nominal of this store")
         if n:
-            # beyond 2**62 each, a sum could wrap: refused before any score changes
-            if (np.abs(np.asarray(delta)).max() >= 2**62
-                    or np.abs(self.scores()[np.asarray(index)]).max() >= 2**62):
+            # below 2**61 each, no partial sum can wrap: else refused before any change
+            if (np.abs(np.asarray(delta)).sum(dtype=np.float64) >= 2.0**61
+                    or np.abs(self.scores()[np.asarray(index)]).max() >= 2**61):
                 raise OverflowError("iomscore: a score would exceed the int64 range")
         with nogil:
             if n:

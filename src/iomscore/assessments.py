@@ -60,6 +60,7 @@ KNOWN_RANGES = {"asset": (0, 64), "oasys": (0, 99)}
 MAX_POINTS = 100_000
 _TOOL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _MAX_TOOLS = 64
+_MAX_SPAN = 1_000_000  # raw scores of one tool
 
 
 class AssessmentTable:
@@ -139,8 +140,23 @@ class AssessmentTable:
                     f"{source}: the ranges of tool {tool!r} cover {span[0]}-{span[1]}, not its "
                     f"whole range {known[0]}-{known[1]}"
                 )
-        # A raw score's range: the last range start at or below (tool, score).
-        self._starts = self.tool * 2**32 + self.low
+        # A raw score's points: a table of every score of every tool, each tool's
+        # scores from its lowest (a tool spans at most _MAX_SPAN scores).
+        self._lowest = np.array([self.tool_range(t)[0] for t in tools], np.int64)
+        self._highest = np.array([self.tool_range(t)[1] for t in tools], np.int64)
+        spans = self._highest - self._lowest + 1
+        if spans.max() > _MAX_SPAN:
+            raise RecordError(f"{source}: a tool's scores span more than {_MAX_SPAN:,} values")
+        self._offset = np.concatenate(([0], np.cumsum(spans)[:-1])) - self._lowest
+        self._lookup = np.empty(int(spans.sum()), np.int64)
+        for t, lo, hi, p in zip(
+            self.tool.tolist(),
+            self.low.tolist(),
+            self.high.tolist(),
+            self.points.tolist(),
+            strict=True,
+        ):
+            self._lookup[self._offset[t] + lo : self._offset[t] + hi + 1] = p
         self.sha256 = hashlib.sha256(self._canonical_bytes()).hexdigest()
 
     def _canonical_bytes(self) -> bytes:
@@ -173,12 +189,14 @@ class AssessmentTable:
 
     def points_of(self, tools: np.ndarray, scores: np.ndarray) -> np.ndarray:
         """Points (int64) of each (tool code, raw score); -1 where no range holds it."""
-        key = tools.astype(np.int64) * 2**32 + scores.astype(np.int64)
-        at = np.searchsorted(self._starts, key, side="right") - 1
-        found = at >= 0
-        at = np.maximum(at, 0)
-        found &= (self.tool[at] == tools) & (scores <= self.high[at])
-        return np.where(found, self.points[at], -1)
+        tools = np.asarray(tools, dtype=np.intp)
+        scores = np.asarray(scores, dtype=np.int64)
+        inside = (scores >= self._lowest[tools]) & (scores <= self._highest[tools])
+        if inside.all():
+            return self._lookup[self._offset[tools] + scores]
+        out = np.full(scores.shape, -1, np.int64)
+        out[inside] = self._lookup[self._offset[tools[inside]] + scores[inside]]
+        return out
 
     def as_reference(self) -> dict[str, list[tuple[int, int, int]]]:
         """The table in the form ``iomscore.reference`` reads."""
@@ -399,6 +417,8 @@ class AssessmentBook:
         self._due: dict[int, list[np.ndarray]] = {}
         self._dated: dict[int, list[np.ndarray]] = {}  # ids of every row, by day
         self._dead = 0
+        self._stamp = np.empty(0, np.int32)  # the last change that touched each group
+        self._epoch = 0
 
     def __len__(self) -> int:
         return int(self.ids.shape[0]) - self._dead
@@ -411,12 +431,24 @@ class AssessmentBook:
 
     # -- lookups ---------------------------------------------------------------------------
     def _reserve(self, n_nominals: int) -> None:
+        """Room in the group arrays for every nominal (grown by half again at least)."""
         need = n_nominals * self.n_tools
-        if self.current.shape[0] < need:
-            grow = need - self.current.shape[0]
-            self.current = np.concatenate((self.current, np.full(grow, -1, np.int64)))
-            self.current_day = np.concatenate((self.current_day, np.zeros(grow, np.int32)))
-            self.current_points = np.concatenate((self.current_points, np.zeros(grow, np.int64)))
+        have = self.current.shape[0]
+        if have < need:
+            size = max(need, have + have // 2)
+            size += -size % self.n_tools  # whole nominals
+            arrays = []
+            for old, fill in (
+                (self.current, -1),
+                (self.current_day, 0),
+                (self.current_points, 0),
+                (self._stamp, 0),
+            ):
+                new = np.empty(size, old.dtype)
+                new[:have] = old
+                new[have:] = fill
+                arrays.append(new)
+            self.current, self.current_day, self.current_points, self._stamp = arrays
 
     def find(self, ids: np.ndarray) -> np.ndarray:
         """The row of each id, or -1."""
@@ -496,13 +528,14 @@ class AssessmentBook:
     def change(
         self,
         remove: np.ndarray,
-        add: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+        add: tuple[np.ndarray, ...],
         start: int,
         points_of: Callable,
         n_nominals: int,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Remove rows (distinct) and add ``(ids, nominal, tool, score, day)`` (ids not
-        held); returns ``(nominal_index, delta)`` of the nominals whose points changed."""
+        """Remove rows (distinct) and add ``(ids, nominal, tool, score, day[, points])``
+        (ids not held, distinct); returns ``(nominal_index, delta)``: the change of points of
+        each group's nominal (a nominal may come once per tool)."""
         self._reserve(n_nominals)
         if self._dead:  # ids are then unique in the columns again
             keep = self.nominal >= 0
@@ -510,101 +543,112 @@ class AssessmentBook:
             self._take(keep)
             remove = new_position[remove]
         T = self.n_tools
-        touched_groups = []
+        self._epoch += 1
+        if self._epoch == np.iinfo(np.int32).max:  # restart stamps rather than wrap
+            self._stamp[:] = 0
+            self._epoch = 1
+        epoch = self._epoch
+        touched, before = [], []
         # a group whose counting assessment goes is counted again from its rows
         refound = np.empty(0, np.int64)
         if remove.size:
             group = self.nominal[remove].astype(np.int64) * T + self.tool[remove]
-            was_current = self.current[group] == self.ids[remove]
-            refound = np.unique(group[was_current])
+            refound = np.unique(group[self.current[group] == self.ids[remove]])
             keep = np.ones(self.ids.shape[0], dtype=bool)
             keep[remove] = False
             self._take(keep)
             if refound.size:
-                old = self.current_points[refound].copy()
+                touched.append(refound)
+                before.append(self.current_points[refound].copy())
+                self._stamp[refound] = epoch
                 self.current[refound] = -1
                 self.current_points[refound] = 0
-                touched_groups.append((refound, -old))
-        ids, nominal, tool, score, day = add
+        ids, nominal, tool, score, day = add[:5]
         if ids.size:
-            order = np.argsort(ids, kind="stable")
-            ids, nominal, tool, score, day = (
-                ids[order],
-                nominal[order],
-                tool[order],
-                score[order],
-                day[order],
-            )
-            at = np.searchsorted(self.ids, ids)
-            self.ids = np.insert(self.ids, at, ids)
-            self.nominal = np.insert(self.nominal, at, nominal.astype(np.int32))
-            self.tool = np.insert(self.tool, at, tool.astype(np.int8))
-            self.score = np.insert(self.score, at, score.astype(np.int64))
-            self.day = np.insert(self.day, at, day.astype(np.int32))
-            self._file(self._dated, ids, day)
-            inside = np.flatnonzero(day > start)
-            if inside.size:
-                group = nominal[inside].astype(np.int64) * T + tool[inside]
-                groups, best = _best_per_group(group, day[inside], ids[inside])
-                rows = inside[best]
-                touched_groups.append(
-                    self._offer(groups, ids[rows], day[rows], points_of(tool[rows], score[rows]))
-                )
+            nominal = nominal.astype(np.int32, copy=False)
+            tool = tool.astype(np.int8, copy=False)
+            day = day.astype(np.int32, copy=False)
+            # their points: given (a checked batch's), or under points_of
+            points = add[5] if len(add) > 5 else points_of(tool, score)
+            groups, old = self._offer(nominal, tool, day, ids, points, start, epoch)
+            touched.append(groups)
+            before.append(old)
+            self._insert(ids, nominal, tool, score.astype(np.int64, copy=False), day)
         if refound.size:
             # the rows left in these groups: the latest inside the window counts
             row_group = self.nominal.astype(np.int64) * T + self.tool
             rows = np.flatnonzero(np.isin(row_group, refound) & (self.day > start))
             if rows.size:
-                groups, best = _best_per_group(row_group[rows], self.day[rows], self.ids[rows])
-                rows = rows[best]
-                touched_groups.append(
-                    self._offer(
-                        groups,
-                        self.ids[rows],
-                        self.day[rows].astype(np.int64),
-                        points_of(self.tool[rows], self.score[rows]),
-                    )
+                self._offer(
+                    self.nominal[rows],
+                    self.tool[rows],
+                    self.day[rows],
+                    self.ids[rows],
+                    points_of(self.tool[rows], self.score[rows]),
+                    start,
+                    epoch,
                 )
-        return self._by_nominal(touched_groups)
+        if not touched:
+            return np.empty(0, np.int32), np.empty(0, np.int64)
+        groups = np.concatenate(touched)
+        delta = self.current_points[groups] - np.concatenate(before)
+        counting = groups[self.current[groups] >= 0]
+        self._file(self._due, counting, self.current_day[counting])
+        moved = delta != 0
+        return (groups[moved] // T).astype(np.int32), delta[moved]
 
-    def _offer(self, groups, ids, days, points) -> tuple[np.ndarray, np.ndarray]:
-        """Make each candidate its group's counting assessment if it is later (by day,
-        then id) than the one counting; returns ``(groups, delta)`` of those taken."""
-        now_id = self.current[groups]
-        now_day = self.current_day[groups]
-        later = (now_id < 0) | (days > now_day) | ((days == now_day) & (ids > now_id))
-        groups, ids, days, points = groups[later], ids[later], days[later], points[later]
-        delta = points - self.current_points[groups]
-        self.current[groups] = ids
-        self.current_day[groups] = days
-        self.current_points[groups] = points
-        self._file(self._due, groups, days)
-        return groups, delta
+    def _offer(self, nominal, tool, day, ids, points, start, epoch):
+        """Offer rows as their groups' counting assessment (``_core.offer_latest``)."""
+        from ._core import offer_latest
+
+        return offer_latest(
+            np.ascontiguousarray(nominal, dtype=np.int32),
+            np.ascontiguousarray(tool, dtype=np.int8),
+            np.ascontiguousarray(day, dtype=np.int32),
+            np.ascontiguousarray(ids, dtype=np.int64),
+            np.ascontiguousarray(points, dtype=np.int64),
+            start,
+            self.n_tools,
+            self.current,
+            self.current_day,
+            self.current_points,
+            self._stamp,
+            epoch,
+        )
+
+    def _insert(self, ids, nominal, tool, score, day) -> None:
+        """Add rows to the columns, kept in id order, and file their ids by day."""
+        order = np.argsort(ids)
+        columns = (ids[order], nominal[order], tool[order], score[order], day[order])
+        if self.ids.size == 0:
+            self.ids, self.nominal, self.tool, self.score, self.day = columns
+        else:
+            at = np.searchsorted(self.ids, columns[0])
+            self.ids = np.insert(self.ids, at, columns[0])
+            self.nominal = np.insert(self.nominal, at, columns[1])
+            self.tool = np.insert(self.tool, at, columns[2])
+            self.score = np.insert(self.score, at, columns[3])
+            self.day = np.insert(self.day, at, columns[4])
+        self._file(self._dated, ids, day)
 
     @staticmethod
     def _file(filed: dict[int, list[np.ndarray]], values: np.ndarray, days: np.ndarray) -> None:
-        """File values (groups, or ids) under their day."""
+        """File values (groups, or ids) under their day (a counting sort)."""
         if values.size == 0:
             return
-        order = np.argsort(days, kind="stable")
-        days, values = days[order], values[order]
-        cuts = np.flatnonzero(days[1:] != days[:-1]) + 1
-        for lo, hi in zip([0, *cuts.tolist()], [*cuts.tolist(), days.size], strict=True):
-            filed.setdefault(int(days[lo]), []).append(values[lo:hi])
+        from ._core import by_day
 
-    def _by_nominal(self, parts) -> tuple[np.ndarray, np.ndarray]:
-        if not parts:
-            return np.empty(0, np.int32), np.empty(0, np.int64)
-        groups = np.concatenate([p[0] for p in parts])
-        delta = np.concatenate([p[1] for p in parts])
-        nominal = groups // self.n_tools
-        if nominal.size > 1 and np.any(nominal[1:] <= nominal[:-1]):
-            unique, inverse = np.unique(nominal, return_inverse=True)
-            total = np.zeros(unique.size, np.int64)
-            np.add.at(total, inverse, delta)
-            nominal, delta = unique, total
+        distinct, ends, ordered = by_day(
+            np.ascontiguousarray(days, dtype=np.int32), np.ascontiguousarray(values, np.int64)
+        )
+        start = 0
+        for day, end in zip(distinct.tolist(), ends.tolist(), strict=True):
+            filed.setdefault(day, []).append(ordered[start:end])
+            start = end
+
+    def _by_nominal(self, groups: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         moved = delta != 0
-        return nominal[moved].astype(np.int32), delta[moved]
+        return (groups[moved] // self.n_tools).astype(np.int32), delta[moved]
 
     def expire(self, start: int) -> tuple[np.ndarray, np.ndarray]:
         """Move the window's start to ``start`` (the day before its first day): the
@@ -619,19 +663,17 @@ class AssessmentBook:
         delta = -self.current_points[groups]
         self.current[groups] = -1
         self.current_points[groups] = 0
-        return self._by_nominal([(groups, delta)])
+        return self._by_nominal(groups, delta)
 
     def reprice(self, points_of: Callable) -> tuple[np.ndarray, np.ndarray]:
         """Points of every counting assessment under a new table; returns the change
         by nominal."""
         groups = np.flatnonzero(self.current >= 0)
-        if groups.size == 0:
-            return self._by_nominal([])
         rows = self.find(self.current[groups])
         points = points_of(self.tool[rows], self.score[rows])
         delta = points - self.current_points[groups]
         self.current_points[groups] = points
-        return self._by_nominal([(groups, delta)])
+        return self._by_nominal(groups, delta)
 
     def purge(self, horizon: int) -> int:
         """Drop the assessments dated on or before the retention horizon (day number):

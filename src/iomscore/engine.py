@@ -1253,15 +1253,19 @@ class Engine:
                 if missing.any():  # a nominal with assessments and no events yet
                     store.add_nominals(np.unique(batch.nominal_id[missing]))
                     index[missing] = store.find_nominals(batch.nominal_id[missing])
+                columns = (
+                    batch.assessment_id,
+                    index,
+                    batch.tool,
+                    batch.score,
+                    batch.day,
+                    batch.points,
+                )
+                if not take.all():  # (a bulk load takes every row: no copies)
+                    columns = tuple(column[take] for column in columns)
                 noms, delta = book.change(
                     held[conflict],
-                    (
-                        batch.assessment_id[take],
-                        index[take],
-                        batch.tool[take],
-                        batch.score[take],
-                        batch.day[take],
-                    ),
+                    columns,
                     self._store.start,
                     self._assessment_table.points_of,
                     store.n_nominals,
@@ -2041,7 +2045,9 @@ class Engine:
                 repriced = np.zeros(book.current.size, np.int64)
                 repriced[groups] = assessment_table.points_of(book.tool[rows], book.score[rows])
                 n = self._store.n_nominals
-                change = repriced.reshape(-1, book.n_tools).sum(1)[:n] - book.base(n)
+                change = repriced[: n * book.n_tools].reshape(-1, book.n_tools).sum(1) - book.base(
+                    n
+                )
                 new += change[row_index]
             # Nominals without a live event or counting assessment score 0 under any table.
             live = np.diff(matrix.indptr) > 0
