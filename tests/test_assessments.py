@@ -446,3 +446,17 @@ def _snapshot_v1(state):
         digest = hashlib.sha256(payload).digest()
         parts += [struct.pack("<8sQ32s", name.encode("ascii"), len(payload), digest), payload]
     return b"".join(parts)
+
+
+def test_retract_takes_any_integer_ids_and_refuses_others():
+    engine = Engine(as_of=AS_OF, assessment_table=TEST)
+    engine.assess(_batch())
+    report = engine.retract_assessments({3, 99})
+    assert (report.retracted, report.unknown.tolist()) == (1, [99])
+    assert str(report) == "1 assessments retracted; 1 ids not held: 99; 1 band changes"
+    assert engine.retract_assessments(np.array([2, 2], np.uint32)).retracted == 1
+    assert engine.retract_assessments([]).retracted == 0
+    for bad in (["2"], [1.5], [[1, 2]]):
+        with pytest.raises(RecordError, match="must be integers"):
+            engine.retract_assessments(bad)
+    assert [row[0] for row in engine.scores().rows()] == [10]

@@ -37,6 +37,7 @@ from .batch import (
     _day_column,
     _encode_text,
     _id_column,
+    distinct_ids,
     row_label,
 )
 from .errors import EventError, RecordError
@@ -553,7 +554,7 @@ class AssessmentBook:
         refound = np.empty(0, np.int64)
         if remove.size:
             group = self.nominal[remove].astype(np.int64) * T + self.tool[remove]
-            refound = np.unique(group[self.current[group] == self.ids[remove]])
+            refound = distinct_ids(group[self.current[group] == self.ids[remove]])
             keep = np.ones(self.ids.shape[0], dtype=bool)
             keep[remove] = False
             self._take(keep)
@@ -659,7 +660,7 @@ class AssessmentBook:
         groups = np.concatenate([g for d in days for g in self._due.pop(d)])
         # an entry is stale if its group counts another assessment now
         stale = (self.current[groups] < 0) | (self.current_day[groups] > start)
-        groups = np.unique(groups[~stale])
+        groups = distinct_ids(groups[~stale])
         delta = -self.current_points[groups]
         self.current[groups] = -1
         self.current_points[groups] = 0
@@ -684,7 +685,7 @@ class AssessmentBook:
             return 0
         ids = np.concatenate([i for d in days for i in self._dated.pop(d)])
         rows = self.find(ids)
-        rows = np.unique(rows[rows >= 0])
+        rows = distinct_ids(rows[rows >= 0])
         rows = rows[self.day[rows] <= horizon]  # not a row corrected to a later date
         self.nominal[rows] = -1
         self.day[rows] = np.iinfo(np.int32).min

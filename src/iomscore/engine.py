@@ -39,7 +39,7 @@ from .assessments import (
     encode_assessments,
     expiry_days,
 )
-from .batch import EncodedBatch, RowLabel, encode_events, row_label
+from .batch import EncodedBatch, RowLabel, distinct_ids, encode_events, row_label
 from .calendar import (
     MAX_WINDOW_YEARS,
     day_number,
@@ -903,7 +903,7 @@ class Engine:
                 row=row,
                 field="event_id",
             )
-        ids = np.unique(values.astype(np.int64))
+        ids = distinct_ids(values.astype(np.int64))
         self._check_writable()
         with self._lock.write():
             slots = self._store.find_events(ids)
@@ -1251,7 +1251,7 @@ class Engine:
             with self._undone_if_failed(key):
                 missing = (index < 0) & take
                 if missing.any():  # a nominal with assessments and no events yet
-                    store.add_nominals(np.unique(batch.nominal_id[missing]))
+                    store.add_nominals(distinct_ids(batch.nominal_id[missing]))
                     index[missing] = store.find_nominals(batch.nominal_id[missing])
                 columns = (
                     batch.assessment_id,
@@ -1301,10 +1301,12 @@ class Engine:
         """Withdraw assessments by id; ids not held are reported in ``unknown``. If a
         withdrawn one counted, the latest other assessment of its tool in the
         window counts again (rule 10)."""
-        ids = np.unique(np.atleast_1d(np.asarray(list(np.atleast_1d(assessment_ids)))))
-        if ids.size and ids.dtype.kind not in "iu":
+        if isinstance(assessment_ids, set | frozenset | dict):
+            assessment_ids = list(assessment_ids)
+        values = np.atleast_1d(np.asarray(assessment_ids))
+        if values.ndim != 1 or (values.size and values.dtype.kind not in "iu"):
             raise RecordError("assessment ids to retract must be integers", field="assessment_id")
-        ids = ids.astype(np.int64)
+        ids = distinct_ids(values.astype(np.int64))
         self._check_writable()
         with self._lock.write():
             rows = self._book.find(ids)
