@@ -824,6 +824,12 @@ def test_demo_small(tmp_path, capsys):
     expected = reference.result(reference.score(events, mapping, cohort.as_of))
     assert read_result(out.read_text()) == expected
     assert "nominals scored" in captured.err
+    # the synthetic interventions are recorded and counted as the generator made them
+    made = synth.interventions(cohort, seed=3)
+    nominals = len(set(made["nominal_id"].tolist()))
+    assert f"interventions: {len(made['intervention_id']):,} recorded for {nominals:,} " in (
+        captured.err
+    )
     code = main(
         ["demo", "--nominals", "2000", "--events", "20000", "--weights", str(table), "--seed", "3"]
     )

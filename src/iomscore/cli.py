@@ -438,7 +438,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     _check_out(args, ("the weight table", args.weights))
     clock = _Clock()
     stages = Stages(
-        ["load kernels", "generate", "ingest", "score", "matrix", "what-if", "assess", "advance"],
+        [
+            "load kernels",
+            "generate",
+            "ingest",
+            "score",
+            "matrix",
+            "what-if",
+            "assess",
+            "interventions",
+            "advance",
+        ],
         quiet=args.quiet,
     )
     try:
@@ -450,6 +460,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         stages.begin("generate")
         cohort = synth.cohort(args.nominals, args.events, as_of=args.as_of, seed=args.seed)
         assessments = synth.assessments(cohort, seed=args.seed)
+        interventions = synth.interventions(cohort, seed=args.seed)
         clock.lap("generate")
         stages.begin("ingest")
         engine = Engine(weights, args.as_of)
@@ -469,6 +480,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         stages.begin("assess")
         assessed = engine.assess(assessments)
         assess_seconds = clock.lap("assess")
+        stages.begin("interventions")
+        recorded = engine.record_interventions(interventions)
+        clock.lap("interventions")
         stages.begin("advance")
         engine.advance(args.as_of + datetime.timedelta(days=1))
         clock.lap("advance 1 day")
@@ -482,6 +496,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     _err(_band_summary(result))
     _err(f"what-if every weight doubled: {len(full.changes):,} nominals would change band")
     _err(_demo_assessments(assessments, assessed, assess_seconds))
+    _err(_demo_interventions(interventions, recorded, args.as_of))
     memory = engine.memory()
     _err(
         f"memory: {memory['total_bytes'] / 2**20:,.1f} MiB, "
@@ -509,6 +524,20 @@ def _demo_assessments(columns: dict[str, np.ndarray], report: AssessReport, seco
         f"assessments, then: {report.taken:,} taken (OASys {np.count_nonzero(tools == 'oasys'):,}, "
         f"ASSET {np.count_nonzero(tools == 'asset'):,}) for {nominals:,} nominals, "
         f"{rate}; {len(report.changes):,} band changes"
+    )
+
+
+def _demo_interventions(columns: dict[str, np.ndarray], recorded: int, as_of: datetime.date) -> str:
+    """The demo's line on the synthetic interventions: how many, for how many nominals,
+    how many active at as_of, and the commonest kinds."""
+    day = np.datetime64(as_of, "D")
+    active = (columns["start"] <= day) & (np.isnat(columns["end"]) | (columns["end"] >= day))
+    kinds, counts = np.unique(columns["kind"], return_counts=True)
+    pairs = sorted(zip(counts.tolist(), kinds.tolist(), strict=True), reverse=True)
+    top = ", ".join(f"{kind} {count:,}" for count, kind in pairs[:3])
+    return (
+        f"interventions: {recorded:,} recorded for {np.unique(columns['nominal_id']).size:,} "
+        f"nominals, {int(active.sum()):,} active at {as_of}; most often {top}"
     )
 
 
