@@ -427,8 +427,9 @@ class AssessmentBook:
     @property
     def nbytes(self) -> int:
         """Bytes of the columns and the counting assessments' arrays."""
-        arrays = (self.ids, self.nominal, self.tool, self.score, self.day, self.current)
-        return sum(a.nbytes for a in (*arrays, self.current_day, self.current_points))
+        rows = (self.ids, self.nominal, self.tool, self.score, self.day)
+        groups = (self.current, self.current_day, self.current_points, self._stamp)
+        return sum(a.nbytes for a in (*rows, *groups))
 
     # -- lookups ---------------------------------------------------------------------------
     def _reserve(self, n_nominals: int) -> None:
