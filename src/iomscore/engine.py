@@ -16,6 +16,7 @@ never part of one. The compiled code releases the GIL while it runs.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime
 import os
 import threading
@@ -51,6 +52,17 @@ from .calendar import (
     years_before,
 )
 from .changelog import ChangeLog, ChangeTable
+from .cohort import (
+    DEFAULT_AREAS,
+    UNOWNED,
+    Decision,
+    DecisionBook,
+    OwnershipBook,
+    SelectionTable,
+    check_areas,
+    encode_decisions,
+    encode_ownership,
+)
 from .durable import Journal
 from .errors import EngineError, EventError, RecordError, StateError
 from .explanation import Explanation, Forecast, ForecastSteps, Timeline
@@ -131,6 +143,18 @@ _NO_ROWS = (
 )
 
 
+def _rows_of(table, keep: np.ndarray):
+    """A columnar result with only the rows ``keep`` marks (its other fields kept)."""
+    n = keep.shape[0]
+    changes = {
+        f.name: getattr(table, f.name)[keep]
+        for f in dataclasses.fields(table)
+        if isinstance(getattr(table, f.name), np.ndarray)
+        and getattr(table, f.name).shape[:1] == (n,)
+    }
+    return dataclasses.replace(table, **changes)
+
+
 def _now() -> str:
     """The time of a change or audited read: UTC, ISO 8601, to the microsecond."""
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds")
@@ -206,6 +230,14 @@ class Engine:
     assessment_table : AssessmentTable, optional
         Points for ASSET and OASys scores (rule 10); ``weights/assessments.csv``
         when omitted.
+    areas : sequence of str, optional
+        The areas (local boards) that own nominals; the seven West Midlands
+        boroughs (:data:`iomscore.cohort.DEFAULT_AREAS`) when omitted.
+    selection_band : {"LOW", "MEDIUM", "HIGH"}
+        A nominal not selected is a candidate at this band or above.
+    flex_groups : sequence of str, optional
+        The offence groups of the Flex strand (local priorities;
+        :data:`iomscore.groups.DEFAULT_FLEX` when omitted).
     history_years : int
         How long events are kept after they leave the window (years, default
         2): the archive that timelines and past scores (rule 9) count, and the
@@ -228,6 +260,9 @@ class Engine:
         history_years: int = 2,
         intervention_kinds: Catalogue | None = None,
         assessment_table: AssessmentTable | None = None,
+        areas: Sequence[str] | None = None,
+        selection_band: str = "LOW",
+        flex_groups: Sequence[str] | None = None,
     ) -> None:
         if as_of is None:
             raise EngineError("as_of is required: the date the scores are for (YYYY-MM-DD)")
@@ -250,6 +285,15 @@ class Engine:
             raise EngineError(f"assessment_table must be an AssessmentTable, not {kind}")
         self._assessment_table = assessment_table
         self._book = AssessmentBook(len(assessment_table.tools))
+        self._areas = check_areas(DEFAULT_AREAS if areas is None else areas)
+        if selection_band not in BAND_NAMES[1:]:
+            raise EngineError(
+                f"selection_band must be one of {', '.join(BAND_NAMES[1:])}, not {selection_band!r}"
+            )
+        self._selection_band = selection_band
+        self._owners = OwnershipBook()
+        self._decisions = DecisionBook()
+        self._flex = None if flex_groups is None else tuple(str(g) for g in flex_groups)
         self._as_of = self._check_calendar(_as_date(as_of), window_years, history_years)
         self._window_years = window_years
         self._thresholds = _check_thresholds(thresholds)
@@ -435,6 +479,9 @@ class Engine:
         history_years: int = 2,
         threads: int | None = None,
         assessment_table: AssessmentTable | None = None,
+        areas: Sequence[str] | None = None,
+        selection_band: str = "LOW",
+        flex_groups: Sequence[str] | None = None,
     ) -> Engine:
         """Open an engine directory, or create one (``create=True``).
 
@@ -448,7 +495,8 @@ class Engine:
         ----------
         path : str or path-like
             The directory (created with ``create=True``; its parent must exist).
-        weights, as_of, window_years, thresholds, history_years, assessment_table
+        weights, as_of, window_years, thresholds, history_years, assessment_table, areas,
+        selection_band, flex_groups
             The new engine's settings, with ``create=True`` (``as_of`` required,
             ``weights`` and ``assessment_table`` the shipped tables when
             omitted). An existing directory keeps its own: giving them is an
@@ -491,6 +539,9 @@ class Engine:
                     threads=threads,
                     history_years=history_years,
                     assessment_table=assessment_table,
+                    areas=areas,
+                    selection_band=selection_band,
+                    flex_groups=flex_groups,
                 )
                 engine._records.close()
                 engine._records = Records(directory, create=True)
@@ -519,10 +570,12 @@ class Engine:
                 os.close(fd)
                 raise
             return engine
-        if weights is not None or as_of is not None or assessment_table is not None:
+        settings = (weights, as_of, assessment_table, areas, flex_groups)
+        if any(value is not None for value in settings) or selection_band != "LOW":
             raise EngineError(
-                "weights, assessment_table and as_of set up a new directory (create=True); "
-                "an existing one keeps its own (reweight or advance it instead)"
+                "weights, as_of, assessment_table, areas, selection_band and flex_groups set "
+                "up a new directory (create=True); an existing one keeps its own (reweight or "
+                "advance it instead)"
             )
         if not directory.is_dir():
             raise StateError(f"{directory}: no such engine directory")
@@ -991,10 +1044,15 @@ class Engine:
             )
 
     # -- reads ---------------------------------------------------------------------------
-    def scores(self) -> ScoreTable:
-        """Every nominal with a live event: ``nominal_id, score, band`` in rule 6's order."""
+    def scores(self, area: str | None = None) -> ScoreTable:
+        """Every nominal with a live event or a counting assessment: ``nominal_id, score,
+        band`` in rule 6's order; with ``area``, those it owns at as_of (or
+        :data:`iomscore.cohort.UNOWNED`)."""
         with self._lock.read():
-            return self._scores_locked()
+            table = self._scores_locked()
+            if area is None:
+                return table
+            return _rows_of(table, self._in_area(table.nominal_id, area, day_number(self._as_of)))
 
     def _scores_locked(self) -> ScoreTable:
         by_id = self._by_id()
@@ -1370,6 +1428,287 @@ class Engine:
                 expires=expiry_days(days, self._window_years).astype("datetime64[D]"),
             )
 
+    # -- the cohort: areas, ownership and decisions ---------------------------------------
+    @property
+    def areas(self) -> tuple[str, ...]:
+        """The areas (local boards) that own nominals."""
+        return self._areas
+
+    @property
+    def selection_band(self) -> str:
+        """The lowest band at which a nominal not selected is a candidate."""
+        return self._selection_band
+
+    def record_owners(
+        self,
+        batch: object,
+        *,
+        user: str | None = None,
+        reason: str | None = None,
+        label: RowLabel = row_label,
+    ) -> int:
+        """Record owners, whole or not at all; returns how many records.
+
+        Parameters
+        ----------
+        batch : mapping of columns, pyarrow Table or pandas DataFrame
+            ``nominal_id, area, from_date``: the nominal is owned by the area from
+            that date until its next record. A transfer is a new record; the old
+            one is kept. A record for a nominal and date already recorded
+            replaces its area (a correction).
+
+        Raises
+        ------
+        RecordError
+            The first fault, naming its row and field: an unknown area, a bad id
+            or date, a nominal given twice for one date.
+        """
+        checked = encode_ownership(batch, self._areas, label=label)
+        self._check_writable()
+        context = self._context(user, reason)
+        rows = list(
+            zip(
+                checked.nominal_id.tolist(),
+                [self._areas[a] for a in checked.area.tolist()],
+                checked.day.astype("datetime64[D]").astype(str).tolist(),
+                strict=True,
+            )
+        )
+        with self._lock.write():
+            self._records.add_ownership(
+                rows, checked.nominal_id, time=context["time"], user=user, reason=reason
+            )
+            self._owners.add(checked)
+        return len(checked)
+
+    def owner(self, nominal_id: int, on: datetime.date | str | None = None) -> str | None:
+        """The area owning a nominal on a date (default as_of); None for no owner."""
+        number = _whole(nominal_id, "nominal_id")
+        day = day_number(self._as_of if on is None else _as_date(on))
+        with self._lock.read():
+            code = int(self._owners.area_of(np.array([number], np.int64), day)[0])
+        return None if code < 0 else self._areas[code]
+
+    def ownership(self, nominal_id: int) -> list[tuple[datetime.date, str]]:
+        """A nominal's ownership records ``(from_date, area)``, oldest first."""
+        number = _whole(nominal_id, "nominal_id")
+        with self._lock.read():
+            return [
+                (from_day_number(d), self._areas[a]) for d, a in self._owners.of_nominal(number)
+            ]
+
+    def transfers(
+        self,
+        since: datetime.date | str,
+        until: datetime.date | str | None = None,
+        area: str | None = None,
+    ) -> list[tuple[int, datetime.date, str, str]]:
+        """Transfers dated after ``since`` up to ``until`` (default as_of):
+        ``(nominal_id, date, from_area, to_area)`` by date; with ``area``, those into
+        or out of it."""
+        after = day_number(_as_date(since))
+        last = day_number(self._as_of if until is None else _as_date(until))
+        code = None if area is None else self._area_code(area)
+        with self._lock.read():
+            ids, days, old, new = self._owners.transfers(after, last)
+        return [
+            (n, from_day_number(d), self._areas[o], self._areas[w])
+            for n, d, o, w in zip(
+                ids.tolist(), days.tolist(), old.tolist(), new.tolist(), strict=True
+            )
+            if code is None or code in (o, w)
+        ]
+
+    def _area_code(self, area: str) -> int:
+        """An area's code; -1 for :data:`iomscore.cohort.UNOWNED`."""
+        if not isinstance(area, str):
+            raise EngineError(f"area must be a string, not {type(area).__name__}")
+        if area.strip().lower() == UNOWNED:
+            return -1
+        for code, name in enumerate(self._areas):
+            if name.lower() == area.strip().lower():
+                return code
+        raise EngineError(f"unknown area {area!r} (one of {', '.join(self._areas)}, or {UNOWNED})")
+
+    def _in_area(self, nominal_ids: np.ndarray, area: str | None, day: int) -> np.ndarray:
+        """Which of these nominals the area owns on a day (all, with no area)."""
+        if area is None:
+            return np.ones(len(nominal_ids), dtype=bool)
+        code = self._area_code(area)
+        return self._owners.area_of(np.asarray(nominal_ids, np.int64), day) == code
+
+    def decide(
+        self,
+        batch: object,
+        *,
+        user: str | None = None,
+        reason: str | None = None,
+        label: RowLabel = row_label,
+    ) -> int:
+        """Record selection decisions, whole or not at all, in row order; returns how many.
+
+        Parameters
+        ----------
+        batch : mapping of columns, pyarrow Table or pandas DataFrame
+            ``nominal_id, date, action, meeting_id``, and as needed ``lead_agency``
+            and ``tier`` (a ``select``: the agency is required, one of
+            :data:`iomscore.interventions.AGENCIES`), ``reason`` and ``note`` (a
+            ``deselect``: a reason of :data:`iomscore.cohort.DESELECT_REASONS`;
+            ``other`` needs a note), ``strand`` and ``strand_reason`` (a decision
+            that sets the nominal's strand, one of ``fixed``, ``flex``, ``free``).
+
+        Raises
+        ------
+        RecordError
+            The first fault, naming its row and field: selecting a nominal selected
+            already, de-selecting one not selected, a decision dated before the
+            nominal's last one or after as_of, a missing agency or reason, an
+            unknown value.
+        """
+        decisions = encode_decisions(batch, label=label, max_day=day_number(self._as_of))
+        self._check_writable()
+        context = self._context(user, reason)
+        with self._lock.write():
+            self._decisions.check(decisions, label)
+            if decisions:
+                self._records.add_decisions(
+                    decisions, time=context["time"], user=user, reason=reason
+                )
+            self._decisions.add(decisions)
+        return len(decisions)
+
+    def decisions(self, nominal_id: int | None = None) -> list[Decision]:
+        """Every decision in the order taken, or one nominal's."""
+        with self._lock.read():
+            if nominal_id is None:
+                return list(self._decisions.decisions)
+            return self._decisions.of_nominal(_whole(nominal_id, "nominal_id"))
+
+    def selection(
+        self,
+        as_of: datetime.date | str | None = None,
+        area: str | None = None,
+        strand: str | None = None,
+    ) -> SelectionTable:
+        """The nominals selected on a date (default as_of), with their score and band
+        on that date, owner, strand and selection; of one area (or
+        :data:`iomscore.cohort.UNOWNED`) and strand."""
+        with self._lock.read():
+            date = self._as_of if as_of is None else self._check_past_date(as_of, "as_of")
+            state = self._decisions.state_on(date)
+            ids = np.array(sorted(state), dtype=np.int64)
+            if date == self._as_of:
+                scores = self._scores_of_locked(ids)
+            else:
+                past = self.scores_at(date)
+                lookup = dict(zip(past.nominal_id.tolist(), past.score.tolist(), strict=True))
+                scores = np.array([lookup.get(n, 0) for n in ids.tolist()], np.int64)
+            return self._cohort_table(date, ids, scores, state, area, strand)
+
+    def candidates(self, area: str | None = None, strand: str | None = None) -> SelectionTable:
+        """Nominals at or above the selection band at as_of and not selected: the
+        meeting's candidates, of one area (or unowned) and strand."""
+        with self._lock.read():
+            table = self._scores_locked()
+            floor = BAND_NAMES.index(self._selection_band)
+            state = self._decisions.state_on(self._as_of)
+            banded = table.band >= floor
+            ids, scores = table.nominal_id[banded], table.score[banded]
+            free = np.array([n not in state for n in ids.tolist()], dtype=bool)
+            return self._cohort_table(self._as_of, ids[free], scores[free], {}, area, strand)
+
+    def _scores_of_locked(self, ids: np.ndarray) -> np.ndarray:
+        index = self._store.find_nominals(np.ascontiguousarray(ids, dtype=np.int64))
+        out = np.zeros(ids.size, dtype=np.int64)
+        held = index >= 0
+        out[held] = self._store.scores()[index[held]]
+        return out
+
+    def _cohort_table(self, date, ids, scores, state, area, strand) -> SelectionTable:
+        """Selected nominals or candidates as a SelectionTable: filtered by area and
+        strand, ordered by band (highest first), score descending, nominal_id."""
+        day = day_number(date)
+        keep = self._in_area(ids, area, day)
+        ids, scores = ids[keep], scores[keep]
+        bands = band_codes(scores, self._thresholds)
+        strands, set_by = self._strands(ids, state)
+        if strand is not None:
+            if strand not in ("fixed", "flex", "free"):
+                raise EngineError(f"strand must be fixed, flex or free, not {strand!r}")
+            chosen = np.array([s == strand for s in strands], dtype=bool)
+            ids, scores, bands = ids[chosen], scores[chosen], bands[chosen]
+            strands = [s for s, c in zip(strands, chosen.tolist(), strict=True) if c]
+            set_by = [s for s, c in zip(set_by, chosen.tolist(), strict=True) if c]
+        order = np.lexsort((ids, -scores, -bands.astype(np.int64)))
+        ids, scores, bands = ids[order], scores[order], bands[order]
+        strands = [strands[i] for i in order.tolist()]
+        set_by = [set_by[i] for i in order.tolist()]
+        areas = self._owners.area_of(ids, day)
+        picked = [state.get(n, (None, None))[0] for n in ids.tolist()]
+        return SelectionTable(
+            as_of=date,
+            nominal_id=ids,
+            score=scores,
+            band=tuple(BAND_NAMES[b] for b in bands.tolist()),
+            area=tuple("" if a < 0 else self._areas[a] for a in areas.tolist()),
+            strand=tuple(strands),
+            strand_set_by=tuple(set_by),
+            selected_on=tuple(None if d is None else d.date for d in picked),
+            meeting_id=tuple(None if d is None else d.meeting_id for d in picked),
+            lead_agency=tuple(None if d is None else d.lead_agency for d in picked),
+            tier=tuple(None if d is None else d.tier for d in picked),
+        )
+
+    def _strands(self, ids: np.ndarray, state: dict) -> tuple[list[str], list[str]]:
+        """Each nominal's strand: a decision's where one set it, else the rule of
+        :func:`iomscore.groups.strand_of` over its counting events' points."""
+        from .groups import DEFAULT_FLEX, STRANDS, OffenceGroups, strands
+
+        groups = self._offence_groups()
+        if groups is None:
+            groups = self._groups_cache = OffenceGroups.default()
+        points = self._group_points(ids, groups)
+        flex = DEFAULT_FLEX if self._flex is None else self._flex
+        codes = strands(points, groups.groups, flex).tolist()
+        from_events = [STRANDS[c] for c in codes]
+        out, set_by = [], []
+        for n, computed in zip(ids.tolist(), from_events, strict=True):
+            setting = state.get(n, (None, None))[1]
+            if setting is not None:
+                out.append(setting.strand)
+                set_by.append("decision")
+            else:
+                out.append(computed)
+                set_by.append("events")
+        return out, set_by
+
+    def _offence_groups(self):
+        return getattr(self, "_groups_cache", None)
+
+    def _group_points(self, ids: np.ndarray, groups) -> np.ndarray:
+        """Points of each nominal's live events by offence group (nominals x groups)."""
+        n_groups = len(groups.groups)
+        out = np.zeros((ids.size, n_groups), dtype=np.int64)
+        if ids.size == 0:
+            return out
+        matrix = self._matrix()
+        rows = np.searchsorted(matrix.nominal_id, ids)
+        rows[rows == matrix.nominal_id.size] = 0
+        held = (
+            (matrix.nominal_id[rows] == ids) if matrix.nominal_id.size else np.zeros(ids.size, bool)
+        )
+        weights = self._weights
+        group_of_offence = groups.group_index(weights.offences)
+        kind_group = np.tile(group_of_offence, len(weights.datasets))
+        points = self._store.points()
+        for i in np.flatnonzero(held).tolist():
+            lo, hi = matrix.indptr[rows[i]], matrix.indptr[rows[i] + 1]
+            kinds = matrix.indices[lo:hi].astype(np.int64)
+            np.add.at(
+                out[i], kind_group[kinds], matrix.data[lo:hi].astype(np.int64) * points[kinds]
+            )
+        return out
+
     # -- why, when and how it moved (rules 7-9) ------------------------------------------
     def _nominal_index(self, nominal_id: int) -> int:
         """The store index of a nominal; an EngineError naming an id never held."""
@@ -1516,7 +1855,12 @@ class Engine:
         return table[days - self._expiry_cache[1]]
 
     def forecast(
-        self, nominal_id: int | None = None, *, user: str | None = None, reason: str | None = None
+        self,
+        nominal_id: int | None = None,
+        *,
+        area: str | None = None,
+        user: str | None = None,
+        reason: str | None = None,
     ) -> Forecast | ForecastSteps:
         """Rule 8: when scores fall if no new event comes.
 
@@ -1553,7 +1897,7 @@ class Engine:
             index = store.find_nominals(table.nominal_id)
             banded = table.band > 0
             index = index[banded]
-            return Forecast(
+            result = Forecast(
                 as_of=self._as_of,
                 weights_name=self._weights.name,
                 weights_sha256=self._weights.sha256,
@@ -1564,6 +1908,9 @@ class Engine:
                 falls_to=falls_to[index],
                 none_on=group_day[none[index]].astype("datetime64[D]"),
             )
+            if area is None:
+                return result
+            return _rows_of(result, self._in_area(result.nominal_id, area, day_number(self._as_of)))
 
     def _forecast_steps(self, nominal_id: int) -> ForecastSteps:
         index = self._nominal_index(nominal_id)
@@ -1790,14 +2137,26 @@ class Engine:
         return held | (latest != seqs)
 
     def changes(
-        self, since: datetime.date | str | None = None, nominal_id: int | None = None
+        self,
+        since: datetime.date | str | None = None,
+        nominal_id: int | None = None,
+        area: str | None = None,
     ) -> ChangeTable:
         """The change log: every band change reported (date, nominal_id, old and new
         band, score, cause), oldest first, for the retained history; from
-        ``since`` on, of one nominal or all."""
+        ``since`` on, of one nominal or all; with ``area``, the changes of the
+        nominals it owned on each change's date."""
         with self._lock.read():
             first = None if since is None else day_number(_as_date(since))
-            return self._changelog.table(first, None if nominal_id is None else int(nominal_id))
+            table = self._changelog.table(first, None if nominal_id is None else int(nominal_id))
+            if area is None:
+                return table
+            days = table.date.astype("datetime64[D]").astype(np.int64)
+            keep = np.zeros(days.size, dtype=bool)
+            for day in np.unique(days).tolist():
+                on = days == day
+                keep[on] = self._in_area(table.nominal_id[on], area, day)
+            return _rows_of(table, keep)
 
     # -- the count matrix and reweighting ---------------------------------------------------
     def matrix(self) -> CountMatrix:

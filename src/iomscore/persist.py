@@ -53,6 +53,9 @@ def capture(engine: Engine, generation: int) -> State:
             "thresholds": list(engine.thresholds),
             "weights": engine.weights.sha256,
             "assessment_table": engine.assessment_table.sha256,
+            "areas": list(engine.areas),
+            "selection_band": engine.selection_band,
+            "flex_groups": None if engine._flex is None else list(engine._flex),
             "history": [[r.name, r.sha256, r.as_of.isoformat(), r.mode] for r in engine.history],
             "live_events": int(live.size),
             "archived_events": int(archived[0].size),
@@ -115,6 +118,9 @@ def restore(
             threads=threads,
             history_years=meta["history_years"],
             assessment_table=assessment_table,
+            areas=meta.get("areas"),  # None before areas: the default
+            selection_band=meta.get("selection_band", "LOW"),
+            flex_groups=meta.get("flex_groups"),
         )
         history = [
             WeightsRecord(name, sha, datetime.date.fromisoformat(day), mode)
@@ -149,6 +155,7 @@ def restore(
             raise StateError(f"{where}: section 'live' holds events that do not fit its window")
         store.apply(ids, nominal_ids, kinds, days, action, index)
     engine._archive.append(*state.archived)
+    _restore_cohort(engine, records, where)
     ids, nominal, tool, score, day = state.assessments
     if ids.size:
         n_nom = state.nominals.size
@@ -189,6 +196,30 @@ def restore(
             )
     engine._version += 1
     return engine
+
+
+def _restore_cohort(engine: Engine, records: Records, where: str) -> None:
+    """The ownership records and decisions, from the records database (their home)."""
+    from .cohort import Decision, encode_ownership
+
+    rows = records.ownership_rows()
+    if rows:
+        nominal, area, date = zip(*rows, strict=True)
+        try:
+            checked = encode_ownership(
+                {"nominal_id": list(nominal), "area": list(area), "from_date": list(date)},
+                engine.areas,
+            )
+        except StateError:
+            raise
+        except Exception as exc:
+            raise StateError(f"{where}: records.sqlite's ownership does not fit ({exc})") from None
+        engine._owners.add(checked)
+    decisions = [
+        Decision(n, datetime.date.fromisoformat(d), *rest)
+        for n, d, *rest in records.decision_rows()
+    ]
+    engine._decisions.add(decisions)
 
 
 def replay(engine: Engine, record: Record) -> None:

@@ -7,6 +7,9 @@ tools can query read-only::
     weight_tables(sha256, name, csv, first_used)        every table ever scored with
     assessment_tables(sha256, name, csv, first_used)    every assessment table used
     assessments(assessment_id, nominal_id, tool, score, date)   held assessments
+    ownership(nominal_id, area, from_date)               owners; a transfer adds a row
+    decisions(seq, nominal_id, date, action, meeting_id, lead_agency, tier, reason,
+              note, strand, strand_reason)                selections and de-selections
     interventions(intervention_id, nominal_id, kind, start, end, lead_agency)
     change_log(generation, sequence, position, date, nominal_id, old_band, new_band,
                score, cause)                             every band change reported
@@ -91,6 +94,16 @@ CREATE TABLE IF NOT EXISTS assessments (
 );
 CREATE INDEX IF NOT EXISTS assessments_nominal ON assessments (nominal_id);
 CREATE INDEX IF NOT EXISTS assessments_date ON assessments (date);
+CREATE TABLE IF NOT EXISTS ownership (
+    nominal_id INTEGER NOT NULL, area TEXT NOT NULL, from_date TEXT NOT NULL,
+    PRIMARY KEY (nominal_id, from_date)
+);
+CREATE TABLE IF NOT EXISTS decisions (
+    seq INTEGER PRIMARY KEY, nominal_id INTEGER NOT NULL, date TEXT NOT NULL,
+    action TEXT NOT NULL, meeting_id TEXT NOT NULL, lead_agency TEXT, tier TEXT, reason TEXT,
+    note TEXT, strand TEXT, strand_reason TEXT
+);
+CREATE INDEX IF NOT EXISTS decisions_nominal ON decisions (nominal_id);
 """
 
 
@@ -314,6 +327,63 @@ class Records:
                 ),
             )
             self._append_audit(time, user, "record_interventions", batch.nominal_id, reason, None)
+
+    def add_ownership(
+        self, rows, nominal_ids: np.ndarray, *, time: str, user: str | None, reason: str | None
+    ) -> None:
+        """Record owners ``(nominal_id, area, from_date ISO)`` (a row for a recorded
+        nominal and date replaces its area), with the audit entry, in one transaction."""
+        with self._transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO ownership VALUES (?, ?, ?)", rows)
+            self._append_audit(time, user, "record_owners", nominal_ids, reason, None)
+
+    def add_decisions(self, decisions, *, time: str, user: str | None, reason: str | None) -> None:
+        """Record decisions (iomscore.cohort.Decision, checked) in order, with the audit
+        entry, in one transaction."""
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO decisions (nominal_id, date, action, meeting_id, lead_agency, tier, "
+                "reason, note, strand, strand_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    (
+                        d.nominal_id,
+                        d.date.isoformat(),
+                        d.action,
+                        d.meeting_id,
+                        d.lead_agency,
+                        d.tier,
+                        d.reason,
+                        d.note,
+                        d.strand,
+                        d.strand_reason,
+                    )
+                    for d in decisions
+                ),
+            )
+            touched = np.array([d.nominal_id for d in decisions], np.int64)
+            self._append_audit(time, user, "decide", touched, reason, None)
+
+    def ownership_rows(self) -> list[tuple[int, str, str]]:
+        """Every ownership record ``(nominal_id, area, from_date ISO)``; none in a
+        directory made before ownership (a readonly open may lack the table)."""
+        with self._errors():
+            try:
+                return self._db.execute(
+                    "SELECT nominal_id, area, from_date FROM ownership"
+                ).fetchall()
+            except sqlite3.OperationalError:
+                return []
+
+    def decision_rows(self) -> list[tuple]:
+        """Every decision, in the order taken (columns as the table's, without seq)."""
+        with self._errors():
+            try:
+                return self._db.execute(
+                    "SELECT nominal_id, date, action, meeting_id, lead_agency, tier, reason, "
+                    "note, strand, strand_reason FROM decisions ORDER BY seq"
+                ).fetchall()
+            except sqlite3.OperationalError:
+                return []
 
     def end_intervention(
         self,
