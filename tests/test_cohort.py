@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import event_columns, make_weights
+from strategies import DATASETS, OFFENCES, event_columns, make_weights
 
 from iomscore import Engine, EngineError, reference
 from iomscore.cohort import DEFAULT_AREAS, DESELECT_REASONS, UNOWNED
 from iomscore.errors import RecordError
+from iomscore.groups import DEFAULT_FLEX, OffenceGroups, strand_of
 
 D = datetime.date
 AS_OF = D(2026, 11, 26)
@@ -328,3 +329,38 @@ def test_owners_and_decisions_survive_a_reopen_and_are_audited(tmp_path):
         operations = [e.operation for e in engine.audit(user="a1")]
         assert operations == ["record_owners", "decide"]
         assert np.array_equal(engine.selection().nominal_id, np.array([1]))
+
+
+@settings(deadline=None)
+@given(
+    events=st.lists(
+        st.tuples(
+            st.integers(1, 6),
+            st.sampled_from(DATASETS),
+            st.sampled_from(OFFENCES),
+            st.integers(0, 700),
+        ),
+        max_size=40,
+    ),
+    flex=st.sampled_from([None, ("violence",), ("domestic_abuse", "other_acquisitive")]),
+)
+def test_strands_from_events_follow_the_rule(events, flex):
+    """Each candidate's strand is strand_of over the points of its counting events by
+    offence group, computed here from the reference."""
+    groups = OffenceGroups.default()
+    engine = Engine(WEIGHTS, AS_OF, threads=1, selection_band="LOW", flex_groups=flex)
+    held = [
+        reference.Event(i, n, d, o, AS_OF - datetime.timedelta(days=k))
+        for i, (n, d, o, k) in enumerate(events, start=1)
+    ]
+    engine.ingest(event_columns(held))
+    mapping = WEIGHTS.to_mapping()
+    live = [e for e in held if reference.in_window(e.date, AS_OF)]
+    table = engine.candidates()
+    for nominal, strand in zip(table.nominal_id.tolist(), table.strand, strict=True):
+        points: dict[str, int] = {}
+        for e in live:
+            if e.nominal_id == nominal:
+                group = groups.group_of(e.offence)
+                points[group] = points.get(group, 0) + mapping[(e.dataset, e.offence)]
+        assert strand == strand_of(points, DEFAULT_FLEX if flex is None else flex)

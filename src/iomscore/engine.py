@@ -1700,14 +1700,18 @@ class Engine:
         weights = self._weights
         group_of_offence = groups.group_index(weights.offences)
         kind_group = np.tile(group_of_offence, len(weights.datasets))
-        points = self._store.points()
-        for i in np.flatnonzero(held).tolist():
-            lo, hi = matrix.indptr[rows[i]], matrix.indptr[rows[i] + 1]
-            kinds = matrix.indices[lo:hi].astype(np.int64)
-            np.add.at(
-                out[i], kind_group[kinds], matrix.data[lo:hi].astype(np.int64) * points[kinds]
-            )
-        return out
+        # every entry of the held nominals' rows, with its row in ``out``
+        which = np.flatnonzero(held)
+        starts, ends = matrix.indptr[rows[which]], matrix.indptr[rows[which] + 1]
+        lengths = ends - starts
+        entry = np.repeat(starts - np.cumsum(lengths) + lengths, lengths) + np.arange(lengths.sum())
+        owner = np.repeat(which, lengths)
+        kinds = matrix.indices[entry].astype(np.int64)
+        points = matrix.data[entry].astype(np.int64) * self._store.points()[kinds]
+        flat = np.bincount(
+            owner * n_groups + kind_group[kinds], weights=points, minlength=out.size
+        )  # exact in float64: below 2**53
+        return flat.astype(np.int64).reshape(ids.size, n_groups)
 
     # -- why, when and how it moved (rules 7-9) ------------------------------------------
     def _nominal_index(self, nominal_id: int) -> int:
