@@ -364,3 +364,24 @@ def test_strands_from_events_follow_the_rule(events, flex):
                 group = groups.group_of(e.offence)
                 points[group] = points.get(group, 0) + mapping[(e.dataset, e.offence)]
         assert strand == strand_of(points, DEFAULT_FLEX if flex is None else flex)
+
+
+def test_a_nominal_selected_with_no_event_is_held_with_score_zero(tmp_path):
+    folder = tmp_path / "engine"
+    with Engine.open(folder, weights=WEIGHTS, as_of=AS_OF, create=True) as engine:
+        with pytest.raises(EngineError, match="not held"):
+            engine.explain(77)
+        engine.decide(
+            _batch(
+                [
+                    _decision(
+                        77, "2026-11-20", "select", strand="free", strand_reason="local concern"
+                    )
+                ]
+            )
+        )
+        assert engine.explain(77).rows() == [] and engine.explain(77).score == 0
+        assert engine.timeline(77, "2026-01-01").rows() == [(D(2026, 1, 1), 0, "NONE")]
+        assert engine.selection().rows()[0][:5] == (77, 0, "NONE", "", "free")
+    with Engine.open(folder) as engine:  # from the journal-less state: held again on open
+        assert engine.explain(77).score == 0

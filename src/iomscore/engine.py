@@ -1550,7 +1550,9 @@ class Engine:
         Parameters
         ----------
         batch : mapping of columns, pyarrow Table or pandas DataFrame
-            ``nominal_id, date, action, meeting_id``, and as needed ``lead_agency``
+            ``nominal_id, date, action, meeting_id`` (a nominal the engine holds no
+            event of may be selected: it is held from then on, with score 0), and as
+            needed ``lead_agency``
             and ``tier`` (a ``select``: the agency is required, one of
             :data:`iomscore.interventions.AGENCIES`), ``reason`` and ``note`` (a
             ``deselect``: a reason of :data:`iomscore.cohort.DESELECT_REASONS`;
@@ -1575,7 +1577,19 @@ class Engine:
                     decisions, time=context["time"], user=user, reason=reason
                 )
             self._decisions.add(decisions)
+            self._hold_decided(decisions)
         return len(decisions)
+
+    def _hold_decided(self, decisions: Sequence[Decision]) -> None:
+        """Hold every nominal a decision names (one selected for local concern may
+        have no event): explain, timeline and forecast then answer for it (score 0)."""
+        ids = np.array([d.nominal_id for d in decisions], dtype=np.int64)
+        if ids.size:
+            ids = distinct_ids(ids)
+            new = ids[self._store.find_nominals(ids) < 0]
+            if new.size:
+                self._store.add_nominals(new)
+                self._version += 1
 
     def decisions(self, nominal_id: int | None = None) -> list[Decision]:
         """Every decision in the order taken, or one nominal's."""

@@ -220,6 +220,7 @@ def _restore_cohort(engine: Engine, records: Records, where: str) -> None:
         for n, d, *rest in records.decision_rows()
     ]
     engine._decisions.add(decisions)
+    engine._hold_decided(decisions)
 
 
 def replay(engine: Engine, record: Record) -> None:
