@@ -589,3 +589,265 @@ def test_synthetic_assessments_bad_arguments(kwargs, error):
         synth.assessments(synth.cohort(10, 20), **kwargs)
     with pytest.raises(TypeError):
         synth.assessments({"nominal_id": [1]})
+
+
+# ------------------------------------------------------------------- ownership (areas)
+
+
+def test_synthetic_ownership_is_valid_deterministic_and_owns_everyone():
+    from iomscore import Engine, Weights
+    from iomscore.cohort import DEFAULT_AREAS
+
+    c = synth.cohort(2_000, 12_000, seed=5)
+    table = synth.ownership(c, seed=5)
+    assert tuple(table) == ("nominal_id", "area", "from_date")
+    again = synth.ownership(c, seed=5)
+    for name in table:
+        np.testing.assert_array_equal(table[name], again[name], err_msg=name)
+    assert table["nominal_id"].dtype == np.int64 and table["from_date"].dtype == "datetime64[D]"
+    assert set(table["area"].tolist()) == set(DEFAULT_AREAS)
+    # rows by date, then nominal_id
+    order = np.lexsort((table["nominal_id"], table["from_date"]))
+    np.testing.assert_array_equal(order, np.arange(order.size))
+    # every nominal of the cohort owned from before its first event and the window
+    nominals, counts = np.unique(table["nominal_id"], return_counts=True)
+    np.testing.assert_array_equal(nominals, np.unique(c.nominal_id))
+    first = min(c.date.min(), np.datetime64(window_start(c.as_of, 2)))
+    owned_from = table["from_date"][np.sort(np.unique(table["nominal_id"], return_index=True)[1])]
+    assert owned_from.max() < first and owned_from.min() >= first - 365
+    # 3% transferred once, in the last year, to another area
+    assert counts.max() == 2 and np.count_nonzero(counts == 2) == round(0.03 * nominals.size)
+    as_of = np.datetime64(c.as_of)
+    later = table["from_date"] >= first
+    assert later.sum() == round(0.03 * nominals.size)
+    assert table["from_date"][later].min() > as_of - 365 and table["from_date"].max() <= as_of
+    engine = Engine(Weights.default(), c.as_of)
+    assert engine.record_owners(table) == len(table["nominal_id"])  # every row valid
+    moves = engine.transfers(c.as_of - datetime.timedelta(days=365))
+    assert len(moves) == round(0.03 * nominals.size)
+    assert all(old != new for _, _, old, new in moves)
+    assert all(engine.owner(int(n)) is not None for n in nominals[:50])
+
+
+def test_synthetic_ownership_follows_the_boroughs_populations(mid):
+    # Each area's share of nominals is within 4 standard errors (of a binomial share,
+    # from the law, not this seed) of its population share: a seeded draw passes, equal
+    # weights (Birmingham 1 in 7 instead of about 2 in 5) fail by far.
+    table = synth.ownership(mid, seed=11)
+    first = np.unique(table["nominal_id"], return_index=True)[1]
+    areas = table["area"][first]  # each nominal's first owner
+    total = sum(synth.AREA_POPULATION.values())
+    for area, people in synth.AREA_POPULATION.items():
+        p = people / total
+        observed = np.mean(areas == area)
+        assert abs(observed - p) < 4 * math.sqrt(p * (1 - p) / areas.size), area
+    counts = {a: int(np.count_nonzero(areas == a)) for a in synth.AREA_POPULATION}
+    assert max(counts, key=counts.get) == "Birmingham"
+    assert counts["Birmingham"] > 0.35 * areas.size
+
+
+def test_synthetic_ownership_with_other_areas_and_weights():
+    c = synth.cohort(3_000, 6_000, seed=2)
+    even = synth.ownership(c, areas=("North", "South"), seed=2, transfer_share=0.1)
+    assert set(even["area"].tolist()) == {"North", "South"}
+    ids, counts = np.unique(even["nominal_id"], return_counts=True)
+    assert np.count_nonzero(counts == 2) == 300
+    first = np.unique(even["nominal_id"], return_index=True)[1]
+    assert abs(np.mean(even["area"][first] == "North") - 0.5) < 4 * math.sqrt(0.25 / 3_000)
+    leaning = synth.ownership(c, areas=("A", "B"), weights=(9, 1), transfer_share=0)
+    assert len(leaning["nominal_id"]) == ids.size
+    assert abs(np.mean(leaning["area"] == "A") - 0.9) < 4 * math.sqrt(0.09 / 3_000)
+    one = synth.ownership(c, areas=("Only",), transfer_share=0)
+    assert set(one["area"].tolist()) == {"Only"}
+    assert not np.array_equal(synth.ownership(c, seed=1)["area"], synth.ownership(c)["area"])
+    empty = synth.ownership(synth.cohort(0, 0))
+    assert all(len(column) == 0 for column in empty.values())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"transfer_share": 1.5}, ValueError),
+        ({"seed": -1}, ValueError),
+        ({"areas": ("Only",)}, ValueError),  # a transfer needs two areas
+        ({"areas": ("A", "a"), "transfer_share": 0}, ValueError),
+        ({"areas": ()}, ValueError),
+        ({"areas": ("A", "B"), "weights": (1,)}, ValueError),
+        ({"areas": ("A", "B"), "weights": (1, 0)}, ValueError),
+    ],
+)
+def test_synthetic_ownership_bad_arguments(kwargs, error):
+    with pytest.raises(error):
+        synth.ownership(synth.cohort(10, 20), **kwargs)
+    with pytest.raises(TypeError):
+        synth.ownership({"nominal_id": [1]})
+
+
+# ------------------------------------------------------------------- ODOC decisions
+
+
+@pytest.fixture(scope="module")
+def mid_scores(mid):
+    from iomscore import Engine, Weights
+
+    engine = Engine(Weights.default(), mid.as_of)
+    engine.ingest(mid)
+    return engine.scores()
+
+
+def test_meetings_fall_monthly_on_the_second_tuesday():
+    held = synth.meetings(AS_OF)
+    assert len(held) == 12 and held[0][0] == "odoc-2025-12" and held[-1][0] == "odoc-2026-11"
+    for meeting_id, date in held:
+        assert date.weekday() == 1 and 8 <= date.day <= 14  # the second Tuesday
+        assert meeting_id == f"odoc-{date.year:04d}-{date.month:02d}" and date <= AS_OF
+    # a date before its month's meeting: the last meeting is the month before
+    assert synth.meetings(datetime.date(2026, 11, 9), 1) == [
+        ("odoc-2026-10", datetime.date(2026, 10, 13))
+    ]
+    assert synth.meetings(datetime.date(2026, 1, 5), 1)[0][0] == "odoc-2025-12"
+    assert synth.meetings(AS_OF, 0) == []
+
+
+def _check_legal(table, as_of):
+    """Each nominal's decisions: dated in order, select and deselect in turn from a select."""
+    assert np.all(np.diff(table["date"]) >= np.timedelta64(0, "D"))
+    assert table["date"].max() <= np.datetime64(as_of)
+    last: dict[int, str] = {}
+    for nominal, action in zip(table["nominal_id"].tolist(), table["action"].tolist(), strict=True):
+        assert action == ("deselect" if last.get(nominal) == "select" else "select")
+        last[nominal] = action
+
+
+def test_synthetic_decisions_are_legal_and_deterministic(mid_scores):
+    from iomscore import Engine, Weights
+    from iomscore.cohort import DECISION_COLUMNS, DECISION_OPTIONAL, DESELECT_REASONS
+
+    table = synth.decisions(mid_scores, seed=3)
+    assert tuple(table) == DECISION_COLUMNS + DECISION_OPTIONAL
+    again = synth.decisions(mid_scores, seed=3)
+    for name in table:
+        np.testing.assert_array_equal(table[name], again[name], err_msg=name)
+    n = len(table["nominal_id"])
+    assert n > 100 and all(len(column) == n for column in table.values())
+    _check_legal(table, mid_scores.as_of)
+    held = dict(synth.meetings(mid_scores.as_of))
+    assert all(
+        held[m] == d.astype(datetime.date)
+        for m, d in zip(table["meeting_id"], table["date"], strict=True)
+    )
+    # only banded nominals, selections led by an IOM agency, tiers by band
+    band = dict(zip(mid_scores.nominal_id.tolist(), mid_scores.band.tolist(), strict=True))
+    assert all(band[n] >= 1 for n in table["nominal_id"].tolist())
+    picks = table["action"] == "select"
+    assert set(table["lead_agency"][picks].tolist()) == {
+        "police",
+        "probation",
+        "youth_offending_service",
+    }
+    assert all(v is None for v in table["lead_agency"][~picks].tolist())
+    for nominal, tier in zip(
+        table["nominal_id"][picks].tolist(), table["tier"][picks].tolist(), strict=True
+    ):
+        assert tier in (None, str(4 - band[nominal]))
+    # de-selections: a reason of the engine's, a note for "other" only
+    reasons = table["reason"][~picks]
+    assert set(reasons.tolist()) <= set(DESELECT_REASONS)
+    assert all(
+        (note is not None) == (reason == "other")
+        for reason, note in zip(reasons, table["note"][~picks], strict=True)
+    )
+    assert all(v is None for v in table["reason"][picks].tolist())
+    # a strand set by a decision has its reason
+    free = table["strand"] == "free"
+    assert free.any() and all(table["strand_reason"][free])
+    # the engine takes them whole, and selects whom they leave selected
+    engine = Engine(Weights.default(), mid_scores.as_of)
+    assert engine.decide(table) == n
+    last = {}
+    for nominal, action in zip(table["nominal_id"].tolist(), table["action"].tolist(), strict=True):
+        last[nominal] = action
+    expected = sorted(k for k, v in last.items() if v == "select")
+    assert sorted(engine.selection().nominal_id.tolist()) == expected
+
+
+def test_synthetic_decisions_follow_their_shares(mid_scores):
+    # Selections: exactly round(select_share * banded). De-selections: at each meeting each
+    # nominal selected before it leaves with chance deselect_rate, so their count is a sum
+    # of binomials; within 4 standard errors of its mean (from the law, not this seed):
+    # a seeded draw passes, a rate of 0.03 instead of 0.05 (over 4 errors off) fails.
+    rate = 0.05
+    table = synth.decisions(mid_scores, seed=8, select_share=0.6, deselect_rate=rate)
+    banded = int(np.count_nonzero(mid_scores.band >= 1))
+    picks = table["action"] == "select"
+    assert picks.sum() == round(0.6 * banded)
+    selected: set[int] = set()
+    exposed = 0
+    for meeting_id, _ in synth.meetings(mid_scores.as_of):
+        exposed += len(selected)
+        mine = table["meeting_id"] == meeting_id
+        for nominal, action in zip(
+            table["nominal_id"][mine].tolist(), table["action"][mine].tolist(), strict=True
+        ):
+            (selected.add if action == "select" else selected.discard)(nominal)
+    leaving = int((~picks).sum())
+    assert abs(leaving - rate * exposed) < 4 * math.sqrt(exposed * rate * (1 - rate))
+    # higher bands are picked first: HIGH over-represented among the selections
+    band = dict(zip(mid_scores.nominal_id.tolist(), mid_scores.band.tolist(), strict=True))
+    chosen = np.array([band[n] for n in table["nominal_id"][picks].tolist()])
+    assert np.mean(chosen == 3) > 1.5 * np.mean(mid_scores.band[mid_scores.band >= 1] == 3)
+
+
+def test_synthetic_deselection_reasons_follow_the_mix(mid_scores):
+    # Each reason's share within 4 standard errors (binomial, from the stated weights) over
+    # five seeds: a seeded draw passes; a weight 6 points off (about 6 errors) fails.
+    parts = []
+    for seed in range(9, 14):
+        table = synth.decisions(mid_scores, seed=seed, select_share=1.0, deselect_rate=0.3)
+        parts.append(table["reason"][table["action"] == "deselect"])
+    reasons = np.concatenate(parts)
+    assert reasons.size > 2_000
+    weights = {"score_below_threshold": 55, "long_custodial_sentence": 20}
+    weights |= {"moved_out_of_force": 10, "deceased": 3, "other": 12}
+    for reason, weight in weights.items():
+        p = weight / 100
+        assert abs(np.mean(reasons == reason) - p) < 4 * math.sqrt(p * (1 - p) / reasons.size), (
+            reason
+        )
+
+
+def test_synthetic_decisions_options_and_edges(mid_scores):
+    high = synth.decisions(mid_scores, band="HIGH", seed=1)
+    band = dict(zip(mid_scores.nominal_id.tolist(), mid_scores.band.tolist(), strict=True))
+    assert {band[n] for n in high["nominal_id"].tolist()} == {3}
+    earlier = mid_scores.as_of - datetime.timedelta(days=60)
+    table = synth.decisions(mid_scores, as_of=earlier, months=3)
+    assert table["date"].max() <= np.datetime64(earlier)
+    assert len(set(table["meeting_id"].tolist())) == 3
+    _check_legal(table, earlier)
+    assert not np.array_equal(
+        synth.decisions(mid_scores, seed=1)["nominal_id"], synth.decisions(mid_scores)["nominal_id"]
+    )
+    none = synth.decisions(mid_scores, months=0)
+    assert all(len(column) == 0 for column in none.values())
+    nobody = synth.decisions(mid_scores, select_share=0.0)
+    assert all(len(column) == 0 for column in nobody.values())
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"select_share": 1.5}, ValueError),
+        ({"deselect_rate": -0.1}, ValueError),
+        ({"band": "NONE"}, ValueError),
+        ({"seed": -1}, ValueError),
+        ({"months": -1}, ValueError),
+        ({"as_of": datetime.date(2030, 1, 1)}, ValueError),  # after the scores' date
+        ({"as_of": "2026-11-26"}, TypeError),
+    ],
+)
+def test_synthetic_decisions_bad_arguments(mid_scores, kwargs, error):
+    with pytest.raises(error):
+        synth.decisions(mid_scores, **kwargs)
+    with pytest.raises(TypeError):
+        synth.decisions({"nominal_id": [1]})

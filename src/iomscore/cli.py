@@ -5,8 +5,9 @@ Sub-commands: ``score``, ``demo``, ``replay``, ``whatif``, ``explain``,
 ``db`` (``init``, ``ingest``, ``retract``, ``advance``, ``reweight``,
 ``scores``, ``checkpoint``, ``verify``, ``info``, for interventions
 ``interventions``, ``end-intervention``, ``retract-interventions``,
-``list-interventions``, and for ASSET and OASys assessments ``assess``,
-``retract-assessments``, ``list-assessments``: a durable engine directory, see
+``list-interventions``, for ASSET and OASys assessments ``assess``,
+``retract-assessments``, ``list-assessments``, and for the IOM cohort ``owners``,
+``decide``, ``selection``: a durable engine directory, see
 :meth:`iomscore.Engine.open`). ``score``, ``explain``, ``forecast`` and
 ``timeline`` take a file of assessments beside the events (``--assessments``,
 scored under ``--assessment-table``, rule 10). Results go to stdout or ``--out``;
@@ -43,6 +44,17 @@ from .assessments import COLUMNS as ASSESSMENT_COLUMNS
 from .assessments import AssessmentBatch, AssessmentTable, encode_assessments
 from .batch import EncodedBatch, RowLabel, encode_events
 from .calendar import MAX_WINDOW_YEARS, day_number, from_day_number, window_start
+from .cohort import (
+    DECISION_COLUMNS,
+    DECISION_OPTIONAL,
+    DEFAULT_AREAS,
+    DESELECT_REASONS,
+    OWNERSHIP_COLUMNS,
+    STRANDS,
+    UNOWNED,
+    SelectionTable,
+    check_areas,
+)
 from .engine import Engine
 from .errors import (
     EventError,
@@ -816,6 +828,11 @@ _FORECAST_DAYS = (30, 90)
 
 def _cmd_forecast(args: argparse.Namespace) -> int:
     _prepare(args)
+    if args.db is None and args.area is not None:
+        raise OptionError(
+            f"--area {args.area}: only with --db DIR (an events file has no owners; "
+            "record them with iomscore db owners)"
+        )
     if args.db is not None:
         return _db_forecast(args)
     stages = Stages(["read", "check", "ingest", "forecast", "write"], quiet=args.quiet)
@@ -1072,6 +1089,7 @@ def _cmd_db_init(args: argparse.Namespace) -> int:
     _check_date_span(
         "--as-of", args.as_of, args.window_years + args.history_years, args.window_years
     )
+    areas = _read_areas(args.areas)
     weights = _load_weights(args.weights)
     assessment_table = _load_assessment_table(args.assessment_table)
     with Engine.open(
@@ -1082,11 +1100,14 @@ def _cmd_db_init(args: argparse.Namespace) -> int:
         window_years=args.window_years,
         history_years=args.history_years,
         assessment_table=assessment_table,
+        areas=areas,
+        selection_band=args.selection_band,
     ) as engine:
         summary = _db_summary(args.directory, engine)
         years = f"window {engine.window_years} years, history {engine.history_years} years"
         table = engine.assessment_table
-    _err(f"created {summary}; {years}; assessment table {table.name} {table.sha256[:12]}")
+        cohort = f"areas {', '.join(engine.areas)}; candidates from {engine.selection_band} up"
+    _err(f"created {summary}; {years}; {cohort}; assessment table {table.name} {table.sha256[:12]}")
     return 0
 
 
@@ -1311,12 +1332,13 @@ def _read_interventions(path: str, encoding: str) -> tuple[object, RowLabel]:
 
 
 def _read_records(
-    path: str, encoding: str, wanted: Sequence[str], what: str
+    path: str, encoding: str, wanted: Sequence[str], what: str, optional: Sequence[str] = ()
 ) -> tuple[object, RowLabel]:
-    """A file of records, interventions or assessments (Parquet by a name ending
-    ``.parquet`` or ``.pq``, any other CSV), as columns, and a namer of its rows for
-    errors: ``FILE line N`` (the line a CSV row starts on) or ``FILE row N``
-    (Parquet). Only the columns ``wanted`` are read; others are ignored."""
+    """A file of records, interventions, assessments, owners or decisions (Parquet by
+    a name ending ``.parquet`` or ``.pq``, any other CSV), as columns, and a namer of
+    its rows for errors: ``FILE line N`` (the line a CSV row starts on) or ``FILE row
+    N`` (Parquet). Only the columns ``wanted``, and those of ``optional`` the file
+    has, are read; others are ignored."""
     file = Path(path)
     if not file.exists():
         raise RecordError(f"{path}: no such {what} file")
@@ -1329,8 +1351,9 @@ def _read_records(
         except (pa.ArrowException, OSError, ValueError) as exc:
             reason = " ".join(str(exc).split())[:200]
             raise RecordError(f"{path}: not a readable Parquet file ({reason})") from None
-        _check_header(path, table.schema.names, wanted)
-        return table.select(list(wanted)), parquet_row_label(path)
+        _check_header(path, table.schema.names, wanted, optional)
+        present = [name for name in optional if name in table.schema.names]
+        return table.select([*wanted, *present]), parquet_row_label(path)
     try:
         data = file.read_bytes()
     except OSError as exc:
@@ -1356,7 +1379,7 @@ def _read_records(
         for record in reader:
             if header is None:
                 header = [name.strip() for name in record]
-                _check_header(path, header, wanted)
+                _check_header(path, header, wanted, optional)
             elif record:
                 rows.append(record)
                 lines.append(line)
@@ -1377,14 +1400,22 @@ def _read_records(
                 f"{label(row)}: {len(record)} fields where the header has {len(header)}",
                 row=row,
             )
-    where = {name: header.index(name) for name in wanted}
+    where = {name: header.index(name) for name in (*wanted, *optional) if name in header}
     columns = {name: [r[i] for r in rows] for name, i in where.items()}
     return columns, label
 
 
-def _check_header(path: str, names: list[str], columns: Sequence[str]) -> None:
-    """Each of the columns once; a ``RecordError`` naming the file otherwise."""
+def _check_header(
+    path: str, names: list[str], columns: Sequence[str], optional: Sequence[str] = ()
+) -> None:
+    """Each of the columns once, and each optional one at most once; a ``RecordError``
+    naming the file otherwise."""
     wanted = ",".join(columns)
+    for name in optional:
+        if names.count(name) > 1:
+            raise RecordError(
+                f"{path}: the column {name!r} appears {names.count(name)} times", field=name
+            )
     if not any(names):
         raise RecordError(f"{path}: empty file (the header must name {wanted})")
     for name in columns:
@@ -1453,14 +1484,158 @@ def _cmd_db_list_interventions(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- db: the IOM cohort (areas, owners, ODOC decisions) ----------------------------------------
+#: The columns ``db selection`` writes.
+SELECTION_COLUMNS = (
+    "nominal_id",
+    "score",
+    "band",
+    "area",
+    "strand",
+    "strand_set_by",
+    "selected_on",
+    "meeting_id",
+    "lead_agency",
+    "tier",
+)
+
+
+def _read_areas(text: str | None) -> tuple[str, ...] | None:
+    """The areas of ``--areas`` (names separated by commas), or None (the default)."""
+    if text is None:
+        return None
+    try:
+        return check_areas([name.strip() for name in text.split(",")])
+    except RecordError as exc:
+        raise OptionError(f"--areas {text!r}: {exc}") from None
+
+
+def _check_area(engine: Engine, directory: str, area: str | None) -> None:
+    """``--area``: one of the directory's areas, or ``unowned`` (any case)."""
+    if area is None:
+        return
+    known = {name.lower() for name in (*engine.areas, UNOWNED)}
+    if area.strip().lower() not in known:
+        raise OptionError(
+            f"--area {area!r}: not an area of {directory} (one of "
+            f"{', '.join(engine.areas)}, or {UNOWNED} for the nominals no area owns)"
+        )
+
+
+def _in_area(area: str | None) -> str:
+    """`` in AREA`` for a summary, or nothing."""
+    if area is None:
+        return ""
+    return " with no owner" if area.strip().lower() == UNOWNED else f" owned by {area}"
+
+
+def _cmd_db_owners(args: argparse.Namespace) -> int:
+    columns, label = _read_records(
+        args.file, check_encoding(args.encoding), OWNERSHIP_COLUMNS, "ownership"
+    )
+    with _open_db(args.directory) as engine:
+        recorded = engine.record_owners(columns, user=args.user, reason=args.reason, label=label)
+        summary = _db_summary(args.directory, engine)
+    _err(f"{recorded:,} ownership records recorded from {args.file}")
+    _err(summary)
+    return 0
+
+
+def _cmd_db_decide(args: argparse.Namespace) -> int:
+    columns, label = _read_records(
+        args.file,
+        check_encoding(args.encoding),
+        DECISION_COLUMNS,
+        "decisions",
+        optional=DECISION_OPTIONAL,
+    )
+    if not isinstance(columns, dict):  # a Parquet file's Arrow table: its columns by name,
+        # as Engine.decide looks for a missing optional column in a mapping only
+        columns = {name: columns.column(name) for name in columns.column_names}  # type: ignore[attr-defined]
+    with _open_db(args.directory) as engine:
+        recorded = engine.decide(columns, user=args.user, reason=args.reason, label=label)
+        held = engine.decisions()
+        taken = held[len(held) - recorded :]
+        selected = len(engine.selection())
+        as_of = engine.as_of
+        summary = _db_summary(args.directory, engine)
+    selections = sum(d.action == "select" for d in taken)
+    _err(
+        f"{recorded:,} decisions recorded from {args.file}: {selections:,} selections, "
+        f"{recorded - selections:,} de-selections; {selected:,} nominals selected at {as_of}"
+    )
+    _err(summary)
+    return 0
+
+
+def _cmd_db_selection(args: argparse.Namespace) -> int:
+    _check_db_out(args, args.directory)
+    with _open_db(args.directory, readonly=True) as engine:
+        _check_area(engine, args.directory, args.area)
+        date = engine.as_of if args.as_of is None else args.as_of
+        if date > engine.as_of:
+            raise OptionError(
+                f"--as-of {date} is after the as-of date of {args.directory}, {engine.as_of} "
+                "(advance the directory first)"
+            )
+        if args.candidates:
+            if date != engine.as_of:
+                raise OptionError(
+                    f"--as-of {date}: the candidates are those of the as-of date of "
+                    f"{args.directory}, {engine.as_of} (give no --as-of with --candidates)"
+                )
+            table = engine.candidates(area=args.area, strand=args.strand)
+        else:
+            if date < engine.history_start:
+                raise OptionError(
+                    f"--as-of {date} is before {engine.history_start}, the first date whose "
+                    f"whole window {args.directory} keeps (its history is "
+                    f"{engine.history_years} years)"
+                )
+            table = engine.selection(date, area=args.area, strand=args.strand)
+        band = engine.selection_band
+    with _output(args.out) as out:
+        _write_selection(out, table)
+    counts = {name: table.band.count(name) for name in reversed(BAND_NAMES)}
+    bands = ", ".join(f"{name} {count:,}" for name, count in counts.items() if count)
+    which = f" with strand {args.strand}" if args.strand else ""
+    if args.candidates:
+        head = f"{len(table):,} candidates (not selected, {band} or above)"
+    else:
+        head = f"{len(table):,} nominals selected"
+    _err(f"{head}{_in_area(args.area)}{which} at {table.as_of}" + (f": {bands}" if bands else ""))
+    return 0
+
+
+def _write_selection(out: TextIO, table: SelectionTable) -> None:
+    """``SELECTION_COLUMNS``, one row per nominal; empty where a value is None."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(SELECTION_COLUMNS)
+    columns = (
+        table.nominal_id.tolist(),
+        table.score.tolist(),
+        table.band,
+        table.area,
+        table.strand,
+        table.strand_set_by,
+        [None if d is None else d.isoformat() for d in table.selected_on],
+        table.meeting_id,
+        table.lead_agency,
+        table.tier,
+    )
+    for row in zip(*columns, strict=True):
+        writer.writerow(["" if value is None else value for value in row])
+
+
 def _cmd_db_scores(args: argparse.Namespace) -> int:
     _check_db_out(args, args.directory)
     stages = Stages(["open", "score", "write"], quiet=args.quiet)
     try:
         stages.begin("open")
         with _open_db(args.directory, readonly=True) as engine:
+            _check_area(engine, args.directory, args.area)
             stages.begin("score")
-            result = engine.scores()
+            result = engine.scores(area=args.area)
             stages.begin("write")
             if args.out is None:
                 result.write_csv(sys.stdout)
@@ -1470,6 +1645,8 @@ def _cmd_db_scores(args: argparse.Namespace) -> int:
     finally:
         stages.close()
     _err(summary)
+    if args.area is not None:
+        _err(f"area: the nominals{_in_area(args.area)} at {result.as_of}")
     _err(_band_summary(result))
     return 0
 
@@ -1486,6 +1663,7 @@ def _db_score_metadata(
         "input": {
             "directory": os.path.basename(os.path.abspath(args.directory)),
             "format": "iomscore engine directory",
+            **({} if args.area is None else {"area": args.area}),
             "history_years": engine.history_years,
             "weights_history": [
                 {"name": r.name, "sha256": r.sha256, "as_of": r.as_of.isoformat(), "mode": r.mode}
@@ -1540,6 +1718,12 @@ def _cmd_db_info(args: argparse.Namespace) -> int:
                 "assessment_table",
                 f"{engine.assessment_table.name} sha256 {engine.assessment_table.sha256}",
             ),
+            ("areas", ", ".join(engine.areas)),
+            ("selection_band", f"{engine.selection_band} (candidates: this band or above)"),
+            (
+                "decisions",
+                f"{len(engine.decisions()):,}; {len(engine.selection()):,} nominals selected",
+            ),
         ]
         journaled = engine.journal_records
     live, archived = int(memory["live_events"]), int(memory["archived_events"])
@@ -1590,8 +1774,9 @@ def _db_forecast(args: argparse.Namespace) -> int:
     try:
         stages.begin("open")
         with _open_db(args.db, readonly=True) as engine:
+            _check_area(engine, args.db, args.area)
             stages.begin("forecast")
-            forecast = engine.forecast()
+            forecast = engine.forecast(area=args.area)
             assert isinstance(forecast, Forecast)
             summary = _db_summary(args.db, engine)
         stages.begin("write")
@@ -1600,6 +1785,8 @@ def _db_forecast(args: argparse.Namespace) -> int:
     finally:
         stages.close()
     _err(summary)
+    if args.area is not None:
+        _err(f"area: the nominals{_in_area(args.area)} at {forecast.as_of}")
     _err(_forecast_summary(forecast))
     return 0
 
@@ -1923,6 +2110,12 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write nominal_id,score,band,band_falls_on,falls_to,none_on here (default stdout)",
     )
+    p.add_argument(
+        "--area",
+        metavar="A",
+        help="with --db: only the nominals the area A owns at the directory's as-of date "
+        f"(or {UNOWNED}: those no area owns); not with an events file",
+    )
     assessing(p, db=True)
     reading(p, db=True)
     p.set_defaults(run=_cmd_forecast)
@@ -1965,8 +2158,8 @@ def _parser() -> argparse.ArgumentParser:
         help="a durable engine directory: create, change, read and check it",
         description="Commands on an engine directory (Engine.open): a snapshot and a journal "
         "to which every change is written and flushed before the command returns. Commands "
-        "that change the directory report on stderr; scores, verify, info, list-interventions "
-        "and list-assessments write to stdout. "
+        "that change the directory report on stderr; scores, verify, info, list-interventions, "
+        "list-assessments and selection write to stdout. "
         "One command at a time may change a directory; reading ones run beside it.",
     )
     dsub = p.add_subparsers(dest="db_command", required=True)
@@ -2018,6 +2211,23 @@ def _parser() -> argparse.ArgumentParser:
         help="assessment table CSV tool,low,high,points: the points of ASSET and OASys "
         "raw scores (default: the shipped weights/assessments.csv); change it later "
         "with db reweight --assessment-table",
+    )
+    q.add_argument(
+        "--areas",
+        metavar="A,B,C",
+        help="the areas (local boards) that own nominals, separated by commas, each "
+        "named once (default: the seven West Midlands boroughs "
+        + ", ".join(DEFAULT_AREAS)
+        + f"); {UNOWNED} is kept for the nominals no area owns; fixed once created",
+    )
+    q.add_argument(
+        "--selection-band",
+        type=str.upper,
+        choices=BAND_NAMES[1:],
+        default="LOW",
+        metavar="LOW|MEDIUM|HIGH",
+        help="a nominal not selected is a candidate for the cohort at this band or above "
+        "(default LOW); fixed once created",
     )
     q.set_defaults(run=_cmd_db_init)
 
@@ -2235,8 +2445,108 @@ def _parser() -> argparse.ArgumentParser:
     )
     q.set_defaults(run=_cmd_db_list_assessments)
 
+    q = dsub.add_parser(
+        "owners",
+        help="record which area owns each nominal, from a date (transfers too)",
+        description="Record ownership, whole or not at all: a CSV (or Parquet, by a name "
+        "ending .parquet or .pq) with the columns " + ",".join(OWNERSHIP_COLUMNS) + ". The "
+        "area (one of the directory's, see db info; any case) owns the nominal from "
+        "from_date until the nominal's next record: a transfer is a new record, and the "
+        "old one is kept; a record for a nominal and date already held corrects its area. "
+        "The first fault is an error naming the file line and field, and nothing is "
+        "recorded.",
+    )
+    directory(q)
+    q.add_argument("file", metavar="FILE", help="the ownership file (CSV or Parquet)")
+    q.add_argument(
+        "--encoding",
+        default="utf-8",
+        metavar="NAME",
+        help="text encoding of a CSV file (default utf-8); Parquet is always UTF-8",
+    )
+    audited(q)
+    q.set_defaults(run=_cmd_db_owners)
+
+    q = dsub.add_parser(
+        "decide",
+        help="record the selection and de-selection decisions of ODOC meetings",
+        description="Record decisions, whole or not at all, in file order: a CSV (or "
+        "Parquet, by a name ending .parquet or .pq) with the columns "
+        + ",".join(DECISION_COLUMNS)
+        + " and, as needed, "
+        + ",".join(DECISION_OPTIONAL)
+        + ". action is select or deselect. A select needs lead_agency (one of "
+        + ", ".join(AGENCIES)
+        + ") and may give a tier; a deselect needs a reason (one of "
+        + ", ".join(DESELECT_REASONS)
+        + "; other needs a note). strand ("
+        + ", ".join(STRANDS)
+        + ") with strand_reason sets the nominal's strand. Selecting a nominal selected "
+        "already, de-selecting one not selected, a decision dated before the nominal's "
+        "last one or after the directory's as-of date: the first fault is an error naming "
+        "the file line and field, and nothing is recorded.",
+    )
+    directory(q)
+    q.add_argument("file", metavar="FILE", help="the decisions file (CSV or Parquet)")
+    q.add_argument(
+        "--encoding",
+        default="utf-8",
+        metavar="NAME",
+        help="text encoding of a CSV file (default utf-8); Parquet is always UTF-8",
+    )
+    audited(q)
+    q.set_defaults(run=_cmd_db_decide)
+
+    q = dsub.add_parser(
+        "selection",
+        help="write the nominals selected on a date, or the candidates",
+        description="Write the nominals selected on a date (default the directory's as-of "
+        "date), or with --candidates those not selected at or above the selection band at "
+        "the as-of date, as "
+        + ",".join(SELECTION_COLUMNS)
+        + ": by band (highest first), score descending, then nominal_id. area is the owner "
+        "on the date (empty for none); strand is the one a decision set (strand_set_by "
+        "decision), else the one its counting events give (events); the selection fields "
+        "are empty for a candidate. The count per band goes to stderr.",
+    )
+    directory(q, "the engine directory (opened read-only)")
+    q.add_argument(
+        "--area",
+        metavar="A",
+        help=f"only the nominals the area A owns on the date (or {UNOWNED}: those no area owns)",
+    )
+    q.add_argument(
+        "--strand",
+        choices=STRANDS,
+        metavar="fixed|flex|free",
+        help="only the nominals of this strand: fixed, flex or free (the decision's, else the "
+        "one its counting events give)",
+    )
+    q.add_argument(
+        "--as-of",
+        metavar="YYYY-MM-DD",
+        help="the date (default the directory's as-of date; not after it, nor before the "
+        "start of its history), scored on that date; not with --candidates",
+    )
+    q.add_argument(
+        "--candidates",
+        action="store_true",
+        help="write the candidates instead: nominals at or above the directory's selection "
+        "band (see db info) and not selected, at its as-of date",
+    )
+    q.add_argument(
+        "--out", metavar="FILE", help="write the list here (default stdout); not inside DIR"
+    )
+    q.set_defaults(run=_cmd_db_selection)
+
     q = dsub.add_parser("scores", help="write the directory's scores, as score does")
     directory(q, "the engine directory (opened read-only)")
+    q.add_argument(
+        "--area",
+        metavar="A",
+        help=f"only the nominals the area A owns at the as-of date (or {UNOWNED}: those "
+        "no area owns), in the same order",
+    )
     q.add_argument(
         "--out",
         metavar="FILE",

@@ -22,17 +22,25 @@ The shape of the data, briefly (see :func:`cohort` for the details):
 them (treatment, support, tagging, ...), seeded separately, so a cohort's events
 do not change when interventions are drawn. :func:`assessments` adds, the same
 way, the OASys (adults) and ASSET (youths) assessments of a share of them.
+:func:`ownership` gives every nominal an owning area (a few transferred once in
+the last year), and :func:`decisions` a year of monthly ODOC meetings that select
+banded nominals into the managed cohort and de-select some later.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from .calendar import window_start
+from .cohort import DEFAULT_AREAS, DESELECT_REASONS
+from .results import BAND_NAMES
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; pyarrow is imported when used
     import os
@@ -40,6 +48,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only; pyarrow is imported when us
     import pyarrow as pa
 
 __all__ = [
+    "AREA_POPULATION",
     "DATASETS",
     "DATASET_SHARES",
     "INTERVENTION_MIX",
@@ -51,7 +60,10 @@ __all__ = [
     "Cohort",
     "assessments",
     "cohort",
+    "decisions",
     "interventions",
+    "meetings",
+    "ownership",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -979,4 +991,391 @@ def assessments(
         "tool": np.array(("oasys", "asset"))[tool[rows]],
         "score": score[rows],
         "date": first + day[rows],
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# The cohort: ownership (areas) and ODOC decisions
+# --------------------------------------------------------------------------------------------
+
+#: Usual residents of the seven West Midlands boroughs at the 2021 Census, rounded to the
+#: thousand: the relative weights of :func:`ownership` for the default areas.
+AREA_POPULATION: dict[str, int] = {
+    "Birmingham": 1_145_000,
+    "Coventry": 345_000,
+    "Dudley": 323_000,
+    "Sandwell": 342_000,
+    "Solihull": 216_000,
+    "Walsall": 284_000,
+    "Wolverhampton": 263_000,
+}
+# The first owner takes over on a day up to this many days before the earlier of the
+# cohort's first event and the start of the two-year window of its as_of.
+_OWNED_BEFORE_DAYS = 365
+# A transfer is dated in the last _TRANSFER_DAYS days up to as_of, both inclusive.
+_TRANSFER_DAYS = 365
+
+
+def ownership(
+    cohort: Cohort,
+    *,
+    seed: int = 0,
+    areas: Sequence[str] = DEFAULT_AREAS,
+    transfer_share: float = 0.03,
+    weights: Sequence[float] | None = None,
+) -> dict[str, np.ndarray]:
+    """Synthetic ownership records: every nominal of a cohort owned by one area.
+
+    Parameters
+    ----------
+    cohort : Cohort
+        The cohort whose nominals are owned (it is not changed).
+    seed : int
+        Seed of ``numpy.random.default_rng`` (drawn apart from the cohort's: the same
+        cohort and arguments give the same records).
+    areas : sequence of str
+        The areas (local boards), as the engine holds them (default
+        :data:`iomscore.cohort.DEFAULT_AREAS`, the seven West Midlands boroughs).
+    transfer_share : float
+        The share of nominals transferred once to another area (0 to 1);
+        ``round(transfer_share * nominals)`` of them. A transfer needs two areas.
+    weights : sequence of float, optional
+        Relative weights of the areas (positive, one per area). When omitted:
+        the boroughs' populations (:data:`AREA_POPULATION`, so Birmingham owns
+        about 39% of nominals) if every area is one of them, else equal weights.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        The three columns :meth:`iomscore.Engine.record_owners` takes, one row per
+        record, by ``from_date`` then ``nominal_id``: ``nominal_id`` (int64),
+        ``area`` (str) and ``from_date`` (datetime64[D]). Each nominal has one
+        record, and a transferred one a second, to another area.
+
+    Notes
+    -----
+    *First owner.* Each nominal's area is drawn with the weights; it owns the
+    nominal from a day drawn uniformly in the 365 days before the earlier of the
+    cohort's first event date and the start of the two-year window of its
+    ``as_of``, so every event of the cohort falls under an owner.
+
+    *Transfers.* The nominals picked move to an area drawn with the weights among
+    the others, from a day drawn uniformly in the 365 days ending on ``as_of``
+    (both inclusive).
+
+    Examples
+    --------
+    >>> c = cohort(1_000, 8_000, seed=1)
+    >>> table = ownership(c, seed=1)
+    >>> len(np.unique(table["nominal_id"])), len(table["nominal_id"])
+    (1000, 1030)
+    """
+    if not isinstance(cohort, Cohort):
+        raise TypeError(f"ownership() wants a Cohort, got {type(cohort).__name__}")
+    _check_seed(seed)
+    names = tuple(areas) if not isinstance(areas, str) else (areas,)
+    if not names or any(not isinstance(a, str) or not a.strip() for a in names):
+        raise ValueError(f"areas must be non-empty names, got {areas!r}")
+    if len({a.strip().lower() for a in names}) != len(names):
+        raise ValueError(f"areas name an area twice: {list(names)}")
+    _check_share("transfer_share", transfer_share)
+    if transfer_share > 0 and len(names) < 2:
+        raise ValueError("a transfer needs two areas: give transfer_share=0 for one area")
+    share = _area_shares(names, weights)
+    rng = np.random.default_rng(seed)
+
+    nominal = np.unique(cohort.nominal_id)
+    n = nominal.size
+    as_of = np.datetime64(cohort.as_of, "D")
+    first = np.datetime64(window_start(cohort.as_of, 2), "D")
+    if n and len(cohort):
+        first = min(first, cohort.date.min())
+    area = rng.choice(len(names), size=n, p=share)
+    since = first - 1 - rng.integers(0, _OWNED_BEFORE_DAYS, size=n)
+
+    moved = np.sort(rng.choice(n, size=round(transfer_share * n), replace=False))
+    # another area, drawn with the weights of the others: a draw over the areas less
+    # the nominal's own, shifted past it
+    others = np.empty(moved.size, np.int64)
+    pick = rng.random(moved.size)
+    for code in range(len(names)):
+        rows = np.flatnonzero(area[moved] == code)
+        rest = np.delete(np.arange(len(names)), code)
+        cumulative = np.cumsum(share[rest]) / share[rest].sum()
+        found = np.minimum(np.searchsorted(cumulative, pick[rows], side="right"), rest.size - 1)
+        others[rows] = rest[found]
+    moved_on = as_of - rng.integers(0, _TRANSFER_DAYS, size=moved.size)
+
+    ids = np.concatenate((nominal, nominal[moved]))
+    codes = np.concatenate((area, others))
+    dates = np.concatenate((since, moved_on)).astype("datetime64[D]")
+    rows = np.lexsort((ids, dates))
+    return {
+        "nominal_id": ids[rows].astype(np.int64),
+        "area": np.asarray(names)[codes[rows]],
+        "from_date": dates[rows],
+    }
+
+
+def _area_shares(names: tuple[str, ...], weights: object) -> np.ndarray:
+    """The areas' shares (summing to 1) from ``weights``, or the default weights."""
+    if weights is None:
+        if all(a in AREA_POPULATION for a in names):
+            values = np.array([AREA_POPULATION[a] for a in names], np.float64)
+        else:
+            values = np.ones(len(names))
+    else:
+        values = np.asarray(weights, dtype=np.float64)
+        if values.shape != (len(names),) or not np.all(np.isfinite(values)) or np.any(values <= 0):
+            raise ValueError(f"weights must be {len(names)} positive numbers, got {weights!r}")
+    return values / values.sum()
+
+
+def _check_seed(seed: object) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+
+
+def _check_share(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ValueError(f"{name} must be a number from 0 to 1, got {value!r}")
+
+
+# The relative chance of being picked at a meeting for a candidate of each band (NONE,
+# LOW, MEDIUM, HIGH): partners pick the highest scorers first. Illustrative.
+_BAND_PULL = (0.0, 1.0, 3.0, 9.0)
+# The lead agency of a selection: the police and probation lead most of an IOM cohort,
+# the youth offending service its young people. Illustrative.
+_LEAD_AGENCIES = (("police", 0.5), ("probation", 0.42), ("youth_offending_service", 0.08))
+# The tier of a selection, by band (LOW, MEDIUM, HIGH: tier 3, 2, 1), left empty (not
+# recorded) for this share of selections.
+_UNTIERED_SHARE = 0.2
+# Why a nominal is de-selected (every reason of iomscore.cohort.DESELECT_REASONS), with
+# relative weights, and the notes an "other" reason is given. Illustrative: most leave
+# the cohort as their offending falls; a long custodial sentence is next.
+_DESELECT_MIX = (
+    ("score_below_threshold", 55.0),
+    ("long_custodial_sentence", 20.0),
+    ("moved_out_of_force", 10.0),
+    ("deceased", 3.0),
+    ("other", 12.0),
+)
+_OTHER_NOTES = (
+    "managed under MAPPA instead",
+    "stepped down to business as usual",
+    "sectioned under the Mental Health Act",
+    "partners agreed no further added value",
+)
+# The share of selections that set the nominal's strand to "free" (chosen by partners
+# outside the fixed and flex rules), and the reason recorded.
+_FREE_SHARE = 0.05
+_FREE_REASON = "selected by partners outside the fixed and flex rules"
+# Meetings fall on the second Tuesday of each month (Monday is 0): never a bank holiday.
+_MEETING_WEEKDAY = 1
+
+
+def meetings(as_of: _dt.date, months: int = 12) -> list[tuple[str, _dt.date]]:
+    """The ``months`` monthly ODOC meetings up to ``as_of``: ``(meeting_id, date)``,
+    oldest first; a meeting falls on the second Tuesday of its month, and its id is
+    ``odoc-YYYY-MM``.
+
+    Parameters
+    ----------
+    as_of : datetime.date
+        No meeting falls after it (the last is in its month, or the month before
+        when its month's second Tuesday is later).
+    months : int
+        How many meetings (at least 0).
+
+    Returns
+    -------
+    list of (str, datetime.date)
+        The meetings, one a month, the last on or before ``as_of``.
+
+    Examples
+    --------
+    >>> meetings(_dt.date(2026, 11, 26), 2)
+    [('odoc-2026-10', datetime.date(2026, 10, 13)), ('odoc-2026-11', datetime.date(2026, 11, 10))]
+    """
+    if isinstance(as_of, _dt.datetime) or not isinstance(as_of, _dt.date):
+        raise TypeError(f"as_of must be a datetime.date, got {as_of!r}")
+    months = _count("months", months)
+
+    def meeting(year: int, month: int) -> _dt.date:
+        first = _dt.date(year, month, 1)
+        return first + _dt.timedelta(days=7 + (_MEETING_WEEKDAY - first.weekday()) % 7)
+
+    year, month = as_of.year, as_of.month
+    if meeting(year, month) > as_of:
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    out = []
+    for _ in range(months):
+        out.append((f"odoc-{year:04d}-{month:02d}", meeting(year, month)))
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return out[::-1]
+
+
+def decisions(
+    scores: object,
+    *,
+    as_of: _dt.date | None = None,
+    seed: int = 0,
+    months: int = 12,
+    band: str = "LOW",
+    select_share: float = 0.25,
+    deselect_rate: float = 0.05,
+) -> dict[str, np.ndarray]:
+    """Synthetic selection decisions of a year of monthly ODOC meetings.
+
+    Parameters
+    ----------
+    scores : ScoreTable
+        The scores the meetings choose from (e.g. :meth:`iomscore.Engine.scores`):
+        its ``nominal_id`` and ``band``, and its ``as_of``. Only nominals at or
+        above ``band`` are selected. The bands are those at ``as_of``, taken as
+        the bands of every meeting (synthetic: the scores of past dates are not
+        asked for).
+    as_of : datetime.date, optional
+        No decision is dated after it (default, and at the latest, ``scores.as_of``).
+    seed : int
+        Seed of ``numpy.random.default_rng``: the same arguments give the same
+        decisions.
+    months : int
+        How many monthly meetings (see :func:`meetings`; default 12, a year).
+    band : {"LOW", "MEDIUM", "HIGH"}
+        The lowest band selected (the engine's ``selection_band``).
+    select_share : float
+        Selections over all the meetings, as a share of the nominals at or above
+        ``band`` (0 to 1): ``round(select_share * banded)`` select decisions,
+        spread evenly over the meetings (fewer only if a meeting runs out of
+        nominals not selected).
+    deselect_rate : float
+        The chance (0 to 1) that a nominal selected at an earlier meeting is
+        de-selected at a meeting.
+
+    Returns
+    -------
+    dict of numpy.ndarray
+        The columns :meth:`iomscore.Engine.decide` takes, one row per decision,
+        by date (at each meeting the de-selections first, then the selections,
+        each by ``nominal_id``): ``nominal_id`` (int64), ``date``
+        (datetime64[D]), ``action`` (str, ``select`` or ``deselect``),
+        ``meeting_id`` (str, ``odoc-YYYY-MM``), and ``lead_agency``, ``tier``,
+        ``reason``, ``note``, ``strand``, ``strand_reason`` (object arrays of str,
+        None where a decision has none). Every row is legal: nobody selected is
+        selected again, nobody not selected is de-selected.
+
+    Notes
+    -----
+    *Selections.* At each meeting the nominals not selected (including any
+    de-selected at an earlier meeting, but not at this one) are picked without
+    replacement with weights 1, 3 and 9 for LOW, MEDIUM and HIGH. A selection's
+    lead agency is the police (50%), probation (42%) or the youth offending
+    service (8%); its tier is 3, 2 or 1 for a LOW, MEDIUM or HIGH nominal, left
+    empty for 20%. One selection in 20 sets the strand ``free``, with its reason.
+
+    *De-selections.* Reasons (every one of
+    :data:`iomscore.cohort.DESELECT_REASONS`): score below threshold 55%, long
+    custodial sentence 20%, moved out of the force 10%, deceased 3%, other 12%
+    (with a note).
+
+    Examples
+    --------
+    >>> from iomscore import Engine, Weights
+    >>> c = cohort(2_000, 16_000, seed=1)
+    >>> engine = Engine(Weights.default(), c.as_of)
+    >>> _ = engine.ingest(c)
+    >>> table = decisions(engine.scores(), seed=1)
+    >>> engine.decide(table) == len(table["nominal_id"])
+    True
+    """
+    for name in ("nominal_id", "band", "as_of"):
+        if not hasattr(scores, name):
+            raise TypeError(f"decisions() wants a ScoreTable, got {type(scores).__name__}")
+    latest = scores.as_of  # type: ignore[attr-defined]
+    as_of = latest if as_of is None else as_of
+    if isinstance(as_of, _dt.date) and as_of > latest:
+        raise ValueError(f"as_of {as_of} is after the scores' date {latest}")
+    _check_seed(seed)
+    if band not in BAND_NAMES[1:]:
+        raise ValueError(f"band must be one of {', '.join(BAND_NAMES[1:])}, got {band!r}")
+    _check_share("select_share", select_share)
+    _check_share("deselect_rate", deselect_rate)
+    held = meetings(as_of, months)
+    reasons = tuple(reason for reason, _ in _DESELECT_MIX)
+    if sorted(reasons) != sorted(DESELECT_REASONS):  # pragma: no cover - a table fault
+        raise AssertionError(f"_DESELECT_MIX: not the reasons {DESELECT_REASONS}")
+    reason_share = np.array([w for _, w in _DESELECT_MIX]) / sum(w for _, w in _DESELECT_MIX)
+    agency_share = np.array([w for _, w in _LEAD_AGENCIES])
+    agency_share /= agency_share.sum()
+    rng = np.random.default_rng(seed)
+
+    ids = np.asarray(scores.nominal_id, np.int64)  # type: ignore[attr-defined]
+    bands = np.asarray(scores.band, np.int64)  # type: ignore[attr-defined]
+    pool = np.flatnonzero(bands >= BAND_NAMES.index(band))
+    pool = pool[np.argsort(ids[pool], kind="stable")]
+    pull = np.array(_BAND_PULL)[bands[pool]]
+    total = round(select_share * pool.size)
+    edges = np.rint(np.linspace(0, total, len(held) + 1)).astype(np.int64)
+    wanted = np.diff(edges)
+
+    # the meetings in turn: who leaves, then who joins (pool indices, by nominal_id)
+    selected = np.zeros(pool.size, dtype=bool)
+    steps: list[tuple[np.ndarray, str, str, _dt.date]] = []
+    for (meeting_id, day), count in zip(held, wanted.tolist(), strict=True):
+        leaving = np.flatnonzero(selected & (rng.random(pool.size) < deselect_rate))
+        selected[leaving] = False
+        choices = np.flatnonzero(~selected)
+        choices = choices[~np.isin(choices, leaving)]
+        count = min(count, choices.size)
+        joining = np.empty(0, np.int64)
+        if count:
+            weight = pull[choices] / pull[choices].sum()
+            joining = np.sort(rng.choice(choices, size=count, replace=False, p=weight))
+        selected[joining] = True
+        steps += [(leaving, "deselect", meeting_id, day), (joining, "select", meeting_id, day)]
+
+    who = np.concatenate([s[0] for s in steps] or [np.empty(0, np.int64)]).astype(np.int64)
+    sizes = [s[0].size for s in steps]
+    n = who.size
+    nominal_id = ids[pool[who]]
+    date = np.repeat(np.array([s[3] for s in steps], "datetime64[D]"), sizes)
+    action = np.repeat(np.array([s[1] for s in steps], dtype="<U8"), sizes)
+    meeting = np.repeat(np.array([s[2] for s in steps], dtype=str), sizes)
+    is_select = action == "select"
+    chosen_band = bands[pool[who]]
+
+    lead_agency = np.full(n, None, dtype=object)
+    tier = np.full(n, None, dtype=object)
+    reason = np.full(n, None, dtype=object)
+    note = np.full(n, None, dtype=object)
+    strand = np.full(n, None, dtype=object)
+    strand_reason = np.full(n, None, dtype=object)
+    picks = np.flatnonzero(is_select)
+    names = np.array([name for name, _ in _LEAD_AGENCIES], dtype=object)
+    lead_agency[picks] = names[rng.choice(names.size, size=picks.size, p=agency_share)]
+    tiered = picks[rng.random(picks.size) >= _UNTIERED_SHARE]
+    tier[tiered] = np.array(["", "3", "2", "1"], dtype=object)[chosen_band[tiered]]
+    freed = picks[rng.random(picks.size) < _FREE_SHARE]
+    strand[freed] = "free"
+    strand_reason[freed] = _FREE_REASON
+    drops = np.flatnonzero(~is_select)
+    reason[drops] = np.array(reasons, dtype=object)[
+        rng.choice(len(reasons), size=drops.size, p=reason_share)
+    ]
+    other = drops[reason[drops] == "other"]
+    note[other] = np.array(_OTHER_NOTES, dtype=object)[
+        rng.integers(0, len(_OTHER_NOTES), size=other.size)
+    ]
+    return {
+        "nominal_id": nominal_id,
+        "date": date,
+        "action": action,
+        "meeting_id": meeting,
+        "lead_agency": lead_agency,
+        "tier": tier,
+        "reason": reason,
+        "note": note,
+        "strand": strand,
+        "strand_reason": strand_reason,
     }
