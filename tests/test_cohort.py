@@ -385,3 +385,21 @@ def test_a_nominal_selected_with_no_event_is_held_with_score_zero(tmp_path):
         assert engine.selection().rows()[0][:5] == (77, 0, "NONE", "", "free")
     with Engine.open(folder) as engine:  # from the journal-less state: held again on open
         assert engine.explain(77).score == 0
+
+
+def test_an_arrow_batch_may_leave_out_the_optional_columns():
+    pa = pytest.importorskip("pyarrow")
+    engine = _engine()
+    table = pa.table(
+        {
+            "nominal_id": [1],
+            "date": ["2026-11-01"],
+            "action": ["select"],
+            "meeting_id": ["m-1"],
+            "lead_agency": ["police"],
+        }
+    )
+    assert engine.decide(table) == 1
+    assert engine.selection().nominal_id.tolist() == [1]
+    with pytest.raises(RecordError, match="missing column 'area'"):
+        engine.record_owners(pa.table({"nominal_id": [1], "from_date": ["2026-01-01"]}))

@@ -420,6 +420,8 @@ class AssessmentBook:
         self._dead = 0
         self._stamp = np.empty(0, np.int32)  # the last change that touched each group
         self._epoch = 0
+        # the rows sorted by nominal index (order, nominals), built when first needed
+        self._nominal_order: tuple[np.ndarray, np.ndarray] | None = None
 
     def __len__(self) -> int:
         return int(self.ids.shape[0]) - self._dead
@@ -476,8 +478,14 @@ class AssessmentBook:
         return bool(self._due)
 
     def of_nominal(self, index: int) -> np.ndarray:
-        """The rows of one nominal's assessments, by day then id."""
-        rows = np.flatnonzero(self.nominal == index)
+        """The rows of one nominal's assessments, by day then id (a lookup in the rows
+        sorted by nominal, sorted again after a change)."""
+        if self._nominal_order is None or self._nominal_order[0].size != self.ids.size:
+            order = np.argsort(self.nominal, kind="stable")
+            self._nominal_order = (order, self.nominal[order])
+        order, nominals = self._nominal_order
+        lo, hi = np.searchsorted(nominals, [index, index + 1])
+        rows = order[lo:hi]
         return rows[np.lexsort((self.ids[rows], self.day[rows]))]
 
     def currents_of(self, index: int) -> np.ndarray:
@@ -620,6 +628,7 @@ class AssessmentBook:
 
     def _insert(self, ids, nominal, tool, score, day) -> None:
         """Add rows to the columns, kept in id order, and file their ids by day."""
+        self._nominal_order = None
         order = np.argsort(ids)
         columns = (ids[order], nominal[order], tool[order], score[order], day[order])
         if self.ids.size == 0:
@@ -690,6 +699,7 @@ class AssessmentBook:
         rows = rows[self.day[rows] <= horizon]  # not a row corrected to a later date
         self.nominal[rows] = -1
         self.day[rows] = np.iinfo(np.int32).min
+        self._nominal_order = None
         self._dead += int(rows.size)
         if self._dead * 4 > self.ids.size:
             self._take(self.nominal >= 0)
@@ -697,6 +707,7 @@ class AssessmentBook:
 
     def _take(self, keep: np.ndarray) -> None:
         """Keep these rows (a mask); dead rows it keeps stay dead."""
+        self._nominal_order = None
         self.ids = self.ids[keep]
         self.nominal = self.nominal[keep]
         self.tool = self.tool[keep]

@@ -93,8 +93,7 @@ def _columns(
     if hasattr(events, "columns") and callable(events.columns):  # iomscore.synth.Cohort
         events = events.columns()
     if isinstance(events, pa.Table | pa.RecordBatch):
-        names = events.schema.names
-        source: Mapping[str, object] = {name: events.column(name) for name in names}
+        source: Mapping[str, object] = {name: events.column(name) for name in events.schema.names}
     elif hasattr(events, "to_dict") and hasattr(events, "iloc"):  # pandas.DataFrame
         frame: Any = events
         source = {str(name): frame[name] for name in frame.columns}
