@@ -1505,7 +1505,7 @@ class Engine:
     ) -> list[tuple[int, datetime.date, str, str]]:
         """Transfers dated after ``since`` up to ``until`` (default as_of):
         ``(nominal_id, date, from_area, to_area)`` by date; with ``area``, those into
-        or out of it."""
+        or out of it. A nominal's first ownership record is not a transfer."""
         after = day_number(_as_date(since))
         last = day_number(self._as_of if until is None else _as_date(until))
         code = None if area is None else self._area_code(area)
@@ -1605,8 +1605,9 @@ class Engine:
         strand: str | None = None,
     ) -> SelectionTable:
         """The nominals selected on a date (default as_of), with their score and band
-        on that date, owner, strand and selection; of one area (or
-        :data:`iomscore.cohort.UNOWNED`) and strand."""
+        on that date, owner on that date, strand and selection; of one area (or
+        :data:`iomscore.cohort.UNOWNED`) and strand. A strand not set by a decision
+        comes from the events counting at the engine's as_of."""
         with self._lock.read():
             date = self._as_of if as_of is None else self._check_past_date(as_of, "as_of")
             state = self._decisions.state_on(date)
