@@ -424,7 +424,7 @@ def test_every_db_option_has_help():
     names |= {"checkpoint", "verify", "info"}
     names |= {"interventions", "end-intervention", "retract-interventions", "list-interventions"}
     names |= {"assess", "retract-assessments", "list-assessments"}
-    names |= {"owners", "decide", "selection"}
+    names |= {"owners", "decide", "selection", "odoc"}
     assert set(sub.choices) == names
     for name, command in sub.choices.items():
         for action in command._actions:

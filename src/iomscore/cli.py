@@ -7,8 +7,9 @@ Sub-commands: ``score``, ``demo``, ``replay``, ``whatif``, ``explain``,
 ``interventions``, ``end-intervention``, ``retract-interventions``,
 ``list-interventions``, for ASSET and OASys assessments ``assess``,
 ``retract-assessments``, ``list-assessments``, and for the IOM cohort ``owners``,
-``decide``, ``selection``: a durable engine directory, see
-:meth:`iomscore.Engine.open`). ``score``, ``explain``, ``forecast`` and
+``decide``, ``selection``, ``odoc`` (the ODOC meeting packs): a durable engine
+directory, see :meth:`iomscore.Engine.open`). ``demo --pack`` writes a synthetic
+force's packs. ``score``, ``explain``, ``forecast`` and
 ``timeline`` take a file of assessments beside the events (``--assessments``,
 scored under ``--assessment-table``, rule 10). Results go to stdout or ``--out``;
 summaries, reports of changes, timings and progress go to stderr.
@@ -120,6 +121,8 @@ _DATE_OPTIONS = {
     "end": "--to",
     "ended": "--end",
     "active_on": "--active-on",
+    "meeting": "--meeting",
+    "previous": "--previous",
 }
 
 
@@ -448,6 +451,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
     _check_demo_sizes(args, synth.NOMINAL_ID_RANGE)
     _check_out(args, ("the weight table", args.weights))
+    pack_out = None if args.pack is None else _check_pack_out(args.pack)
     clock = _Clock()
     stages = Stages(
         [
@@ -460,9 +464,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
             "assess",
             "interventions",
             "advance",
+            *(["cohort", "packs"] if pack_out is not None else []),
         ],
         quiet=args.quiet,
     )
+    packed: list[str] = []
     try:
         stages.begin("load kernels")
         _kernels.warm_up()
@@ -498,6 +504,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         stages.begin("advance")
         engine.advance(args.as_of + datetime.timedelta(days=1))
         clock.lap("advance 1 day")
+        if pack_out is not None:
+            packed = _demo_packs(engine, cohort, args.seed, pack_out, stages, clock)
     finally:
         stages.close()
     _err(
@@ -514,6 +522,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         f"memory: {memory['total_bytes'] / 2**20:,.1f} MiB, "
         f"{memory['bytes_per_event']:.1f} bytes per event"
     )
+    for line in packed:
+        _err(line)
     _err(clock.text())
     if args.out:
         with _output(args.out) as out:
@@ -523,6 +533,50 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         for nominal, points, band in result.rows()[:10]:
             print(f"  {nominal:>12}  {points:>6}  {band}")
     return 0
+
+
+def _demo_packs(
+    engine: Engine, cohort: object, seed: int, out: Path, stages: Stages, clock: _Clock
+) -> list[str]:
+    """``demo --pack``: the synthetic force's cohort (owners, a year of monthly ODOC
+    decisions up to the engine's as-of date), then every area's pack (and the
+    unowned's) for the meeting on as-of since the one 28 days before, written under
+    ``out``; returns the lines to report."""
+    from . import synth
+    from .pack import build_packs
+
+    stages.begin("cohort")
+    owners = synth.ownership(cohort, seed=seed, areas=engine.areas)  # type: ignore[arg-type]
+    owned = engine.record_owners(owners)
+    decided = synth.decisions(
+        engine.scores(), as_of=engine.as_of, seed=seed, band=engine.selection_band
+    )
+    taken = engine.decide(decided)
+    cohort_seconds = clock.lap("owners and decisions")
+    stages.begin("packs")
+    meeting = engine.as_of
+    previous = meeting - datetime.timedelta(days=28)
+    packs = build_packs(engine, meeting, previous)
+    build_seconds = clock.lap("build packs")
+    written = _write_packs(packs, out)
+    clock.lap("write packs")
+    charts = sum(len(pack.charts) for pack in packs.values())
+    selections = int(np.count_nonzero(decided["action"] == "select"))
+    transfers = owned - len(np.unique(owners["nominal_id"]))
+    per_chart = (
+        f", {build_seconds / charts * 1000:,.2f} ms a nominal chart at most" if charts else ""
+    )
+    return [
+        f"cohort: {owned:,} ownership records ({transfers:,} transfers) in "
+        f"{len(engine.areas)} areas; {taken:,} ODOC decisions over a year "
+        f"({selections:,} selections, {taken - selections:,} de-selections), "
+        f"{len(engine.selection()):,} nominals selected at {meeting}; "
+        f"{cohort_seconds * 1000:,.1f} ms",
+        *written,
+        f"packs: {len(packs)} (every area and {UNOWNED}) for the meeting of {meeting} "
+        f"(previous {previous}) written to {out}/<area>/index.html and five CSVs; built "
+        f"in {build_seconds:,.2f} s with {charts:,} charts{per_chart}",
+    ]
 
 
 def _demo_assessments(columns: dict[str, np.ndarray], report: AssessReport, seconds: float) -> str:
@@ -1607,6 +1661,97 @@ def _cmd_db_selection(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- db odoc: the ODOC meeting packs (iomscore.pack) -----------------------------------------
+def _area_folder(area: str) -> str:
+    """The folder of an area's pack: its name in lower case, spaces as ``-``."""
+    return area.strip().lower().replace(" ", "-")
+
+
+def _check_pack_out(out: str, directory: str | None = None) -> Path:
+    """``--out`` (or ``--pack``) OUTDIR: a directory, made if missing, not inside the
+    engine directory."""
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise OptionError(f"{out}: not a directory (the packs go into a directory)")
+    if directory is not None:
+        inner = os.path.realpath(folder)
+        engine_dir = os.path.realpath(directory)
+        if inner == engine_dir or inner.startswith(engine_dir + os.sep):
+            raise OptionError(
+                f"--out {out}: this is inside the engine directory {directory} "
+                "(choose a directory elsewhere)"
+            )
+    return folder
+
+
+def _write_packs(packs: dict, out: Path) -> list[str]:
+    """Write each pack into ``out/<area folder>/`` (five CSVs and ``index.html``);
+    returns one line per area: the count of each list and the page's size."""
+    from .pack import LIST_NAMES
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        lines = []
+        for area, pack in packs.items():
+            folder = out / _area_folder(area)
+            folder.mkdir(exist_ok=True)
+            pack.write_csv(folder)
+            page = pack.write_html(folder / "index.html")
+            counts = ", ".join(
+                f"{name.replace('_', ' ')} {len(getattr(pack, name)):,}" for name in LIST_NAMES
+            )
+            lines.append(f"{area}: {counts}; {folder}/index.html {page.stat().st_size:,} bytes")
+    except OSError as exc:
+        raise FileAccessError(
+            f"{out}: cannot write the packs ({exc.strerror or exc})", path=out
+        ) from None
+    return lines
+
+
+def _cmd_db_odoc(args: argparse.Namespace) -> int:
+    from .pack import build_packs
+
+    if args.interval_days < 1:
+        raise OptionError(f"--interval-days must be at least 1, got {args.interval_days}")
+    out = _check_pack_out(args.out, args.directory)
+    started = time.perf_counter()
+    with _open_db(args.directory, readonly=True) as engine:
+        if args.meeting != engine.as_of:
+            raise OptionError(
+                f"--meeting {args.meeting} is not the as-of date of {args.directory}, "
+                f"{engine.as_of}: the pack scores at the as-of date (advance the directory "
+                "to the meeting date first)"
+            )
+        if args.previous >= args.meeting:
+            raise OptionError(f"--previous {args.previous} must be before --meeting {args.meeting}")
+        if args.previous < engine.history_start:
+            raise OptionError(
+                f"--previous {args.previous} is before {engine.history_start}, the first date "
+                f"whose whole window {args.directory} keeps (its history is "
+                f"{engine.history_years} years)"
+            )
+        _check_area(engine, args.directory, args.area)
+        packs = build_packs(
+            engine,
+            args.meeting,
+            args.previous,
+            None if args.all_areas else [args.area],
+            interval_days=args.interval_days,
+            charts=not args.no_charts,
+            user=args.user,
+            reason=args.reason,
+        )
+        lines = _write_packs(packs, out)
+    for line in lines:
+        _err(line)
+    _err(
+        f"{len(packs)} ODOC pack{'s' if len(packs) != 1 else ''} for the meeting of "
+        f"{args.meeting} (previous {args.previous}) written to {out} in "
+        f"{time.perf_counter() - started:,.1f} s"
+    )
+    return 0
+
+
 def _write_selection(out: TextIO, table: SelectionTable) -> None:
     """``SELECTION_COLUMNS``, one row per nominal; empty where a value is None."""
     writer = csv.writer(out, lineterminator="\n")
@@ -1975,7 +2120,11 @@ def _parser() -> argparse.ArgumentParser:
     reading(p)
     p.set_defaults(run=_cmd_score)
 
-    p = sub.add_parser("demo", help="score a synthetic force-sized cohort and print timings")
+    p = sub.add_parser(
+        "demo",
+        help="score a synthetic force-sized cohort and print timings; with --pack, write "
+        "its ODOC meeting packs",
+    )
     p.add_argument(
         "--nominals",
         type=int,
@@ -2003,6 +2152,15 @@ def _parser() -> argparse.ArgumentParser:
         "--weights", metavar="FILE", help="weight table CSV (default: the shipped table)"
     )
     p.add_argument("--out", metavar="FILE", help="write the full result CSV here")
+    p.add_argument(
+        "--pack",
+        metavar="OUTDIR",
+        help="then give the force an IOM cohort (every nominal owned by one of the seven "
+        "West Midlands areas, a year of monthly ODOC decisions) and write the ODOC "
+        "meeting pack of every area and of the unowned (five CSVs and a self-contained "
+        "index.html each) into OUTDIR/<area>/, for the meeting on the as-of date since "
+        "the one 28 days before (see db odoc)",
+    )
     p.add_argument(
         "--quiet",
         action="store_true",
@@ -2538,6 +2696,74 @@ def _parser() -> argparse.ArgumentParser:
         "--out", metavar="FILE", help="write the list here (default stdout); not inside DIR"
     )
     q.set_defaults(run=_cmd_db_selection)
+
+    q = dsub.add_parser(
+        "odoc",
+        help="write the ODOC meeting packs of one area or of every area",
+        description="Write an area's ODOC meeting pack for the meeting on --meeting (the "
+        "directory's as-of date: the pack scores there) since the previous meeting "
+        "--previous, into OUTDIR/<area>/ (the area's name in lower case, spaces as -): "
+        "five CSVs (new_candidates, risen_fallen, deselection_candidates, transfers, "
+        "managed) and index.html, one self-contained page (sortable, printable tables "
+        "and an inline SVG score chart per nominal; it loads nothing from the network). "
+        "With --all-areas, one folder per area and unowned (the nominals no area owns), "
+        "the cohort read once. Only pseudonymous ids and codes are written. The counts "
+        "of each list and the page's size go to stderr, one line per area.",
+    )
+    directory(q, "the engine directory (opened read-only)")
+    q.add_argument(
+        "--meeting",
+        required=True,
+        metavar="YYYY-MM-DD",
+        help="the meeting date D: it must be the directory's as-of date (see db advance)",
+    )
+    q.add_argument(
+        "--previous",
+        required=True,
+        metavar="YYYY-MM-DD",
+        help="the previous meeting D0 (before --meeting, not before the start of the "
+        "directory's history): the lists show what changed since",
+    )
+    which = q.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--area",
+        metavar="A",
+        help=f"the area whose pack to write (any case; or {UNOWNED}: the nominals no area "
+        "owns at D)",
+    )
+    which.add_argument(
+        "--all-areas",
+        action="store_true",
+        help=f"write the pack of every area of the directory, and of {UNOWNED}",
+    )
+    q.add_argument(
+        "--out",
+        required=True,
+        metavar="OUTDIR",
+        help="the directory to write the packs into (made if missing; not inside DIR); "
+        "an area's folder there is replaced file by file",
+    )
+    q.add_argument(
+        "--interval-days",
+        type=int,
+        default=28,
+        metavar="N",
+        help="days to the next meeting (default 28): a selected nominal forecast to reach "
+        "band NONE by then is a de-selection candidate",
+    )
+    q.add_argument(
+        "--no-charts",
+        action="store_true",
+        help="no score chart per nominal (faster; the page has no chart column)",
+    )
+    q.add_argument(
+        "--user",
+        metavar="U",
+        help="who reads the records (a pseudonymous user id): each nominal's record read "
+        "for the pack is then written to the audit log",
+    )
+    q.add_argument("--reason", metavar="R", help="why the records are read, for the audit log")
+    q.set_defaults(run=_cmd_db_odoc)
 
     q = dsub.add_parser("scores", help="write the directory's scores, as score does")
     directory(q, "the engine directory (opened read-only)")
