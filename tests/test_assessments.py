@@ -460,3 +460,27 @@ def test_retract_takes_any_integer_ids_and_refuses_others():
         with pytest.raises(RecordError, match="must be integers"):
             engine.retract_assessments(bad)
     assert [row[0] for row in engine.scores().rows()] == [10]
+
+
+def test_bulk_reads_equal_the_reads_of_one_nominal():
+    engine = Engine(as_of=AS_OF, assessment_table=TEST)
+    engine.assess(_batch())
+    engine.assess({**_batch(20), "nominal_id": [10, 10, 13], "date": ["2027-01-01"] * 3})
+    engine.record_interventions(
+        {
+            "intervention_id": [1, 2, 3],
+            "nominal_id": [10, 10, 12],
+            "kind": ["mentoring", "drug_treatment_dip", "mentoring"],
+            "start": ["2027-01-01", "2028-01-01", "2028-04-01"],
+            "end": ["", "2028-02-01", ""],
+            "lead_agency": ["police", "health", "probation"],
+        }
+    )
+    ids = [10, 11, 12, 13, 99]
+    bulk = engine.counting_assessments(ids)
+    for n in ids:
+        one = [(r[1], r[2], r[3]) for r in engine.assessments(n).rows() if r[5] == "counting"]
+        assert bulk.get(n, []) == one
+    active = engine.active_interventions(ids, AS_OF)
+    for n in ids:
+        assert active.get(n, ()) == engine.interventions(n, active_on=AS_OF).kind

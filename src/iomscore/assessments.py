@@ -484,7 +484,7 @@ class AssessmentBook:
             order = np.argsort(self.nominal, kind="stable")
             self._nominal_order = (order, self.nominal[order])
         order, nominals = self._nominal_order
-        lo, hi = np.searchsorted(nominals, [index, index + 1])
+        lo, hi = np.searchsorted(nominals, np.array([index, index + 1], dtype=nominals.dtype))
         rows = order[lo:hi]
         return rows[np.lexsort((self.ids[rows], self.day[rows]))]
 

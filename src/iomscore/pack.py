@@ -2,9 +2,9 @@
 
 For an area (or :data:`iomscore.cohort.UNOWNED`), the meeting date D (the
 engine's ``as_of``: the pack scores at D) and the previous meeting D0,
-:func:`build_pack` gathers, from the engine's public reads (and, for the
-managed cohort's interventions and counting assessments, one read of the
-engine's tables for all its nominals, equal to the per-nominal reads):
+:func:`build_pack` gathers, from the engine's public reads (the managed
+cohort's interventions and counting assessments by the engine's bulk reads,
+:meth:`Engine.active_interventions` and :meth:`Engine.counting_assessments`):
 
 1. ``new_candidates``: the nominals banded at D and not selected, with their
    band at D0 and whether they became banded since;
@@ -714,59 +714,15 @@ class _Cohort:
 def _counting_assessments(
     engine: Engine, ids: Sequence[int]
 ) -> dict[int, list[tuple[str, int, datetime.date]]]:
-    """``(tool, score, date)`` of each nominal's counting assessments, by date then id:
-    the rows of ``engine.assessments(n)`` with status ``counting``, for many nominals
-    in one read of the engine's assessment book (one call per nominal costs about
-    0.2 ms, most of it the whole book's arrays searched and cast for each)."""
-    out: dict[int, list[tuple[str, int, datetime.date]]] = {}
-    wanted = np.asarray(ids, dtype=np.int64)
-    if wanted.size == 0:
-        return out
-    with engine._lock.read():
-        book, tools = engine._book, engine._assessment_table.tools
-        index = engine._store.find_nominals(np.ascontiguousarray(wanted))
-        width = book.n_tools
-        held = (index >= 0) & ((index.astype(np.int64) + 1) * width <= book.current.shape[0])
-        owner = np.repeat(wanted[held], width)
-        groups = (index[held].astype(np.int64)[:, None] * width + np.arange(width)).ravel()
-        current = book.current[groups]
-        some = current >= 0
-        owner, rows = owner[some], book.find(current[some])
-        found = rows >= 0
-        owner, rows = owner[found], rows[found]
-        order = np.lexsort((book.ids[rows], book.day[rows], owner))
-        owner, rows = owner[order], rows[order]
-        days = book.day[rows].astype("datetime64[D]").tolist()
-        for n, t, score, day in zip(
-            owner.tolist(), book.tool[rows].tolist(), book.score[rows].tolist(), days, strict=True
-        ):
-            out.setdefault(n, []).append((tools[t], score, day))
-    return out
+    """``(tool, score, date)`` of each nominal's counting assessments (one read)."""
+    return engine.counting_assessments(ids)
 
 
 def _active_interventions(
     engine: Engine, ids: Sequence[int], day: datetime.date
 ) -> dict[int, tuple[str, ...]]:
-    """The kinds of each nominal's interventions active on ``day``, by start then id:
-    ``engine.interventions(n, active_on=day).kind`` for many nominals in one query."""
-    wanted = set(ids)
-    out: dict[int, list[str]] = {}
-    if not wanted:
-        return {}
-    text, listed = day.isoformat(), sorted(wanted)
-    found: list[tuple[int, str]] = []
-    with engine._lock.read(), engine._records._errors():
-        for at in range(0, len(listed), 900):  # under SQLite's oldest limit of 999 values
-            chunk = listed[at : at + 900]
-            found += engine._records._db.execute(
-                "SELECT nominal_id, kind FROM interventions WHERE nominal_id IN "
-                f"({','.join('?' * len(chunk))}) AND start <= ? AND "
-                '("end" IS NULL OR "end" >= ?) ORDER BY nominal_id, start, intervention_id',
-                (*chunk, text, text),
-            ).fetchall()
-    for n, kind in found:
-        out.setdefault(n, []).append(kind)
-    return {n: tuple(kinds) for n, kinds in out.items()}
+    """The kinds of each nominal's interventions active on ``day`` (one read)."""
+    return engine.active_interventions(ids, day)
 
 
 def _new_events(engine: Engine, nominal: int, after: datetime.date, user, reason) -> list[tuple]:

@@ -363,6 +363,22 @@ class Records:
             touched = np.array([d.nominal_id for d in decisions], np.int64)
             self._append_audit(time, user, "decide", touched, reason, None)
 
+    def active_interventions(self, nominal_ids: Sequence[int], day: datetime.date):
+        """``(nominal_id, kind)`` of the interventions of these nominals active on a day,
+        by nominal, start and id (one query per 900 nominals)."""
+        text, listed = day.isoformat(), sorted(set(nominal_ids))
+        found: list[tuple[int, str]] = []
+        with self._errors():
+            for at in range(0, len(listed), 900):  # under SQLite's oldest limit of 999
+                chunk = listed[at : at + 900]
+                found += self._db.execute(
+                    "SELECT nominal_id, kind FROM interventions WHERE nominal_id IN "
+                    f"({','.join('?' * len(chunk))}) AND start <= ? AND "
+                    '("end" IS NULL OR "end" >= ?) ORDER BY nominal_id, start, intervention_id',
+                    (*chunk, text, text),
+                ).fetchall()
+        return found
+
     def ownership_rows(self) -> list[tuple[int, str, str]]:
         """Every ownership record ``(nominal_id, area, from_date ISO)``; none in a
         directory made before ownership (a readonly open may lack the table)."""
