@@ -1,7 +1,7 @@
 """The ``iomscore`` command.
 
 Sub-commands: ``score``, ``demo``, ``replay``, ``whatif``, ``explain``,
-``forecast``, ``timeline``, ``weights`` (``build``, ``check``, ``diff``) and
+``forecast``, ``timeline``, ``chart``, ``weights`` (``build``, ``check``, ``diff``) and
 ``db`` (``init``, ``ingest``, ``retract``, ``advance``, ``reweight``,
 ``scores``, ``checkpoint``, ``verify``, ``info``, for interventions
 ``interventions``, ``end-intervention``, ``retract-interventions``,
@@ -58,6 +58,7 @@ from .cohort import (
 )
 from .engine import Engine
 from .errors import (
+    EngineError,
     EventError,
     FileAccessError,
     IomscoreError,
@@ -1963,6 +1964,57 @@ def _db_timeline(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- chart: one nominal's score chart (iomscore.chart) ---------------------------------------
+_CHART_SUFFIXES = (".svg", ".png")
+
+
+def _cmd_chart(args: argparse.Namespace) -> int:
+    from .chart import require_matplotlib, score_chart, write_png, write_svg
+
+    suffix = os.path.splitext(args.out)[1].lower()
+    if suffix not in _CHART_SUFFIXES:
+        raise OptionError(
+            f"--out {args.out}: a chart is written as .svg (no dependency) or .png "
+            "(matplotlib), by the file's suffix"
+        )
+    if suffix == ".png":
+        require_matplotlib()  # before any work
+    _check_db_out(args, args.db)
+    _check_nominal(args)
+    if args.end < args.start:
+        raise OptionError(f"--from {args.start} is after --to {args.end}")
+    with _open_db(args.db, readonly=True) as engine:
+        if args.end > engine.as_of:
+            raise OptionError(
+                f"--to {args.end} is after the as-of date of {args.db}, {engine.as_of} "
+                "(advance the directory first)"
+            )
+        if args.start < engine.history_start:
+            raise OptionError(
+                f"--from {args.start} is before {engine.history_start}, the first date "
+                f"whose whole window {args.db} keeps (its history is "
+                f"{engine.history_years} years)"
+            )
+        try:
+            chart = score_chart(
+                engine, args.nominal, args.start, args.end, user=args.user, reason=args.reason
+            )
+        except EngineError as exc:
+            raise OptionError(f"--nominal {args.nominal}: {exc} ({args.db})") from None
+    if suffix == ".png":
+        write_png(chart, args.out)
+    else:
+        write_svg(chart, args.out)
+    size = os.path.getsize(args.out)
+    _err(
+        f"nominal {chart.nominal_id}: {len(chart.steps):,} score steps from {args.start} to "
+        f"{args.end}, {len(chart.assessments):,} assessments, "
+        f"{len(chart.interventions):,} interventions, {len(chart.decisions):,} decisions; "
+        f"{args.out} {size:,} bytes"
+    )
+    return 0
+
+
 # -- weights --------------------------------------------------------------------------
 def _cmd_weights_check(args: argparse.Namespace) -> int:
     from .weights_tools import check_weights
@@ -2310,6 +2362,53 @@ def _parser() -> argparse.ArgumentParser:
     assessing(p, db=True, last="--to")
     reading(p, db=True)
     p.set_defaults(run=_cmd_timeline)
+
+    p = sub.add_parser(
+        "chart",
+        help="draw a nominal's score chart between two dates (SVG or PNG)",
+        description="Draw one nominal's score chart from --from to --to, as the ODOC pack "
+        "draws it: the exact timeline as a step line (points), the band thresholds shaded, "
+        "its assessments, its interventions as spans and its selection decisions as "
+        "vertical marks. --out FILE.svg is the package's own SVG (no dependency); "
+        '--out FILE.png is drawn by matplotlib (pip install "iomscore[charts]"). The '
+        "directory is opened read-only; --to must not be after its as-of date, nor --from "
+        "before the start of its history. A line on stderr sums up the chart.",
+    )
+    p.add_argument(
+        "--db",
+        required=True,
+        metavar="DIR",
+        help="the engine directory (see iomscore db; opened read-only)",
+    )
+    nominal(p, "to chart")
+    p.add_argument(
+        "--from",
+        dest="start",
+        required=True,
+        metavar="D1",
+        help="first date of the chart (YYYY-MM-DD)",
+    )
+    p.add_argument(
+        "--to",
+        dest="end",
+        required=True,
+        metavar="D2",
+        help="last date of the chart, inclusive (YYYY-MM-DD)",
+    )
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="FILE",
+        help="the chart file: .svg or .png (written whole, or not at all)",
+    )
+    p.add_argument(
+        "--user",
+        metavar="U",
+        help="who reads the record (a pseudonymous user id): the read is then written "
+        "to the audit log",
+    )
+    p.add_argument("--reason", metavar="R", help="why the record is read, for the audit log")
+    p.set_defaults(run=_cmd_chart)
 
     p = sub.add_parser(
         "db",
