@@ -237,14 +237,10 @@ class AssessmentTable:
 
     @classmethod
     def from_text(cls, text: str, *, source: str = "<text>") -> AssessmentTable:
+        from .weights import read_metadata
+
         lines = text.splitlines()
-        metadata: dict[str, str] = {}
-        first = 0
-        while first < len(lines) and (lines[first].startswith("#") or not lines[first].strip()):
-            key, colon, value = lines[first].lstrip("#").partition(":")
-            if colon:
-                metadata.setdefault(key.strip(), value.strip())
-            first += 1
+        metadata, first = read_metadata(lines)
         reader = csv.reader(io.StringIO("\n".join(lines[first:])))
         header = [h.strip() for h in next(reader, [])]
         if header != ["tool", "low", "high", "points"]:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import dataclasses
 import datetime
 import io
 import os
@@ -229,19 +230,7 @@ class _Assessed:
 
     def text(self) -> str:
         """One line, in the words of the events' report."""
-        report = self.report
-        parts = [f"{report.taken:,} taken"]
-        if report.duplicates:
-            parts.append(f"{report.duplicates:,} duplicates")
-        if report.replaced:
-            parts.append(f"{report.replaced:,} replaced")
-        if self.future:
-            parts.append(f"{self.future:,} after as_of (not counted)")
-        return (
-            f"{self.read:,} assessments: "
-            + ", ".join(parts)
-            + f"; {len(report.changes):,} band changes"
-        )
+        return str(dataclasses.replace(self.report, received=self.read, future=self.future))
 
 
 def _assess_file(
@@ -2424,6 +2413,14 @@ def _parser() -> argparse.ArgumentParser:
     def directory(q: argparse.ArgumentParser, what: str = "the engine directory") -> None:
         q.add_argument("directory", metavar="DIR", help=what)
 
+    def encoding(q: argparse.ArgumentParser) -> None:
+        q.add_argument(
+            "--encoding",
+            default="utf-8",
+            metavar="NAME",
+            help="text encoding of a CSV file (default utf-8); Parquet is always UTF-8",
+        )
+
     def audited(q: argparse.ArgumentParser) -> None:
         q.add_argument(
             "--user",
@@ -2567,12 +2564,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     directory(q)
     q.add_argument("file", metavar="FILE", help="the interventions file (CSV or Parquet)")
-    q.add_argument(
-        "--encoding",
-        default="utf-8",
-        metavar="NAME",
-        help="text encoding of a CSV file (default utf-8); Parquet is always UTF-8",
-    )
+    encoding(q)
     audited(q)
     q.set_defaults(run=_cmd_db_interventions)
 
@@ -2646,12 +2638,7 @@ def _parser() -> argparse.ArgumentParser:
         "and not taken (skip, the default, as db ingest does), or an error that takes "
         "nothing (error)",
     )
-    q.add_argument(
-        "--encoding",
-        default="utf-8",
-        metavar="NAME",
-        help="text encoding of a CSV file (default utf-8); Parquet is always UTF-8",
-    )
+    encoding(q)
     audited(q)
     q.set_defaults(run=_cmd_db_assess)
 
@@ -2715,12 +2702,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     directory(q)
     q.add_argument("file", metavar="FILE", help="the ownership file (CSV or Parquet)")
-    q.add_argument(
-        "--encoding",
-        default="utf-8",
-        metavar="NAME",
-        help="text encoding of a CSV file (default utf-8); Parquet is always UTF-8",
-    )
+    encoding(q)
     audited(q)
     q.set_defaults(run=_cmd_db_owners)
 
@@ -2745,12 +2727,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     directory(q)
     q.add_argument("file", metavar="FILE", help="the decisions file (CSV or Parquet)")
-    q.add_argument(
-        "--encoding",
-        default="utf-8",
-        metavar="NAME",
-        help="text encoding of a CSV file (default utf-8); Parquet is always UTF-8",
-    )
+    encoding(q)
     audited(q)
     q.set_defaults(run=_cmd_db_decide)
 

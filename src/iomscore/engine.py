@@ -143,6 +143,26 @@ _NO_ROWS = (
 )
 
 
+def _ids_to_withdraw(values: object, error: type[EventError], what: str) -> np.ndarray:
+    """Ids to retract, distinct and sorted (int64): integers, one dimension, in the
+    int64 range; else ``error`` naming the field ``<what>_id``."""
+    field_name = f"{what}_id"
+    if isinstance(values, set | frozenset | dict):
+        values = list(values)
+    array = np.atleast_1d(np.asarray(values))
+    if array.ndim != 1 or (array.size and array.dtype.kind not in "iu"):
+        raise error(f"{what} ids to retract must be integers", field=field_name)
+    too_big = array > np.iinfo(np.int64).max if array.dtype.kind == "u" else None
+    if too_big is not None and too_big.any():
+        row = int(np.flatnonzero(too_big)[0])
+        raise error(
+            f"row {row + 1}, field {field_name!r}: {array[row]} exceeds the int64 range",
+            row=row,
+            field=field_name,
+        )
+    return distinct_ids(array.astype(np.int64))
+
+
 def _rows_of(table, keep: np.ndarray):
     """A columnar result with only the rows ``keep`` marks (its other fields kept)."""
     n = keep.shape[0]
@@ -294,6 +314,7 @@ class Engine:
         self._owners = OwnershipBook()
         self._decisions = DecisionBook()
         self._flex = None if flex_groups is None else tuple(str(g) for g in flex_groups)
+        self._groups = None  # the offence groups (weights/offence_groups.csv), on first use
         self._as_of = self._check_calendar(_as_date(as_of), window_years, history_years)
         self._window_years = window_years
         self._thresholds = _check_thresholds(thresholds)
@@ -943,20 +964,7 @@ class Engine:
         """Withdraw events by id, from the window and the archive; ids the engine does
         not hold are reported in ``unknown``. ``user`` and ``reason`` go to the audit
         log."""
-        if isinstance(event_ids, set | frozenset | dict):
-            event_ids = list(event_ids)
-        values = np.atleast_1d(np.asarray(event_ids))
-        if values.ndim != 1 or (values.size and values.dtype.kind not in "iu"):
-            raise EventError("event ids to retract must be integers", field="event_id")
-        too_big = values > np.iinfo(np.int64).max if values.dtype.kind == "u" else None
-        if too_big is not None and too_big.any():
-            row = int(np.flatnonzero(too_big)[0])
-            raise EventError(
-                f"row {row + 1}, field 'event_id': {values[row]} exceeds the int64 range",
-                row=row,
-                field="event_id",
-            )
-        ids = distinct_ids(values.astype(np.int64))
+        ids = _ids_to_withdraw(event_ids, EventError, "event")
         self._check_writable()
         with self._lock.write():
             slots = self._store.find_events(ids)
@@ -1100,13 +1108,9 @@ class Engine:
 
     def scores_of(self, nominal_ids: Iterable[int] | np.ndarray) -> np.ndarray:
         """Scores (points, int64) of many nominals; 0 for one with no live event."""
-        ids = np.ascontiguousarray(np.asarray(nominal_ids, dtype=np.int64).reshape(-1))
+        ids = np.asarray(nominal_ids, dtype=np.int64).reshape(-1)
         with self._lock.read():
-            index = self._store.find_nominals(ids)
-            held = index >= 0
-            out = np.zeros(ids.size, dtype=np.int64)
-            out[held] = self._store.scores()[index[held]]
-            return out
+            return self._scores_of_locked(ids)
 
     def band(self, nominal_id: int) -> str:
         """One nominal's band (rule 5)."""
@@ -1359,12 +1363,7 @@ class Engine:
         """Withdraw assessments by id; ids not held are reported in ``unknown``. If a
         withdrawn one counted, the latest other assessment of its tool in the
         window counts again (rule 10)."""
-        if isinstance(assessment_ids, set | frozenset | dict):
-            assessment_ids = list(assessment_ids)
-        values = np.atleast_1d(np.asarray(assessment_ids))
-        if values.ndim != 1 or (values.size and values.dtype.kind not in "iu"):
-            raise RecordError("assessment ids to retract must be integers", field="assessment_id")
-        ids = distinct_ids(values.astype(np.int64))
+        ids = _ids_to_withdraw(assessment_ids, RecordError, "assessment")
         self._check_writable()
         with self._lock.write():
             rows = self._book.find(ids)
@@ -1679,9 +1678,9 @@ class Engine:
         :func:`iomscore.groups.strand_of` over its counting events' points."""
         from .groups import DEFAULT_FLEX, STRANDS, OffenceGroups, strands
 
-        groups = self._offence_groups()
-        if groups is None:
-            groups = self._groups_cache = OffenceGroups.default()
+        if self._groups is None:
+            self._groups = OffenceGroups.default()
+        groups = self._groups
         points = self._group_points(ids, groups)
         flex = DEFAULT_FLEX if self._flex is None else self._flex
         codes = strands(points, groups.groups, flex).tolist()
@@ -1696,9 +1695,6 @@ class Engine:
                 out.append(computed)
                 set_by.append("events")
         return out, set_by
-
-    def _offence_groups(self):
-        return getattr(self, "_groups_cache", None)
 
     def _group_points(self, ids: np.ndarray, groups) -> np.ndarray:
         """Points of each nominal's live events by offence group (nominals x groups)."""
@@ -2046,10 +2042,7 @@ class Engine:
             self._audit_read("timeline", nominal_id, user, reason)
             _, kinds, days = self._counted_events_of(index)
             points = self._store.points()[kinds].astype(np.int64)
-            distinct, at = np.unique(days, return_inverse=True)
-            ends = np.array(
-                [expiry_day(d, self._window_years) for d in distinct.tolist()], np.int64
-            )[at]
+            ends = expiry_days(days, self._window_years)
             t0, t1 = day_number(first), day_number(last)
             # an event counts on the days [its day, its expiry) (rules 3 and 7)
             score = int(points[(days <= t0) & (ends > t0)].sum())

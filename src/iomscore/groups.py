@@ -40,6 +40,7 @@ import numpy as np
 from .codes import normalize_offence
 from .derive import CatalogueEntry, load_catalogue
 from .errors import DerivationError, FileAccessError, OffenceCodeError, OptionError, RecordError
+from .weights import read_metadata
 
 __all__ = [
     "COLUMNS",
@@ -380,12 +381,8 @@ class OffenceGroups:
     def from_text(cls, text: str, *, source: str = "<text>") -> OffenceGroups:
         """Parse the text of a table; ``source`` names it in error messages."""
         lines = text.splitlines()
-        name, first = "unnamed", 0
-        while first < len(lines) and (lines[first].startswith("#") or not lines[first].strip()):
-            key, _, value = lines[first].lstrip("#").partition(":")
-            if key.strip() == "name":
-                name = value.strip()
-            first += 1
+        metadata, first = read_metadata(lines)
+        name = metadata.get("name", "unnamed")
         rows = list(csv.reader(io.StringIO("\n".join(lines[first:]))))
         if not rows or tuple(h.strip() for h in rows[0]) != COLUMNS:
             raise RecordError(

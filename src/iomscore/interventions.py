@@ -89,13 +89,11 @@ class Catalogue:
 
     @classmethod
     def from_text(cls, text: str, *, source: str = "<text>") -> Catalogue:
+        from .weights import read_metadata
+
         lines = text.splitlines()
-        name, first = "unnamed", 0
-        while first < len(lines) and (lines[first].startswith("#") or not lines[first].strip()):
-            key, _, value = lines[first].lstrip("#").partition(":")
-            if key.strip() == "name":
-                name = value.strip()
-            first += 1
+        metadata, first = read_metadata(lines)
+        name = metadata.get("name", "unnamed")
         rows = list(csv.reader(io.StringIO("\n".join(lines[first:]))))
         if not rows or [h.strip() for h in rows[0]] != ["code", "description"]:
             raise RecordError(f"{source}: line {first + 1}: the header must be 'code,description'")

@@ -121,6 +121,8 @@ class AssessReport:
     #: the engine can show)
     before_history: int
     changes: BandChanges = field(repr=False)
+    #: rows dated after as_of, left out by the caller (the command line's files)
+    future: int = 0
 
     def __str__(self) -> str:
         parts = [f"{self.taken:,} taken"]
@@ -130,6 +132,8 @@ class AssessReport:
             parts.append(f"{self.duplicates:,} duplicates")
         if self.replaced:
             parts.append(f"{self.replaced:,} replaced")
+        if self.future:
+            parts.append(f"{self.future:,} after as_of (not counted)")
         return (
             f"{self.received:,} assessments: "
             + ", ".join(parts)

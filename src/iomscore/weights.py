@@ -29,7 +29,7 @@ import numpy as np
 from .codes import normalize_offence
 from .errors import FileAccessError, OffenceCodeError, WeightFileError
 
-__all__ = ["MAX_KINDS", "WeightFileError", "Weights", "shipped_file"]
+__all__ = ["MAX_KINDS", "WeightFileError", "Weights", "read_metadata", "shipped_file"]
 
 # Kinds (dataset x offence) are stored in 16 bits per buffered event (csrc/iom_store.h).
 MAX_KINDS = 65_535
@@ -242,14 +242,7 @@ class Weights:
     def from_text(cls, text: str, *, source: str = "<text>") -> Weights:
         """Parse the CSV weight-file format from a string (see the module docstring)."""
         lines = text.splitlines()
-        metadata: dict[str, str] = {}
-        first = 0
-        while first < len(lines) and (lines[first].startswith("#") or not lines[first].strip()):
-            comment = lines[first].lstrip("#").strip()
-            if ":" in comment:
-                key, _, value = comment.partition(":")
-                metadata.setdefault(key.strip(), value.strip())
-            first += 1
+        metadata, first = read_metadata(lines)
         if first == len(lines):
             raise WeightFileError(f"{source}: no header line (expected 'offence,<datasets...>')")
         rows = csv.reader(lines[first:])
@@ -308,6 +301,21 @@ class Weights:
             metadata=metadata,
             descriptions=descriptions,
         )
+
+
+def read_metadata(lines: list[str]) -> tuple[dict[str, str], int]:
+    """The ``# key: value`` lines (and blank ones) that open a shipped table's file:
+    the metadata (the first value of a key is kept) and the index of the first
+    other line (the header)."""
+    metadata: dict[str, str] = {}
+    first = 0
+    while first < len(lines) and (lines[first].startswith("#") or not lines[first].strip()):
+        comment = lines[first].lstrip("#").strip()
+        if ":" in comment:
+            key, _, value = comment.partition(":")
+            metadata.setdefault(key.strip(), value.strip())
+        first += 1
+    return metadata, first
 
 
 def shipped_file(name: str) -> Path:
