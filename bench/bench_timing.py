@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from bench_support import Size
@@ -43,3 +45,21 @@ def measure(
         return benchmark(fn, *args)
     rounds = size.engine_rounds if engine else size.peer_rounds
     return benchmark.pedantic(fn, args=args, rounds=max(2, min(rounds, 5)), iterations=1)
+
+
+def head_commit() -> str:
+    """HEAD's short hash, and whether the compiled core or the package differ from it:
+    what a figure script's table names as the code it measured."""
+    repo = Path(__file__).resolve().parent.parent
+
+    def git(*command: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(repo), *command], check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    try:
+        head = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--", "src", "csrc", "setup.py")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return head + (" with uncommitted changes in src/ or csrc/" if dirty else "")

@@ -40,7 +40,6 @@ import argparse
 import datetime
 import gc
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -54,6 +53,7 @@ REPO = BENCH.parent
 sys.path[:0] = [str(REPO / "src"), str(BENCH)]
 
 import peers  # noqa: E402
+from bench_timing import head_commit  # noqa: E402
 
 from iomscore import Engine  # noqa: E402
 from iomscore.batch import EncodedBatch  # noqa: E402
@@ -597,22 +597,6 @@ def table(o: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _commit() -> str:
-    """HEAD's short hash, and whether the compiled core or the package differ from it."""
-
-    def git(*command: str) -> str:
-        return subprocess.run(
-            ["git", "-C", str(REPO), *command], check=True, capture_output=True, text=True
-        ).stdout.strip()
-
-    try:
-        head = git("rev-parse", "--short", "HEAD")
-        dirty = git("status", "--porcelain", "--", "src", "csrc", "setup.py")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return head + (" with uncommitted changes in src/ or csrc/" if dirty else "")
-
-
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nominals", type=int, default=1_000_000)
@@ -638,7 +622,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse(argv)
-    load, commit = os.getloadavg(), _commit()
+    load, commit = os.getloadavg(), head_commit()
     started = time.perf_counter()
     figures = Run(args).all()
     ids = "ascending, as generated" if args.ascending_ids else "permuted: no particular order"

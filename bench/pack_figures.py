@@ -36,7 +36,6 @@ import gc
 import io
 import os
 import pstats
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -47,6 +46,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
+
+from bench_timing import head_commit  # noqa: E402
 
 from iomscore import Engine, Weights, synth  # noqa: E402
 from iomscore.pack import build_packs  # noqa: E402
@@ -232,22 +233,6 @@ def table(o: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _commit() -> str:
-    """HEAD's short hash, and whether the compiled core or the package differ from it."""
-
-    def git(*command: str) -> str:
-        return subprocess.run(
-            ["git", "-C", str(REPO), *command], check=True, capture_output=True, text=True
-        ).stdout.strip()
-
-    try:
-        head = git("rev-parse", "--short", "HEAD")
-        dirty = git("status", "--porcelain", "--", "src", "csrc", "setup.py")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return head + (" with uncommitted changes in src/ or csrc/" if dirty else "")
-
-
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nominals", type=int, default=250_000)
@@ -267,7 +252,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse(argv)
-    load, commit = os.getloadavg(), _commit()
+    load, commit = os.getloadavg(), head_commit()
     started = time.perf_counter()
     out: dict[str, Any] = {}
     engine = make_engine(args, out)
