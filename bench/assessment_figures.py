@@ -7,7 +7,8 @@ assessments go in, against DuckDB, and the day's step with them held, in one run
 
 A national cohort (``peers.make_case``) is made as ``history_figures.py`` makes it:
 the rows inside the window at as_of, pre-encoded, event ids permuted across the
-rows (an export's ids in no particular order) unless ``--ascending-ids``. The
+rows (an export's ids in no particular order), and the assessments' rows too,
+unless ``--ascending-ids``. The
 cohort's assessments are ``iomscore.synth.assessments`` of the same events (the
 Cohort the engines are loaded from; dated in the 730 days up to as_of), written to
 Parquet by pyarrow and read back: the Arrow table a police export gives, ``tool``
@@ -221,6 +222,9 @@ class Run:
             case.weights.layout,
         )
         columns = assessments(events, seed=args.seed, as_of=case.as_of)
+        if not args.ascending_ids:  # an export's rows, and so its ids, in no particular order
+            order = np.random.default_rng(4).permutation(len(columns["assessment_id"]))
+            columns = {name: np.asarray(values)[order] for name, values in columns.items()}
         self.table = export_table(columns)
         self.days = case.synthetic_days(args.days, args.per_day)
         o = self.out = {}
