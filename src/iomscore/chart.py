@@ -1,6 +1,6 @@
 """One nominal's score chart over a span, as an SVG or a PNG file (issue 26).
 
-:func:`score_chart` builds the :class:`~iomscore.pack.ScoreChart` the ODOC pack
+:func:`score_chart` builds the :class:`~iomscore.scorechart.ScoreChart` the ODOC pack
 draws for each nominal (the same builder): rule 9's exact timeline, the band
 thresholds, the nominal's assessments, interventions and selection decisions in
 the span. :func:`write_svg` writes the package's own SVG (no dependency);
@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 from .errors import OptionError
 from .outfile import atomic_files
-from .pack import ScoreChart, _as_date, _chart
 from .results import BAND_NAMES
+from .scorechart import ScoreChart, as_date, build_score_chart
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -84,8 +84,8 @@ def score_chart(
         A nominal the engine does not hold; a date outside the retained history;
         ``start`` after ``end``.
     """
-    first = _as_date(start, "start")
-    last = _as_date(end, "end")
+    first = as_date(start, "start")
+    last = as_date(end, "end")
     # The engine's own checks (held nominal, dates) before the pack's builder, which
     # draws a nominal never held as score 0; not audited, the builder's read is.
     engine.timeline(nominal_id, first, last)
@@ -95,7 +95,7 @@ def score_chart(
         ]
     }
     thresholds = tuple(int(t) for t in engine.thresholds)
-    return _chart(engine, nominal_id, first, last, thresholds, decided, user, reason)
+    return build_score_chart(engine, nominal_id, first, last, thresholds, decided, user, reason)
 
 
 def svg_document(chart: ScoreChart) -> str:

@@ -35,7 +35,6 @@ import csv
 import dataclasses
 import datetime
 import html
-import itertools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -50,6 +49,7 @@ from .cohort import UNOWNED
 from .errors import EngineError, FileAccessError
 from .outfile import atomic_files
 from .results import BAND_NAMES
+from .scorechart import ScoreChart, as_date, build_score_chart
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -160,94 +160,6 @@ class PackList:
 
 
 @dataclass(frozen=True)
-class ScoreChart:
-    """What one nominal's small chart shows over ``[start, end]``.
-
-    ``steps`` are rule 9's timeline ``(date, score)`` (the score from that date
-    until the next step); ``assessments`` the dates of its assessments in the
-    span; ``interventions`` ``(kind, start, end)`` of those overlapping the span
-    (end None: not ended); ``decisions`` ``(date, action)`` in the span.
-    ``thresholds`` are the lowest scores of LOW, MEDIUM and HIGH (points).
-    """
-
-    nominal_id: int
-    start: datetime.date
-    end: datetime.date
-    thresholds: tuple[int, int, int]
-    steps: tuple[tuple[datetime.date, int], ...]
-    assessments: tuple[datetime.date, ...] = ()
-    interventions: tuple[tuple[str, datetime.date, datetime.date | None], ...] = ()
-    decisions: tuple[tuple[datetime.date, str], ...] = ()
-
-    WIDTH = 200
-    HEIGHT = 50
-    _TOP = 2.0
-    _BASE = 40.0  # the y of score 0; markers sit below it
-
-    def svg(self) -> str:
-        """The chart as an inline ``<svg>`` element (no namespace URL: HTML5 inline)."""
-        width, base, top = self.WIDTH, self._BASE, self._TOP
-        span = max((self.end - self.start).days, 1)
-        peak = max([score for _, score in self.steps] + [self.thresholds[1]])
-        ymax = peak * 1.1 if peak > 0 else 1.0
-
-        def x(day: datetime.date) -> str:
-            at = min(max((day - self.start).days, 0), span)
-            return _num(at / span * width)
-
-        def y(score: float) -> float:
-            return base - min(score, ymax) / ymax * (base - top)
-
-        now = self.steps[-1][1] if self.steps else 0
-        label = (
-            f"nominal {self.nominal_id}: score {now} on {self.end}, "
-            f"from {self.start}; band thresholds {', '.join(map(str, self.thresholds))}"
-        )
-        parts = [
-            f'<svg class="chart" data-nominal="{self.nominal_id}" width="{width}" '
-            f'height="{self.HEIGHT}" viewBox="0 0 {width} {self.HEIGHT}" role="img" '
-            f'aria-label="{html.escape(label)}"><title>{html.escape(label)}</title>'
-        ]
-        bounds = [*self.thresholds, None]
-        for band, (low, high) in enumerate(itertools.pairwise(bounds), start=1):
-            if low >= ymax:
-                break
-            upper = ymax if high is None else min(high, ymax)
-            parts.append(
-                f'<rect class="b{band}" x="0" y="{_num(y(upper))}" width="{width}" '
-                f'height="{_num(y(low) - y(upper))}"/>'
-            )
-        for day, action in self.decisions:
-            parts.append(
-                f'<line class="d-{html.escape(action)}" x1="{x(day)}" x2="{x(day)}" '
-                f'y1="{_num(top)}" y2="{_num(base)}"/>'
-            )
-        if self.steps:
-            path = [f"M0,{_num(y(self.steps[0][1]))}"]
-            for day, score in self.steps[1:]:
-                path.append(f"H{x(day)}V{_num(y(score))}")
-            path.append(f"H{width}")
-            parts.append(f'<path class="line" d="{"".join(path)}"/>')
-        for kind, first, last in self.interventions:
-            right = self.end if last is None else min(last, self.end)
-            left = max(first, self.start)
-            size = max(float(x(right)) - float(x(left)), 1.0)
-            parts.append(
-                f'<rect class="iv" x="{x(left)}" y="{_num(base + 3)}" width="{_num(size)}" '
-                f'height="3"><title>{html.escape(kind)}</title></rect>'
-            )
-        for day in self.assessments:
-            parts.append(f'<circle class="as" cx="{x(day)}" cy="{_num(base + 7)}" r="2"/>')
-        parts.append("</svg>")
-        return "".join(parts)
-
-
-def _num(value: float) -> str:
-    text = f"{value:.1f}"
-    return text[:-2] if text.endswith(".0") else text
-
-
-@dataclass(frozen=True)
 class Pack:
     """An area's ODOC meeting pack (see the module doc); build it with :func:`build_pack`.
 
@@ -322,17 +234,6 @@ class Pack:
 
 
 # ----------------------------------------------------------------------------- building
-def _as_date(value: datetime.date | str, what: str) -> datetime.date:
-    if isinstance(value, datetime.datetime):
-        raise EngineError(f"{what} must be a date, not a datetime")
-    if isinstance(value, datetime.date):
-        return value
-    try:
-        return datetime.date.fromisoformat(str(value))
-    except ValueError:
-        raise EngineError(f"{what} {value!r} is not a date in the form YYYY-MM-DD") from None
-
-
 def _area_name(engine: Engine, area: str) -> str:
     if not isinstance(area, str):
         raise EngineError(f"area must be a string, not {type(area).__name__}")
@@ -439,8 +340,8 @@ def build_packs(
         Keyed by the area's name as the engine spells it (or ``"unowned"``), in
         the order given.
     """
-    meeting_day = _as_date(meeting, "meeting")
-    previous_day = _as_date(previous, "previous")
+    meeting_day = as_date(meeting, "meeting")
+    previous_day = as_date(previous, "previous")
     if meeting_day != engine.as_of:
         raise EngineError(
             f"meeting {meeting_day} is not the engine's as_of {engine.as_of}: the pack scores "
@@ -541,7 +442,7 @@ class _Cohort:
                 if start <= day <= self.meeting:
                     decided.setdefault(nominal, []).append((day, action))
             for n in [*managed.column("nominal_id"), *new_candidates.column("nominal_id")]:
-                drawn[n] = _chart(
+                drawn[n] = build_score_chart(
                     engine, n, start, self.meeting, self.thresholds, decided, self.user, self.reason
                 )
         return Pack(
@@ -743,31 +644,6 @@ def _new_events(engine: Engine, nominal: int, after: datetime.date, user, reason
             why.points[new].tolist(),
             strict=True,
         )
-    )
-
-
-def _chart(engine, nominal, start, end, thresholds, decided, user, reason) -> ScoreChart:
-    try:
-        line = engine.timeline(nominal, start, end, user=user, reason=reason).rows()
-        steps = tuple((day, score) for day, score, _ in line)
-    except EngineError:  # never held: no event, score 0 throughout
-        steps = ((start, 0),)
-    assessed = engine.assessments(nominal)
-    dates = tuple(day for day in assessed.date.tolist() if start <= day <= end)
-    spans = tuple(
-        (kind, first, last)
-        for _, _, kind, first, last, _ in engine.interventions(nominal).rows()
-        if first <= end and (last is None or last >= start)
-    )
-    return ScoreChart(
-        nominal_id=nominal,
-        start=start,
-        end=end,
-        thresholds=thresholds,
-        steps=steps,
-        assessments=dates,
-        interventions=spans,
-        decisions=tuple(decided.get(nominal, ())),
     )
 
 
