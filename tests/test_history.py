@@ -120,6 +120,9 @@ def test_explain_forecast_timeline_and_past_scores_equal_the_reference(history):
             assert engine.timeline(nominal, earliest, AS_OF).rows() == reference.timeline(
                 kept, table, nominal, earliest, AS_OF, years, engine.thresholds
             )
+        assert engine.event_history(nominal).rows() == reference.event_history(
+            kept, table, nominal, None, AS_OF
+        )
     assert engine.forecast().rows() == reference.forecast(
         live, table, AS_OF, years, engine.thresholds
     )
@@ -146,6 +149,11 @@ def test_a_timeline_over_any_span_of_the_history(history, start, length):
         assert engine.timeline(nominal, first, last).rows() == reference.timeline(
             taken, weights.to_mapping(), nominal, first, last, years, engine.thresholds
         )
+        history = engine.event_history(nominal, first, last)
+        assert history.rows() == reference.event_history(
+            taken, weights.to_mapping(), nominal, first, last
+        )
+        assert sum(history.dataset_counts.values()) == len(history)
 
 
 def test_an_event_that_came_back_counts_once_in_the_history():
@@ -167,6 +175,11 @@ def test_an_event_that_came_back_counts_once_in_the_history():
     assert engine.scores_at("2025-07-01").rows() == [(8, 300, "LOW")]
     assert engine.timeline(7, "2024-01-01", "2027-07-01").rows() == [
         (datetime.date(2024, 1, 1), 0, "NONE")
+    ]
+    # the event's history: under nominal 8 only, the copy archived last
+    assert engine.event_history(7).rows() == []
+    assert engine.event_history(8, "2024-01-01").rows() == [
+        (1, "arrest", "028/01", datetime.date(2025, 6, 1), 300)
     ]
     report = engine.retract([1])
     assert report.retracted == 1 and report.unknown.size == 0
@@ -203,6 +216,39 @@ def test_a_nominal_never_held_is_an_error_naming_it(engine, call):
     args = ("2025-06-01",) if call == "timeline" else ()
     with pytest.raises(EngineError, match="nominal 123456789 is not held"):
         getattr(engine, call)(123456789, *args)
+
+
+def test_an_event_history_is_audited_and_checks_its_span(engine):
+    engine.ingest(_columns([reference.Event(2, 7, "warrant", "046/00", datetime.date(2025, 3, 1))]))
+    assert [row[0] for row in engine.event_history(7, user="u1", reason="review").rows()] == [2, 1]
+    assert [(a.operation, a.reason) for a in engine.audit("u1", 7)] == [("event_history", "review")]
+    assert engine.event_history(7, "2025-03-02", "2025-06-01").rows() == [
+        (1, "arrest", "028/01", datetime.date(2025, 6, 1), 300)
+    ]
+    assert len(engine.event_history(7, "2025-03-02", "2025-05-31")) == 0
+    with pytest.raises(EngineError, match="start 2025-07-01 is after end 2025-06-01"):
+        engine.event_history(7, "2025-07-01", "2025-06-01")
+    with pytest.raises(EngineError, match="nominal 123456789 is not held"):
+        engine.event_history(123456789)
+
+
+def test_an_event_history_is_by_date_then_id_across_the_archive_and_the_window():
+    D = datetime.date
+    weights = make_weights([[300] * 4] * 3)
+    engine = Engine(weights, "2024-01-01", history_years=4, threads=1)
+    old = [(9, "arrest", "2023-06-01"), (5, "warrant", "2023-06-01"), (7, "arrest", "2023-05-01")]
+    new = [(4, "arrest", "2025-06-01"), (2, "warrant", "2025-06-01")]
+
+    def ingest(rows):  # in this order, not by id: the archive keeps it within a day
+        events = [reference.Event(i, 7, d, "028/01", D.fromisoformat(t)) for i, d, t in rows]
+        engine.ingest(event_columns(events))
+
+    ingest(old)
+    engine.advance("2025-06-15")  # the old events leave the window into the archive
+    ingest(new)
+    history = engine.event_history(7)
+    assert [row[0] for row in history.rows()] == [7, 5, 9, 2, 4]
+    assert history.dataset_counts == {"arrest": 3, "intelligence": 0, "warrant": 2}
 
 
 @pytest.mark.parametrize("bad", ["seven", 2**64, 1.5j])

@@ -65,7 +65,7 @@ from .cohort import (
 )
 from .durable import Journal
 from .errors import EngineError, EventError, RecordError, StateError
-from .explanation import Explanation, Forecast, ForecastSteps, Timeline
+from .explanation import EventHistory, Explanation, Forecast, ForecastSteps, Timeline
 from .interventions import Catalogue, InterventionTable, encode_interventions
 from .records import AuditEntry, Records
 from .reference import ASSESSMENT_PREFIX, DEFAULT_THRESHOLDS
@@ -2071,6 +2071,58 @@ class Engine:
                 date=np.concatenate(([t0], dates[moved])).astype("datetime64[D]"),
                 score=scores,
                 band=band_codes(scores, self._thresholds),
+            )
+
+    def event_history(
+        self,
+        nominal_id: int,
+        start: datetime.date | str | None = None,
+        end: datetime.date | str | None = None,
+        *,
+        user: str | None = None,
+        reason: str | None = None,
+    ) -> EventHistory:
+        """One nominal's events dated from ``start`` to ``end`` (default as_of): every
+        event held or archived, each event id once (rule 9's events), with its
+        dataset, offence and points under the table in force now, ordered by date,
+        then event_id. ``start`` None reaches back to the earliest event kept (those
+        dated on or before :attr:`retention_horizon` are purged). Costs about the
+        nominal's own events, as :meth:`timeline` does.
+
+        Raises
+        ------
+        EngineError
+            An unknown nominal; a date not in the form YYYY-MM-DD; ``start`` after
+            ``end``.
+        """
+        with self._lock.read():
+            first = None if start is None else _as_date(start)
+            last = self._as_of if end is None else _as_date(end)
+            if first is not None and first > last:
+                raise EngineError(f"start {first} is after end {last}")
+            index = self._nominal_index(nominal_id)
+            self._audit_read("event_history", nominal_id, user, reason)
+            ids, kinds, days = self._counted_events_of(index)
+            keep = days <= day_number(last)
+            if first is not None:
+                keep &= days >= day_number(first)
+            ids, kinds, days = ids[keep], kinds[keep], days[keep]
+            order = np.lexsort((ids, days))
+            ids, kinds, days = ids[order], kinds[order], days[order]
+            names = self._kind_names()  # kind -> (dataset, offence, description)
+            weights = self._weights
+            return EventHistory(
+                nominal_id=int(nominal_id),
+                start=first,
+                end=last,
+                weights_name=weights.name,
+                weights_sha256=weights.sha256,
+                datasets=weights.datasets,
+                event_id=ids.astype(np.int64),
+                dataset=names[kinds, 0],
+                offence=names[kinds, 1],
+                date=days.astype("datetime64[D]"),
+                points=self._store.points()[kinds].astype(np.int64),
             )
 
     def _assessment_level(self, index: int):

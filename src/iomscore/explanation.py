@@ -1,8 +1,9 @@
 """Why a score is what it is, when it falls, and how it moved (rules 7-9).
 
-The results of :meth:`Engine.explain`, :meth:`Engine.forecast` and
-:meth:`Engine.timeline`: columnar (numpy arrays; dates as ``datetime64[D]``)
-with ``rows()`` in the form of the reference functions, and ``write_csv``.
+The results of :meth:`Engine.explain`, :meth:`Engine.forecast`,
+:meth:`Engine.timeline` and :meth:`Engine.event_history`: columnar (numpy
+arrays; dates as ``datetime64[D]``) with ``rows()`` in the form of the
+reference functions, and ``write_csv``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy as np
 
 from .results import BAND_NAMES
 
-__all__ = ["Explanation", "Forecast", "ForecastSteps", "Timeline"]
+__all__ = ["EventHistory", "Explanation", "Forecast", "ForecastSteps", "Timeline"]
 
 
 def _write_text(target: str | os.PathLike[str] | TextIO | None, text: str) -> None:
@@ -204,4 +205,58 @@ class Timeline:
     def write_csv(self, target: str | os.PathLike[str] | TextIO | None = None) -> None:
         """Write ``date,score,band``."""
         lines = ["date,score,band"] + [f"{d},{s},{b}" for d, s, b in self.rows()]
+        _write_text(target, "\n".join(lines) + "\n")
+
+
+@dataclass(frozen=True)
+class EventHistory:
+    """One nominal's events over a span, as rule 9 sees them: every event the
+    engine holds or has archived (each event id once), dated from ``start`` (None:
+    the earliest retained) to ``end``, ordered by date, then event_id, with its
+    points under the table in force now. Assessments are not events: see
+    :meth:`Engine.assessments`.
+    """
+
+    nominal_id: int
+    start: datetime.date | None
+    end: datetime.date
+    weights_name: str
+    weights_sha256: str
+    datasets: tuple[str, ...] = field(repr=False)  # the table's, in its order
+    event_id: np.ndarray = field(repr=False)
+    dataset: np.ndarray = field(repr=False)  # str
+    offence: np.ndarray = field(repr=False)  # str, canonical CCC/SS
+    date: np.ndarray = field(repr=False)
+    points: np.ndarray = field(repr=False)
+
+    def __len__(self) -> int:
+        return int(self.event_id.shape[0])
+
+    @property
+    def dataset_counts(self) -> dict[str, int]:
+        """The number of events of each dataset of the table (0 where none), in the
+        table's order."""
+        counts = dict.fromkeys(self.datasets, 0)
+        for name in self.dataset.tolist():
+            counts[name] += 1
+        return counts
+
+    def rows(self) -> list[tuple[int, str, str, datetime.date, int]]:
+        """``(event_id, dataset, offence, date, points)``, the form of
+        ``reference.event_history``."""
+        return list(
+            zip(
+                self.event_id.tolist(),
+                self.dataset.tolist(),
+                self.offence.tolist(),
+                _dates(self.date),
+                self.points.tolist(),
+                strict=True,
+            )
+        )
+
+    def write_csv(self, target: str | os.PathLike[str] | TextIO | None = None) -> None:
+        """Write ``event_id,dataset,offence,date,points`` (stdout when None)."""
+        lines = ["event_id,dataset,offence,date,points"]
+        lines += [f"{e},{d},{o},{t},{p}" for e, d, o, t, p in self.rows()]
         _write_text(target, "\n".join(lines) + "\n")

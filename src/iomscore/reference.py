@@ -56,6 +56,7 @@ __all__ = [
     "band_changes",
     "counting_assessments",
     "counts",
+    "event_history",
     "expires",
     "explain",
     "forecast",
@@ -417,6 +418,34 @@ def timeline(
         if points != rows[-1][1]:
             rows.append((date, points, band(points, thresholds)))
     return rows
+
+
+def event_history(
+    events: Iterable[Event],
+    weights: Mapping[tuple[str, str], int],
+    nominal_id: int,
+    start: datetime.date | None,
+    end: datetime.date,
+) -> list[tuple[int, str, str, datetime.date, int]]:
+    """One nominal's events dated from ``start`` (None: no lower limit) to ``end``,
+    as rows ``(event_id, dataset, offence, date, points)`` ordered by date, then
+    event_id; ``events`` are rule 9's (every event held or archived)."""
+    return sorted(
+        (
+            (
+                event.event_id,
+                event.dataset,
+                event.offence,
+                event.date,
+                weights[(event.dataset, event.offence)],
+            )
+            for event in events
+            if event.nominal_id == nominal_id
+            and (start is None or start <= event.date)
+            and event.date <= end
+        ),
+        key=lambda row: (row[3], row[0]),
+    )
 
 
 def scores_at(
