@@ -3,7 +3,9 @@
 The directory is a small synthetic force made by the command line (as in
 test_cli_odoc), with a year of ODOC decisions, then an assessment and two
 interventions of the charted nominal recorded through the engine. The SVG's step
-line is checked against ``engine.timeline``; the PNG by its signature and size.
+line is checked against ``engine.timeline``, its event marks (one path of ticks per
+dataset) against ``engine.event_history``; the PNG by its signature and size, and
+the figure it is drawn from by its event marks.
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from iomscore import Engine, synth
-from iomscore.chart import SVG_NAMESPACE, score_chart, svg_document, write_png, write_svg
+from iomscore.chart import (
+    SVG_NAMESPACE,
+    draw,
+    score_chart,
+    svg_document,
+    write_png,
+    write_svg,
+)
 from iomscore.cli import main
 from iomscore.cohort import DECISION_COLUMNS, DECISION_OPTIONAL
 from iomscore.errors import EngineError
@@ -94,6 +103,19 @@ def chart_and_timeline(folder):
     return chart, timeline
 
 
+@pytest.fixture(scope="module")
+def history(folder):
+    """``{dataset: [dates]}`` of the charted nominal's events in the span, every
+    dataset of the table (empty where none), from the engine."""
+    target, nominal = folder
+    with Engine.open(target, readonly=True) as engine:
+        rows = engine.event_history(nominal, START, AS_OF).rows()
+        by_dataset: dict[str, list[datetime.date]] = {d: [] for d in engine.weights.datasets}
+    for _, dataset, _, day, _ in rows:
+        by_dataset[dataset].append(day)
+    return by_dataset
+
+
 def _path_points(d: str) -> list[tuple[float, float]]:
     """The corners of the pack's step path ``M0,yH x V y ... H w``: (x, y) after each V."""
     match = re.fullmatch(r"M0,([-\d.]+)((?:H[-\d.]+V[-\d.]+)*)H[-\d.]+", d)
@@ -103,10 +125,17 @@ def _path_points(d: str) -> list[tuple[float, float]]:
     return points
 
 
-def test_the_chart_is_the_timeline_with_the_records_of_the_span(folder, chart_and_timeline):
+def test_the_chart_is_the_timeline_with_the_records_of_the_span(
+    folder, chart_and_timeline, history
+):
     chart, timeline = chart_and_timeline
     assert chart.steps == tuple((day, score) for day, score, _ in timeline)
     assert len(chart.steps) > 3
+    assert chart.datasets == tuple(history)
+    assert chart.event_counts() == {name: len(days) for name, days in history.items()}
+    assert sorted(chart.events) == sorted((d, n) for n, days in history.items() for d in days)
+    assert sum(chart.event_counts().values()) > 3
+    assert len([n for n, days in history.items() if days]) > 1  # more than one dataset
     with Engine.open(folder[0], readonly=True) as engine:
         assert chart.thresholds == tuple(engine.thresholds)
         decisions = [(d.date, d.action) for d in engine.decisions(folder[1])]
@@ -119,7 +148,7 @@ def test_the_chart_is_the_timeline_with_the_records_of_the_span(folder, chart_an
     ]
 
 
-def test_the_svg_parses_and_its_steps_are_the_timeline(chart_and_timeline, tmp_path):
+def test_the_svg_parses_and_its_steps_are_the_timeline(chart_and_timeline, history, tmp_path):
     chart, timeline = chart_and_timeline
     out = tmp_path / "chart.svg"
     write_svg(chart, out)
@@ -146,6 +175,20 @@ def test_the_svg_parses_and_its_steps_are_the_timeline(chart_and_timeline, tmp_p
     assert len(lines) == len(chart.decisions)
     assert len([e for e in root.iter(SVG + "circle") if e.get("class") == "as"]) == 1
     assert len([e for e in root.iter(SVG + "rect") if e.get("class") == "iv"]) == 2
+    # the events: one path of ticks per dataset with events, its class naming the
+    # dataset's column, a tick (M x,base v-5) at each event's date
+    marks = [p for p in root.iter(SVG + "path") if p.get("class", "").startswith("ev ")]
+    assert [p.get("data-dataset") for p in marks] == [n for n, days in history.items() if days]
+    columns = list(history)
+    for mark in marks:
+        name = mark.get("data-dataset")
+        assert mark.get("class") == f"ev e{columns.index(name)}"
+        ticks = re.findall(r"M([-\d.]+),([-\d.]+)v-5", mark.get("d"))
+        assert "".join(f"M{x},{y}v-5" for x, y in ticks) == mark.get("d")
+        assert {float(y) for _, y in ticks} == {chart._BASE}
+        expected = [(day - START).days / span * chart.WIDTH for day in history[name]]
+        assert sorted(float(x) for x, _ in ticks) == pytest.approx(sorted(expected), abs=0.051)
+    assert f".e{len(columns) - 1}{{stroke:" in text  # a colour for every dataset
 
 
 def test_the_png_is_a_png(chart_and_timeline, tmp_path):
@@ -157,6 +200,27 @@ def test_the_png_is_a_png(chart_and_timeline, tmp_path):
     assert data.startswith(PNG_SIGNATURE)
     assert len(data) > 20_000
     assert [p.name for p in tmp_path.iterdir()] == ["chart.png"]  # no temporary file left
+
+
+def test_the_png_marks_each_datasets_events_in_its_own_lane(chart_and_timeline, history):
+    pytest.importorskip("matplotlib")
+    chart, _ = chart_and_timeline
+    (ax,) = draw(chart).axes
+    marks = {
+        line.get_gid().removeprefix("events:"): line
+        for line in ax.get_lines()
+        if (line.get_gid() or "").startswith("events:")
+    }
+    assert list(marks) == [n for n, days in history.items() if days]
+    lanes = set()
+    for name, line in marks.items():
+        assert sorted(line.get_xdata()) == sorted(history[name])
+        assert line.get_label() == f"{name} events ({len(history[name])})"
+        lanes.add(float(line.get_ydata()[0]))
+    assert len(lanes) == len(marks)  # a lane each
+    assert len({line.get_marker() for line in marks.values()}) == len(marks)
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert all(line.get_label() in legend for line in marks.values())
 
 
 def test_an_unknown_nominal_and_dates_outside_the_history_are_refused(folder):
@@ -196,8 +260,8 @@ def test_the_command_writes_the_chart(folder, chart_and_timeline, tmp_path, caps
     assert err.startswith(f"nominal {nominal}: {len(chart.steps):,} score steps from {START}")
     assert err.endswith(f"{out} {len(data):,} bytes\n")
     with Engine.open(target, readonly=True) as engine:
-        reads = [a for a in engine.audit("u1", nominal) if a.operation == "timeline"]
-    assert reads  # the read was audited
+        reads = [a.operation for a in engine.audit("u1", nominal)]
+    assert "timeline" in reads and "event_history" in reads  # the reads were audited
 
 
 @pytest.mark.parametrize(

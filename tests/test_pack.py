@@ -11,6 +11,7 @@ the HTML page is parsed and its tables compared with the lists.
 
 from __future__ import annotations
 
+import collections
 import csv
 import datetime
 import itertools
@@ -95,6 +96,12 @@ class Model:
             assessments=self.assessments,
             assessment_table=ATABLE,
         )
+
+    def events_of(self, nominal: int, start: datetime.date) -> list[tuple]:
+        """``(date, dataset)`` of the nominal's events from ``start`` to D, by date
+        then event_id (every event the test made is held or archived at D)."""
+        rows = reference.event_history(self.events, WMAP, nominal, start, MEETING)
+        return [(day, dataset) for _, dataset, _, day, _ in rows]
 
     def owner(self, nominal: int, on: datetime.date) -> str | None:
         mine = sorted((d, a) for n, a, d in self.owners if n == nominal and d <= on)
@@ -434,6 +441,9 @@ def test_each_chart_is_the_reference_timeline(built, area):
         assert list(chart.decisions) == [
             (d[1], d[2]) for d in model.decisions if d[0] == n and d[1] >= start
         ]
+        assert list(chart.events) == model.events_of(n, start)
+        assert chart.datasets == DATASETS
+    assert sum(len(chart.events) for chart in pack.charts.values()) > 0
 
 
 def test_the_planted_cases_land_in_their_lists():
@@ -485,6 +495,8 @@ class _Page(HTMLParser):
         self.cell: list[str] | None = None
         self.in_svg = 0
         self.charts: list[int] = []
+        # each chart's event marks: {nominal: {dataset: (class, ticks)}}
+        self.marks: dict[int, dict[str, tuple[str, int]]] = {}
         self.links: list[str] = []
         self.scripts: list[dict] = []
 
@@ -498,6 +510,10 @@ class _Page(HTMLParser):
         if tag == "svg":
             self.in_svg += 1
             self.charts.append(int(attrs["data-nominal"]))
+            self.marks[self.charts[-1]] = {}
+        elif tag == "path" and attrs.get("class", "").startswith("ev "):
+            ticks = (attrs["class"], attrs["d"].count("M"))
+            self.marks[self.charts[-1]][attrs["data-dataset"]] = ticks
         elif tag == "table":
             self.table = attrs["id"]
             self.tables[self.table] = {"columns": [], "rows": []}
@@ -528,7 +544,7 @@ class _Page(HTMLParser):
 
 @pytest.mark.parametrize("area", ["Coventry", UNOWNED])
 def test_the_csvs_and_the_page_hold_the_lists(built, area, tmp_path):
-    engine, _ = built
+    engine, model = built
     pack = build_pack(engine, area, MEETING, D0)
     paths = pack.write_csv(tmp_path)
     assert [p.name for p in paths] == [f"{name}.csv" for name in LIST_NAMES]
@@ -555,6 +571,18 @@ def test_the_csvs_and_the_page_hold_the_lists(built, area, tmp_path):
         assert cells == [[_text(v) for v in row] for row in table.rows()], name
     charted = pack.managed.column("nominal_id") + pack.new_candidates.column("nominal_id")
     assert sorted(parsed.charts) == sorted(charted)
+    # the event marks: a path of ticks per dataset with events in the chart's span,
+    # as many ticks as the nominal has events of that dataset there
+    start = reference.window_start(MEETING)
+    for n in charted:
+        counts = collections.Counter(dataset for _, dataset in model.events_of(n, start))
+        assert parsed.marks[n] == {
+            name: (f"ev e{DATASETS.index(name)}", count) for name, count in counts.items()
+        }, n
+    assert sum(len(marks) for marks in parsed.marks.values()) > 0
+    for at, name in enumerate(DATASETS):  # the legend names each dataset in its colour
+        assert f'<span class="ek e{at}">{name}</span>' in page
+        assert f"svg .e{at}{{stroke:" in page
     assert "http://" not in page and "https://" not in page
     assert "<script src" not in page.lower() and all("src" not in s for s in parsed.scripts)
     assert all(link.startswith("#") for link in parsed.links)

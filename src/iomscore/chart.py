@@ -1,12 +1,12 @@
 """One nominal's score chart over a span, as an SVG or a PNG file (issue 26).
 
-:func:`score_chart` builds the :class:`~iomscore.scorechart.ScoreChart` the ODOC pack
-draws for each nominal (the same builder): rule 9's exact timeline, the band
-thresholds, the nominal's assessments, interventions and selection decisions in
-the span. :func:`write_svg` writes the package's own SVG (no dependency);
-:func:`write_png` draws it with matplotlib, an optional extra
-(``pip install "iomscore[charts]"``), imported only there. Both write the file
-whole or not at all (:func:`iomscore.outfile.atomic_files`).
+:func:`score_chart` builds the :class:`~iomscore.scorechart.ScoreChart` the ODOC
+pack draws for each nominal (the same builder): rule 9's exact timeline, the
+band thresholds, the nominal's events marked by dataset, and its assessments,
+interventions and selection decisions in the span. :func:`write_svg` writes the
+package's own SVG (no dependency); :func:`write_png` draws it with matplotlib,
+an optional extra (``pip install "iomscore[charts]"``), imported only there.
+Both write the file whole or not at all (:func:`iomscore.outfile.atomic_files`).
 """
 
 from __future__ import annotations
@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING
 from .errors import OptionError
 from .outfile import atomic_files
 from .results import BAND_NAMES
-from .scorechart import ScoreChart, as_date, build_score_chart
+from .scorechart import EVENT_COLOURS, ScoreChart, as_date, build_score_chart, event_style
 
 if TYPE_CHECKING:
     from .engine import Engine
 
 __all__ = [
     "ScoreChart",
+    "draw",
     "png_bytes",
     "require_matplotlib",
     "score_chart",
@@ -47,6 +48,7 @@ _SVG_STYLE = (
 _BAND_COLOURS = ("#fff3bf", "#ffd8a8", "#ffc9c9")  # LOW, MEDIUM, HIGH
 _LANE = 0.045  # the height of an intervention's lane along the foot (axes fraction)
 _DECISION_COLOURS = {"select": "#2b8a3e", "deselect": "#868e96"}
+_EVENT_MARKERS = ("|", "v", "^", "s", "D", "x", "P", "*")  # by the dataset's column
 
 
 def score_chart(
@@ -69,14 +71,16 @@ def score_chart(
         The span: ``start`` not after ``end``, both inside the retained history
         (``engine.history_start`` to ``engine.as_of``).
     user, reason : str, optional
-        With ``user``, the timeline read is audited as the engine audits it (once).
+        With ``user``, the timeline and event reads are audited as the engine
+        audits them (once each).
 
     Returns
     -------
     ScoreChart
         Steps ``(date, score)`` equal to ``engine.timeline(nominal_id, start, end)``,
-        the thresholds (points), the assessment dates, the interventions overlapping
-        the span and the decisions dated in it.
+        the thresholds (points), the events ``(date, dataset)`` equal to
+        ``engine.event_history(nominal_id, start, end)``'s, the assessment dates, the
+        interventions overlapping the span and the decisions dated in it.
 
     Raises
     ------
@@ -106,7 +110,7 @@ def svg_document(chart: ScoreChart) -> str:
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         f'<svg xmlns="{SVG_NAMESPACE}" width="{chart.WIDTH}" height="{chart.HEIGHT}" '
         f'viewBox="0 0 {chart.WIDTH} {chart.HEIGHT}">'
-        f"<style>{_SVG_STYLE}</style>{chart.svg()}</svg>\n"
+        f"<style>{_SVG_STYLE}{event_style(chart.datasets)}</style>{chart.svg()}</svg>\n"
     )
 
 
@@ -131,6 +135,24 @@ def require_matplotlib():
 
 def png_bytes(chart: ScoreChart, *, dpi: int = 100) -> bytes:
     """The chart drawn by matplotlib as PNG bytes (see :func:`write_png`)."""
+    buffer = io.BytesIO()
+    draw(chart, dpi=dpi).savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
+def draw(chart: ScoreChart, *, dpi: int = 100):
+    """The chart as a matplotlib Figure (10 x 4.5 inches), as :func:`write_png` draws it.
+
+    Each dataset with events in the span has its own lane above the
+    interventions and assessments, its events marked there (one marker and
+    colour per dataset, :data:`~iomscore.scorechart.EVENT_COLOURS`); the marks
+    are a ``Line2D`` whose gid is ``events:<dataset>``.
+
+    Raises
+    ------
+    OptionError
+        matplotlib is not installed (``pip install "iomscore[charts]"``).
+    """
     figure_class, canvas_class = require_matplotlib()
     figure = figure_class(figsize=(10, 4.5), dpi=dpi, layout="constrained")
     canvas_class(figure)
@@ -185,6 +207,23 @@ def png_bytes(chart: ScoreChart, *, dpi: int = 100) -> bytes:
             label="assessment",
             zorder=4,
         )
+    lane = len(chart.interventions) + 1.5  # above the interventions and assessments
+    for at, (name, count) in enumerate(chart.event_counts().items()):
+        if not count:
+            continue
+        ax.plot(
+            [day for day, dataset in chart.events if dataset == name],
+            [lane * _LANE] * count,
+            linestyle="none",
+            marker=_EVENT_MARKERS[at % len(_EVENT_MARKERS)],
+            markersize=6,
+            color=EVENT_COLOURS[at % len(EVENT_COLOURS)],
+            transform=ax.get_xaxis_transform(),  # y in axes fraction: a lane
+            label=f"{name} events ({count})",
+            gid=f"events:{name}",
+            zorder=4,
+        )
+        lane += 1
     shown: set[str] = set()
     for day, action in chart.decisions:
         ax.axvline(
@@ -203,9 +242,7 @@ def png_bytes(chart: ScoreChart, *, dpi: int = 100) -> bytes:
     ax.set_title(f"nominal {chart.nominal_id}: score from {chart.start} to {chart.end}")
     ax.legend(loc="upper left", fontsize=8, framealpha=0.9)
     figure.autofmt_xdate()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=dpi)
-    return buffer.getvalue()
+    return figure
 
 
 def write_png(chart: ScoreChart, path: str | os.PathLike[str], *, dpi: int = 100) -> None:
@@ -213,8 +250,9 @@ def write_png(chart: ScoreChart, path: str | os.PathLike[str], *, dpi: int = 100
 
     The exact timeline as a step line (``where="post"``: the score from each step's
     date until the next), the bands shaded from their thresholds, assessments as
-    dots, interventions as spans along the foot and decisions as dashed vertical
-    lines; score in points against the date.
+    dots, interventions as spans along the foot, events in a lane per dataset (see
+    :func:`draw`) and decisions as dashed vertical lines; score in points against
+    the date.
 
     Raises
     ------

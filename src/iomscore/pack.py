@@ -49,7 +49,7 @@ from .cohort import UNOWNED
 from .errors import EngineError, FileAccessError
 from .outfile import atomic_files
 from .results import BAND_NAMES
-from .scorechart import ScoreChart, as_date, build_score_chart
+from .scorechart import ScoreChart, as_date, build_score_chart, event_legend, event_style
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -758,19 +758,24 @@ def _render_html(pack: Pack) -> str:
             f'<p class="note">{e(_NOTES[name].format(**dates))}</p>'
             f"{_table(pack, table, charted)}</section>"
         )
+    # every chart of a pack has the engine's datasets; none without charts
+    datasets = next(iter(pack.charts.values())).datasets if pack.charts else ()
+    events = (
+        f"ticks along the foot: events, by dataset {event_legend(datasets)}; " if datasets else ""
+    )
     legend = (
         '<p class="legend note">Charts: the score (rule 9) as a step line over the last two '
         "years; shaded bands "
         f'<span class="LOW">LOW from {low}</span><span class="MEDIUM">MEDIUM from {medium}'
-        f'</span><span class="HIGH">HIGH from {high}</span>; blue dots: assessments; green '
-        "bars: interventions; dashed lines: selection decisions.</p>"
+        f'</span><span class="HIGH">HIGH from {high}</span>; {events}blue dots: assessments; '
+        "green bars: interventions; dashed lines: selection decisions.</p>"
     )
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>ODOC pack: {e(area)}, {pack.meeting}</title>"
-        f"<style>{_CSS}</style></head><body>"
+        f"<style>{_CSS}{event_style(datasets)}</style></head><body>"
         f"<header><h1>ODOC meeting pack: {e(area)}</h1>"
         f'<p class="meta">Meeting (D) <b>{pack.meeting}</b>; previous meeting (D0) '
         f"<b>{pack.previous}</b>; next meeting due {pack.next_meeting} "

@@ -3,7 +3,9 @@
 :class:`ScoreChart` holds what the ODOC pack (:mod:`iomscore.pack`) draws for a
 nominal and the ``iomscore chart`` command (:mod:`iomscore.chart`) writes as a
 file; :func:`build_score_chart` builds it from the engine's public reads, the
-one builder both use.
+one builder both use. The nominal's events are marked by dataset, each dataset
+drawn in one colour of :data:`EVENT_COLOURS` (by its column in the weight
+table): :func:`event_style` gives the CSS and :func:`event_legend` the legend.
 """
 
 from __future__ import annotations
@@ -20,7 +22,28 @@ from .errors import EngineError
 if TYPE_CHECKING:
     from .engine import Engine
 
-__all__ = ["ScoreChart", "as_date", "build_score_chart"]
+__all__ = [
+    "EVENT_COLOURS",
+    "ScoreChart",
+    "as_date",
+    "build_score_chart",
+    "event_legend",
+    "event_style",
+]
+
+#: The colour of the event marks of each dataset, by the dataset's column in the
+#: weight table (the ninth takes the first again). Far from the bands' fills and
+#: from the line, assessment, intervention and decision colours.
+EVENT_COLOURS = (
+    "#c2255c",
+    "#e8590c",
+    "#6741d9",
+    "#0c8599",
+    "#5c940d",
+    "#862e9c",
+    "#495057",
+    "#a61e4d",
+)
 
 
 @dataclass(frozen=True)
@@ -30,8 +53,11 @@ class ScoreChart:
     ``steps`` are rule 9's timeline ``(date, score)`` (the score from that date
     until the next step); ``assessments`` the dates of its assessments in the
     span; ``interventions`` ``(kind, start, end)`` of those overlapping the span
-    (end None: not ended); ``decisions`` ``(date, action)`` in the span.
-    ``thresholds`` are the lowest scores of LOW, MEDIUM and HIGH (points).
+    (end None: not ended); ``decisions`` ``(date, action)`` in the span;
+    ``events`` ``(date, dataset)`` of the nominal's events dated in the span (held
+    or archived, by date), and ``datasets`` the weight table's datasets, whose
+    order gives each its colour. ``thresholds`` are the lowest scores of LOW,
+    MEDIUM and HIGH (points).
     """
 
     nominal_id: int
@@ -42,11 +68,22 @@ class ScoreChart:
     assessments: tuple[datetime.date, ...] = ()
     interventions: tuple[tuple[str, datetime.date, datetime.date | None], ...] = ()
     decisions: tuple[tuple[datetime.date, str], ...] = ()
+    events: tuple[tuple[datetime.date, str], ...] = ()
+    datasets: tuple[str, ...] = ()
 
     WIDTH = 200
     HEIGHT = 50
     _TOP = 2.0
     _BASE = 40.0  # the y of score 0; markers sit below it
+    _TICK = 5.0  # an event's tick rises this far from the foot
+
+    def event_counts(self) -> dict[str, int]:
+        """The number of events in the span of each dataset, every dataset of
+        ``datasets`` first (0 where none), in their order."""
+        counts = dict.fromkeys(self.datasets, 0)
+        for _, name in self.events:
+            counts[name] = counts.get(name, 0) + 1
+        return counts
 
     def svg(self) -> str:
         """The chart as an inline ``<svg>`` element (no namespace URL: HTML5 inline)."""
@@ -102,6 +139,19 @@ class ScoreChart:
             )
         for day in self.assessments:
             parts.append(f'<circle class="as" cx="{x(day)}" cy="{_num(base + 7)}" r="2"/>')
+        # one path of ticks per dataset (compact: a pack draws thousands of charts)
+        for colour, (name, count) in enumerate(self.event_counts().items()):
+            if count:
+                ticks = "".join(
+                    f"M{x(day)},{_num(base)}v-{_num(self._TICK)}"
+                    for day, dataset in self.events
+                    if dataset == name
+                )
+                label = html.escape(f"{name}: {count} event{'' if count == 1 else 's'}")
+                parts.append(
+                    f'<path class="ev e{colour}" data-dataset="{html.escape(name)}" '
+                    f'd="{ticks}"><title>{label}</title></path>'
+                )
         parts.append("</svg>")
         return "".join(parts)
 
@@ -109,6 +159,27 @@ class ScoreChart:
 def _num(value: float) -> str:
     text = f"{value:.1f}"
     return text[:-2] if text.endswith(".0") else text
+
+
+def event_style(datasets: Sequence[str]) -> str:
+    """CSS for the event marks of these datasets (the weight table's, in its order):
+    ``svg .e<i>`` strokes the ticks of the i-th, ``.ek.e<i>`` colours its legend key."""
+    rules = [
+        "svg .ev{fill:none;stroke-width:1.2}"
+        ".ek::before{content:'';display:inline-block;width:3px;height:10px;"
+        "margin-right:3px;vertical-align:-1px;background:#495057}"
+    ]
+    for at in range(len(datasets)):
+        colour = EVENT_COLOURS[at % len(EVENT_COLOURS)]
+        rules.append(f"svg .e{at}{{stroke:{colour}}}.ek.e{at}::before{{background:{colour}}}")
+    return "".join(rules)
+
+
+def event_legend(datasets: Sequence[str]) -> str:
+    """The legend of the event marks: one ``<span class="ek e<i>">`` per dataset."""
+    return "".join(
+        f'<span class="ek e{at}">{html.escape(name)}</span>' for at, name in enumerate(datasets)
+    )
 
 
 def as_date(value: datetime.date | str, what: str) -> datetime.date:
@@ -153,7 +224,8 @@ def build_score_chart(
     decided : mapping of int to sequence of (date, str)
         Each nominal's selection decisions ``(date, action)`` dated in the span.
     user, reason : str, optional
-        With ``user``, the timeline read is audited as the engine audits it.
+        With ``user``, the timeline and event reads are audited as the engine
+        audits them (once each).
 
     Returns
     -------
@@ -162,8 +234,10 @@ def build_score_chart(
     try:
         line = engine.timeline(nominal, start, end, user=user, reason=reason).rows()
         steps = tuple((day, score) for day, score, _ in line)
+        history = engine.event_history(nominal, start, end, user=user, reason=reason)
+        events = tuple(zip(history.date.tolist(), history.dataset.tolist(), strict=True))
     except EngineError:  # never held: no event, score 0 throughout
-        steps = ((start, 0),)
+        steps, events = ((start, 0),), ()
     assessed = engine.assessments(nominal)
     dates = tuple(day for day in assessed.date.tolist() if start <= day <= end)
     spans = tuple(
@@ -180,4 +254,6 @@ def build_score_chart(
         assessments=dates,
         interventions=spans,
         decisions=tuple(decided.get(nominal, ())),
+        events=events,
+        datasets=tuple(engine.weights.datasets),
     )
