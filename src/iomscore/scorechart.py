@@ -165,7 +165,7 @@ def event_style(datasets: Sequence[str]) -> str:
     """CSS for the event marks of these datasets (the weight table's, in its order):
     ``svg .e<i>`` strokes the ticks of the i-th, ``.ek.e<i>`` colours its legend key."""
     rules = [
-        "svg .ev{fill:none;stroke-width:1.2}"
+        "svg .ev{fill:none;stroke-width:1.2}.ek{white-space:nowrap}"
         ".ek::before{content:'';display:inline-block;width:3px;height:10px;"
         "margin-right:3px;vertical-align:-1px;background:#495057}"
     ]
