@@ -98,7 +98,8 @@ def score_chart(
             (d.date, d.action) for d in engine.decisions(nominal_id) if first <= d.date <= last
         ]
     }
-    thresholds = tuple(int(t) for t in engine.thresholds)
+    low, medium, high = (int(t) for t in engine.thresholds)
+    thresholds = (low, medium, high)
     return build_score_chart(engine, nominal_id, first, last, thresholds, decided, user, reason)
 
 
