@@ -31,6 +31,7 @@ from strategies import (
 from iomscore import Engine, EngineError, reference
 from iomscore import durable as durable_format
 from iomscore.assessments import AssessmentTable, encode_assessments
+from iomscore.batch import sorted_with_rows
 from iomscore.errors import RecordError
 
 DAY = datetime.timedelta(days=1)
@@ -484,3 +485,31 @@ def test_bulk_reads_equal_the_reads_of_one_nominal():
     active = engine.active_interventions(ids, AS_OF)
     for n in ids:
         assert active.get(n, ()) == engine.interventions(n, active_on=AS_OF).kind
+
+
+@given(
+    ids=st.lists(st.one_of(st.integers(0, 50), st.integers(0, 2**63 - 1)), min_size=0, max_size=60)
+)
+def test_the_id_sort_is_a_stable_argsort(ids):
+    """The book's id index and the batch's repeat check share one sort: the ids'
+    keys packed with their rows when the span allows, else an argsort."""
+    values = np.array(ids, dtype=np.int64)
+    ordered, rows = sorted_with_rows(values)
+    expected = np.argsort(values, kind="stable")
+    assert rows.tolist() == expected.tolist()
+    assert ordered.tolist() == values[expected].tolist()
+
+
+def test_a_repeated_id_names_the_first_row_that_repeats_one():
+    ids = [7, 3, 9, 3, 7, 5]
+    with pytest.raises(RecordError, match=r"row 4, field 'assessment_id': .* 3 repeats row 2 "):
+        encode_assessments(
+            {
+                "assessment_id": ids,
+                "nominal_id": [1] * 6,
+                "tool": ["oasys"] * 6,
+                "score": [10] * 6,
+                "date": ["2026-01-01"] * 6,
+            },
+            AssessmentTable.default(),
+        )

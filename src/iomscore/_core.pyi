@@ -14,6 +14,7 @@ __all__ = [
     "csr_matvec",
     "group_positions",
     "offer_latest",
+    "settle_groups",
 ]
 
 _BandChanges: TypeAlias = tuple[
@@ -187,6 +188,13 @@ def offer_latest(
     stamp: npt.NDArray[np.int32],
     epoch: int,
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
+def settle_groups(
+    groups: npt.NDArray[np.int64],
+    before: npt.NDArray[np.int64],
+    cur_id: npt.NDArray[np.int64],
+    cur_day: npt.NDArray[np.int32],
+    cur_points: npt.NDArray[np.int64],
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_], npt.NDArray[np.int32]]: ...
 def group_positions(
     keys: npt.NDArray[np.int32], n_groups: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int32]]: ...

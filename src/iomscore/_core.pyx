@@ -35,7 +35,8 @@ cnp.import_array()
 _DAYS = np.dtype("datetime64[D]")  # made once: a view by a dtype string parses it each time
 
 __all__ = [
-    "EventStore", "by_day", "compose_kinds", "csr_matvec", "group_positions", "offer_latest"
+    "EventStore", "by_day", "compose_kinds", "csr_matvec", "group_positions", "offer_latest",
+    "settle_groups",
 ]
 
 
@@ -66,8 +67,8 @@ cdef int _by_day_then_id(const void *a, const void *b) noexcept nogil:
 def offer_latest(const int32_t[::1] nominal not None, const int8_t[::1] tool not None,
                  const int32_t[::1] day not None, const int64_t[::1] ids not None,
                  const int64_t[::1] points not None, int64_t start, int64_t n_tools,
-                 int64_t[::1] cur_id not None, int32_t[::1] cur_day not None,
-                 int64_t[::1] cur_points not None, int32_t[::1] stamp not None,
+                 int64_t[:] cur_id not None, int32_t[:] cur_day not None,
+                 int64_t[:] cur_points not None, int32_t[:] stamp not None,
                  int32_t epoch):
     """Rule 10 for new assessments, in one pass: each row dated after ``start`` (day
     number) becomes the counting one of its group ``nominal * n_tools + tool`` if
@@ -105,6 +106,36 @@ def offer_latest(const int32_t[::1] nominal not None, const int8_t[::1] tool not
             cur_day[g] = day[i]
             cur_points[g] = points[i]
     return touched_arr[:m], old_arr[:m]
+
+
+def settle_groups(const int64_t[::1] groups not None, const int64_t[::1] before not None,
+                  const int64_t[:] cur_id not None, const int32_t[:] cur_day not None,
+                  const int64_t[:] cur_points not None):
+    """After a change, for each touched group (distinct): the change of its points
+    (now less ``before``), whether an assessment counts now, and its day, in one
+    pass over the group columns (strided views of one record per group). Returns
+    ``(delta int64, counting bool, day int32)``."""
+    cdef int64_t n = groups.shape[0], i, g, n_groups = cur_id.shape[0]
+    if before.shape[0] != n:
+        raise ValueError("groups and before must have one length")
+    if cur_day.shape[0] != n_groups or cur_points.shape[0] != n_groups:
+        raise ValueError("the group columns must have one length")
+    for i in range(n):
+        if groups[i] < 0 or groups[i] >= n_groups:
+            raise ValueError(f"entry {i}: a group outside the arrays")
+    delta_arr = np.empty(n, dtype=np.int64)
+    counting_arr = np.empty(n, dtype=np.bool_)
+    day_arr = np.empty(n, dtype=np.int32)
+    cdef int64_t[::1] delta = delta_arr
+    cdef uint8_t[::1] counting = counting_arr.view(np.uint8)
+    cdef int32_t[::1] day = day_arr
+    with nogil:
+        for i in range(n):
+            g = groups[i]
+            delta[i] = cur_points[g] - before[i]
+            counting[i] = cur_id[g] >= 0
+            day[i] = cur_day[g]
+    return delta_arr, counting_arr, day_arr
 
 
 def by_day(const int32_t[::1] days not None, const int64_t[::1] values not None):

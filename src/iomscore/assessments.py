@@ -32,13 +32,14 @@ import numpy as np
 
 from .batch import (
     RowLabel,
-    _check_unique,
     _columns,
     _day_column,
     _encode_text,
     _id_column,
+    check_unique_sorted,
     distinct_ids,
     row_label,
+    sorted_with_rows,
 )
 from .errors import EventError, RecordError
 
@@ -62,6 +63,9 @@ MAX_POINTS = 100_000
 _TOOL_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _MAX_TOOLS = 64
 _MAX_SPAN = 1_000_000  # raw scores of one tool
+# the book's record for each (nominal, tool): the assessment that counts (id -1:
+# none), its points and day, and the last change that touched it
+_GROUP = np.dtype([("id", np.int64), ("points", np.int64), ("day", np.int32), ("stamp", np.int32)])
 
 
 class AssessmentTable:
@@ -285,9 +289,23 @@ class AssessmentBatch:
     day: np.ndarray  # int32 day numbers
     points: np.ndarray  # int64, under the table the batch was checked against
     table_sha256: str
+    # the ids sorted and the row of each (the check's sort, kept for the book's index)
+    id_index: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return int(self.assessment_id.shape[0])
+
+    def id_index_of(self, take: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """:attr:`id_index` of the rows ``take`` (a mask) selects, numbered as rows of
+        that selection; None if the batch has no index."""
+        if self.id_index is None:
+            return None
+        ordered, rows = self.id_index
+        kept = take[rows]
+        if kept.all():
+            return self.id_index
+        position = np.cumsum(take) - 1
+        return ordered[kept], position[rows[kept]]
 
 
 def encode_assessments(
@@ -314,7 +332,8 @@ def encode_assessments(
         tools = codes[rows].astype(np.int8) if n else np.empty(0, np.int8)
         scores = _id_column(columns["score"], "score", label, signed=True)
         days = _day_column(columns["date"], "date", label)
-        _check_unique(ids, label, "assessment_id")
+        id_index = sorted_with_rows(ids)
+        check_unique_sorted(*id_index, ids, label, "assessment_id")
     except EventError as exc:
         raise RecordError(str(exc), row=exc.row, field=exc.field) from None
     points = table.points_of(tools, scores)
@@ -329,7 +348,7 @@ def encode_assessments(
             row=row,
             field="score",
         )
-    return AssessmentBatch(ids, nominals, tools, scores, days, points, table.sha256)
+    return AssessmentBatch(ids, nominals, tools, scores, days, points, table.sha256, id_index)
 
 
 @dataclass(frozen=True)
@@ -387,8 +406,11 @@ def _best_per_group(
 class AssessmentBook:
     """Every assessment an engine holds, and the one that counts for each (nominal, tool).
 
-    Rows are kept in assessment_id order (columns ``ids``, ``nominal`` store
-    index, ``tool`` code, ``score``, ``day``). For each group ``g = nominal *
+    Rows are kept in the order they came (columns ``ids``, ``nominal`` store
+    index, ``tool`` code, ``score``, ``day``), with an index of the ids: the ids
+    sorted and the row of each, merged at each change (a batch's own index comes
+    from the sort that checked its ids for repeats, so rows in no particular
+    order cost no further sort). For each group ``g = nominal *
     n_tools + tool``, ``current`` holds the id of the assessment that counts
     (-1 for none), with its day and points. Counting ones are filed by day,
     so that moving the window forward visits only those that leave it; every
@@ -408,13 +430,13 @@ class AssessmentBook:
         self.tool = np.empty(0, np.int8)
         self.score = np.empty(0, np.int64)
         self.day = np.empty(0, np.int32)
-        self.current = np.empty(0, np.int64)
-        self.current_day = np.empty(0, np.int32)
-        self.current_points = np.empty(0, np.int64)
+        self._id_sorted = np.empty(0, np.int64)  # the ids ascending
+        self._id_rows = np.empty(0, np.int64)  # the row of each
+        self._groups = np.empty(0, _GROUP)
+        self._views()
         self._due: dict[int, list[np.ndarray]] = {}
         self._dated: dict[int, list[np.ndarray]] = {}  # ids of every row, by day
         self._dead = 0
-        self._stamp = np.empty(0, np.int32)  # the last change that touched each group
         self._epoch = 0
         # the rows sorted by nominal index (order, nominals), built when first needed
         self._nominal_order: tuple[np.ndarray, np.ndarray] | None = None
@@ -426,39 +448,44 @@ class AssessmentBook:
     def nbytes(self) -> int:
         """Bytes of the columns and the counting assessments' arrays."""
         rows = (self.ids, self.nominal, self.tool, self.score, self.day)
-        groups = (self.current, self.current_day, self.current_points, self._stamp)
-        return sum(a.nbytes for a in (*rows, *groups))
+        rows += (self._id_sorted, self._id_rows)
+        return sum(a.nbytes for a in rows) + self._groups.nbytes
 
     # -- lookups ---------------------------------------------------------------------------
     def _reserve(self, n_nominals: int) -> None:
         """Room in the group arrays for every nominal (grown by half again at least)."""
         need = n_nominals * self.n_tools
-        have = self.current.shape[0]
+        have = self._groups.shape[0]
         if have < need:
             size = max(need, have + have // 2)
             size += -size % self.n_tools  # whole nominals
-            arrays = []
-            for old, fill in (
-                (self.current, -1),
-                (self.current_day, 0),
-                (self.current_points, 0),
-                (self._stamp, 0),
-            ):
-                new = np.empty(size, old.dtype)
-                new[:have] = old
-                new[have:] = fill
-                arrays.append(new)
-            self.current, self.current_day, self.current_points, self._stamp = arrays
+            groups = np.zeros(size, _GROUP)
+            groups[:have] = self._groups
+            groups["id"][have:] = -1
+            self._groups = groups
+            self._views()
+
+    def _views(self) -> None:
+        """The group records' fields as arrays (strided views: ``current`` the id of
+        the assessment that counts or -1, ``current_day``, ``current_points``,
+        ``_stamp`` the last change that touched the group). One record per group,
+        so a change that visits groups in no order touches one cache line each."""
+        groups = self._groups
+        self.current = groups["id"]
+        self.current_day = groups["day"]
+        self.current_points = groups["points"]
+        self._stamp = groups["stamp"]
 
     def find(self, ids: np.ndarray) -> np.ndarray:
         """The row of each id, or -1."""
-        at = np.searchsorted(self.ids, ids)
-        at[at == self.ids.shape[0]] = 0
-        hit = self.ids.shape[0] > 0
-        found = (
-            (self.ids[at] == ids) & (self.nominal[at] >= 0) if hit else np.zeros(ids.shape[0], bool)
-        )
-        return np.where(found, at, -1)
+        held = self._id_sorted
+        if held.shape[0] == 0:
+            return np.full(np.shape(ids), -1, np.int64)
+        at = np.searchsorted(held, ids)
+        at[at == held.shape[0]] = 0
+        rows = self._id_rows[at]
+        found = (held[at] == ids) & (self.nominal[rows] >= 0)
+        return np.where(found, rows, -1)
 
     def base(self, n_nominals: int) -> np.ndarray:
         """The points every nominal's counting assessments add (int64, by store index)."""
@@ -538,10 +565,13 @@ class AssessmentBook:
         start: int,
         points_of: Callable,
         n_nominals: int,
+        id_index: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Remove rows (distinct) and add ``(ids, nominal, tool, score, day[, points])``
-        (ids not held, distinct); returns ``(nominal_index, delta)``: the change of points of
-        each group's nominal (a nominal may come once per tool)."""
+        (ids not held, distinct; ``id_index``, if given, their ids sorted and the row
+        of each, as :func:`~iomscore.batch.sorted_with_rows` gives); returns
+        ``(nominal_index, delta)``: the change of points of each group's nominal (a
+        nominal may come once per tool)."""
         self._reserve(n_nominals)
         if self._dead:  # ids are then unique in the columns again
             keep = self.nominal >= 0
@@ -579,7 +609,7 @@ class AssessmentBook:
             groups, old = self._offer(nominal, tool, day, ids, points, start, epoch)
             touched.append(groups)
             before.append(old)
-            self._insert(ids, nominal, tool, score.astype(np.int64, copy=False), day)
+            self._insert(ids, nominal, tool, score, day, id_index)
         if refound.size:
             # the rows left in these groups: the latest inside the window counts
             row_group = self.nominal.astype(np.int64) * T + self.tool
@@ -596,10 +626,13 @@ class AssessmentBook:
                 )
         if not touched:
             return np.empty(0, np.int32), np.empty(0, np.int64)
+        from ._core import settle_groups
+
         groups = np.concatenate(touched)
-        delta = self.current_points[groups] - np.concatenate(before)
-        counting = groups[self.current[groups] >= 0]
-        self._file(self._due, counting, self.current_day[counting])
+        delta, counting, day = settle_groups(
+            groups, np.concatenate(before), self.current, self.current_day, self.current_points
+        )
+        self._file(self._due, groups[counting], day[counting])
         moved = delta != 0
         return (groups[moved] // T).astype(np.int32), delta[moved]
 
@@ -622,20 +655,29 @@ class AssessmentBook:
             epoch,
         )
 
-    def _insert(self, ids, nominal, tool, score, day) -> None:
-        """Add rows to the columns, kept in id order, and file their ids by day."""
+    def _insert(self, ids, nominal, tool, score, day, id_index=None) -> None:
+        """Append rows to the columns (copies: the book writes to its own), merge
+        their ids into the index, and file their ids by day."""
         self._nominal_order = None
-        order = np.argsort(ids)
-        columns = (ids[order], nominal[order], tool[order], score[order], day[order])
-        if self.ids.size == 0:
-            self.ids, self.nominal, self.tool, self.score, self.day = columns
+        base = self.ids.shape[0]
+        new_ids, new_rows = sorted_with_rows(ids) if id_index is None else id_index
+        new_rows = new_rows + base
+        columns = (
+            (self.ids, ids, np.int64),
+            (self.nominal, nominal, np.int32),
+            (self.tool, tool, np.int8),
+            (self.score, score, np.int64),
+            (self.day, day, np.int32),
+        )
+        self.ids, self.nominal, self.tool, self.score, self.day = (
+            np.concatenate((old, new.astype(dtype, copy=False))) for old, new, dtype in columns
+        )
+        if base == 0:
+            self._id_sorted, self._id_rows = new_ids.astype(np.int64), new_rows
         else:
-            at = np.searchsorted(self.ids, columns[0])
-            self.ids = np.insert(self.ids, at, columns[0])
-            self.nominal = np.insert(self.nominal, at, columns[1])
-            self.tool = np.insert(self.tool, at, columns[2])
-            self.score = np.insert(self.score, at, columns[3])
-            self.day = np.insert(self.day, at, columns[4])
+            at = np.searchsorted(self._id_sorted, new_ids)
+            self._id_sorted = np.insert(self._id_sorted, at, new_ids)
+            self._id_rows = np.insert(self._id_rows, at, new_rows)
         self._file(self._dated, ids, day)
 
     @staticmethod
@@ -704,6 +746,9 @@ class AssessmentBook:
     def _take(self, keep: np.ndarray) -> None:
         """Keep these rows (a mask); dead rows it keeps stay dead."""
         self._nominal_order = None
+        kept = keep[self._id_rows]
+        self._id_sorted = self._id_sorted[kept]
+        self._id_rows = (np.cumsum(keep) - 1)[self._id_rows[kept]]
         self.ids = self.ids[keep]
         self.nominal = self.nominal[keep]
         self.tool = self.tool[keep]
@@ -712,7 +757,8 @@ class AssessmentBook:
         self._dead = int(np.count_nonzero(self.nominal < 0))
 
     def rows(self) -> tuple[np.ndarray, ...]:
-        """``(ids, nominal_index, tool, score, day)`` of every row, by id."""
+        """``(ids, nominal_index, tool, score, day)`` of every row, in the order they
+        came (a reopened engine takes them in that order again)."""
         if self._dead:
             self._take(self.nominal >= 0)
         return self.ids, self.nominal, self.tool, self.score, self.day

@@ -27,9 +27,11 @@ __all__ = [
     "EncodedBatch",
     "EventError",
     "RowLabel",
+    "check_unique_sorted",
     "distinct_ids",
     "encode_events",
     "row_label",
+    "sorted_with_rows",
 ]
 
 COLUMNS = ("event_id", "nominal_id", "dataset", "offence", "date")
@@ -353,6 +355,33 @@ def distinct_ids(ids: np.ndarray) -> np.ndarray:
     return ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
 
 
+def sorted_with_rows(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(ids sorted, the row of each)``, rows of equal ids in row order (what a
+    stable argsort gives).
+
+    When the ids' span leaves room for the row number beside each id, this is one
+    sort of int64 keys ``(id - min) << bits | row``: numpy sorts int64 about 6x
+    faster than it argsorts them (1.5M ids: 25 ms against 150 ms). Otherwise a
+    stable argsort.
+    """
+    n = ids.shape[0]
+    if n == 0:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    low, high = int(ids.min()), int(ids.max())
+    bits = max(n - 1, 1).bit_length()
+    if (high - low) >> (62 - bits) == 0:  # the keys stay below 2**62
+        keys = ids.astype(np.int64) - np.int64(low)
+        keys <<= bits
+        keys |= np.arange(n, dtype=np.int64)
+        keys.sort()
+        rows = keys & ((1 << bits) - 1)
+        keys >>= bits
+        keys += np.int64(low)
+        return keys, rows
+    rows = np.argsort(ids, kind="stable").astype(np.int64, copy=False)
+    return ids[rows].astype(np.int64, copy=False), rows
+
+
 def _check_unique(event_id: np.ndarray, label: RowLabel, field: str = "event_id") -> None:
     if event_id.shape[0] < 2 or bool(np.all(event_id[1:] > event_id[:-1])):
         return  # ids that arrive ascending need no sort
@@ -362,16 +391,23 @@ def _check_unique(event_id: np.ndarray, label: RowLabel, field: str = "event_id"
     if not bool(np.any(ordered[1:] == ordered[:-1])):
         return
     order = np.argsort(event_id, kind="stable")
-    ordered = event_id[order]
+    check_unique_sorted(event_id[order], order, event_id, label, field)
+
+
+def check_unique_sorted(
+    ordered: np.ndarray, rows: np.ndarray, ids: np.ndarray, label: RowLabel, field: str
+) -> None:
+    """Raise an EventError naming the first row (in batch order) whose id repeats an
+    earlier row's, given the ids sorted and their rows (:func:`sorted_with_rows`)."""
     dup = np.flatnonzero(ordered[1:] == ordered[:-1])
     if dup.size:
-        pairs = [(int(order[i]), int(order[i + 1])) for i in dup]
+        pairs = [(int(rows[i]), int(rows[i + 1])) for i in dup]
         first, second = min(pairs, key=lambda pair: pair[1])
         raise _fail(
             label,
             second,
             field,
-            f"{field} {int(event_id[second])} repeats {label(first)} within the batch",
+            f"{field} {int(ids[second])} repeats {label(first)} within the batch",
         )
 
 

@@ -1331,6 +1331,7 @@ class Engine:
                     self._store.start,
                     self._assessment_table.points_of,
                     store.n_nominals,
+                    batch.id_index_of(take),
                 )
                 store.add_scores(noms, delta, True)
             self._version += 1
