@@ -183,6 +183,29 @@ def test_every_read_equals_the_reference(history):
             kept, mapping, nominal, first, AS_OF, years, **extra
         )
     assert engine.forecast().rows() == reference.forecast(live, mapping, AS_OF, years, **extra)
+    # forecast_of: the same rows for some nominals, read by nominal
+    for some in (
+        everyone := sorted({*expected, *(a.nominal_id for a in assessments)}),
+        everyone[::2],
+    ):
+        chosen = set(some)
+        assert engine.forecast_of([*some, *some[:1], 10**12]).rows() == [
+            row
+            for row in reference.forecast(live, mapping, AS_OF, years, **extra)
+            if row[0] in chosen
+        ]
+    # counting_since: explain's rows dated after a day, of many nominals in one read
+    everyone = sorted(
+        {*expected, *(a.nominal_id for a in assessments), *(e.nominal_id for e in kept)}
+    )
+    for back in (0, 40, 400):
+        since = AS_OF - back * DAY
+        wanted = {}
+        for nominal in everyone:
+            rows = reference.explain(live, mapping, AS_OF, nominal, years, **extra)
+            if any(row[3] > since for row in rows):
+                wanted[nominal] = [row[:5] for row in rows if row[3] > since]
+        assert engine.counting_since([*everyone, 10**12], since) == wanted
     for back in (0, 1, 300, 700):
         date = AS_OF - back * DAY
         if date >= engine.history_start:

@@ -389,20 +389,6 @@ class AssessmentList:
         )
 
 
-def _best_per_group(
-    group: np.ndarray, day: np.ndarray, rank: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """For each distinct group, the entry latest by (day, rank): ``(groups, entry)``,
-    groups ascending. ``rank`` orders entries of one day (the assessment id)."""
-    if group.size == 0:
-        return group.astype(np.int64), np.empty(0, np.intp)
-    order = np.lexsort((rank, day, group))
-    last = np.ones(order.size, dtype=bool)
-    last[:-1] = group[order[1:]] != group[order[:-1]]
-    best = order[last]
-    return group[best].astype(np.int64), best
-
-
 class AssessmentBook:
     """Every assessment an engine holds, and the one that counts for each (nominal, tool).
 
@@ -529,16 +515,31 @@ class AssessmentBook:
 
     def at(self, start: int, day: int, points_of: Callable, n_nominals: int):
         """Rule 10 at a past day: ``(points, counted)`` by nominal store index, for the
-        window ``(start, day]`` (day numbers)."""
-        inside = np.flatnonzero((self.day > start) & (self.day <= day))
-        points = np.zeros(n_nominals, np.int64)
-        counted = np.zeros(n_nominals, bool)
+        window ``(start, day]`` (day numbers). The rows dated in it are offered to
+        scratch group records, as a change offers new rows (one pass, no sort)."""
+        inside = np.flatnonzero((self.day > start) & (self.day <= day))  # dead rows: no day
+        groups = np.zeros(n_nominals * self.n_tools, _GROUP)
+        groups["id"] = -1
         if inside.size:
-            group = self.nominal[inside].astype(np.int64) * self.n_tools + self.tool[inside]
-            _, best = _best_per_group(group, self.day[inside], self.ids[inside])
-            rows = inside[best]
-            np.add.at(points, self.nominal[rows], points_of(self.tool[rows], self.score[rows]))
-            counted[self.nominal[rows]] = True
+            from ._core import offer_latest
+
+            tool = self.tool[inside]
+            offer_latest(
+                self.nominal[inside],
+                tool,
+                self.day[inside],
+                self.ids[inside],
+                points_of(tool, self.score[inside]),
+                start,
+                self.n_tools,
+                groups["id"],
+                groups["day"],
+                groups["points"],
+                groups["stamp"],
+                1,
+            )
+        points = groups["points"].reshape(-1, self.n_tools).sum(1)
+        counted = (groups["id"] >= 0).reshape(-1, self.n_tools).any(1)
         return points, counted
 
     # -- changes ---------------------------------------------------------------------------

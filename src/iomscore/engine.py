@@ -180,6 +180,27 @@ def _now() -> str:
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds")
 
 
+def _run_base(owner: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """For values grouped by owner (runs), the sum of the values before each entry's
+    run: ``np.cumsum(values) - _run_base(...)`` is a cumulative sum within runs."""
+    if owner.size == 0:
+        return np.empty(0, np.int64)
+    starts = np.flatnonzero(np.concatenate(([True], owner[1:] != owner[:-1])))
+    before = np.concatenate(([0], np.cumsum(values)))[starts]
+    return np.repeat(before, np.diff(np.append(starts, owner.size)))
+
+
+def _first_by_owner(owner: np.ndarray, hit: np.ndarray, n: int) -> np.ndarray:
+    """For owners 0..n-1 (entries grouped by owner), the position of each owner's
+    first entry where ``hit`` holds (each has one: a banded nominal's last entry
+    leaves it NONE)."""
+    at = np.flatnonzero(hit)
+    owners, first = np.unique(owner[at], return_index=True)
+    out = np.zeros(n, np.int64)
+    out[owners] = at[first]
+    return out
+
+
 def _as_date(value: datetime.date | str) -> datetime.date:
     if isinstance(value, datetime.datetime):
         return value.date()
@@ -1775,6 +1796,81 @@ class Engine:
             out.setdefault(n, []).append(kind)
         return {n: tuple(kinds) for n, kinds in out.items()}
 
+    def counting_since(
+        self,
+        nominal_ids: Iterable[int] | np.ndarray,
+        after: datetime.date | str,
+        *,
+        user: str | None = None,
+        reason: str | None = None,
+    ) -> dict[int, list[tuple[int, str, str, datetime.date, int]]]:
+        """The rows of many nominals' :meth:`explain` dated after a day, in one read:
+        ``(event_id, dataset, offence, date, points)`` of each counting event and
+        assessment (dataset ``assessment:<tool>``, offence ""), by date then id.
+
+        What moved a score since a meeting on ``after`` (the ODOC pack's risen and
+        fallen). Nominals the engine never held, or with nothing counting dated
+        after the day, are left out. With ``user``, each nominal's read is
+        audited as an explain.
+        """
+        wanted = [_whole(int(n), "nominal_id") for n in np.asarray(list(nominal_ids)).tolist()]
+        since = day_number(_as_date(after))
+        out: dict[int, list[tuple[int, str, str, datetime.date, int]]] = {}
+        if not wanted:
+            return out
+        with self._lock.read():
+            store = self._store
+            index = store.find_nominals(np.array(wanted, dtype=np.int64)).tolist()
+            names, points = self._kind_names(), store.points()
+            assessed = self._assessments_since(np.array(index, dtype=np.int64), since)
+            for nominal, at in zip(wanted, index, strict=True):
+                if at < 0:
+                    continue
+                self._audit_read("explain", nominal, user, reason)
+                ids, kinds, days = self._live_events_of(at)
+                new = days > since
+                rows = [
+                    (i, names[k, 0], names[k, 1], d, int(points[k]), 0)
+                    for i, k, d in zip(
+                        ids[new].tolist(),
+                        kinds[new].tolist(),
+                        days[new].astype("datetime64[D]").tolist(),
+                        strict=True,
+                    )
+                ]
+                if at in assessed:
+                    rows += assessed[at]
+                    rows.sort(key=lambda r: (r[3], r[0], r[5]))  # explain's order
+                if rows:
+                    out[nominal] = [row[:5] for row in rows]
+        return out
+
+    def _assessments_since(self, index: np.ndarray, since: int) -> dict[int, list[tuple]]:
+        """Counting assessments dated after a day number, of nominals by store index
+        (-1: none), as :meth:`counting_since` rows (with a last field 1, to order them
+        after events of the same date and id), in one read of the book."""
+        book, tools = self._book, self._assessment_table.tools
+        width = book.n_tools
+        inside = (index >= 0) & ((index + 1) * width <= book.current.size)
+        if not book.any_counting() or not inside.any():
+            return {}
+        owner = np.repeat(index[inside], width)
+        groups = (index[inside][:, None] * width + np.arange(width)).ravel()
+        some = (book.current[groups] >= 0) & (book.current_day[groups] > since)
+        owner, rows = owner[some], book.find(book.current[groups[some]])
+        worth = self._assessment_table.points_of(book.tool[rows], book.score[rows])
+        out: dict[int, list[tuple]] = {}
+        for at, i, t, d, p in zip(
+            owner.tolist(),
+            book.ids[rows].tolist(),
+            book.tool[rows].tolist(),
+            book.day[rows].astype("datetime64[D]").tolist(),
+            worth.tolist(),
+            strict=True,
+        ):
+            out.setdefault(at, []).append((i, ASSESSMENT_PREFIX + tools[t], "", d, p, 1))
+        return out
+
     # -- why, when and how it moved (rules 7-9) ------------------------------------------
     def _nominal_index(self, nominal_id: int) -> int:
         """The store index of a nominal; an EngineError naming an id never held."""
@@ -1977,6 +2073,70 @@ class Engine:
             if area is None:
                 return result
             return _rows_of(result, self._in_area(result.nominal_id, area, day_number(self._as_of)))
+
+    def forecast_of(self, nominal_ids: Iterable[int] | np.ndarray) -> Forecast:
+        """Rule 8 for some nominals: the rows of :meth:`forecast` of those of them
+        banded now, in rule 6 order, at a cost that follows their own events (the
+        ODOC pack reads the selected nominals' falls, not the whole force's).
+        Nominals not held, or not banded, are left out."""
+        wanted = np.asarray(
+            list(nominal_ids) if not isinstance(nominal_ids, np.ndarray) else nominal_ids,
+            dtype=np.int64,
+        )
+        with self._lock.read():
+            store, book = self._store, self._book
+            index = store.find_nominals(np.ascontiguousarray(distinct_ids(wanted)))
+            ids = distinct_ids(wanted)[index >= 0]
+            index = index[index >= 0]
+            scores = store.scores()[index]
+            banded = band_codes(scores, self._thresholds) > 0
+            ids, index, scores = ids[banded], index[banded], scores[banded]
+            # every counting event and assessment of theirs: (owner, expiry, points)
+            ends, worth, lengths = [], [], []
+            table = store.points()
+            for at in index.tolist():
+                _, kinds, days = self._live_events_of(at)
+                ends.append(self._expiry_days(days.astype(np.int64)))
+                worth.append(table[kinds])
+                lengths.append(days.size)
+            owner = np.repeat(np.arange(ids.size), lengths)
+            ends = np.concatenate([np.empty(0, np.int64), *ends])
+            worth = np.concatenate([np.empty(0, np.int64), *worth])
+            if book.any_counting():
+                width = book.n_tools
+                # nominals past the book's group records have no assessment
+                inside = np.flatnonzero((index.astype(np.int64) + 1) * width <= book.current.size)
+                groups = (
+                    index[inside].astype(np.int64)[:, None] * width + np.arange(width)
+                ).ravel()
+                some = book.current[groups] >= 0
+                owner = np.concatenate((owner, np.repeat(inside, width)[some]))
+                day = book.current_day[groups[some]].astype(np.int64)
+                ends = np.concatenate((ends, self._expiry_days(day)))
+                worth = np.concatenate((worth, book.current_points[groups[some]]))
+            # each owner's score after each of its expiry dates, in date order
+            order = np.lexsort((ends, owner))
+            owner, ends = owner[order], ends[order]
+            after = scores[owner] - (np.cumsum(worth[order]) - _run_base(owner, worth[order]))
+            last = np.ones(owner.size, dtype=bool)  # the last entry of each (owner, date)
+            last[:-1] = (owner[1:] != owner[:-1]) | (ends[1:] != ends[:-1])
+            owner, ends, after = owner[last], ends[last], after[last]
+            band_now = band_codes(scores, self._thresholds)
+            band_after = band_codes(after, self._thresholds)
+            falls_on = _first_by_owner(owner, band_after < band_now[owner], ids.size)
+            none_on = _first_by_owner(owner, band_after == 0, ids.size)
+            rank = np.lexsort((ids, -scores))
+            return Forecast(
+                as_of=self._as_of,
+                weights_name=self._weights.name,
+                weights_sha256=self._weights.sha256,
+                nominal_id=ids[rank],
+                score=scores[rank],
+                band=band_now[rank],
+                band_falls_on=ends[falls_on[rank]].astype("datetime64[D]"),
+                falls_to=band_after[falls_on[rank]],
+                none_on=ends[none_on[rank]].astype("datetime64[D]"),
+            )
 
     def _forecast_steps(self, nominal_id: int) -> ForecastSteps:
         index = self._nominal_index(nominal_id)

@@ -30,9 +30,7 @@ dated before D0 but recorded after the D0 meeting counts at D0 here.
 
 from __future__ import annotations
 
-import bisect
 import csv
-import dataclasses
 import datetime
 import html
 import os
@@ -246,10 +244,6 @@ def _area_name(engine: Engine, area: str) -> str:
     raise EngineError(f"unknown area {area!r} (one of {', '.join(engine.areas)}, or {UNOWNED})")
 
 
-def _band(score: int, thresholds: Sequence[int]) -> str:
-    return BAND_NAMES[bisect.bisect_right(thresholds, score)]
-
-
 def build_pack(
     engine: Engine,
     area: str,
@@ -364,42 +358,39 @@ def build_packs(
     candidates = engine.candidates().rows()
     selected = engine.selection().rows()
     # only the listed nominals' scores at D0 and the selected ones' forecasts are read:
-    # rows (Python tuples) of the whole force would cost more than the reads themselves
+    # rows (Python tuples) of the whole force would cost more than the reads themselves,
+    # and the selected nominals' forecast a tenth of the force's
     listed = np.array([row[0] for row in (*candidates, *selected)], dtype=np.int64)
-    held = np.isin(before.nominal_id, listed)
-    forecast = engine.forecast()
-    chosen = np.isin(forecast.nominal_id, listed[len(candidates) :])
+    ordered = np.sort(listed)  # (a lookup in the few listed: np.isin sorts the force)
+    at = np.minimum(np.searchsorted(ordered, before.nominal_id), max(ordered.size - 1, 0))
+    held = ordered[at] == before.nominal_id if ordered.size else np.zeros(len(before), bool)
+    forecast = engine.forecast_of(listed[len(candidates) :])
     cohort = _Cohort(
         engine=engine,
         meeting=meeting_day,
         previous=previous_day,
         interval_days=interval_days,
         thresholds=tuple(int(t) for t in engine.thresholds),  # type: ignore[arg-type]
-        score_d0=dict(
-            zip(before.nominal_id[held].tolist(), before.score[held].tolist(), strict=True)
+        at_d0=dict(
+            zip(
+                before.nominal_id[held].tolist(),
+                zip(
+                    before.score[held].tolist(),
+                    [BAND_NAMES[b] for b in before.band[held].tolist()],
+                    strict=True,
+                ),
+                strict=True,
+            )
         ),
         candidates=candidates,
         selected=selected,
-        falls={row[0]: row for row in _only(forecast, chosen).rows()},
+        falls={row[0]: row for row in forecast.rows()},
         transfers=engine.transfers(previous_day, meeting_day),
         decisions=[(d.nominal_id, d.date, d.action) for d in engine.decisions()],
         user=user,
         reason=reason,
     )
     return {name: cohort.pack(name, charts) for name in names}
-
-
-def _only(table: Any, keep: np.ndarray) -> Any:
-    """A columnar result (a frozen dataclass of arrays) with only the rows ``keep`` marks."""
-    n = keep.shape[0]
-    return dataclasses.replace(
-        table,
-        **{
-            f.name: value[keep]
-            for f in dataclasses.fields(table)
-            if isinstance(value := getattr(table, f.name), np.ndarray) and value.shape[:1] == (n,)
-        },
-    )
 
 
 @dataclass
@@ -412,7 +403,7 @@ class _Cohort:
     previous: datetime.date
     interval_days: int
     thresholds: tuple[int, int, int]
-    score_d0: dict[int, int]
+    at_d0: dict[int, tuple[int, str]]  # score and band at D0 of the listed nominals
     candidates: list[tuple]
     selected: list[tuple]
     falls: dict[int, tuple]
@@ -423,8 +414,7 @@ class _Cohort:
 
     def was(self, nominal: int) -> tuple[int, str]:
         """Score and band at D0."""
-        points = int(self.score_d0.get(nominal, 0))
-        return points, _band(points, self.thresholds)
+        return self.at_d0.get(nominal, (0, "NONE"))
 
     def pack(self, name: str, charts: bool) -> Pack:
         owner = "" if name == UNOWNED else name
@@ -484,33 +474,38 @@ class _Cohort:
 
     def risen_fallen(self, candidates: list[tuple], selected: list[tuple]) -> PackList:
         """2. Candidates and selected nominals whose band changed since D0."""
-        moved = []
+        changed = []
         for status, table in (("candidate", candidates), ("selected", selected)):
             for n, score, band, *_ in table:
                 old_score, old_band = self.was(n)
-                if band == old_band:
-                    continue
-                new = _new_events(self.engine, n, self.previous, self.user, self.reason)
-                new_points = sum(row[4] for row in new)
-                up = BAND_NAMES.index(band) > BAND_NAMES.index(old_band)
-                moved.append(
-                    (
-                        n,
-                        status,
-                        "risen" if up else "fallen",
-                        old_band,
-                        band,
-                        old_score,
-                        score,
-                        tuple(row[0] for row in new),
-                        tuple(row[1] for row in new),
-                        tuple(row[2] for row in new),
-                        new_points,
-                        # what counted at D0 = what still counts + what stopped (exact:
-                        # whatever counts at D dated on or before D0 counted at D0)
-                        old_score + new_points - score,
-                    )
+                if band != old_band:
+                    changed.append((n, status, score, band, old_score, old_band))
+        since = self.engine.counting_since(
+            [row[0] for row in changed], self.previous, user=self.user, reason=self.reason
+        )
+        moved = []
+        for n, status, score, band, old_score, old_band in changed:
+            new = since.get(n, [])
+            new_points = sum(row[4] for row in new)
+            up = BAND_NAMES.index(band) > BAND_NAMES.index(old_band)
+            moved.append(
+                (
+                    n,
+                    status,
+                    "risen" if up else "fallen",
+                    old_band,
+                    band,
+                    old_score,
+                    score,
+                    tuple(row[0] for row in new),
+                    tuple(row[1] for row in new),
+                    tuple(row[2] for row in new),
+                    new_points,
+                    # what counted at D0 = what still counts + what stopped (exact:
+                    # whatever counts at D dated on or before D0 counted at D0)
+                    old_score + new_points - score,
                 )
+            )
         moved.sort(key=lambda r: (r[2] != "risen", -BAND_NAMES.index(r[4]), -r[6], r[0]))
         return PackList(
             "risen_fallen",
@@ -624,27 +619,6 @@ def _active_interventions(
 ) -> dict[int, tuple[str, ...]]:
     """The kinds of each nominal's interventions active on ``day`` (one read)."""
     return engine.active_interventions(ids, day)
-
-
-def _new_events(engine: Engine, nominal: int, after: datetime.date, user, reason) -> list[tuple]:
-    """The nominal's counting events and assessments dated after ``after`` (explain rows)."""
-    try:
-        why = engine.explain(nominal, user=user, reason=reason)
-    except EngineError:  # never held (a nominal selected with no event): nothing new
-        return []
-    new = why.date > np.datetime64(after, "D")  # filtered before any row is made
-    if not new.any():
-        return []
-    return list(
-        zip(
-            why.event_id[new].tolist(),
-            why.dataset[new].tolist(),
-            why.offence[new].tolist(),
-            why.date[new].astype("datetime64[D]").tolist(),
-            why.points[new].tolist(),
-            strict=True,
-        )
-    )
 
 
 # ----------------------------------------------------------------------------- the page
