@@ -536,3 +536,21 @@ def test_a_repeated_id_names_the_first_row_that_repeats_one():
             },
             AssessmentTable.default(),
         )
+
+
+@pytest.mark.parametrize("bad", [[-1], ["7"], [1.5], [True], np.array([2.0])])
+@pytest.mark.parametrize(
+    "read",
+    [
+        lambda engine, ids: engine.forecast_of(ids),
+        lambda engine, ids: engine.counting_since(ids, AS_OF),
+        lambda engine, ids: engine.counting_assessments(ids),
+        lambda engine, ids: engine.active_interventions(ids, AS_OF),
+    ],
+    ids=["forecast_of", "counting_since", "counting_assessments", "active_interventions"],
+)
+def test_bulk_reads_refuse_ids_that_are_not_whole_numbers(read, bad):
+    engine = Engine(as_of=AS_OF, assessment_table=TEST)
+    engine.assess(_batch())
+    with pytest.raises(EngineError, match="nominal_id"):
+        read(engine, bad)

@@ -134,6 +134,13 @@ def _whole(value: object, name: str) -> int:
     return int(value)
 
 
+def _nominal_ids(values: Iterable[int] | np.ndarray) -> list[int]:
+    """Many nominal ids (an iterable, or an array), each checked as :func:`_whole`
+    checks one: a float, text or a negative id is an EngineError naming it."""
+    items = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    return [_whole(value, "nominal_id") for value in items]
+
+
 _NO_ROWS = (
     np.empty(0, np.int64),
     np.empty(0, np.int32),
@@ -1653,6 +1660,19 @@ class Engine:
             free = np.array([n not in state for n in ids.tolist()], dtype=bool)
             return self._cohort_table(self._as_of, ids[free], scores[free], {}, area, strand)
 
+    def strands(self, nominal_ids: Iterable[int] | np.ndarray) -> dict[int, tuple[str, str]]:
+        """The strand of each of these nominals at as_of, as :meth:`candidates` and
+        :meth:`selection` give it, in one read: ``{nominal_id: (strand, set_by)}`` by
+        id, ``set_by`` "decision" (a selected nominal's strand set by a decision) or
+        "events" (the rule of :func:`iomscore.groups.strand_of` over its counting
+        events). A nominal with no counting event, held or not, is "free"."""
+        items = nominal_ids.tolist() if isinstance(nominal_ids, np.ndarray) else nominal_ids
+        ids = distinct_ids(np.array([_whole(n, "nominal_id") for n in items], dtype=np.int64))
+        with self._lock.read():
+            state = self._decisions.state_on(self._as_of)
+            strands, set_by = self._strands(ids, state)
+        return dict(zip(ids.tolist(), zip(strands, set_by, strict=True), strict=True))
+
     def _scores_of_locked(self, ids: np.ndarray) -> np.ndarray:
         index = self._store.find_nominals(np.ascontiguousarray(ids, dtype=np.int64))
         out = np.zeros(ids.size, dtype=np.int64)
@@ -1752,10 +1772,7 @@ class Engine:
         """``(tool, score, date)`` of the counting assessments of many nominals, by date
         then id: the ``counting`` rows of :meth:`assessments`, in one read. Nominals
         with none are left out."""
-        wanted = np.asarray(
-            list(nominal_ids) if not isinstance(nominal_ids, np.ndarray) else nominal_ids,
-            dtype=np.int64,
-        )
+        wanted = np.array(_nominal_ids(nominal_ids), dtype=np.int64)
         out: dict[int, list[tuple[str, int, datetime.date]]] = {}
         if wanted.size == 0:
             return out
@@ -1788,7 +1805,7 @@ class Engine:
         """The kinds of the interventions of many nominals active on a day, by start
         then id, in one read; nominals with none are left out."""
         day = _as_date(on)
-        ids = [_whole(int(n), "nominal_id") for n in np.asarray(list(nominal_ids)).tolist()]
+        ids = _nominal_ids(nominal_ids)
         with self._lock.read():
             found = self._records.active_interventions(ids, day)
         out: dict[int, list[str]] = {}
@@ -1813,7 +1830,7 @@ class Engine:
         after the day, are left out. With ``user``, each nominal's read is
         audited as an explain.
         """
-        wanted = [_whole(int(n), "nominal_id") for n in np.asarray(list(nominal_ids)).tolist()]
+        wanted = _nominal_ids(nominal_ids)
         since = day_number(_as_date(after))
         out: dict[int, list[tuple[int, str, str, datetime.date, int]]] = {}
         if not wanted:
@@ -2079,10 +2096,7 @@ class Engine:
         banded now, in rule 6 order, at a cost that follows their own events (the
         ODOC pack reads the selected nominals' falls, not the whole force's).
         Nominals not held, or not banded, are left out."""
-        wanted = np.asarray(
-            list(nominal_ids) if not isinstance(nominal_ids, np.ndarray) else nominal_ids,
-            dtype=np.int64,
-        )
+        wanted = np.array(_nominal_ids(nominal_ids), dtype=np.int64)
         with self._lock.read():
             store, book = self._store, self._book
             index = store.find_nominals(np.ascontiguousarray(distinct_ids(wanted)))
