@@ -6,7 +6,9 @@ DevTools protocol over a pipe (``--remote-debugging-pipe``: no port, no extra
 package). Three checks: the page logs no console error and throws no uncaught
 exception; after its script ran, its five tables hold the pack's rows, its
 charts and their event marks are drawn, and a click on a header sorts a table;
-a screenshot is not blank. Negative controls show that each check can fail: a
+a screenshot is not blank. The strand control, on screen and as printed, leaves
+laid out in every table the rows of the pack built for the strand chosen, and
+All brings every row back. Negative controls show that each check can fail: a
 page that throws and calls ``console.error`` is caught, and a blank page's
 screenshot is found blank.
 
@@ -132,9 +134,10 @@ class Browser:
                     raise EOFError("chromium closed its pipe (see chromium.log)")
                 self._buffer += chunk
 
-    def visit(self, url: str, script: str = "null") -> Visit:
+    def visit(self, url: str, script: str = "null", media: str = "") -> Visit:
         """Open ``url`` in a new tab, wait for its load event, evaluate ``script``
-        (an expression; its value returned as JSON), then take a screenshot."""
+        (an expression; its value returned as JSON), then take a screenshot; with
+        ``media`` ("print"), the page is laid out as for that CSS media type."""
         self._deadline = time.monotonic() + TIMEOUT
         target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})[
@@ -148,6 +151,8 @@ class Browser:
             {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
             session=session,
         )
+        if media:
+            self.call("Emulation.setEmulatedMedia", {"media": media}, session=session)
         self.call("Page.navigate", {"url": url}, session=session)
         self.wait_for("Page.loadEventFired", session)
         result = self.call(
@@ -276,6 +281,77 @@ def test_the_pack_opens_without_errors_with_its_tables_and_charts(browser, pack_
     assert listed != sorted(listed)  # so that sorting shows
     assert page["up"] == ["ascending", sorted(listed)]
     assert page["down"] == ["descending", sorted(listed, reverse=True)]
+
+
+# Choose each of CHOICES in the strand control in turn (as a person does: set it, then
+# the change event) and record what is laid out: per table, the nominal ids of the rows
+# with a box and the data-strand of each, the counts in the headings, whether the note
+# "None of this strand." is laid out, and the status.
+STRAND_SCRIPT = """((choices) => {
+  const control = document.getElementById("strand");
+  const seen = (element) => element.getClientRects().length > 0;
+  const state = () => {
+    const tables = {};
+    for (const table of document.querySelectorAll("table.sortable")) {
+      const id = table.rows[0].querySelector('[data-col="nominal_id"]').cellIndex;
+      const shown = Array.from(table.tBodies[0].rows).filter(seen);
+      tables[table.id] = {
+        ids: shown.map((row) => Number(row.cells[id].textContent)),
+        strands: shown.map((row) => row.dataset.strand),
+        counts: Array.from(document.querySelectorAll(`.count[data-list="${table.id}"]`))
+          .map((span) => span.textContent),
+        none: Array.from(document.querySelectorAll(`#none-${table.id}`)).some(seen),
+      };
+    }
+    return {tables, status: document.getElementById("strand-shown").textContent};
+  };
+  const out = {control: seen(control), options: Array.from(control.options).map((o) => o.value)};
+  out.states = choices.map((choice) => {
+    control.value = choice;
+    control.dispatchEvent(new Event("change"));
+    return [choice, state()];
+  });
+  return out;
+})(%s)"""
+
+
+@pytest.mark.parametrize("media", ["screen", "print"])
+def test_the_strand_control_shows_one_strands_rows(browser, pack_page, media):
+    """Each strand chosen leaves laid out, in every table, the rows of that strand's
+    nominals: the rows of the pack built for the strand, on screen and in print; All
+    brings every row back."""
+    pack, path = pack_page
+    engine, _ = _build(1)
+    choices = ["fixed", "flex", "", "free", ""]
+    visit = browser.visit(path.as_uri(), STRAND_SCRIPT % json.dumps(choices), media)
+    assert visit.errors == []
+    page = visit.value
+    assert page["control"] is True and page["options"] == ["", "fixed", "flex", "free"]
+    everything = sum(len(table) for table in pack.lists().values())
+    nones = 0
+    for choice, state in page["states"]:
+        if not choice:
+            for name, table in pack.lists().items():
+                ids = table.column("nominal_id")
+                assert state["tables"][name]["ids"] == ids, name
+                assert state["tables"][name]["counts"] == [str(len(ids))] * 2
+                assert state["tables"][name]["none"] is False
+            assert state["status"] == f"all strands: {everything} rows"
+            continue
+        cut = build_pack(engine, "Coventry", MEETING, D0, strand=choice)
+        shown = 0
+        for name, table in cut.lists().items():
+            got = state["tables"][name]
+            assert got["ids"] == table.column("nominal_id"), (choice, name)
+            assert set(got["strands"]) <= {choice}
+            counts = f"{len(table)} of {len(getattr(pack, name))}"
+            assert got["counts"] == [counts] * 2, (choice, name)
+            assert got["none"] is (len(table) == 0 < len(getattr(pack, name)))
+            shown += len(table)
+        assert 0 < shown < everything  # the test's pack has rows of every strand
+        nones += sum(state["tables"][name]["none"] for name in LIST_NAMES)
+        assert state["status"] == f"{choice}: {shown} of {everything} rows shown"
+    assert nones > 0  # some list has no row of some strand: its note was shown
 
 
 def test_a_screenshot_of_the_pack_is_not_blank(browser, pack_page):

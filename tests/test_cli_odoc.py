@@ -145,6 +145,52 @@ def test_odoc_all_areas_writes_every_area_and_the_unowned(folder, tmp_path, caps
     assert sum(len(p.managed) for p in packs.values()) > 0
 
 
+@pytest.mark.parametrize("strand", ["fixed", "flex"])
+def test_odoc_strand_writes_that_strands_files_beside_the_whole_pack(
+    folder, tmp_path, capsys, strand
+):
+    out = tmp_path / "packs"
+    base = ("db", "odoc", folder, "--meeting", MEETING, "--previous", PREVIOUS, "--out", out)
+    ok(capsys, *base, "--area", "Birmingham")
+    _, err = ok(capsys, *base, "--area", "birmingham", "--strand", strand)
+    named = {f"{name}-{strand}.csv" for name in LIST_NAMES} | {f"index-{strand}.html"}
+    where = out / "birmingham"
+    assert {p.name for p in where.iterdir()} == FILES | named  # the whole pack is kept
+    with Engine.open(folder, readonly=True) as engine:
+        whole = build_pack(engine, "Birmingham", MEETING, PREVIOUS)
+        pack = build_pack(engine, "Birmingham", MEETING, PREVIOUS, strand=strand)
+    for name in LIST_NAMES:
+        assert read_csv(where / f"{name}.csv") == expected_csv(getattr(whole, name)), name
+        assert read_csv(where / f"{name}-{strand}.csv") == expected_csv(getattr(pack, name))
+    assert (where / "index.html").read_text(encoding="utf-8") == whole.html()
+    assert (where / f"index-{strand}.html").read_text(encoding="utf-8") == pack.html()
+    assert 0 < len(pack.new_candidates) < len(whole.new_candidates)  # of several strands
+    lines = err.splitlines()
+    assert lines[0].startswith("Birmingham: new candidates ")
+    assert f"index-{strand}.html " in lines[0]
+    assert lines[1].startswith(f"1 ODOC pack of the {strand} strand for the meeting of ")
+    # --all-areas too: every area's pack of the strand
+    _, err = ok(capsys, *base, "--all-areas", "--strand", strand)
+    with Engine.open(folder, readonly=True) as engine:
+        packs = build_packs(engine, MEETING, PREVIOUS, strand=strand)
+    for area, one in packs.items():
+        assert one.strand == strand
+        got = out / area.lower()
+        for name, table in one.lists().items():
+            assert read_csv(got / f"{name}-{strand}.csv") == expected_csv(table), (area, name)
+    assert err.splitlines()[-1].startswith(f"8 ODOC packs of the {strand} strand for ")
+
+
+def test_odoc_refuses_an_unknown_strand(folder, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["db", "odoc", str(folder), "--meeting", str(MEETING), "--previous",
+              str(PREVIOUS), "--area", "Dudley", "--strand", "Fixed",
+              "--out", str(tmp_path / "packs")])  # fmt: skip
+    assert stop.value.code == 2
+    assert "--strand: invalid choice: 'Fixed'" in capsys.readouterr().err
+    assert not (tmp_path / "packs").exists()
+
+
 def test_odoc_no_charts_and_an_audited_read(folder, tmp_path, capsys):
     out = tmp_path / "packs"
     ok(

@@ -403,3 +403,53 @@ def test_an_arrow_batch_may_leave_out_the_optional_columns():
     assert engine.selection().nominal_id.tolist() == [1]
     with pytest.raises(RecordError, match="missing column 'area'"):
         engine.record_owners(pa.table({"nominal_id": [1], "from_date": ["2026-01-01"]}))
+
+
+def test_strands_of_any_nominals_are_those_the_cohort_lists_give():
+    """Engine.strands: a candidate's or selected nominal's strand as candidates() and
+    selection() give it (a decision's where one set it), any other nominal's by the
+    rule over its counting events, and "free" for one with none."""
+    engine = Engine(WEIGHTS, AS_OF, threads=1)
+    day = D(2026, 10, 1)
+    rows = [
+        (1, "arrest", "028/01"),  # 3 x 120 domestic burglary: LOW, fixed
+        (1, "arrest", "028/01"),
+        (1, "arrest", "028/01"),
+        (2, "arrest", "008/06"),  # 300 violence: LOW, flex
+        (3, "intelligence", "046/00"),  # 10 other acquisitive: NONE, not listed, free
+        (4, "warrant", "008/06"),  # 500 violence: selected, a decision sets free
+        (5, "arrest", "028/01"),  # 120 fixed: NONE, selected with flex, then de-selected
+    ]
+    engine.ingest(
+        event_columns([reference.Event(i, n, d, o, day) for i, (n, d, o) in enumerate(rows, 1)])
+    )
+    engine.decide(
+        _batch(
+            [
+                _decision(4, "2026-11-01", "select", strand="free", strand_reason="local"),
+                _decision(5, "2026-11-01", "select", strand="flex", strand_reason="local"),
+                _decision(5, "2026-11-20", "deselect"),
+            ]
+        )
+    )
+    got = engine.strands(np.array([99, 5, 4, 3, 2, 1, 4]))
+    assert list(got) == [1, 2, 3, 4, 5, 99]  # by id, each once
+    assert got == {
+        1: ("fixed", "events"),
+        2: ("flex", "events"),
+        3: ("free", "events"),
+        4: ("free", "decision"),
+        5: ("fixed", "events"),  # the de-selection dropped the decision's strand
+        99: ("free", "events"),  # not held: no counting event
+    }
+    listed = [*engine.candidates().rows(), *engine.selection().rows()]
+    assert sorted(r[0] for r in listed) == [1, 2, 4]  # 3, 5 and 99 are in neither list
+    for table in (engine.candidates(), engine.selection()):
+        for n, strand, set_by in zip(
+            table.nominal_id.tolist(), table.strand, table.strand_set_by, strict=True
+        ):
+            assert got[n] == (strand, set_by)
+    assert engine.strands([]) == {}
+    for bad in (["7"], [1.0], [-1], [True]):
+        with pytest.raises(EngineError, match="nominal_id"):
+            engine.strands(bad)

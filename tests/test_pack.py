@@ -499,6 +499,7 @@ class _Page(HTMLParser):
         self.marks: dict[int, dict[str, tuple[str, int]]] = {}
         self.links: list[str] = []
         self.scripts: list[dict] = []
+        self.strands: dict[str, list[str]] = {}  # each table's rows' data-strand
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -517,10 +518,13 @@ class _Page(HTMLParser):
         elif tag == "table":
             self.table = attrs["id"]
             self.tables[self.table] = {"columns": [], "rows": []}
+            self.strands[self.table] = []
         elif tag == "th" and self.table and "data-col" in attrs:
             self.tables[self.table]["columns"].append(attrs["data-col"])
         elif tag == "tr" and self.table:
             self.row = []
+            if "data-strand" in attrs:
+                self.strands[self.table].append(attrs["data-strand"])
         elif tag == "td" and self.row is not None:
             self.cell = []
 
@@ -633,3 +637,71 @@ def test_the_packs_of_every_area_read_the_cohort_once_and_equal_each_pack(built)
     bare = build_pack(engine, "Coventry", MEETING, D0, charts=False)
     assert bare.lists() == packs["Coventry"].lists() and bare.charts == {}
     assert "<svg" not in bare.html()
+
+
+# ------------------------------------------------------------------------------ strands
+def _strand_of(engine: Engine) -> dict[int, str]:
+    """Every nominal's strand at D, as the engine's candidates and selection give it,
+    and Engine.strands for the rest (checked against those lists in test_cohort)."""
+    listed = [*engine.candidates().rows(), *engine.selection().rows()]
+    known = {row[0]: row[4] for row in listed}
+    moved = [row[0] for row in engine.transfers(D0, MEETING) if row[0] not in known]
+    return known | {n: strand for n, (strand, _) in engine.strands(moved).items()}
+
+
+@pytest.mark.parametrize("strand", ["fixed", "flex", "free"])
+def test_a_strands_pack_is_the_whole_pack_cut_to_the_strand(built, strand, tmp_path):
+    engine, _ = built
+    strands = _strand_of(engine)
+    whole = build_packs(engine, MEETING, D0)
+    cut = build_packs(engine, MEETING, D0, strand=strand)
+    assert list(cut) == list(whole)
+    kept_somewhere = 0
+    for area, pack in whole.items():
+        one = cut[area]
+        assert (one.strand, pack.strand) == (strand, None)
+        for name, table in pack.lists().items():
+            kept = tuple(
+                r for r in table.rows() if strands[r[table.columns.index("nominal_id")]] == strand
+            )
+            assert one.lists()[name].columns == table.columns
+            assert one.lists()[name].rows() == list(kept), (area, name)
+            kept_somewhere += len(kept)
+        charted = set(one.managed.column("nominal_id")) | set(
+            one.new_candidates.column("nominal_id")
+        )
+        assert set(one.charts) == charted
+        assert one.charts == {n: chart for n, chart in pack.charts.items() if n in charted}
+        assert set(one.strands.values()) <= {strand}
+        assert pack.strands == {n: strands[n] for n in pack.strands}
+    assert kept_somewhere > 0  # every strand has rows in the test's engine
+    coventry = build_pack(engine, "Coventry", MEETING, D0, strand=strand)
+    assert coventry.lists() == cut["Coventry"].lists()
+    paths = coventry.write_csv(tmp_path)
+    assert [p.name for p in paths] == [f"{name}-{strand}.csv" for name in LIST_NAMES]
+    page = coventry.html()
+    assert f"ODOC meeting pack: Coventry, {strand} strand</h1>" in page
+    assert f"Strand: <b>{strand}</b> only" in page
+    assert 'id="strand"' not in page  # one strand: no strand control
+
+
+def test_the_whole_pack_marks_each_row_with_its_strand(built):
+    engine, _ = built
+    pack = build_pack(engine, "Coventry", MEETING, D0)
+    parsed = _Page()
+    parsed.feed(pack.html())
+    parsed.close()
+    strands = _strand_of(engine)
+    for name, table in pack.lists().items():
+        ids = table.column("nominal_id")
+        assert parsed.strands[name] == [strands[n] for n in ids], name
+    assert 'id="strand"' in pack.html() and pack.file_suffix == ""
+
+
+def test_a_bad_strand_is_refused(built):
+    engine, _ = built
+    for bad in ("Fixed", "neighbourhood", "", 1):
+        with pytest.raises(EngineError, match="fixed, flex, free"):
+            build_pack(engine, "Coventry", MEETING, D0, strand=bad)
+        with pytest.raises(EngineError, match="fixed, flex, free"):
+            build_packs(engine, MEETING, D0, strand=bad)

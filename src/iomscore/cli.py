@@ -1675,8 +1675,9 @@ def _check_pack_out(out: str, directory: str | None = None) -> Path:
 
 
 def _write_packs(packs: dict, out: Path) -> list[str]:
-    """Write each pack into ``out/<area folder>/`` (five CSVs and ``index.html``);
-    returns one line per area: the count of each list and the page's size."""
+    """Write each pack into ``out/<area folder>/`` (five CSVs and ``index.html``; one
+    strand's pack ``<list>-<strand>.csv`` and ``index-<strand>.html``, beside the
+    whole pack's); returns one line per area: the count of each list and the page's size."""
     from .pack import LIST_NAMES
 
     try:
@@ -1686,11 +1687,11 @@ def _write_packs(packs: dict, out: Path) -> list[str]:
             folder = out / _area_folder(area)
             folder.mkdir(exist_ok=True)
             pack.write_csv(folder)
-            page = pack.write_html(folder / "index.html")
+            page = pack.write_html(folder / f"index{pack.file_suffix}.html")
             counts = ", ".join(
                 f"{name.replace('_', ' ')} {len(getattr(pack, name)):,}" for name in LIST_NAMES
             )
-            lines.append(f"{area}: {counts}; {folder}/index.html {page.stat().st_size:,} bytes")
+            lines.append(f"{area}: {counts}; {page} {page.stat().st_size:,} bytes")
     except OSError as exc:
         raise FileAccessError(
             f"{out}: cannot write the packs ({exc.strerror or exc})", path=out
@@ -1728,14 +1729,16 @@ def _cmd_db_odoc(args: argparse.Namespace) -> int:
             None if args.all_areas else [args.area],
             interval_days=args.interval_days,
             charts=not args.no_charts,
+            strand=args.strand,
             user=args.user,
             reason=args.reason,
         )
         lines = _write_packs(packs, out)
     for line in lines:
         _err(line)
+    strand = "" if args.strand is None else f" of the {args.strand} strand"
     _err(
-        f"{len(packs)} ODOC pack{'s' if len(packs) != 1 else ''} for the meeting of "
+        f"{len(packs)} ODOC pack{'s' if len(packs) != 1 else ''}{strand} for the meeting of "
         f"{args.meeting} (previous {args.previous}) written to {out} in "
         f"{time.perf_counter() - started:,.1f} s"
     )
@@ -2783,8 +2786,11 @@ def _parser() -> argparse.ArgumentParser:
         "managed) and index.html, one self-contained page (sortable, printable tables "
         "and an inline SVG score chart per nominal; it loads nothing from the network). "
         "With --all-areas, one folder per area and unowned (the nominals no area owns), "
-        "the cohort read once. Only pseudonymous ids and codes are written. The counts "
-        "of each list and the page's size go to stderr, one line per area.",
+        "the cohort read once. With --strand, only that strand's nominals, in files named "
+        "for it (new_candidates-fixed.csv, ..., index-fixed.html) beside the whole pack's; "
+        "the whole pack's page can show one strand's rows itself. Only pseudonymous ids and "
+        "codes are written. The counts of each list and the page's size go to stderr, one "
+        "line per area.",
     )
     directory(q, "the engine directory (opened read-only)")
     q.add_argument(
@@ -2826,6 +2832,15 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="days to the next meeting (default 28): a selected nominal forecast to reach "
         "band NONE by then is a de-selection candidate",
+    )
+    q.add_argument(
+        "--strand",
+        choices=STRANDS,
+        metavar="fixed|flex|free",
+        help="only the nominals of this strand at D (the decision's, else the one their "
+        "counting events give): the new candidates, risen and fallen, de-selection "
+        "candidates and managed cohort of the strand, the transfers of its nominals, and "
+        "their charts; the files are named for the strand (default: every strand)",
     )
     q.add_argument(
         "--no-charts",

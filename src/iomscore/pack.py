@@ -17,9 +17,17 @@ cohort's interventions and counting assessments by the engine's bulk reads,
 5. ``managed``: every selected nominal with its score, band, change since D0,
    next forecast fall, active interventions and counting assessments.
 
+A nominal's strand is its strand at D as :meth:`Engine.candidates` and
+:meth:`Engine.selection` give it (a decision's, else its counting events'
+rule); :meth:`Engine.strands` gives it for a transferred nominal that is
+neither. With ``strand``, a pack keeps only that strand's nominals: lists 1,
+2, 3 and 5 hold the candidates and selected nominals of the strand, list 4
+the transfers of nominals of the strand, and only they are charted.
+
 :meth:`Pack.write_csv` writes one CSV per list; :meth:`Pack.write_html` one
 self-contained page (inline CSS, a few lines of inline script to sort the
-tables, an inline SVG score chart per nominal; no network request). Only
+tables and, in a pack of every strand, to show one strand's rows, an inline SVG
+score chart per nominal; no network request). Only
 pseudonymous ids and codes appear: no free text a person typed (decision
 notes, meeting ids, strand reasons) is copied into a pack.
 
@@ -45,6 +53,7 @@ from ._version import __version__
 from .calendar import window_start
 from .cohort import UNOWNED
 from .errors import EngineError, FileAccessError
+from .groups import STRANDS
 from .outfile import atomic_files
 from .results import BAND_NAMES
 from .scorechart import ScoreChart, as_date, build_score_chart, event_legend, event_style
@@ -62,7 +71,8 @@ __all__ = [
     "cell_text",
 ]
 
-#: The pack's lists, in the meeting's order; each is written to ``<name>.csv``.
+#: The pack's lists, in the meeting's order; each is written to ``<name>.csv``
+#: (``<name>-<strand>.csv`` in one strand's pack).
 LIST_NAMES = (
     "new_candidates",
     "risen_fallen",
@@ -165,7 +175,8 @@ class Pack:
     :data:`~iomscore.cohort.UNOWNED`; ``meeting`` is D, ``previous`` D0 and
     ``interval_days`` the days to the next meeting; ``charts`` holds the chart
     of every nominal in ``managed`` and ``new_candidates`` (none when built
-    with ``charts=False``).
+    with ``charts=False``). ``strand`` is the strand the pack keeps (None: every
+    strand); ``strands`` the strand at D of every nominal in the lists.
     """
 
     area: str
@@ -182,6 +193,15 @@ class Pack:
     transfers: PackList
     managed: PackList
     charts: dict[int, ScoreChart] = field(repr=False)
+    strand: str | None = None
+    strands: dict[int, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def file_suffix(self) -> str:
+        """What the pack's file names end with before the extension: ``""`` for a
+        pack of every strand, else ``-`` and the strand (``new_candidates-fixed.csv``),
+        so one strand's files do not replace the whole pack's."""
+        return "" if self.strand is None else f"-{self.strand}"
 
     @property
     def next_meeting(self) -> datetime.date:
@@ -193,7 +213,8 @@ class Pack:
         return {name: getattr(self, name) for name in LIST_NAMES}
 
     def write_csv(self, outdir: str | os.PathLike[str]) -> list[Path]:
-        """Write one CSV per list (``<name>.csv``, header row first) into ``outdir``.
+        """Write one CSV per list (``<name>.csv``, or ``<name>-<strand>.csv`` in one
+        strand's pack; header row first) into ``outdir``.
 
         The five files are written under temporary names and renamed into place
         only when all are complete, so a failure leaves no partial file.
@@ -208,7 +229,7 @@ class Pack:
             raise FileAccessError(
                 f"{folder}: cannot write the pack (the directory does not exist)", path=folder
             )
-        paths = [folder / f"{name}.csv" for name in LIST_NAMES]
+        paths = [folder / f"{name}{self.file_suffix}.csv" for name in LIST_NAMES]
         with atomic_files(*map(str, paths)) as handles:
             for handle, table in zip(handles, self.lists().values(), strict=True):
                 writer = csv.writer(handle, lineterminator="\n")
@@ -221,10 +242,13 @@ class Pack:
         return _render_html(self)
 
     def write_html(self, path: str | os.PathLike[str]) -> Path:
-        """Write the pack as one self-contained HTML page: the area, D and D0, the five
-        tables (sortable by a click on a header, printable) and a small inline SVG
-        score chart for each nominal of ``managed`` and ``new_candidates``. The page
-        loads nothing from anywhere. Written under a temporary name, then renamed."""
+        """Write the pack as one self-contained HTML page: the area, D and D0 (and the
+        strand of one strand's pack), the five tables (sortable by a click on a
+        header, printable) and a small inline SVG score chart for each nominal of
+        ``managed`` and ``new_candidates``. A pack of every strand has a control that
+        shows one strand's rows in every table (the rows a pack of that strand holds)
+        and prints what it shows. The page loads nothing from anywhere. Written under
+        a temporary name, then renamed."""
         target = Path(path)
         with atomic_files(str(target)) as (handle,):
             handle.write(self.html())
@@ -252,6 +276,7 @@ def build_pack(
     *,
     interval_days: int = 28,
     charts: bool = True,
+    strand: str | None = None,
     user: str | None = None,
     reason: str | None = None,
 ) -> Pack:
@@ -279,6 +304,10 @@ def build_pack(
         Draw each charted nominal's score over the last two years (a timeline
         read per nominal, about a millisecond each); without them the page has
         no chart column.
+    strand : {"fixed", "flex", "free"}, optional
+        Keep only the nominals of this strand at D (see :mod:`iomscore.pack`):
+        lists 1, 2, 3 and 5 their rows, list 4 their transfers, the charts theirs.
+        Default: every strand.
     user, reason : str, optional
         With ``user``, each read of one nominal's record (``explain``,
         ``timeline``) is audited as the engine audits it.
@@ -294,7 +323,7 @@ def build_pack(
     EngineError
         ``meeting`` is not the engine's ``as_of``; ``previous`` is not before
         it or is before ``engine.history_start``; an unknown area; a bad
-        ``interval_days``.
+        ``interval_days``; a ``strand`` other than fixed, flex or free.
     """
     packs = build_packs(
         engine,
@@ -303,6 +332,7 @@ def build_pack(
         [area],
         interval_days=interval_days,
         charts=charts,
+        strand=strand,
         user=user,
         reason=reason,
     )
@@ -317,6 +347,7 @@ def build_packs(
     *,
     interval_days: int = 28,
     charts: bool = True,
+    strand: str | None = None,
     user: str | None = None,
     reason: str | None = None,
 ) -> dict[str, Pack]:
@@ -351,6 +382,8 @@ def build_packs(
         reason is None or isinstance(reason, str)
     ):
         raise EngineError("user and reason must be strings")
+    if strand is not None and (not isinstance(strand, str) or strand not in STRANDS):
+        raise EngineError(f"strand must be one of {', '.join(STRANDS)} (or None), not {strand!r}")
     wanted = [*engine.areas, UNOWNED] if areas is None else list(areas)
     names = list(dict.fromkeys(_area_name(engine, a) for a in wanted))
 
@@ -365,6 +398,12 @@ def build_packs(
     at = np.minimum(np.searchsorted(ordered, before.nominal_id), max(ordered.size - 1, 0))
     held = ordered[at] == before.nominal_id if ordered.size else np.zeros(len(before), bool)
     forecast = engine.forecast_of(listed[len(candidates) :])
+    transfers = engine.transfers(previous_day, meeting_day)
+    # the rows carry each candidate's and selected nominal's strand; a transferred
+    # nominal may be neither (a few a month: one small read)
+    strands = {row[0]: row[4] for row in (*candidates, *selected)}
+    moved = [row[0] for row in transfers if row[0] not in strands]
+    strands |= {n: got for n, (got, _) in engine.strands(moved).items()}
     cohort = _Cohort(
         engine=engine,
         meeting=meeting_day,
@@ -385,7 +424,9 @@ def build_packs(
         candidates=candidates,
         selected=selected,
         falls={row[0]: row for row in forecast.rows()},
-        transfers=engine.transfers(previous_day, meeting_day),
+        transfers=transfers,
+        strand=strand,
+        strands=strands,
         decisions=[(d.nominal_id, d.date, d.action) for d in engine.decisions()],
         user=user,
         reason=reason,
@@ -396,7 +437,7 @@ def build_packs(
 @dataclass
 class _Cohort:
     """The cohort-wide reads a pack is cut from (rows as the engine gives them;
-    candidates and selection rows carry the owner at D, "" for none)."""
+    candidates and selection rows carry the owner at D, "" for none, and the strand)."""
 
     engine: Engine
     meeting: datetime.date
@@ -408,6 +449,8 @@ class _Cohort:
     selected: list[tuple]
     falls: dict[int, tuple]
     transfers: list[tuple[int, datetime.date, str, str]]
+    strand: str | None  # the strand kept, None for all
+    strands: dict[int, str]  # the strand at D of every candidate, selected and moved nominal
     decisions: list[tuple[int, datetime.date, str]]
     user: str | None
     reason: str | None
@@ -418,8 +461,9 @@ class _Cohort:
 
     def pack(self, name: str, charts: bool) -> Pack:
         owner = "" if name == UNOWNED else name
-        candidates = [row for row in self.candidates if row[3] == owner]
-        selected = [row for row in self.selected if row[3] == owner]
+        kept = self.strand
+        candidates = [r for r in self.candidates if r[3] == owner and kept in (None, r[4])]
+        selected = [r for r in self.selected if r[3] == owner and kept in (None, r[4])]
         engine = self.engine
         new_candidates = self.new_candidates(candidates)
         managed = self.managed(selected)
@@ -435,6 +479,13 @@ class _Cohort:
                 drawn[n] = build_score_chart(
                     engine, n, start, self.meeting, self.thresholds, decided, self.user, self.reason
                 )
+        lists = {
+            "new_candidates": new_candidates,
+            "risen_fallen": self.risen_fallen(candidates, selected),
+            "deselection_candidates": self.deselection(selected),
+            "transfers": self.moves(name),
+            "managed": managed,
+        }
         return Pack(
             area=name,
             meeting=self.meeting,
@@ -444,12 +495,12 @@ class _Cohort:
             selection_band=engine.selection_band,
             weights_name=engine.weights.name,
             weights_sha256=engine.weights.sha256,
-            new_candidates=new_candidates,
-            risen_fallen=self.risen_fallen(candidates, selected),
-            deselection_candidates=self.deselection(selected),
-            transfers=self.moves(name),
-            managed=managed,
+            **lists,
             charts=drawn,
+            strand=kept,
+            strands={
+                n: self.strands[n] for table in lists.values() for n in table.column("nominal_id")
+            },
         )
 
     def new_candidates(self, candidates: list[tuple]) -> PackList:
@@ -544,11 +595,12 @@ class _Cohort:
         )
 
     def moves(self, name: str) -> PackList:
-        """4. Transfers into and out of the area after D0 up to D."""
+        """4. Transfers into and out of the area after D0 up to D (of the strand's
+        nominals, with a strand)."""
         rows = [
             ("in" if new == name else "out", n, day, old, new)
             for n, day, old, new in self.transfers
-            if name in (old, new)
+            if name in (old, new) and self.strand in (None, self.strands[n])
         ]
         rows.sort(key=lambda r: (r[0] != "in", r[2], r[1]))
         return PackList(
@@ -643,6 +695,8 @@ svg .iv{fill:#2b8a3e;opacity:.7}svg .as{fill:#3b5bdb}
 svg .d-select{stroke:#2b8a3e;stroke-dasharray:2 2}svg .d-deselect{stroke:#868e96;
 stroke-dasharray:2 2}
 .legend span{margin-right:14px}
+[hidden]{display:none!important}
+.strand-filter{margin:8px 0 0}.strand-filter select{font:inherit}
 @media print{@page{size:A4 landscape;margin:10mm}body{margin:0;font-size:10px}
 nav{display:none}th{cursor:auto}th::after{content:""!important}
 thead{display:table-header-group}tr{break-inside:avoid}h2{break-after:avoid}
@@ -662,6 +716,22 @@ th.setAttribute("aria-sort",up?"ascending":"descending");
 var rows=Array.prototype.slice.call(b.rows);rows.sort(function(p,q){
 var a=key(p.cells[i]),z=key(q.cells[i]),s=a[0]-z[0]||(a[0]?String(a[1]).localeCompare(z[1]):
 a[1]-z[1]);return up?s:-s;});rows.forEach(function(r){b.appendChild(r);});});});})();
+"""
+
+# Show one strand's rows (each row's nominal's strand is its data-strand) in every
+# table, with the counts shown; the control stays hidden if this script cannot run.
+_STRAND_JS = """
+(function(){var s=document.getElementById("strand");if(!s)return;
+var out=document.getElementById("strand-shown");
+function show(){var v=s.value,shown=0,all=0;
+document.querySelectorAll("table.sortable").forEach(function(t){var rows=t.tBodies[0].rows,n=0;
+for(var i=0;i<rows.length;i++){var k=!v||rows[i].getAttribute("data-strand")===v;
+rows[i].hidden=!k;if(k)n++;}shown+=n;all+=rows.length;
+document.querySelectorAll('.count[data-list="'+t.id+'"]').forEach(function(c){
+c.textContent=v?n+" of "+rows.length:String(rows.length);});
+var none=document.getElementById("none-"+t.id);if(none)none.hidden=!(rows.length&&!n);});
+out.textContent=v?v+": "+shown+" of "+all+" rows shown":"all strands: "+all+" rows";}
+s.addEventListener("change",show);show();s.closest(".strand-filter").hidden=false;})();
 """
 
 _NOTES = {
@@ -696,6 +766,7 @@ def _cell(column: str, value: object) -> str:
 
 
 def _table(pack: Pack, table: PackList, charted: bool) -> str:
+    """A list as a sortable table; each row carries its nominal's strand (``data-strand``)."""
     head = "".join(
         f'<th data-col="{html.escape(c)}" scope="col">{html.escape(_LABELS.get(c, c))}</th>'
         for c in table.columns
@@ -703,12 +774,19 @@ def _table(pack: Pack, table: PackList, charted: bool) -> str:
     if charted:
         head += '<th class="nosort" scope="col">Score, last two years</th>'
     body = []
+    nominal = table.columns.index("nominal_id")
     for row in table.rows():
         cells = "".join(_cell(c, v) for c, v in zip(table.columns, row, strict=True))
         if charted:
             cells += f"<td>{pack.charts[row[0]].svg()}</td>"
-        body.append(f"<tr>{cells}</tr>")
-    empty = "" if table.rows() else '<p class="note">None.</p>'
+        strand = html.escape(pack.strands.get(row[nominal], ""))  # "": under All only
+        body.append(f'<tr data-strand="{strand}">{cells}</tr>')
+    if not table.rows():
+        empty = '<p class="note">None.</p>'
+    elif pack.strand is None:  # shown by the strand control when it hides every row
+        empty = f'<p class="note" id="none-{table.name}" hidden>None of this strand.</p>'
+    else:
+        empty = ""
     return (
         f'<table class="sortable" id="{table.name}"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table>{empty}"
@@ -718,17 +796,23 @@ def _table(pack: Pack, table: PackList, charted: bool) -> str:
 def _render_html(pack: Pack) -> str:
     e = html.escape
     area = "no owner (unowned)" if pack.area == UNOWNED else pack.area
+    if pack.strand is not None:
+        area += f", {pack.strand} strand"
     dates = {"D": pack.meeting, "D0": pack.previous, "N": pack.next_meeting}
     low, medium, high = pack.thresholds
+
+    def count(name: str, table: PackList) -> str:
+        return f'<span class="count" data-list="{name}">{len(table)}</span>'
+
     nav = " ".join(
-        f'<a href="#s-{name}">{e(_TITLES[name])} ({len(table)})</a>'
+        f'<a href="#s-{name}">{e(_TITLES[name])} ({count(name, table)})</a>'
         for name, table in pack.lists().items()
     )
     sections = []
     for number, (name, table) in enumerate(pack.lists().items(), start=1):
         charted = bool(pack.charts) and name in ("managed", "new_candidates")
         sections.append(
-            f'<section id="s-{name}"><h2>{number}. {e(_TITLES[name])} ({len(table)})</h2>'
+            f'<section id="s-{name}"><h2>{number}. {e(_TITLES[name])} ({count(name, table)})</h2>'
             f'<p class="note">{e(_NOTES[name].format(**dates))}</p>'
             f"{_table(pack, table, charted)}</section>"
         )
@@ -744,6 +828,26 @@ def _render_html(pack: Pack) -> str:
         f'</span><span class="HIGH">HIGH from {high}</span>; {events}blue dots: assessments; '
         "green bars: interventions; dashed lines: selection decisions.</p>"
     )
+    rule = (
+        "a nominal's strand is its strand at D: a decision's, else the one its counting events give"
+    )
+    if pack.strand is None:
+        strand = (
+            f'<p class="meta">Strand: all ({rule}).</p>'
+            '<p class="strand-filter" hidden><label for="strand">Show strand</label> '
+            '<select id="strand"><option value="">All</option>'
+            + "".join(f'<option value="{s}">{s}</option>' for s in STRANDS)
+            + '</select> <span id="strand-shown" role="status"></span> <span class="note">'
+            "(every list keeps the rows of that strand's nominals; printing prints the rows "
+            "shown)</span></p>"
+        )
+        script = _JS + _STRAND_JS
+    else:
+        strand = (
+            f'<p class="meta">Strand: <b>{e(pack.strand)}</b> only ({rule}): lists 1, 2, 3 '
+            f"and 5 hold the {e(pack.strand)} strand's nominals, list 4 their transfers.</p>"
+        )
+        script = _JS
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
@@ -758,7 +862,7 @@ def _render_html(pack: Pack) -> str:
         f'<p class="meta">Scores under the weight table {e(pack.weights_name)} '
         f"(SHA-256 {e(pack.weights_sha256[:12])}); scores at D0 are as known now, under the "
         f"same table. Pseudonymous ids only. iomscore {e(__version__)}.</p>"
-        f"<nav>{nav}</nav>{legend}</header>"
+        f"{strand}<nav>{nav}</nav>{legend}</header>"
         f"<main>{''.join(sections)}</main>"
-        f"<script>{_JS}</script></body></html>\n"
+        f"<script>{script}</script></body></html>\n"
     )
