@@ -2574,12 +2574,21 @@ class Engine:
             elif mode == "full":
                 matrix, row_index = self._matrix_rows()
             context = self._context(user, reason)
+            # the tables' text, for the journal and the records: a durable engine's only
+            # (writing a national table's CSV costs more than a partial reweight)
+            texts: dict[str, str] = {}
+
+            def text_of(table: Weights | AssessmentTable) -> str:
+                if table.sha256 not in texts:
+                    texts[table.sha256] = table.to_csv_text()
+                return texts[table.sha256]
+
             if assessment_table is None:
-                key = self._log(lambda: durable.encode_reweight(context, weights.to_csv_text()))
+                key = self._log(lambda: durable.encode_reweight(context, text_of(weights)))
             else:
                 key = self._log(
                     lambda: durable.encode_reweight_tables(
-                        context, weights.to_csv_text(), assessment_table.to_csv_text()
+                        context, text_of(weights), text_of(assessment_table)
                     )
                 )
             self._tables[weights.sha256] = weights
@@ -2620,21 +2629,22 @@ class Engine:
             store.set_points(weights.kind_points())
             self._weights = weights
             self._history.append(WeightsRecord(weights.name, weights.sha256, self._as_of, mode))
-            tables = []
             if assessment_table is not None:
                 self._assessment_table = assessment_table
                 self._assessment_tables[assessment_table.sha256] = assessment_table
-                tables.append(
-                    (assessment_table.sha256, assessment_table.name, assessment_table.to_csv_text())
-                )
+            journaled = key is not None  # (records of the tables: a journaled change's only)
             self._commit(
                 key,
                 context,
                 "reweight",
                 changes.nominal_id,
                 changes,
-                tables=[(weights.sha256, weights.name, weights.to_csv_text())],
-                assessment_tables=tables,
+                tables=[(weights.sha256, weights.name, text_of(weights))] if journaled else (),
+                assessment_tables=(
+                    [(assessment_table.sha256, assessment_table.name, text_of(assessment_table))]
+                    if journaled and assessment_table is not None
+                    else ()
+                ),
             )
             # The matrix counts events, not points: it stays valid across a reweight.
             return ReweightReport(weights.name, weights.sha256, int(changed.size), mode, changes)
