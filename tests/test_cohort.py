@@ -453,3 +453,44 @@ def test_strands_of_any_nominals_are_those_the_cohort_lists_give():
     for bad in (["7"], [1.0], [-1], [True]):
         with pytest.raises(EngineError, match="nominal_id"):
             engine.strands(bad)
+
+
+@settings(deadline=None)
+@given(
+    events=st.lists(
+        st.tuples(
+            st.integers(1, 5),
+            st.sampled_from(DATASETS),
+            st.sampled_from(OFFENCES),
+            st.integers(0, 900),
+        ),
+        max_size=30,
+    ),
+    back=st.sampled_from([0, 1, 200, 399]),  # the selections are dated 400 days back
+)
+def test_the_selection_on_a_past_date_takes_the_strands_of_that_date(events, back):
+    """A strand no decision set comes from the events counting on the selection's
+    date, archived ones included: strand_of over them, from the reference."""
+    groups = OffenceGroups.default()
+    start = AS_OF - datetime.timedelta(days=400)
+    engine = Engine(WEIGHTS, start, threads=1)
+    held = [
+        reference.Event(i, n, d, o, start - datetime.timedelta(days=k))
+        for i, (n, d, o, k) in enumerate(events, start=1)
+    ]
+    engine.ingest(event_columns(held), future="skip")
+    engine.decide(_batch([_decision(n, start.isoformat(), "select") for n in range(1, 6)]))
+    engine.advance(AS_OF)  # events leave the window into the archive
+    on = AS_OF - datetime.timedelta(days=back)
+    mapping = WEIGHTS.to_mapping()
+    table = engine.selection(as_of=on)
+    assert sorted(table.nominal_id.tolist()) == [1, 2, 3, 4, 5]
+    for nominal, strand, set_by in zip(
+        table.nominal_id.tolist(), table.strand, table.strand_set_by, strict=True
+    ):
+        points: dict[str, int] = {}
+        for e in held:
+            if e.nominal_id == nominal and reference.in_window(e.date, on):
+                group = groups.group_of(e.offence)
+                points[group] = points.get(group, 0) + mapping[(e.dataset, e.offence)]
+        assert (strand, set_by) == (strand_of(points), "events")

@@ -1635,7 +1635,7 @@ class Engine:
         """The nominals selected on a date (default as_of), with their score and band
         on that date, owner on that date, strand and selection; of one area (or
         :data:`iomscore.cohort.UNOWNED`) and strand. A strand not set by a decision
-        comes from the events counting at the engine's as_of."""
+        comes from the events counting on that date (held or archived)."""
         with self._lock.read():
             date = self._as_of if as_of is None else self._check_past_date(as_of, "as_of")
             state = self._decisions.state_on(date)
@@ -1687,7 +1687,7 @@ class Engine:
         keep = self._in_area(ids, area, day)
         ids, scores = ids[keep], scores[keep]
         bands = band_codes(scores, self._thresholds)
-        strands, set_by = self._strands(ids, state)
+        strands, set_by = self._strands(ids, state, date)
         if strand is not None:
             if strand not in ("fixed", "flex", "free"):
                 raise EngineError(f"strand must be fixed, flex or free, not {strand!r}")
@@ -1715,15 +1715,21 @@ class Engine:
             tier=tuple(None if d is None else d.tier for d in picked),
         )
 
-    def _strands(self, ids: np.ndarray, state: dict) -> tuple[list[str], list[str]]:
-        """Each nominal's strand: a decision's where one set it, else the rule of
-        :func:`iomscore.groups.strand_of` over its counting events' points."""
+    def _strands(
+        self, ids: np.ndarray, state: dict, date: datetime.date | None = None
+    ) -> tuple[list[str], list[str]]:
+        """Each nominal's strand on a date (default as_of): a decision's where one set
+        it, else the rule of :func:`iomscore.groups.strand_of` over the points of its
+        events counting on that date."""
         from .groups import DEFAULT_FLEX, STRANDS, OffenceGroups, strands
 
         if self._groups is None:
             self._groups = OffenceGroups.default()
         groups = self._groups
-        points = self._group_points(ids, groups)
+        if date is None or date == self._as_of:
+            points = self._group_points(ids, groups)
+        else:
+            points = self._group_points_on(ids, groups, date)
         flex = DEFAULT_FLEX if self._flex is None else self._flex
         codes = strands(points, groups.groups, flex).tolist()
         from_events = [STRANDS[c] for c in codes]
@@ -1737,6 +1743,25 @@ class Engine:
                 out.append(computed)
                 set_by.append("events")
         return out, set_by
+
+    def _group_points_on(self, ids: np.ndarray, groups, date: datetime.date) -> np.ndarray:
+        """Points by offence group of each nominal's events counting on a past date
+        (rules 3-4 there, over the events held or archived, as :meth:`scores_at`
+        counts them): nominals x groups. A read of each nominal's own events."""
+        out = np.zeros((ids.size, len(groups.groups)), dtype=np.int64)
+        weights = self._weights
+        kind_group = np.tile(groups.group_index(weights.offences), len(weights.datasets))
+        last = day_number(date)
+        first = day_number(window_start(date, self._window_years))  # exclusive
+        index = self._store.find_nominals(np.ascontiguousarray(ids, dtype=np.int64))
+        points = self._store.points()
+        for row, at in enumerate(index.tolist()):
+            if at < 0:
+                continue
+            _, kinds, days = self._counted_events_of(at)
+            counting = kinds[(days > first) & (days <= last)].astype(np.int64)
+            np.add.at(out[row], kind_group[counting], points[counting])
+        return out
 
     def _group_points(self, ids: np.ndarray, groups) -> np.ndarray:
         """Points of each nominal's live events by offence group (nominals x groups)."""
