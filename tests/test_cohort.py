@@ -331,17 +331,22 @@ def test_owners_and_decisions_survive_a_reopen_and_are_audited(tmp_path):
         assert np.array_equal(engine.selection().nominal_id, np.array([1]))
 
 
-@settings(deadline=None)
-@given(
-    events=st.lists(
+def event_rows(nominals: int, days: int, max_size: int):
+    """Lists of ``(nominal, dataset, offence, days before a date)`` for events."""
+    return st.lists(
         st.tuples(
-            st.integers(1, 6),
+            st.integers(1, nominals),
             st.sampled_from(DATASETS),
             st.sampled_from(OFFENCES),
-            st.integers(0, 700),
+            st.integers(0, days),
         ),
-        max_size=40,
-    ),
+        max_size=max_size,
+    )
+
+
+@settings(deadline=None)
+@given(
+    events=event_rows(6, 700, 40),
     flex=st.sampled_from([None, ("violence",), ("domestic_abuse", "other_acquisitive")]),
 )
 def test_strands_from_events_follow_the_rule(events, flex):
@@ -457,15 +462,7 @@ def test_strands_of_any_nominals_are_those_the_cohort_lists_give():
 
 @settings(deadline=None)
 @given(
-    events=st.lists(
-        st.tuples(
-            st.integers(1, 5),
-            st.sampled_from(DATASETS),
-            st.sampled_from(OFFENCES),
-            st.integers(0, 900),
-        ),
-        max_size=30,
-    ),
+    events=event_rows(5, 900, 30),
     back=st.sampled_from([0, 1, 200, 399]),  # the selections are dated 400 days back
 )
 def test_the_selection_on_a_past_date_takes_the_strands_of_that_date(events, back):
