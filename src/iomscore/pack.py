@@ -687,6 +687,8 @@ th[aria-sort=ascending]::after{content:" \\25B2"}th[aria-sort=descending]::after
 th.nosort{cursor:default}
 td.n{text-align:right}td.l{overflow-wrap:anywhere;max-width:16em}
 tbody tr:nth-child(even){background:#fafbfc}
+@supports selector(:nth-child(1 of p)){tbody tr:nth-child(even){background:none}
+tbody tr:nth-child(even of :not([hidden])){background:#fafbfc}}
 .HIGH{background:#ffc9c9}.MEDIUM{background:#ffd8a8}.LOW{background:#fff3bf}
 svg.chart{display:block}
 svg .b1{fill:#fff3bf}svg .b2{fill:#ffd8a8}svg .b3{fill:#ffc9c9}
