@@ -59,6 +59,7 @@ def worker(n_events: int, per_day: int, days: int, settle: int) -> dict[str, flo
         span_days=731 + extra,
         as_of=as_of + datetime.timedelta(days=extra),
         seed=1,
+        ascending_ids=True,  # its figures since the first wave were made so
     )
     batch = encode_events(cohort, weights)
     del cohort

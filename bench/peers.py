@@ -253,6 +253,7 @@ def make_case(
         as_of=AS_OF + datetime.timedelta(days=extra_days),
         span_days=span,
         seed=seed,
+        ascending_ids=True,  # as generated: each script permutes them where it says so
     )
     weights = default_weights() if use_default else None
     if (

@@ -511,7 +511,7 @@ def cohort(
     as_of: _dt.date = _dt.date(2026, 11, 26),
     span_days: int = 731,
     seed: int = 0,
-    ascending_ids: bool = True,
+    ascending_ids: bool = False,
 ) -> Cohort:
     """Generate a synthetic cohort of events, reproducibly.
 
@@ -534,8 +534,10 @@ def cohort(
     seed : int
         Seed of ``numpy.random.default_rng``. Same arguments, same arrays.
     ascending_ids : bool
-        If true, event ids increase with the row (rows are in date order, so ids
-        also increase with the date); if false, the same ids are shuffled.
+        If false (the default), the event ids are shuffled across the rows, as an
+        export sorted by date or nominal has them; if true, they increase with
+        the row (rows are in date order, so ids also increase with the date), the
+        convenient case.
 
     Returns
     -------
