@@ -52,7 +52,7 @@ import pstats
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,7 @@ REPO = BENCH.parent
 sys.path[:0] = [str(REPO / "src"), str(BENCH)]
 
 import peers  # noqa: E402
-from bench_timing import head_commit  # noqa: E402
+from bench_timing import head_commit, ms, timed  # noqa: E402
 
 from iomscore import Engine  # noqa: E402
 from iomscore.assessments import AssessmentTable  # noqa: E402
@@ -72,16 +72,6 @@ from iomscore.calendar import window_start  # noqa: E402
 from iomscore.synth import assessments  # noqa: E402
 
 SMALL = {"nominals": 50_000, "events": 1_000_000, "days": 10}
-
-
-def _timed(run: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
-    out = run()
-    return time.perf_counter() - start, out
-
-
-def _ms(seconds: Sequence[float], q: float = 50) -> float:
-    return float(np.percentile(seconds, q)) * 1e3
 
 
 # --------------------------------------------------------------------------------------------
@@ -257,7 +247,7 @@ class Run:
         for r in range(args.rounds):
             if engine is not None:  # the previous round's engine: time a retract of all, drop it
                 ids = np.asarray(table["assessment_id"])
-                retract.append(_timed(lambda e=engine, ids=ids: e.retract_assessments(ids))[0])
+                retract.append(timed(lambda e=engine, ids=ids: e.retract_assessments(ids))[0])
                 after = engine.scores()
                 assert np.array_equal(after.nominal_id, without.nominal_id)
                 assert np.array_equal(after.score, without.score)
@@ -265,7 +255,7 @@ class Run:
             gc.collect()
             engine = self.engine()
             gc.collect()
-            seconds, report = _timed(lambda e=engine: e.assess(table))
+            seconds, report = timed(lambda e=engine: e.assess(table))
             ours.append(seconds)
             assert report.taken == table.num_rows, report
             if r == 0:  # check both peers' results before timing them
@@ -274,18 +264,18 @@ class Run:
                 check_peer(duck_own(as_of), with_, without)
                 o["band_changes"] = len(report.changes)
             gc.collect()
-            theirs.append(_timed(lambda: duck(as_of))[0])
-            own.append(_timed(lambda: duck_own(as_of))[0])
+            theirs.append(timed(lambda: duck(as_of))[0])
+            own.append(timed(lambda: duck_own(as_of))[0])
         assert engine is not None
         n = table.num_rows
-        o["assess_best_ms"], o["assess_ms"] = min(ours) * 1e3, _ms(ours)
+        o["assess_best_ms"], o["assess_ms"] = min(ours) * 1e3, ms(ours)
         o["assess_rate"] = n / min(ours) / 1e6
         o["assess_rate_median"] = n / float(np.median(ours)) / 1e6
         o["assess_rounds"] = len(ours)
-        o["duckdb_ms"], o["duckdb_best_ms"] = _ms(theirs), min(theirs) * 1e3
-        o["duckdb_own_ms"] = _ms(own)
+        o["duckdb_ms"], o["duckdb_best_ms"] = ms(theirs), min(theirs) * 1e3
+        o["duckdb_own_ms"] = ms(own)
         o["duckdb"] = o["duckdb_ms"] / o["assess_ms"]
-        o["retract_ms"] = _ms(retract) if retract else float("nan")
+        o["retract_ms"] = ms(retract) if retract else float("nan")
         self.duck = duck
         return engine
 
@@ -307,8 +297,8 @@ class Run:
         o["counting_after"] = check_peer(self.duck(held.as_of), held.scores(), bare.scores())
         o["as_of"] = held.as_of
         for name, times in (("a", a_s), ("b", b_s)):
-            o[f"day_{name}_ms"] = _ms(times)
-            o[f"day_{name}_p90"] = _ms(times, 90)
+            o[f"day_{name}_ms"] = ms(times)
+            o[f"day_{name}_p90"] = ms(times, 90)
             o[f"day_{name}_max"] = max(times) * 1e3
         o["day"] = o["day_a_ms"] / o["day_b_ms"]
         o["day_p90"] = o["day_a_p90"] / o["day_b_p90"]

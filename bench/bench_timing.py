@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from bench_support import Size
 
 # A call slower than this (seconds, measured on the untimed check run) is timed with a
@@ -45,6 +46,18 @@ def measure(
         return benchmark(fn, *args)
     rounds = size.engine_rounds if engine else size.peer_rounds
     return benchmark.pedantic(fn, args=args, rounds=max(2, min(rounds, 5)), iterations=1)
+
+
+def timed(run: Callable[[], Any]) -> tuple[float, Any]:
+    """``(seconds, result)`` of one call: the figure scripts' timer."""
+    start = time.perf_counter()
+    out = run()
+    return time.perf_counter() - start, out
+
+
+def ms(seconds: Sequence[float], q: float = 50) -> float:
+    """The ``q``-th percentile of timings in seconds, in milliseconds (50: the median)."""
+    return float(np.percentile(seconds, q)) * 1e3
 
 
 def head_commit() -> str:

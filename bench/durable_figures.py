@@ -52,11 +52,10 @@ import hashlib
 import os
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +66,7 @@ REPO = BENCH.parent
 sys.path[:0] = [str(REPO / "src"), str(BENCH)]
 
 import peers  # noqa: E402
+from bench_timing import head_commit, ms, timed  # noqa: E402
 
 from iomscore import Engine  # noqa: E402
 from iomscore.batch import EncodedBatch, encode_events  # noqa: E402
@@ -77,16 +77,6 @@ from iomscore.weights import Weights  # noqa: E402
 SMALL = {"nominals": 50_000, "events": 1_000_000, "days": 30}
 #: the files of an engine directory that hold its data (LOCK and -shm hold none)
 DATA_FILES = ("snapshot.iom", "journal.iom", "records.sqlite", "records.sqlite-wal")
-
-
-def _timed(run: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
-    out = run()
-    return time.perf_counter() - start, out
-
-
-def _ms(seconds: Sequence[float]) -> float:
-    return float(np.median(seconds)) * 1e3
 
 
 def same_scores(a, b) -> bool:
@@ -253,8 +243,8 @@ class Run:
                 gc.collect()
         d, m = kept["durable"], kept["memory"]
         assert same_scores(d.scores(), m.scores()), "the durable engine differs from memory"
-        o["load_ms"], o["load_memory_ms"] = _ms(durable_s), _ms(memory_s)
-        o["load_create_ms"] = _ms(create_s)
+        o["load_ms"], o["load_memory_ms"] = ms(durable_s), ms(memory_s)
+        o["load_create_ms"] = ms(create_s)
         o["load_first_ms"], o["load_memory_first_ms"] = durable_s[0] * 1e3, memory_s[0] * 1e3
         o["load"] = o["load_ms"] / o["load_memory_ms"]
         o["loaded_events"] = len(d)
@@ -266,7 +256,7 @@ class Run:
         """Checkpoint and close ``engine``, then reopen its directory and read the
         export in alternating rounds; returns the directory reopened."""
         case, o, directory = self.case, self.out, self.directory
-        o["checkpoint_load_ms"] = _timed(engine.checkpoint)[0] * 1e3
+        o["checkpoint_load_ms"] = timed(engine.checkpoint)[0] * 1e3
         engine.close()
         del engine
         gc.collect()
@@ -298,23 +288,23 @@ class Run:
                 last = None
                 gc.collect()
             if r % 2:
-                seconds, fresh = _timed(lambda: from_parquet(self.export, case.weights, case.as_of))
+                seconds, fresh = timed(lambda: from_parquet(self.export, case.weights, case.as_of))
                 theirs.append(seconds)
                 del fresh
                 gc.collect()
-            seconds, last = _timed(lambda: Engine.open(directory))
+            seconds, last = timed(lambda: Engine.open(directory))
             ours.append(seconds)
             floor()
             if r % 2 == 0:
                 gc.collect()
-                seconds, fresh = _timed(lambda: from_parquet(self.export, case.weights, case.as_of))
+                seconds, fresh = timed(lambda: from_parquet(self.export, case.weights, case.as_of))
                 theirs.append(seconds)
                 del fresh
                 gc.collect()
         assert last is not None and same_scores(last.scores(), expected)
-        o["reopen_ms"], o["parquet_ms"] = _ms(ours), _ms(theirs)
+        o["reopen_ms"], o["parquet_ms"] = ms(ours), ms(theirs)
         o["reopen"] = o["parquet_ms"] / o["reopen_ms"]
-        o["snapshot_read_ms"] = _ms(floors)
+        o["snapshot_read_ms"] = ms(floors)
         o["reopen_floor"] = o["reopen_ms"] / o["snapshot_read_ms"]
         o["snapshot_load_bytes"] = (directory / "snapshot.iom").stat().st_size
         o["export_bytes"] = self.export.stat().st_size
@@ -396,13 +386,13 @@ class Run:
             os.close(floor_fd)
             (self.directory / "floor-probe").unlink()
         assert same_scores(durable.scores(), memory.scores()), "the engines disagree after days"
-        o["day_journaled_ms"], o["day_memory_ms"] = _ms(journaled), _ms(in_memory)
-        o["fsync_ms"] = _ms(fsyncs)
+        o["day_journaled_ms"], o["day_memory_ms"] = ms(journaled), ms(in_memory)
+        o["fsync_ms"] = ms(fsyncs)
         o["fsync_p10"], o["fsync_p90"] = (float(np.percentile(fsyncs, q)) * 1e3 for q in (10, 90))
         o["day_p99"] = float(np.percentile(journaled, 99)) * 1e3
         o["day_memory_p99"] = float(np.percentile(in_memory, 99)) * 1e3
         o["day"] = (o["day_journaled_ms"] - o["day_memory_ms"]) / o["fsync_ms"]
-        o["journal_io_ms"] = _ms(floors)
+        o["journal_io_ms"] = ms(floors)
         o["record_kb"] = sum(record_bytes) / 1e3
         o["day_floor_ms"] = o["day_memory_ms"] + o["journal_io_ms"]
         o["day_floor"] = o["day_journaled_ms"] / o["day_floor_ms"]
@@ -414,9 +404,9 @@ class Run:
         o = self.out
         checkpoints = []
         for _ in range(max(2, self.args.checkpoints)):
-            checkpoints.append(_timed(engine.checkpoint)[0])
+            checkpoints.append(timed(engine.checkpoint)[0])
         o["checkpoint_ms"] = checkpoints[0] * 1e3
-        o["checkpoint_again_ms"] = _ms(checkpoints[1:])
+        o["checkpoint_again_ms"] = ms(checkpoints[1:])
         o["checkpoint_again_n"] = len(checkpoints) - 1
         memory = engine.memory()
         o["live_events"], o["archived_events"] = memory["live_events"], memory["archived_events"]
@@ -545,22 +535,6 @@ def table(o: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _commit() -> str:
-    """HEAD's hash, and whether the compiled core or the package differ from it."""
-
-    def git(*command: str) -> str:
-        return subprocess.run(
-            ["git", "-C", str(REPO), *command], check=True, capture_output=True, text=True
-        ).stdout.strip()
-
-    try:
-        head = git("rev-parse", "HEAD")
-        dirty = git("status", "--porcelain", "--", "src", "csrc", "setup.py")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return head + (" with uncommitted changes in src/ or csrc/" if dirty else "")
-
-
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nominals", type=int, default=1_000_000)
@@ -595,7 +569,7 @@ def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     args = parse(argv)
-    load, commit = os.getloadavg(), _commit()
+    load, commit = os.getloadavg(), head_commit()
     started = time.perf_counter()
     root = Path(tempfile.mkdtemp(prefix="iomscore-durable-", dir=args.dir))
     try:

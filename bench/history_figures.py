@@ -53,7 +53,7 @@ REPO = BENCH.parent
 sys.path[:0] = [str(REPO / "src"), str(BENCH)]
 
 import peers  # noqa: E402
-from bench_timing import head_commit  # noqa: E402
+from bench_timing import head_commit, ms, timed  # noqa: E402
 
 from iomscore import Engine  # noqa: E402
 from iomscore.batch import EncodedBatch  # noqa: E402
@@ -61,16 +61,6 @@ from iomscore.calendar import day_number, expiry, from_day_number, window_start 
 from iomscore.explanation import Explanation  # noqa: E402
 
 SMALL = {"nominals": 50_000, "events": 1_000_000, "days": 30}
-
-
-def _timed(run: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
-    out = run()
-    return time.perf_counter() - start, out
-
-
-def _ms(seconds: Sequence[float]) -> float:
-    return float(np.median(seconds)) * 1e3
 
 
 def _concat(batches: Sequence[EncodedBatch]) -> EncodedBatch:
@@ -352,7 +342,7 @@ class Run:
         assert same_scores(kept.scores(), bare.scores()), "the two engines disagree"
         o = self.out
         for name, times in (("with", with_s), ("without", without_s)):
-            o[f"day_{name}_ms"] = _ms(times)
+            o[f"day_{name}_ms"] = ms(times)
             o[f"day_{name}_p99"] = float(np.percentile(times, 99)) * 1e3
             o[f"day_{name}_max"] = max(times) * 1e3
         o["day"] = o["day_with_ms"] / o["day_without_ms"]
@@ -366,7 +356,7 @@ class Run:
         some = self.case.events.nominal_id
         first = int(some[self.rng.integers(0, some.size)])
         # the first explain builds the lookup by nominal (nothing has built it yet)
-        o["explain_first_ms"] = _timed(lambda: engine.explain(first))[0] * 1e3
+        o["explain_first_ms"] = timed(lambda: engine.explain(first))[0] * 1e3
         # a day's step, then one explain: the lookup patched by the slots written
         # since it was built, or dropped and rebuilt past Engine.RECENT_SLOTS of them
         after = []
@@ -374,8 +364,8 @@ class Run:
             k = args.days + 1 + j
             self.step(engine, self.case.day(k), self.days[k - 1])
             n = int(some[self.rng.integers(0, some.size)])
-            after.append(_timed(lambda n=n: engine.explain(n))[0])
-        o["explain_after_ms"] = _ms(after) if after else float("nan")
+            after.append(timed(lambda n=n: engine.explain(n))[0])
+        o["explain_after_ms"] = ms(after) if after else float("nan")
         o["explain_after_max_ms"] = max(after) * 1e3 if after else float("nan")
         o["explain_after_days"] = f"{args.after_days} days of {args.per_day:,} events"
 
@@ -393,15 +383,15 @@ class Run:
         ours, theirs, floor = [], [], []
         for _ in range(args.rounds):
             for n in self.rng.choice(held, 50).tolist():
-                ours.append(_timed(lambda n=n: engine.explain(n))[0])
+                ours.append(timed(lambda n=n: engine.explain(n))[0])
                 made = engine.explain(n)
-                floor.append(_timed(lambda made=made: result_floor(engine, made))[0])
+                floor.append(timed(lambda made=made: result_floor(engine, made))[0])
             for n in self.rng.choice(held, 2).tolist():
-                theirs.append(_timed(lambda n=n: numpy_explain(cols, points, self.events, n))[0])
-        o["explain_ms"], o["explain_numpy_ms"] = _ms(ours), _ms(theirs)
+                theirs.append(timed(lambda n=n: numpy_explain(cols, points, self.events, n))[0])
+        o["explain_ms"], o["explain_numpy_ms"] = ms(ours), ms(theirs)
         o["explain"] = o["explain_numpy_ms"] / o["explain_ms"]
         o["explain_calls"] = (len(ours), len(theirs))
-        o["explain_floor_ms"] = _ms(floor)
+        o["explain_floor_ms"] = ms(floor)
         o["explain_floor"] = o["explain_numpy_ms"] / o["explain_floor_ms"]
         o["explain_vs_floor"] = o["explain_ms"] / o["explain_floor_ms"]
 
@@ -424,12 +414,12 @@ class Run:
             assert same_forecast(table, peer()), f"{name}'s forecast differs from the engine's"
         times: dict[str, list[float]] = {"engine": [], **{name: [] for name in peers_}}
         for _ in range(args.rounds):
-            times["engine"].append(_timed(engine.forecast)[0])
+            times["engine"].append(timed(engine.forecast)[0])
             for name, peer in peers_.items():
-                times[name].append(_timed(peer)[0])
-        o["forecast_ms"] = _ms(times["engine"])
+                times[name].append(timed(peer)[0])
+        o["forecast_ms"] = ms(times["engine"])
         for name in peers_:
-            o[f"forecast_{name}_ms"] = _ms(times[name])
+            o[f"forecast_{name}_ms"] = ms(times[name])
             o[f"forecast_{name}"] = o[f"forecast_{name}_ms"] / o["forecast_ms"]
         del peers_
         gc.collect()
@@ -453,10 +443,10 @@ class Run:
         self.past = past
         ours, theirs = [], []
         for _ in range(args.rounds):
-            ours.append(_timed(lambda: engine.scores_at(when))[0])
-            theirs.append(_timed(fresh)[0])
+            ours.append(timed(lambda: engine.scores_at(when))[0])
+            theirs.append(timed(fresh)[0])
             gc.collect()
-        o["scores_at_ms"], o["scores_at_peer_ms"] = _ms(ours), _ms(theirs)
+        o["scores_at_ms"], o["scores_at_peer_ms"] = ms(ours), ms(theirs)
         o["scores_at"] = o["scores_at_peer_ms"] / o["scores_at_ms"]
         o["scores_at_events"] = len(window)
 
@@ -480,12 +470,12 @@ class Run:
         ours, theirs, lengths = [], [], []
         for _ in range(args.rounds):
             for n in self.rng.choice(held, 5).tolist():
-                seconds, t = _timed(lambda n=n: engine.timeline(n, start))
+                seconds, t = timed(lambda n=n: engine.timeline(n, start))
                 ours.append(seconds)
                 lengths.append(len(t.date))
             n = int(self.rng.choice(held))
-            theirs.append(_timed(lambda n=n: numpy_timeline(self.events, points, n, t0, t1))[0])
-        o["timeline_ms"], o["timeline_numpy_ms"] = _ms(ours), _ms(theirs)
+            theirs.append(timed(lambda n=n: numpy_timeline(self.events, points, n, t0, t1))[0])
+        o["timeline_ms"], o["timeline_numpy_ms"] = ms(ours), ms(theirs)
         o["timeline_rows"] = float(np.median(lengths))
         o["timeline_from"] = start
         o["timeline_events"] = self.events.day.size

@@ -38,7 +38,7 @@ import os
 import pstats
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +47,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
-from bench_timing import head_commit  # noqa: E402
+from bench_timing import head_commit, ms, timed  # noqa: E402
 
 from iomscore import Engine, Weights, synth  # noqa: E402
 from iomscore.pack import build_packs  # noqa: E402
@@ -55,16 +55,6 @@ from iomscore.pack import build_packs  # noqa: E402
 MEETING = datetime.date(2026, 11, 26)
 INTERVAL = 28
 SMALL = {"nominals": 20_000, "events": 200_000}
-
-
-def _timed(run: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
-    out = run()
-    return time.perf_counter() - start, out
-
-
-def _ms(seconds: Sequence[float], q: float = 50) -> float:
-    return float(np.percentile(seconds, q)) * 1e3
 
 
 # --------------------------------------------------------------------------------------------
@@ -142,10 +132,10 @@ def figures(engine: Engine, args: argparse.Namespace, out: dict[str, Any]) -> No
         pair = [(full, a), (lists, b)]
         for run, times in pair if r % 2 == 0 else pair[::-1]:
             gc.collect()
-            times.append(_timed(run)[0])
+            times.append(timed(run)[0])
     packs = lists()
     out["checked"] = check_managed(engine, packs)
-    out["a_ms"], out["b_ms"] = _ms(a), _ms(b)
+    out["a_ms"], out["b_ms"] = ms(a), ms(b)
     out["a_best"], out["b_best"] = min(a) * 1e3, min(b) * 1e3
     out["ratio"] = out["b_ms"] / out["a_ms"]
     out["rounds"] = args.rounds
@@ -163,22 +153,22 @@ def figures(engine: Engine, args: argparse.Namespace, out: dict[str, Any]) -> No
     charted = 0
     for _ in range(args.chart_rounds):
         gc.collect()
-        seconds, drawn = _timed(lambda: build_packs(engine, d, d0, charts=True))
+        seconds, drawn = timed(lambda: build_packs(engine, d, d0, charts=True))
         with_charts.append(seconds)
         charted = sum(len(p.charts) for p in drawn.values())
         every = [c for p in drawn.values() for c in p.charts.values()]
-        svg.append(_timed(lambda every=every: [c.svg() for c in every])[0])
+        svg.append(timed(lambda every=every: [c.svg() for c in every])[0])
         page = []
         for p in drawn.values():
-            page.append(_timed(p.html)[0])
+            page.append(timed(p.html)[0])
         pages.append(float(np.median(page)))
         out["page_max_ms"] = max(page) * 1e3
         out["page_bytes"] = max(len(p.html()) for p in drawn.values())
     out["charted"] = charted
-    out["charts_ms"] = _ms(with_charts)
+    out["charts_ms"] = ms(with_charts)
     out["per_chart_ms"] = (out["charts_ms"] - out["b_ms"]) / max(charted, 1)
-    out["svg_ms"] = _ms(svg) / max(charted, 1)
-    out["page_ms"] = _ms(pages)
+    out["svg_ms"] = ms(svg) / max(charted, 1)
+    out["page_ms"] = ms(pages)
     out["chart_rounds"] = args.chart_rounds
 
     if args.profile:
