@@ -1929,22 +1929,28 @@ def _db_forecast(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_span(args: argparse.Namespace, engine) -> None:
+    """``--from``/``--to`` inside what the directory ``--db`` keeps: not after its
+    as-of date, not before the start of its history."""
+    if args.end > engine.as_of:
+        raise OptionError(
+            f"--to {args.end} is after the as-of date of {args.db}, {engine.as_of} "
+            "(advance the directory first)"
+        )
+    if args.start < engine.history_start:
+        raise OptionError(
+            f"--from {args.start} is before {engine.history_start}, the first date "
+            f"whose whole window {args.db} keeps (its history is "
+            f"{engine.history_years} years)"
+        )
+
+
 def _db_timeline(args: argparse.Namespace) -> int:
     stages = Stages(["open", "timeline", "write"], quiet=args.quiet)
     try:
         stages.begin("open")
         with _open_db(args.db, readonly=True) as engine:
-            if args.end > engine.as_of:
-                raise OptionError(
-                    f"--to {args.end} is after the as-of date of {args.db}, {engine.as_of} "
-                    "(advance the directory first)"
-                )
-            if args.start < engine.history_start:
-                raise OptionError(
-                    f"--from {args.start} is before {engine.history_start}, the first date "
-                    f"whose whole window {args.db} keeps (its history is "
-                    f"{engine.history_years} years)"
-                )
+            _check_span(args, engine)
             stages.begin("timeline")
             timeline = engine.timeline(args.nominal, args.start, args.end)
         stages.begin("write")
@@ -1976,17 +1982,7 @@ def _cmd_chart(args: argparse.Namespace) -> int:
     if args.end < args.start:
         raise OptionError(f"--from {args.start} is after --to {args.end}")
     with _open_db(args.db, readonly=True) as engine:
-        if args.end > engine.as_of:
-            raise OptionError(
-                f"--to {args.end} is after the as-of date of {args.db}, {engine.as_of} "
-                "(advance the directory first)"
-            )
-        if args.start < engine.history_start:
-            raise OptionError(
-                f"--from {args.start} is before {engine.history_start}, the first date "
-                f"whose whole window {args.db} keeps (its history is "
-                f"{engine.history_years} years)"
-            )
+        _check_span(args, engine)
         try:
             chart = score_chart(
                 engine, args.nominal, args.start, args.end, user=args.user, reason=args.reason
