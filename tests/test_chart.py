@@ -17,6 +17,7 @@ import sys
 import xml.etree.ElementTree as ET
 
 import pytest
+from cli_calls import run
 
 from iomscore import Engine, synth
 from iomscore.chart import (
@@ -230,12 +231,6 @@ def test_an_unknown_nominal_and_dates_outside_the_history_are_refused(folder):
             score_chart(engine, 10**12, START, AS_OF)
         with pytest.raises(EngineError, match="after as_of"):
             score_chart(engine, nominal, START, AS_OF + datetime.timedelta(days=1))
-
-
-def run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.mark.parametrize("suffix", [".svg", ".png"])

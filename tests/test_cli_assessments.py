@@ -20,11 +20,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from cli_calls import fails, ok
 from test_cli import AS_OF, write_files
 
 from iomscore import Engine, Weights, synth
 from iomscore.assessments import AssessmentTable
-from iomscore.cli import ASSESSMENT_LISTED_COLUMNS, _parser, main
+from iomscore.cli import ASSESSMENT_LISTED_COLUMNS, _parser
 
 D = datetime.date
 HEADER = "assessment_id,nominal_id,tool,score,date\n"
@@ -47,26 +48,6 @@ asset,0,64,10
 oasys,0,49,0
 oasys,50,99,1000
 """
-
-
-def run(capsys, *argv):
-    """``iomscore ARGV``: the exit status, stdout and stderr."""
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def ok(capsys, *argv):
-    code, out, err = run(capsys, *argv)
-    assert code == 0, err
-    return out, err
-
-
-def fails(capsys, *argv):
-    code, out, err = run(capsys, *argv)
-    assert code == 2 and out == "", (code, out, err)
-    assert err.startswith("iomscore: error: ") and err.count("\n") == 1, err
-    return err
 
 
 def columns_of(text: str) -> dict[str, list[str]]:

@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from cli_calls import fails, ok
 from test_cli import AS_OF, read_result, write_files
 
 from iomscore import Engine, synth
@@ -40,26 +41,6 @@ DECISIONS = (
     "100,2024-01-09,deselect,odoc-2024-01,,,other,managed under MAPPA instead\n"
     "500,2024-02-13,select,odoc-2024-02,youth_offending_service,3,,\n"
 )
-
-
-def run(capsys, *argv):
-    """``iomscore ARGV``: the exit status, stdout and stderr."""
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def ok(capsys, *argv):
-    code, out, err = run(capsys, *argv)
-    assert code == 0, err
-    return out, err
-
-
-def fails(capsys, *argv):
-    code, out, err = run(capsys, *argv)
-    assert code == 2 and out == "", (code, out, err)
-    assert err.startswith("iomscore: error: ") and err.count("\n") == 1, err
-    return err
 
 
 @pytest.fixture

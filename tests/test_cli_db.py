@@ -18,27 +18,15 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 import test_cli_history as history
+from cli_calls import ok, run
 from test_cli import AS_OF, WEIGHTS_TEXT, read_result, write_files
 
 from iomscore import Engine, Weights
-from iomscore.cli import _parser, main
+from iomscore.cli import _parser
 from iomscore.provenance import read_parquet_metadata
 
 D = datetime.date
 LATER = D(2024, 3, 1)  # the day after AS_OF: test_cli's event 2 (2022-03-01, 500) stops counting
-
-
-def run(capsys, *argv):
-    """``iomscore ARGV``: the exit status, stdout and stderr."""
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def ok(capsys, *argv):
-    code, out, err = run(capsys, *argv)
-    assert code == 0, err
-    return out, err
 
 
 @pytest.fixture

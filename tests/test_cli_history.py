@@ -11,10 +11,11 @@ import datetime
 import io
 
 import pytest
+from cli_calls import run
 from test_cli import MAPPING, write_files
 
 from iomscore import reference
-from iomscore.cli import _parser, main
+from iomscore.cli import _parser
 
 D = datetime.date
 D1 = D(2020, 6, 15)  # the timeline's first date: 3 years 8 months before D2
@@ -65,13 +66,6 @@ def write_events(folder, events=EVENTS, name="history.csv"):
 def files(tmp_path):
     weights, _ = write_files(tmp_path)
     return weights, write_events(tmp_path)
-
-
-def run(capsys, *argv):
-    """``iomscore ARGV``: the exit status, stdout and stderr."""
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def read_csv(text, header):

@@ -16,10 +16,11 @@ import io
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from cli_calls import fails, ok
 from test_cli import AS_OF, write_files
 
 from iomscore import Engine, Weights, synth
-from iomscore.cli import LISTED_COLUMNS, _parser, main
+from iomscore.cli import LISTED_COLUMNS, _parser
 
 D = datetime.date
 HEADER = "intervention_id,nominal_id,kind,start,end,lead_agency\n"
@@ -29,26 +30,6 @@ ROWS = (
     '3,200,"accommodation_support",2024-01-10,,Local_Authority\n'
     "4,100,gps_tagging_voluntary,2023-06-01,,police\n"
 )
-
-
-def run(capsys, *argv):
-    """``iomscore ARGV``: the exit status, stdout and stderr."""
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def ok(capsys, *argv):
-    code, out, err = run(capsys, *argv)
-    assert code == 0, err
-    return out, err
-
-
-def fails(capsys, *argv):
-    code, out, err = run(capsys, *argv)
-    assert code == 2 and out == "", (code, out, err)
-    assert err.startswith("iomscore: error: ") and err.count("\n") == 1, err
-    return err
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import csv
 import datetime
 
 import pytest
+from cli_calls import fails, ok
 from test_cli import AS_OF, write_files
 
 from iomscore import Engine, synth
@@ -25,26 +26,6 @@ FIRST = D(2026, 5, 12)  # the synthetic cohort's as-of date; the directory start
 MEETING = FIRST + datetime.timedelta(days=14)  # the directory is advanced to the meeting
 PREVIOUS = MEETING - datetime.timedelta(days=28)
 FILES = {f"{name}.csv" for name in LIST_NAMES} | {"index.html"}
-
-
-def run(capsys, *argv):
-    """``iomscore ARGV``: the exit status, stdout and stderr."""
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def ok(capsys, *argv):
-    code, out, err = run(capsys, *argv)
-    assert code == 0, err
-    return out, err
-
-
-def fails(capsys, *argv):
-    code, out, err = run(capsys, *argv)
-    assert code == 2 and out == "", (code, out, err)
-    assert err.startswith("iomscore: error: ") and err.count("\n") == 1, err
-    return err
 
 
 def write_columns(path, columns, names):
