@@ -2124,12 +2124,14 @@ class Engine:
         wanted = np.array(_nominal_ids(nominal_ids), dtype=np.int64)
         with self._lock.read():
             store, book = self._store, self._book
-            index = store.find_nominals(np.ascontiguousarray(distinct_ids(wanted)))
-            ids = distinct_ids(wanted)[index >= 0]
-            index = index[index >= 0]
+            ids = distinct_ids(wanted)
+            index = store.find_nominals(ids)
+            ids, index = ids[index >= 0], index[index >= 0]
             scores = store.scores()[index]
-            banded = band_codes(scores, self._thresholds) > 0
+            band_now = band_codes(scores, self._thresholds)
+            banded = band_now > 0
             ids, index, scores = ids[banded], index[banded], scores[banded]
+            band_now = band_now[banded]
             # every counting event and assessment of theirs: (owner, expiry, points)
             ends, worth, lengths = [], [], []
             table = store.points()
@@ -2160,7 +2162,6 @@ class Engine:
             last = np.ones(owner.size, dtype=bool)  # the last entry of each (owner, date)
             last[:-1] = (owner[1:] != owner[:-1]) | (ends[1:] != ends[:-1])
             owner, ends, after = owner[last], ends[last], after[last]
-            band_now = band_codes(scores, self._thresholds)
             band_after = band_codes(after, self._thresholds)
             falls_on = _first_by_owner(owner, band_after < band_now[owner], ids.size)
             none_on = _first_by_owner(owner, band_after == 0, ids.size)
