@@ -1666,8 +1666,7 @@ class Engine:
         id, ``set_by`` "decision" (a selected nominal's strand set by a decision) or
         "events" (the rule of :func:`iomscore.groups.strand_of` over its counting
         events). A nominal with no counting event, held or not, is "free"."""
-        items = nominal_ids.tolist() if isinstance(nominal_ids, np.ndarray) else nominal_ids
-        ids = distinct_ids(np.array([_whole(n, "nominal_id") for n in items], dtype=np.int64))
+        ids = distinct_ids(np.array(_nominal_ids(nominal_ids), dtype=np.int64))
         with self._lock.read():
             state = self._decisions.state_on(self._as_of)
             strands, set_by = self._strands(ids, state)
