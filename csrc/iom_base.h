@@ -12,6 +12,7 @@
 #define IOM_ENOMEM (-1)
 #define IOM_EOVERFLOW (-2)
 #define IOM_ETOOMANY (-3)
+#define IOM_EINDEX (-4) /* an index outside the table it indexes */
 
 /* A kind value that marks a slot not holding a live event. */
 #define IOM_DEAD_KIND 0xFFFFu

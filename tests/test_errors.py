@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import iomscore
-from iomscore import cli, errors
+from iomscore import errors, oneshot
 from iomscore.cli import main
 from iomscore.errors import (
     DerivationError,
@@ -375,10 +375,10 @@ def test_weights_check_reports_an_unreadable_file_as_a_problem(tmp_path, capsys)
 def test_a_message_of_several_lines_is_printed_on_one(files, monkeypatch, capsys):
     weights, events = files
 
-    def fail(path, **options):
+    def fail(path, *args, **options):
         raise EventError(f"{path}: first part\nsecond part")
 
-    monkeypatch.setattr(cli, "read_events", fail)
+    monkeypatch.setattr(oneshot, "score_file", fail)
     code = main(["score", str(events), "--weights", str(weights), "--as-of", "2024-02-29"])
     line = error_line(capsys, code)
     assert line == f"iomscore: error: {events}: first part second part"
@@ -401,11 +401,11 @@ def test_any_other_exception_is_not_swallowed(files, monkeypatch, capsys, exc):
     weights, events = files
     calls = []
 
-    def broken(path, **options):
+    def broken(path, *args, **options):
         calls.append(path)
         raise exc
 
-    monkeypatch.setattr(cli, "read_events", broken)
+    monkeypatch.setattr(oneshot, "score_file", broken)
     with pytest.raises(type(exc), match="planted bug") as info:
         main(["score", str(events), "--weights", str(weights), "--as-of", "2024-02-29"])
     assert info.value is exc
@@ -417,10 +417,10 @@ def test_a_bug_inside_a_later_stage_is_not_swallowed(files, monkeypatch, capsys)
     """A bug after the files are read (here in scoring) propagates too."""
     weights, events = files
 
-    def broken(self):
+    def broken(*args, **kwargs):
         raise ZeroDivisionError("planted bug in scores")
 
-    monkeypatch.setattr(cli.Engine, "scores", broken)
+    monkeypatch.setattr(oneshot, "_rule6", broken)
     with pytest.raises(ZeroDivisionError, match="planted bug in scores"):
         main(["score", str(events), "--weights", str(weights), "--as-of", "2024-02-29"])
     assert "iomscore: error" not in capsys.readouterr().err
@@ -432,9 +432,10 @@ def test_a_bug_shows_its_traceback_from_the_command_line(files):
     script = (
         "import sys\n"
         "import iomscore.cli as cli\n"
-        "def broken(path, **options):\n"
+        "import iomscore.oneshot as oneshot\n"
+        "def broken(path, *args, **options):\n"
         "    raise RuntimeError('planted bug')\n"
-        "cli.read_events = broken\n"
+        "oneshot.score_file = broken\n"
         "sys.exit(cli.main(sys.argv[1:]))\n"
     )
     argv = ["score", str(events), "--weights", str(weights), "--as-of", "2024-02-29"]

@@ -26,7 +26,7 @@ import pytest
 from test_cli import EVENTS, EVENTS_TEXT, WEIGHTS_TEXT, expected_rows, read_result, write_files
 
 import iomscore
-from iomscore import cli
+from iomscore import cli, oneshot
 from iomscore.cli import main
 from iomscore.engine import Engine
 from iomscore.results import BandChanges, RetractReport
@@ -116,6 +116,7 @@ def test_out_into_a_missing_directory_is_refused_before_any_work(
     weights, events = files
     calls = []
     monkeypatch.setattr(cli, "read_events", lambda *a, **k: calls.append(a))
+    monkeypatch.setattr(oneshot, "score_file", lambda *a, **k: calls.append(a))
     out = tmp_path / "no-such-dir" / "out.csv"
     code = main([*_commands(events, weights)[command], "--out", str(out)])
     one_error_line(capsys, code, str(out), "does not exist")
@@ -520,7 +521,7 @@ def test_progress_only_on_a_terminal_and_not_with_quiet(files, tmp_path, monkeyp
     shown = "stages" in text and "\r" in text
     assert shown == (tty and not quiet), text
     if shown:
-        for stage in ("read", "check", "ingest", "score", "write"):
+        for stage in ("read", "check", "score", "write"):
             assert f"iomscore: {stage}" in text
 
 

@@ -13,6 +13,7 @@ from .batch import EventError
 from .codes import OffenceCodeError, normalize_offence
 from .engine import CountMatrix, Engine, EngineError, WeightsRecord
 from .errors import DerivationError, FileAccessError, IomscoreError, OptionError, StateError
+from .oneshot import OneShot, score_events, score_file
 from .results import (
     BAND_NAMES,
     AdvanceReport,
@@ -38,6 +39,7 @@ __all__ = [
     "IngestReport",
     "IomscoreError",
     "OffenceCodeError",
+    "OneShot",
     "OptionError",
     "RetractReport",
     "ReweightReport",
@@ -49,4 +51,6 @@ __all__ = [
     "WhatIf",
     "__version__",
     "normalize_offence",
+    "score_events",
+    "score_file",
 ]

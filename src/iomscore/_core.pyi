@@ -1,6 +1,7 @@
 """Type stubs for the compiled event store (src/iomscore/_core.pyx)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from mmap import mmap
 from typing import Literal, TypeAlias, overload
 
 import numpy as np
@@ -12,8 +13,11 @@ __all__ = [
     "by_day",
     "compose_kinds",
     "csr_matvec",
+    "first_repeat",
     "group_positions",
     "offer_latest",
+    "read_plain_csv",
+    "score_once",
     "settle_groups",
 ]
 
@@ -205,3 +209,27 @@ def compose_kinds(
     offence_code: npt.NDArray[np.uint16],
     out: npt.NDArray[np.uint16],
 ) -> npt.NDArray[np.uint16]: ...
+
+_Int64s: TypeAlias = npt.NDArray[np.int64]
+_Int32s: TypeAlias = npt.NDArray[np.int32]
+_FileParts: TypeAlias = list[tuple[int, int, list[bytes], list[bytes]]]
+
+def read_plain_csv(
+    data: bytes | bytearray | memoryview | mmap,
+    begin: int,
+    n_fields: int,
+    fields: Sequence[int],
+    threads: int = 2,
+) -> tuple[_Int64s, _Int64s, _Int32s, _Int32s, _Int32s, _FileParts] | None: ...
+def score_once(
+    event_id: _Int64s,
+    nominal_id: _Int64s,
+    day: _Int32s,
+    dataset: _Int32s,
+    offence: _Int32s,
+    parts: Sequence[tuple[int, int, npt.NDArray[np.int64]]],
+    low: int,
+    high: int,
+    threads: int = 2,
+) -> tuple[int, _Int64s, _Int64s, int, int, int]: ...
+def first_repeat(ids: _Int64s) -> int: ...

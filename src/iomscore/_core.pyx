@@ -29,6 +29,9 @@ from ._cstore cimport (
     iom_store_index_lanes, iom_store_new, iom_store_nominal_ids, iom_store_points,
     iom_store_records, iom_store_set_parallel_min, iom_store_set_threads,
     iom_store_memory, iom_store_set_use_pages, iom_store_stats,
+    IOM_EINDEX, iom_csv_count, iom_csv_parse, iom_csv_part, iom_csv_part_free, iom_csv_layout,
+    iom_csv_rows, iom_day_counts, iom_first_repeat, iom_oneshot_score, iom_points_part, iom_sums, iom_sums_free,
+    iom_sums_items,
 )
 
 cnp.import_array()
@@ -36,8 +39,8 @@ cnp.import_array()
 _DAYS = np.dtype("datetime64[D]")  # made once: a view by a dtype string parses it each time
 
 __all__ = [
-    "EventStore", "by_day", "compose_kinds", "csr_matvec", "group_positions", "offer_latest",
-    "settle_groups",
+    "EventStore", "by_day", "compose_kinds", "csr_matvec", "first_repeat", "group_positions",
+    "offer_latest", "read_plain_csv", "score_once", "settle_groups",
 ]
 
 
@@ -1189,3 +1192,196 @@ def compose_kinds(const int32_t[::1] dataset_rows not None,
     if bad >= 0:
         raise ValueError(f"row {bad}: an index outside its column's distinct values")
     return out
+
+
+# -- scoring once (csrc/iom_oneshot.h) -------------------------------------------------------
+def read_plain_csv(const unsigned char[::1] data not None, Py_ssize_t begin, int n_fields,
+                   fields, threads=2):
+    """The five columns of a CSV export read straight from its bytes, ``data[begin:]``
+    being the records after the header line; ``None`` unless every byte is ASCII and
+    every record is of the plain form ``csrc/iom_oneshot.h`` describes (the caller then
+    reads the file the general way, which names a fault's line and field).
+
+    Parameters
+    ----------
+    data : bytes-like
+        The whole file.
+    begin : int
+        Where the first record starts (bytes).
+    n_fields : int
+        Fields per record (the header's), at most 256.
+    fields : sequence of 5 int
+        The field (0-based) of event_id, nominal_id, dataset, offence and date.
+    threads : {1, 2}
+
+    Returns
+    -------
+    None, or (event_id, nominal_id, day, dataset, offence, parts)
+        int64, int64 and int32 (days since 1970-01-01) columns, and each row's index
+        into the distinct text of its part of the file: int32 dataset and offence.
+        ``parts`` lists ``(first_row, rows, dataset_words, offence_words)``, the words
+        as bytes.
+    """
+    cdef int n_threads = _check_threads(threads)
+    cdef iom_csv_part part[2]
+    cdef iom_csv_layout layout
+    cdef iom_csv_rows rows
+    cdef int64_t end = data.shape[0], n, k
+    cdef int ascii, rc
+    cdef const char *buf = <const char *>&data[0] if end else NULL
+    if n_fields < 1 or n_fields > 256 or len(fields) != 5 or begin < 0 or begin > end:
+        raise ValueError("read_plain_csv: a bad layout")
+    layout.n_fields = n_fields
+    for k in range(5):
+        if not 0 <= fields[k] < n_fields:
+            raise ValueError("read_plain_csv: a field outside the record")
+        layout.field[k] = fields[k]
+    if begin == end:
+        return None
+    with nogil:
+        ascii = iom_csv_count(buf, begin, end, n_threads, part)
+    if not ascii:
+        return None
+    n = part[0].lines + part[1].lines
+    event_id = np.empty(n, np.int64)
+    nominal_id = np.empty(n, np.int64)
+    day = np.empty(n, np.int32)
+    dataset = np.empty(n, np.int32)
+    offence = np.empty(n, np.int32)
+    cdef int64_t[::1] e = event_id, m = nominal_id
+    cdef int32_t[::1] d = day, ds = dataset, of = offence
+    if n == 0:
+        return None
+    rows.event_id = &e[0]
+    rows.nominal_id = &m[0]
+    rows.day = &d[0]
+    rows.dataset = &ds[0]
+    rows.offence = &of[0]
+    try:
+        with nogil:
+            rc = iom_csv_parse(buf, &layout, n_threads, part, &rows)
+        if rc == IOM_ENOMEM:
+            raise MemoryError("iomscore: out of memory reading a CSV file")
+        if part[0].fault >= 0 or part[1].fault >= 0:
+            return None
+        parts = []
+        for k in range(2):
+            if part[k].lines == 0:
+                continue
+            words = tuple(
+                [bytes(data[part[k].words[w].start[i]:part[k].words[w].start[i]
+                            + part[k].words[w].len[i]])
+                 for i in range(part[k].words[w].count)]
+                for w in range(2)
+            )
+            parts.append((int(part[k].first_row), int(part[k].lines), words[0], words[1]))
+        return event_id, nominal_id, day, dataset, offence, parts
+    finally:
+        iom_csv_part_free(&part[0])
+        iom_csv_part_free(&part[1])
+
+
+def score_once(const int64_t[::1] event_id not None, const int64_t[::1] nominal_id not None,
+               const int32_t[::1] day not None, const int32_t[::1] dataset not None,
+               const int32_t[::1] offence not None, parts, int32_t low, int32_t high,
+               threads=2):
+    """Score rows once, with no store: the nominals with an event dated in
+    ``(low, high]`` (day numbers) and the sum of those events' points.
+
+    Parameters
+    ----------
+    event_id, nominal_id : int64 arrays
+        Each id >= 0.
+    day : int32 array
+        Days since 1970-01-01.
+    dataset, offence : int32 arrays
+        Each row's row and column in the points table of its part.
+    parts : sequence of (first_row, rows, points)
+        Consecutive parts covering every row, each with its 2-D int64 points table.
+    threads : {1, 2}
+        With 2, the search for a repeated event id runs beside the sums.
+
+    Returns
+    -------
+    (repeat, nominal_ids, points, taken, before, after)
+        ``repeat``: the first row whose event id an earlier row has, or -1 (the sums
+        are then not to be used); the nominals and their points in no order
+        (int64); the rows counting, dated on or before ``low``, and after ``high``.
+
+    Raises
+    ------
+    OverflowError
+        A sum past the int64 range.
+    IndexError
+        A dataset or offence index outside its part's table.
+    """
+    cdef int n_threads = _check_threads(threads)
+    cdef int64_t n = event_id.shape[0], repeat = -1, covered = 0
+    cdef int rc, n_parts = len(parts), k
+    cdef iom_sums sums
+    cdef iom_day_counts counts
+    if (nominal_id.shape[0] != n or day.shape[0] != n or dataset.shape[0] != n
+            or offence.shape[0] != n):
+        raise ValueError("score_once: the columns differ in length")
+    tables = []
+    cdef iom_points_part *c_parts = <iom_points_part *>malloc(max(n_parts, 1) * sizeof(iom_points_part))
+    if c_parts == NULL:
+        raise MemoryError()
+    cdef const int64_t[:, ::1] table
+    try:
+        for k in range(n_parts):
+            first, count, points = parts[k]
+            points = np.ascontiguousarray(points, dtype=np.int64)
+            if points.ndim != 2 or first != covered or count < 0:
+                raise ValueError("score_once: parts must be consecutive, each with a 2-D table")
+            tables.append(points)
+            table = points
+            c_parts[k].first = first
+            c_parts[k].n = count
+            c_parts[k].dataset = &dataset[0] if n else NULL
+            c_parts[k].offence = &offence[0] if n else NULL
+            c_parts[k].points = &table[0, 0] if table.shape[0] * table.shape[1] else NULL
+            c_parts[k].stride = table.shape[1]
+            c_parts[k].n_datasets = table.shape[0]
+            covered += count
+        if covered != n:
+            raise ValueError("score_once: the parts do not cover the rows")
+        with nogil:
+            rc = iom_oneshot_score(n, &event_id[0] if n else NULL,
+                                   &nominal_id[0] if n else NULL, &day[0] if n else NULL,
+                                   n_parts, c_parts, low, high, n_threads, &repeat, &sums,
+                                   &counts)
+    finally:
+        free(c_parts)
+    try:
+        if rc == IOM_ENOMEM:
+            raise MemoryError("iomscore: out of memory scoring the rows")
+        if rc == IOM_EOVERFLOW:
+            raise OverflowError("iomscore: a score would exceed the int64 range")
+        if rc == IOM_EINDEX:
+            raise IndexError(f"score_once: row {repeat}: an index outside its points table")
+        ids = np.empty(sums.count, np.int64)
+        points = np.empty(sums.count, np.int64)
+        _sums_items(&sums, ids, points)
+        return int(repeat), ids, points, counts.taken, counts.before, counts.after
+    finally:
+        iom_sums_free(&sums)
+
+
+cdef void _sums_items(iom_sums *sums, int64_t[::1] ids, int64_t[::1] points):
+    if ids.shape[0]:
+        iom_sums_items(sums, &ids[0], &points[0])
+
+
+def first_repeat(const int64_t[::1] ids not None):
+    """The first row whose id an earlier row has, or -1: one pass marking each id in
+    a bitmap (ids within 64 bits a row of each other) or a hash table, with no sort.
+    Every id must be >= 0."""
+    cdef int64_t n = ids.shape[0], repeat = -1
+    cdef int rc = IOM_OK
+    if n > 1:
+        with nogil:
+            rc = iom_first_repeat(n, &ids[0], &repeat)
+    if rc == IOM_ENOMEM:
+        raise MemoryError("iomscore: out of memory checking ids")
+    return int(repeat)

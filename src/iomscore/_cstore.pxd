@@ -8,6 +8,7 @@ cdef extern from "iom_store.h" nogil:
     int IOM_ENOMEM
     int IOM_EOVERFLOW
     int IOM_ETOOMANY
+    int IOM_EINDEX
     int64_t IOM_MAX_SLOTS
     int IOM_RECORD_BYTES
 
@@ -111,3 +112,61 @@ cdef extern from "iom_matrix.h" nogil:
     void iom_csr_scores(int threads, int64_t n_rows, const int64_t *indptr,
                         const uint16_t *kinds, const void *counts, int count_bytes,
                         const int32_t *points, int64_t *out)
+
+
+cdef extern from "iom_oneshot.h" nogil:
+    int IOM_CSV_COLUMNS
+
+    ctypedef struct iom_words:
+        int64_t count
+        int64_t *start
+        int32_t *len
+
+    ctypedef struct iom_csv_part:
+        int64_t begin
+        int64_t end
+        int64_t lines
+        int64_t first_row
+        iom_words words[2]
+        int64_t fault
+        int rc
+
+    ctypedef struct iom_csv_layout:
+        int n_fields
+        int field[5]
+
+    ctypedef struct iom_csv_rows:
+        int64_t *event_id
+        int64_t *nominal_id
+        int32_t *dataset
+        int32_t *offence
+        int32_t *day
+
+    ctypedef struct iom_sums:
+        int64_t count
+
+    ctypedef struct iom_day_counts:
+        int64_t taken
+        int64_t before
+        int64_t after
+
+    ctypedef struct iom_points_part:
+        int64_t first
+        int64_t n
+        const int32_t *dataset
+        const int32_t *offence
+        const int64_t *points
+        int64_t stride
+        int64_t n_datasets
+
+    int iom_csv_count(const char *buf, int64_t begin, int64_t end, int parts, iom_csv_part *out)
+    int iom_csv_parse(const char *buf, const iom_csv_layout *layout, int parts,
+                      iom_csv_part *part, const iom_csv_rows *rows)
+    void iom_csv_part_free(iom_csv_part *part)
+    int iom_oneshot_score(int64_t n, const int64_t *event_id, const int64_t *nominal_id,
+                          const int32_t *day, int parts, const iom_points_part *part,
+                          int32_t low, int32_t high, int threads, int64_t *repeat,
+                          iom_sums *sums, iom_day_counts *counts)
+    int iom_first_repeat(int64_t n, const int64_t *ids, int64_t *repeat)
+    void iom_sums_items(const iom_sums *sums, int64_t *ids, int64_t *points)
+    void iom_sums_free(iom_sums *sums)

@@ -28,8 +28,12 @@ __all__ = [
     "EventError",
     "RowLabel",
     "check_unique_sorted",
+    "checked_columns",
+    "dataset_lookup",
     "distinct_ids",
     "encode_events",
+    "offence_lookup",
+    "repeated_id_error",
     "row_label",
     "sorted_with_rows",
 ]
@@ -383,15 +387,11 @@ def sorted_with_rows(ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _check_unique(event_id: np.ndarray, label: RowLabel, field: str = "event_id") -> None:
-    if event_id.shape[0] < 2 or bool(np.all(event_id[1:] > event_id[:-1])):
-        return  # ids that arrive ascending need no sort
-    # A plain sort (numpy's fastest) finds whether any id repeats; only then does a
-    # stable argsort find which rows, to name them.
-    ordered = np.sort(event_id)
-    if not bool(np.any(ordered[1:] == ordered[:-1])):
-        return
-    order = np.argsort(event_id, kind="stable")
-    check_unique_sorted(event_id[order], order, event_id, label, field)
+    """An EventError naming the first row whose id an earlier row has (ids >= 0): one
+    pass over the ids in C, in any order (``_core.first_repeat``), not a sort."""
+    repeat = _core.first_repeat(np.ascontiguousarray(event_id, dtype=np.int64))
+    if repeat >= 0:
+        raise repeated_id_error(event_id, repeat, label, field)
 
 
 def check_unique_sorted(
@@ -401,14 +401,8 @@ def check_unique_sorted(
     earlier row's, given the ids sorted and their rows (:func:`sorted_with_rows`)."""
     dup = np.flatnonzero(ordered[1:] == ordered[:-1])
     if dup.size:
-        pairs = [(int(rows[i]), int(rows[i + 1])) for i in dup]
-        first, second = min(pairs, key=lambda pair: pair[1])
-        raise _fail(
-            label,
-            second,
-            field,
-            f"{field} {int(ids[second])} repeats {label(first)} within the batch",
-        )
+        second = min(int(rows[i + 1]) for i in dup)
+        raise repeated_id_error(ids, second, label, field)
 
 
 def _probably(value: str, weights: Weights) -> str:
@@ -430,24 +424,20 @@ def _probably(value: str, weights: Weights) -> str:
     return ""
 
 
-def encode_events(events: object, weights: Weights, *, label: RowLabel = row_label) -> EncodedBatch:
-    """Check and encode a batch against a weight table.
-
-    Raises
-    ------
-    EventError
-        Missing column, bad id, unknown dataset or offence, unparsable date or a
-        repeated event_id; the message names the row (via ``label``) and field.
-    """
-    columns, _ = _columns(events)
-    event_id = _id_column(columns["event_id"], "event_id", label)
-    nominal_id = _id_column(columns["nominal_id"], "nominal_id", label)
+def dataset_lookup(weights: Weights) -> Callable[[str], int | str]:
+    """A dataset name's row in ``weights``, or the message refusing it."""
 
     def dataset_code(value: str) -> int | str:
         name = value.strip()
         if name in weights.datasets:
             return weights.dataset_index(name)
         return f"unknown dataset {value!r} (the weight table has {', '.join(weights.datasets)})"
+
+    return dataset_code
+
+
+def offence_lookup(weights: Weights) -> Callable[[str], int | str]:
+    """An offence code's column in ``weights`` (any spelling), or the message refusing it."""
 
     def offence_code(value: str) -> int | str:
         try:
@@ -457,9 +447,50 @@ def encode_events(events: object, weights: Weights, *, label: RowLabel = row_lab
         except KeyError:
             return f"offence {normalize_offence(value)} is not in the weight table {weights.name!r}"
 
-    dataset_codes, dataset_rows = _encode_text(columns["dataset"], "dataset", label, dataset_code)
-    offence_codes, offence_rows = _encode_text(columns["offence"], "offence", label, offence_code)
+    return offence_code
+
+
+def checked_columns(
+    events: object, weights: Weights, label: RowLabel = row_label
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every check of :func:`encode_events` but the repeated ids, in its order:
+    ``(event_id, nominal_id, dataset_codes, dataset_rows, offence_codes, offence_rows,
+    day)``, the text columns as the code of each distinct value and each row's index
+    into them."""
+    columns, _ = _columns(events)
+    event_id = _id_column(columns["event_id"], "event_id", label)
+    nominal_id = _id_column(columns["nominal_id"], "nominal_id", label)
+    dataset_codes, dataset_rows = _encode_text(
+        columns["dataset"], "dataset", label, dataset_lookup(weights)
+    )
+    offence_codes, offence_rows = _encode_text(
+        columns["offence"], "offence", label, offence_lookup(weights)
+    )
     day = _day_column(columns["date"], "date", label)
+    return event_id, nominal_id, dataset_codes, dataset_rows, offence_codes, offence_rows, day
+
+
+def repeated_id_error(
+    ids: np.ndarray, second: int, label: RowLabel, field: str = "event_id"
+) -> EventError:
+    """The error for row ``second``, whose id an earlier row has: names both rows."""
+    first = int(np.flatnonzero(ids[:second] == ids[second])[0])
+    return _fail(
+        label, second, field, f"{field} {int(ids[second])} repeats {label(first)} within the batch"
+    )
+
+
+def encode_events(events: object, weights: Weights, *, label: RowLabel = row_label) -> EncodedBatch:
+    """Check and encode a batch against a weight table.
+
+    Raises
+    ------
+    EventError
+        Missing column, bad id, unknown dataset or offence, unparsable date or a
+        repeated event_id; the message names the row (via ``label``) and field.
+    """
+    columns = checked_columns(events, weights, label)
+    event_id, nominal_id, dataset_codes, dataset_rows, offence_codes, offence_rows, day = columns
     _check_unique(event_id, label)
     # kind = dataset_index * n_offences + offence_index, composed per distinct value
     base = (dataset_codes * len(weights.offences)).astype(np.uint16)

@@ -74,6 +74,7 @@ from .interventions import COLUMNS as INTERVENTION_COLUMNS
 from .outfile import atomic_files, check_output
 from .progress import Stages
 from .provenance import METADATA_KEY, file_sha256, sidecar_path, to_json
+from .reference import DEFAULT_THRESHOLDS
 from .repair import repair_offences
 from .results import BAND_NAMES, AssessReport, IngestReport, ScoreTable
 from .weights import Weights
@@ -283,11 +284,10 @@ def _cmd_score(args: argparse.Namespace) -> int:
         *_assessment_inputs(args),
     )
     args.encoding = check_encoding(args.encoding)
-    names = ["read", "check", "ingest", "score", "write"]
-    if args.assessments is not None:
-        names.insert(3, "assess")
+    if args.assessments is None:
+        return _score_once(args)
+    names = ["read", "check", "ingest", "assess", "score", "write"]
     stages = Stages(names, quiet=args.quiet)
-    assessed = None
     try:
         clock = _Clock()
         weights = _load_weights(args.weights)
@@ -306,10 +306,9 @@ def _cmd_score(args: argparse.Namespace) -> int:
         )
         report = engine.ingest_encoded(batch, future="skip", label=label)
         clock.lap("ingest")
-        if args.assessments is not None:
-            stages.begin("assess")
-            assessed = _assess_file(engine, args.assessments, args.encoding)
-            clock.lap("assess")
+        stages.begin("assess")
+        assessed = _assess_file(engine, args.assessments, args.encoding)
+        clock.lap("assess")
         stages.begin("score")
         result = engine.scores()
         clock.lap("score")
@@ -317,25 +316,136 @@ def _cmd_score(args: argparse.Namespace) -> int:
         if args.out is None:
             result.write_csv(sys.stdout)
         else:
-            metadata = _score_metadata(args, engine, report, result, assessed)
+            counts = _score_counts(report, report.duplicates, result)
+            metadata = _score_metadata(args, engine, counts, result, assessed)
             _write_scores(args.out, result, metadata)
         clock.lap("write")
     finally:
         stages.close()
     _err(str(report))
-    if assessed is not None:
-        _err(assessed.text())
+    _err(assessed.text())
     _err(_band_summary(result))
     _err(clock.text())
     return 0
 
 
+def _score_once(args: argparse.Namespace) -> int:
+    """``score`` without assessments: the file scored once (:mod:`iomscore.oneshot`),
+    with no engine built. The input's SHA-256, for the output's provenance, is taken
+    on a second thread while the file is read."""
+    from .oneshot import score_events, score_file
+
+    stages = Stages(["read", "check", "score", "write"], quiet=args.quiet)
+    digest = _Digest(args.events) if args.out is not None else None
+    try:
+        clock = _Clock()
+        weights = _load_weights(args.weights)
+        table_given = _load_assessment_table(args.assessment_table)
+        settings = _ScoreSettings(
+            weights,
+            args.window_years,
+            AssessmentTable.default() if table_given is None else table_given,
+        )
+        clock.lap("weights")
+        if args.repair_codes:
+            table, label = _read(args, weights, stages)
+            shot = score_events(
+                table,
+                weights,
+                args.as_of,
+                window_years=args.window_years,
+                label=label,
+                stage=stages.begin,
+            )
+        else:
+            shot = score_file(
+                args.events,
+                weights,
+                args.as_of,
+                encoding=args.encoding,
+                window_years=args.window_years,
+                stage=stages.begin,
+            )
+        clock.lap("read, check and score")
+        stages.begin("write")
+        result = shot.scores
+        if args.out is None:
+            result.write_csv(sys.stdout)
+        else:
+            assert digest is not None
+            counts = _score_counts(shot, 0, result)
+            metadata = _score_metadata(args, settings, counts, result, digest=digest.hexdigest())
+            _write_scores(args.out, result, metadata)
+        clock.lap("write")
+    finally:
+        stages.close()
+        if digest is not None:
+            digest.wait()
+    _err(str(shot))
+    _err(_band_summary(result))
+    _err(clock.text())
+    return 0
+
+
+@dataclass(frozen=True)
+class _ScoreSettings:
+    """What a score file's provenance names, for a score taken with no engine."""
+
+    weights: Weights
+    window_years: int
+    assessment_table: AssessmentTable
+    thresholds: tuple[int, int, int] = DEFAULT_THRESHOLDS
+
+
+class _Digest:
+    """A file's SHA-256, taken on a thread of its own (hashlib lets go of the GIL)."""
+
+    def __init__(self, path: str) -> None:
+        import threading
+
+        self._path = path
+        self._value: str | None = None
+        self._error: OSError | None = None
+        self._thread = threading.Thread(target=self._run, name="iomscore-sha256", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._value = file_sha256(self._path)
+        except OSError as exc:  # the reader reports the file's own fault
+            self._error = exc
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def hexdigest(self) -> str:
+        self.wait()
+        if self._value is None:
+            raise FileAccessError.from_os_error(self._error, Path(self._path), "events file")
+        return self._value
+
+
+def _score_counts(report: object, duplicates: int, result: ScoreTable) -> dict[str, object]:
+    """The counts of a score file's provenance: an engine's IngestReport or a OneShot."""
+    return {
+        "events_read": report.received,  # type: ignore[attr-defined]
+        "events_taken": report.taken,  # type: ignore[attr-defined]
+        "events_before_window": report.expired,  # type: ignore[attr-defined]
+        "events_after_as_of": report.future,  # type: ignore[attr-defined]
+        "duplicate_events": duplicates,
+        "nominals_scored": len(result),
+        "bands": result.band_counts(),
+    }
+
+
 def _score_metadata(
     args: argparse.Namespace,
-    engine: Engine,
-    report: IngestReport,
+    engine: Engine | _ScoreSettings,
+    counts: dict[str, object],
     result: ScoreTable,
     assessed: _Assessed | None = None,
+    *,
+    digest: str | None = None,
 ) -> dict[str, object]:
     """The provenance of a score file (see :mod:`iomscore.provenance`)."""
     repairs = getattr(args, "repairs", [])
@@ -347,16 +457,8 @@ def _score_metadata(
     )
     metadata: dict[str, object] = {
         **_metadata_head("score", engine, result, weights_file, table_file),
-        "input": _file_provenance(args.events, args.encoding),
-        "counts": {
-            "events_read": report.received,
-            "events_taken": report.taken,
-            "events_before_window": report.expired,
-            "events_after_as_of": report.future,
-            "duplicate_events": report.duplicates,
-            "nominals_scored": len(result),
-            "bands": result.band_counts(),
-        },
+        "input": _file_provenance(args.events, args.encoding, digest),
+        "counts": counts,
         "offence_repairs": [{"text": r.text, "code": r.code, "rows": r.rows} for r in repairs],
     }
     if assessed is not None:
@@ -370,12 +472,13 @@ def _score_metadata(
     return metadata
 
 
-def _file_provenance(path: str, encoding: str) -> dict[str, object]:
-    """An input file's name, SHA-256, format and (CSV) encoding."""
+def _file_provenance(path: str, encoding: str, digest: str | None = None) -> dict[str, object]:
+    """An input file's name, SHA-256 (``digest``, if taken already), format and (CSV)
+    encoding."""
     parquet = path.lower().endswith(_PARQUET_SUFFIXES)
     return {
         "file": os.path.basename(path),
-        "sha256": file_sha256(path),
+        "sha256": file_sha256(path) if digest is None else digest,
         "format": "parquet" if parquet else "csv",
         **({} if parquet else {"encoding": encoding}),
     }
@@ -383,7 +486,7 @@ def _file_provenance(path: str, encoding: str) -> dict[str, object]:
 
 def _metadata_head(
     command: str,
-    engine: Engine,
+    engine: Engine | _ScoreSettings,
     result: ScoreTable,
     weights_file: str,
     assessment_table_file: str,

@@ -1,0 +1,593 @@
+/* iom_oneshot: scoring a batch once, with no store (see iom_oneshot.h). */
+#include "iom_oneshot.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "iom_base.h"
+#include "iom_helper.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+/* A part smaller than this is not split between two threads (bytes, rows). */
+#define IOM_SPLIT_BYTES ((int64_t)1 << 20)
+#define IOM_SPLIT_ROWS ((int64_t)1 << 16)
+/* Rows ahead at which a hash table's slot is prefetched. */
+#define IOM_TABLE_AHEAD 16
+
+/* ---- counting lines ------------------------------------------------------------------ */
+
+typedef struct {
+    const char *buf;
+    iom_csv_part *part;
+    int last;      /* the file's last part: a last line may lack its newline */
+    int ascii;
+} count_job;
+
+static void *count_part(void *arg) {
+    count_job *job = arg;
+    const unsigned char *p = (const unsigned char *)job->buf + job->part->begin;
+    int64_t n = job->part->end - job->part->begin, lines = 0;
+    unsigned char high = 0;
+    for (int64_t i = 0; i < n; i++) { /* the compiler vectorises this loop */
+        lines += p[i] == '\n';
+        high |= p[i];
+    }
+    if (job->last && n > 0 && p[n - 1] != '\n') lines++;
+    job->part->lines = lines;
+    job->ascii = high < 0x80;
+    return NULL;
+}
+
+int iom_csv_count(const char *buf, int64_t begin, int64_t end, int parts, iom_csv_part *out) {
+    int64_t split = end;
+    if (parts > 1 && end - begin >= IOM_SPLIT_BYTES) {
+        const char *nl = memchr(buf + begin + (end - begin) / 2, '\n',
+                                (size_t)(end - begin - (end - begin) / 2));
+        if (nl != NULL) split = nl - buf + 1;
+    }
+    memset(out, 0, 2 * sizeof *out);
+    out[0].begin = begin;
+    out[0].end = split;
+    out[1].begin = split;
+    out[1].end = end;
+    count_job jobs[2] = {{buf, &out[0], split == end, 0}, {buf, &out[1], 1, 0}};
+    if (split < end) {
+        iom_helper h;
+        iom_helper_start(&h, count_part, &jobs[1]);
+        count_part(&jobs[0]);
+        iom_helper_finish(&h);
+    } else {
+        count_part(&jobs[0]);
+        jobs[1].ascii = 1;
+    }
+    out[1].first_row = out[0].lines;
+    for (int k = 0; k < 2; k++) out[k].fault = -1;
+    return jobs[0].ascii && jobs[1].ascii;
+}
+
+/* ---- the words of a text column ------------------------------------------------------ */
+
+/* Most words are short (an offence code, a dataset's name): such a word is
+ * looked up by its first 16 bytes, zero-padded, compared as two words. */
+#define IOM_SHORT_WORD 16
+
+typedef struct {
+    uint64_t head[2];
+    uint64_t hash;
+} word_key;
+
+static uint64_t load_le(const char *p) {
+    uint64_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* The key of buf[s, s + n); `end` bounds what may be read. */
+static word_key word_key_of(const char *buf, int64_t s, int64_t n, int64_t end) {
+    word_key k = {{0, 0}, 0};
+    const char *p = buf + s;
+    if (s + IOM_SHORT_WORD <= end) {
+        uint64_t a = load_le(p), b = load_le(p + 8);
+        if (n < 8) {
+            k.head[0] = n ? a & (~0ull >> (64 - 8 * n)) : 0;
+        } else {
+            k.head[0] = a;
+            k.head[1] = n >= 16 ? b : (n > 8 ? b & (~0ull >> (64 - 8 * (n - 8))) : 0);
+        }
+    } else {
+        char tmp[IOM_SHORT_WORD] = {0};
+        memcpy(tmp, p, (size_t)(n < IOM_SHORT_WORD ? n : IOM_SHORT_WORD));
+        k.head[0] = load_le(tmp);
+        k.head[1] = load_le(tmp + 8);
+    }
+    uint64_t h = iom_mix((int64_t)(k.head[0] ^ (k.head[1] * 0x9E3779B97F4A7C15ull) ^ (uint64_t)n));
+    for (int64_t i = IOM_SHORT_WORD; i < n; i++) h = (h ^ (unsigned char)p[i]) * 0x100000001B3ull;
+    k.hash = h;
+    return k;
+}
+
+static int words_grow(iom_words *w) {
+    int64_t cap = w->cap ? w->cap * 2 : 64;
+    int32_t *slot = calloc((size_t)cap, sizeof *slot);
+    int64_t *start = realloc(w->start, (size_t)(cap / 2) * sizeof *start);
+    if (start) w->start = start;
+    int32_t *len = realloc(w->len, (size_t)(cap / 2) * sizeof *len);
+    if (len) w->len = len;
+    uint64_t *head = realloc(w->head, (size_t)cap * sizeof *head);
+    if (head) w->head = head;
+    uint64_t *hash = realloc(w->hash, (size_t)(cap / 2) * sizeof *hash);
+    if (hash) w->hash = hash;
+    if (!slot || !start || !len || !head || !hash) {
+        free(slot);
+        return IOM_ENOMEM;
+    }
+    for (int64_t v = 0; v < w->count; v++) {
+        uint64_t h = w->hash[v] & (uint64_t)(cap - 1);
+        while (slot[h]) h = (h + 1) & (uint64_t)(cap - 1);
+        slot[h] = (int32_t)(v + 1);
+    }
+    free(w->slot);
+    w->slot = slot;
+    w->cap = cap;
+    return IOM_OK;
+}
+
+/* The index of buf[s, s + n) among the words (added if new); -1 if there are
+ * too many words, -2 if memory ran out. */
+static int64_t word_index(iom_words *w, const char *buf, int64_t s, int64_t n, int64_t end) {
+    if (2 * (w->count + 1) > w->cap) {
+        if (w->count >= IOM_CSV_MAX_WORDS) return -1;
+        if (words_grow(w) != IOM_OK) return -2;
+    }
+    word_key k = word_key_of(buf, s, n, end);
+    uint64_t mask = (uint64_t)w->cap - 1, h = k.hash & mask;
+    for (;; h = (h + 1) & mask) {
+        int32_t v = w->slot[h] - 1;
+        if (v < 0) break;
+        if (w->len[v] == n && w->head[2 * v] == k.head[0] && w->head[2 * v + 1] == k.head[1] &&
+            (n <= IOM_SHORT_WORD ||
+             memcmp(buf + w->start[v], buf + s, (size_t)n) == 0))
+            return v;
+    }
+    int64_t v = w->count++;
+    w->slot[h] = (int32_t)(v + 1);
+    w->start[v] = s;
+    w->len[v] = (int32_t)n;
+    w->head[2 * v] = k.head[0];
+    w->head[2 * v + 1] = k.head[1];
+    w->hash[v] = k.hash;
+    return v;
+}
+
+static void words_free(iom_words *w) {
+    free(w->slot);
+    free(w->start);
+    free(w->len);
+    free(w->head);
+    free(w->hash);
+    memset(w, 0, sizeof *w);
+}
+
+void iom_csv_part_free(iom_csv_part *part) {
+    words_free(&part->words[0]);
+    words_free(&part->words[1]);
+}
+
+/* ---- values -------------------------------------------------------------------------- */
+
+/* [s, t) without the spaces and tabs around it. */
+static void trim(const char **s, const char **t) {
+    while (*s < *t && (**s == ' ' || **s == '\t')) (*s)++;
+    while (*t > *s && ((*t)[-1] == ' ' || (*t)[-1] == '\t')) (*t)--;
+}
+
+/* An id: 1 to 18 digits (so below 2**63), spaces and tabs around. */
+static int parse_id(const char *s, const char *t, int64_t *out) {
+    trim(&s, &t);
+    int64_t n = t - s, v = 0;
+    if (n < 1 || n > 18) return 0;
+    for (; s < t; s++) {
+        unsigned d = (unsigned)(*s - '0');
+        if (d > 9) return 0;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 1;
+}
+
+static int two(const char *s) {
+    unsigned a = (unsigned)(s[0] - '0'), b = (unsigned)(s[1] - '0');
+    return a > 9 || b > 9 ? -1 : (int)(a * 10 + b);
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil). */
+static int32_t days_from_civil(int y, int m, int d) {
+    y -= m <= 2;
+    int era = y / 400; /* y >= 0 here */
+    int yoe = y - era * 400;
+    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return (int32_t)(era * 146097 + doe - 719468);
+}
+
+/* A date YYYY-MM-DD of a year from 1 to 9999, spaces and tabs around. */
+static int parse_date(const char *s, const char *t, int32_t *out) {
+    static const int month_days[13] = {0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    trim(&s, &t);
+    if (t - s != 10 || s[4] != '-' || s[7] != '-') return 0;
+    int hi = two(s), lo = two(s + 2), m = two(s + 5), d = two(s + 8);
+    if (hi < 0 || lo < 0 || m < 1 || m > 12 || d < 1) return 0;
+    int y = hi * 100 + lo;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1 || d > month_days[m] + (m == 2 && leap)) return 0;
+    *out = days_from_civil(y, m, d);
+    return 1;
+}
+
+/* ---- records ------------------------------------------------------------------------- */
+
+typedef struct {
+    const char *buf;
+    const iom_csv_layout *layout;
+    iom_csv_part *part;
+    const iom_csv_rows *rows;
+} parse_job;
+
+/* The first of `,` `\n` `\r` `"` in [p, e), or e: sixteen bytes a step where
+ * the CPU has SSE2 (every x86-64), a byte a step elsewhere. */
+static const char *field_end(const char *p, const char *e) {
+#if defined(__SSE2__)
+    const __m128i comma = _mm_set1_epi8(','), nl = _mm_set1_epi8('\n');
+    const __m128i cr = _mm_set1_epi8('\r'), quote = _mm_set1_epi8('"');
+    for (; p + 16 <= e; p += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)p);
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, comma), _mm_cmpeq_epi8(v, nl)),
+                                   _mm_or_si128(_mm_cmpeq_epi8(v, cr), _mm_cmpeq_epi8(v, quote)));
+        unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+        if (mask) return p + __builtin_ctz(mask);
+    }
+#endif
+    while (p < e && *p != ',' && *p != '\n' && *p != '\r' && *p != '"') p++;
+    return p;
+}
+
+/* Read the record at *at into row `row`, leaving *at at the next record:
+ * 1, or 0 if it is not of the plain form, -1 if memory ran out. */
+static int parse_record(const char *buf, const char *e, const char **at,
+                        const signed char *column, int n_fields, iom_csv_part *part,
+                        const iom_csv_rows *out, int64_t row) {
+    const char *p = *at;
+    for (int f = 0; f < n_fields; f++) {
+        const char *s, *t, *after;
+        if (p < e && *p == '"') { /* a quoted field: no quote or line end inside */
+            s = t = p + 1;
+            while (t < e && *t != '"' && *t != '\n' && *t != '\r') t++;
+            if (t >= e || *t != '"') return 0;
+            after = t + 1;
+        } else {
+            s = p;
+            t = field_end(p, e);
+            if (t < e && *t == '"') return 0;
+            after = t;
+        }
+        if (f < n_fields - 1) {
+            if (after >= e || *after != ',') return 0;
+            p = after + 1;
+        } else if (after == e) {
+            p = e;
+        } else if (*after == '\n') {
+            p = after + 1;
+        } else if (*after == '\r' && after + 1 < e && after[1] == '\n') {
+            p = after + 2;
+        } else {
+            return 0;
+        }
+        switch (column[f]) {
+        case IOM_CSV_EVENT_ID:
+            if (!parse_id(s, t, &out->event_id[row])) return 0;
+            break;
+        case IOM_CSV_NOMINAL_ID:
+            if (!parse_id(s, t, &out->nominal_id[row])) return 0;
+            break;
+        case IOM_CSV_DATE:
+            if (!parse_date(s, t, &out->day[row])) return 0;
+            break;
+        case IOM_CSV_DATASET:
+        case IOM_CSV_OFFENCE: {
+            int which = column[f] - IOM_CSV_DATASET;
+            int64_t v = word_index(&part->words[which], buf, s - buf, t - s, part->end);
+            if (v < 0) return v == -2 ? -1 : 0;
+            (which ? out->offence : out->dataset)[row] = (int32_t)v;
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    *at = p;
+    return 1;
+}
+
+static void *parse_part(void *arg) {
+    parse_job *job = arg;
+    iom_csv_part *part = job->part;
+    const char *buf = job->buf, *p = buf + part->begin, *e = buf + part->end;
+    signed char column[IOM_CSV_MAX_FIELDS];
+    memset(column, -1, sizeof column);
+    for (int k = 0; k < IOM_CSV_COLUMNS; k++) column[job->layout->field[k]] = (signed char)k;
+    int64_t row = part->first_row, last = part->first_row + part->lines;
+    for (; p < e; row++) {
+        const char *record = p;
+        int ok = row < last ? parse_record(buf, e, &p, column, job->layout->n_fields, part,
+                                           job->rows, row)
+                            : 0;
+        if (ok < 0) {
+            part->rc = IOM_ENOMEM;
+            return NULL;
+        }
+        if (!ok) {
+            part->fault = record - buf;
+            return NULL;
+        }
+    }
+    if (row != last) part->fault = part->end;
+    return NULL;
+}
+
+int iom_csv_parse(const char *buf, const iom_csv_layout *layout, int parts, iom_csv_part *part,
+                  const iom_csv_rows *rows) {
+    parse_job jobs[2] = {{buf, layout, &part[0], rows}, {buf, layout, &part[1], rows}};
+    if (parts > 1 && part[1].end > part[1].begin) {
+        iom_helper h;
+        iom_helper_start(&h, parse_part, &jobs[1]);
+        parse_part(&jobs[0]);
+        iom_helper_finish(&h);
+    } else {
+        parse_part(&jobs[0]);
+    }
+    return part[0].rc != IOM_OK ? part[0].rc : part[1].rc;
+}
+
+/* ---- the ids seen -------------------------------------------------------------------- */
+
+/* A table of at least n / 0.6 slots (a power of 2), zeroed by the kernel
+ * (calloc): keys are stored plus one, so 0 marks an empty slot. */
+static int64_t table_slots(int64_t n) {
+    int64_t cap = 64;
+    while (cap * 3 < n * 5) cap *= 2;
+    return cap;
+}
+
+typedef struct {
+    int64_t n;
+    const int64_t *ids;
+    int64_t repeat;
+    int rc;
+} idset_job;
+
+/* Ids within 64 bits a row of each other (a sequence's ids, as most exports
+ * have) are marked in a bitmap: at most 8 bytes a row, and a mark is one bit
+ * where the hash table would probe. */
+#define IOM_BITMAP_BITS_PER_ROW 64
+
+static int64_t first_marked(const int64_t *ids, int64_t n, int64_t low, uint64_t *bits) {
+    for (int64_t i = 0; i < n; i++) {
+        if (i + IOM_TABLE_AHEAD < n) IOM_PREFETCH(&bits[(uint64_t)(ids[i + IOM_TABLE_AHEAD] - low) >> 6]);
+        uint64_t at = (uint64_t)(ids[i] - low), bit = 1ull << (at & 63);
+        if (bits[at >> 6] & bit) return i;
+        bits[at >> 6] |= bit;
+    }
+    return -1;
+}
+
+static int64_t first_hashed(const int64_t *ids, int64_t n, uint64_t *keys, uint64_t mask) {
+    for (int64_t i = 0; i < n; i++) {
+        if (i + IOM_TABLE_AHEAD < n) IOM_PREFETCH(&keys[iom_mix(ids[i + IOM_TABLE_AHEAD]) & mask]);
+        uint64_t key = (uint64_t)ids[i] + 1;
+        for (uint64_t h = iom_mix(ids[i]) & mask;; h = (h + 1) & mask) {
+            if (keys[h] == 0) {
+                keys[h] = key;
+                break;
+            }
+            if (keys[h] == key) return i;
+        }
+    }
+    return -1;
+}
+
+static void *first_repeat(void *arg) {
+    idset_job *job = arg;
+    const int64_t *ids = job->ids;
+    int64_t n = job->n, low = INT64_MAX, high = -1;
+    job->repeat = -1;
+    job->rc = IOM_OK;
+    if (n < 2) return NULL;
+    for (int64_t i = 0; i < n; i++) {
+        low = ids[i] < low ? ids[i] : low;
+        high = ids[i] > high ? ids[i] : high;
+    }
+    uint64_t span = (uint64_t)(high - low) + 1;
+    void *raw;
+    if (span / IOM_BITMAP_BITS_PER_ROW <= (uint64_t)n) {
+        uint64_t *bits = iom_alloc_lines((size_t)((span + 63) / 64) * sizeof *bits, &raw);
+        if (!bits) {
+            job->rc = IOM_ENOMEM;
+            return NULL;
+        }
+        job->repeat = first_marked(ids, n, low, bits);
+    } else {
+        int64_t cap = table_slots(n);
+        uint64_t *keys = iom_alloc_lines((size_t)cap * sizeof *keys, &raw);
+        if (!keys) {
+            job->rc = IOM_ENOMEM;
+            return NULL;
+        }
+        job->repeat = first_hashed(ids, n, keys, (uint64_t)cap - 1);
+    }
+    free(raw);
+    return NULL;
+}
+
+int iom_first_repeat(int64_t n, const int64_t *ids, int64_t *repeat) {
+    idset_job job = {n, ids, -1, IOM_OK};
+    first_repeat(&job);
+    *repeat = job.repeat;
+    return job.rc;
+}
+
+/* ---- sums by nominal ----------------------------------------------------------------- */
+
+/* The nominals are split in two halves by a bit of their hash, one table each,
+ * so that two threads sum without sharing a slot: each reads every row and
+ * takes its half's. */
+static int half_of(int64_t nominal_id) { return (int)(iom_mix(nominal_id) >> 63); }
+
+static int table_grow(iom_sum_table *m, int64_t cap) {
+    void *raw;
+    uint64_t *slots = iom_alloc_lines((size_t)cap * 2 * sizeof *slots, &raw);
+    if (!slots) return IOM_ENOMEM;
+    const uint64_t mask = (uint64_t)cap - 1;
+    const uint64_t *old = (const uint64_t *)m->slots;
+    for (int64_t i = 0; i < m->cap; i++) {
+        uint64_t key = old[2 * i];
+        if (!key) continue;
+        uint64_t h = iom_mix((int64_t)(key - 1)) & mask;
+        while (slots[2 * h]) h = (h + 1) & mask;
+        slots[2 * h] = key;
+        slots[2 * h + 1] = old[2 * i + 1];
+    }
+    free(m->raw);
+    m->raw = raw;
+    m->slots = (int64_t *)slots;
+    m->cap = cap;
+    return IOM_OK;
+}
+
+typedef struct {
+    int64_t n;
+    const int64_t *nominal_id;
+    const int32_t *day;
+    int parts;
+    const iom_points_part *part;
+    int32_t low, high;
+    int half;
+    iom_sum_table *table;
+    iom_day_counts counts; /* counted by half 0 only */
+    int64_t bad;           /* a row whose index lies outside its table */
+    int rc;
+} sums_job;
+
+static int sum_part(sums_job *job, const iom_points_part *part) {
+    const int32_t *dataset = part->dataset, *offence = part->offence, *day = job->day;
+    const int64_t *points = part->points, stride = part->stride, *nominal_id = job->nominal_id;
+    const int32_t low = job->low, high = job->high;
+    const int count = job->half == 0;
+    iom_sum_table *m = job->table;
+    int64_t end = part->first + part->n;
+    for (int64_t i = part->first; i < end; i++) {
+        int32_t d = day[i];
+        if (d <= low || d > high) {
+            if (count) {
+                job->counts.before += d <= low;
+                job->counts.after += d > high;
+            }
+            continue;
+        }
+        job->counts.taken += count;
+        if (i + IOM_TABLE_AHEAD < end)
+            IOM_PREFETCH(&m->slots[2 * (iom_mix(nominal_id[i + IOM_TABLE_AHEAD]) & (uint64_t)(m->cap - 1))]);
+        if (half_of(nominal_id[i]) != job->half) continue;
+        if ((uint64_t)(uint32_t)dataset[i] >= (uint64_t)part->n_datasets ||
+            (uint64_t)(uint32_t)offence[i] >= (uint64_t)stride) {
+            job->bad = i;
+            return IOM_EINDEX;
+        }
+        if (2 * (m->count + 1) > m->cap && table_grow(m, m->cap * 2) != IOM_OK) return IOM_ENOMEM;
+        const uint64_t mask = (uint64_t)m->cap - 1;
+        uint64_t *slots = (uint64_t *)m->slots;
+        uint64_t key = (uint64_t)nominal_id[i] + 1;
+        uint64_t h = iom_mix(nominal_id[i]) & mask;
+        while (slots[2 * h] != key && slots[2 * h] != 0) h = (h + 1) & mask;
+        if (!slots[2 * h]) {
+            slots[2 * h] = key;
+            m->count++;
+        }
+        int64_t sum = (int64_t)slots[2 * h + 1];
+        if (__builtin_add_overflow(sum, points[dataset[i] * stride + offence[i]], &sum))
+            return IOM_EOVERFLOW;
+        slots[2 * h + 1] = (uint64_t)sum;
+    }
+    return IOM_OK;
+}
+
+static void *sum_half(void *arg) {
+    sums_job *job = arg;
+    /* half the rows' nominals, at most 2**16 to start: the table doubles as it fills */
+    int64_t guess = job->n / 2 < (1 << 16) ? job->n / 2 : (1 << 16);
+    job->rc = table_grow(job->table, table_slots(guess));
+    for (int k = 0; k < job->parts && job->rc == IOM_OK; k++)
+        job->rc = sum_part(job, &job->part[k]);
+    return NULL;
+}
+
+typedef struct {
+    idset_job ids;
+    sums_job sums;
+} helper_job;
+
+static void *helper_part(void *arg) {
+    helper_job *job = arg;
+    first_repeat(&job->ids);
+    sum_half(&job->sums);
+    return NULL;
+}
+
+int iom_oneshot_score(int64_t n, const int64_t *event_id, const int64_t *nominal_id,
+                      const int32_t *day, int parts, const iom_points_part *part, int32_t low,
+                      int32_t high, int threads, int64_t *repeat, iom_sums *sums,
+                      iom_day_counts *counts) {
+    memset(sums, 0, sizeof *sums);
+    sums_job base = {n, nominal_id, day, parts, part, low, high, 0, NULL, {0, 0, 0}, -1, IOM_OK};
+    helper_job other = {{n, event_id, -1, IOM_OK}, base};
+    other.sums.half = 1;
+    other.sums.table = &sums->half[1];
+    base.table = &sums->half[0];
+    iom_helper h;
+    if (threads > 1 && n >= IOM_SPLIT_ROWS) {
+        iom_helper_start(&h, helper_part, &other);
+    } else {
+        iom_helper_here(&h, helper_part, &other);
+    }
+    sum_half(&base);
+    iom_helper_finish(&h);
+    *counts = base.counts;
+    sums->count = sums->half[0].count + sums->half[1].count;
+    *repeat = other.ids.repeat;
+    int rc = base.rc != IOM_OK ? base.rc : other.sums.rc;
+    if (rc == IOM_EINDEX) {
+        int64_t a = base.bad, b = other.sums.bad;
+        *repeat = a < 0 ? b : (b < 0 || a < b ? a : b);
+    }
+    return rc != IOM_OK ? rc : other.ids.rc;
+}
+
+void iom_sums_items(const iom_sums *sums, int64_t *ids, int64_t *points) {
+    int64_t j = 0;
+    for (int k = 0; k < 2; k++) {
+        const uint64_t *slots = (const uint64_t *)sums->half[k].slots;
+        for (int64_t i = 0; i < sums->half[k].cap; i++) {
+            if (!slots[2 * i]) continue;
+            ids[j] = (int64_t)(slots[2 * i] - 1);
+            points[j++] = (int64_t)slots[2 * i + 1];
+        }
+    }
+}
+
+void iom_sums_free(iom_sums *sums) {
+    free(sums->half[0].raw);
+    free(sums->half[1].raw);
+    memset(sums, 0, sizeof *sums);
+}

@@ -1,0 +1,146 @@
+/*
+ * iom_oneshot: scoring a batch once, with no store (what `iomscore score`
+ * needs): no event-id index, no day lists, no band reports.
+ *
+ * Three parts, each with one job:
+ *   - the reader of a plain CSV export (iom_csv_count, iom_csv_parse): ids,
+ *     dates and the text of two columns, straight from the file's bytes;
+ *   - the set of event ids seen (iom_idset), to find the first id repeated;
+ *   - the points of the counting events summed by nominal (iom_sums).
+ *
+ * The reader takes only the plain form of the file and reports anything else
+ * as a fault (the byte where it stopped); the caller then reads the file the
+ * general way, which names the line and field at fault. So the reader never
+ * decides what a value means where the general loader would decide otherwise:
+ * it only accepts less.
+ */
+#ifndef IOM_ONESHOT_H
+#define IOM_ONESHOT_H
+
+#include <stdint.h>
+
+/* The five columns of an events file, in the order of the reader's outputs. */
+#define IOM_CSV_EVENT_ID 0
+#define IOM_CSV_NOMINAL_ID 1
+#define IOM_CSV_DATASET 2
+#define IOM_CSV_OFFENCE 3
+#define IOM_CSV_DATE 4
+#define IOM_CSV_COLUMNS 5
+
+/* Most fields a record may have, and most distinct values a text column may
+ * hold in one part of the file (more are a fault: the general reader takes
+ * them). */
+#define IOM_CSV_MAX_FIELDS 256
+#define IOM_CSV_MAX_WORDS 65536
+
+/* The distinct values of a text column in one part: each the bytes
+ * buf[start, start + len). */
+typedef struct {
+    int64_t count;
+    int64_t cap;     /* slots of the hash table, a power of 2 */
+    int32_t *slot;   /* value index + 1 by hash slot; 0: empty */
+    int64_t *start;  /* by value */
+    int32_t *len;    /* by value */
+    uint64_t *head;  /* by value: its first 16 bytes, zero-padded (two words) */
+    uint64_t *hash;  /* by value */
+} iom_words;
+
+/* One part of a file: whole lines buf[begin, end), and where its records go. */
+typedef struct {
+    int64_t begin, end;
+    int64_t lines;     /* records it holds (iom_csv_count) */
+    int64_t first_row; /* the row number of its first record */
+    iom_words words[2]; /* dataset, offence */
+    int64_t fault;     /* byte offset of the first thing not of the plain form, or -1 */
+    int rc;            /* IOM_OK, IOM_ENOMEM */
+} iom_csv_part;
+
+/* The file's shape: fields per record and the field holding each column. */
+typedef struct {
+    int n_fields;
+    int field[IOM_CSV_COLUMNS];
+} iom_csv_layout;
+
+/* The reader's outputs, row by row. dataset and offence are indices into the
+ * words of the part the row is in. */
+typedef struct {
+    int64_t *event_id;
+    int64_t *nominal_id;
+    int32_t *dataset;
+    int32_t *offence;
+    int32_t *day;      /* days since 1970-01-01 */
+} iom_csv_rows;
+
+/* Split buf[begin, end) into `parts` (1 or 2) parts of whole lines and count
+ * each part's lines, in parallel. Returns 1 if every byte is ASCII (below
+ * 0x80), else 0 (the reader then takes no part of the file). */
+int iom_csv_count(const char *buf, int64_t begin, int64_t end, int parts, iom_csv_part *out);
+
+/* Read each part's records into rows (part k from its first_row), in
+ * parallel. Returns IOM_OK, or IOM_ENOMEM; a part that meets a record not of
+ * the plain form sets its fault and stops. */
+int iom_csv_parse(const char *buf, const iom_csv_layout *layout, int parts, iom_csv_part *part,
+                  const iom_csv_rows *rows);
+
+void iom_csv_part_free(iom_csv_part *part);
+
+/* The ids seen (each >= 0), in an open-addressed table. */
+typedef struct {
+    int64_t *keys; /* -1: empty */
+    int64_t cap;
+    int64_t count;
+} iom_idset;
+
+/* The points of counting events by nominal (each id >= 0), in two tables:
+ * the nominals split in halves by their hash, a thread each. */
+typedef struct {
+    int64_t *slots; /* key + 1, sum pairs; key 0: empty */
+    void *raw;      /* what to free */
+    int64_t cap;
+    int64_t count;
+} iom_sum_table;
+
+typedef struct {
+    iom_sum_table half[2];
+    int64_t count;
+} iom_sums;
+
+/* What a batch's rows are, by date: counting (in the window), before the
+ * window, after as_of. */
+typedef struct {
+    int64_t taken;
+    int64_t before;
+    int64_t after;
+} iom_day_counts;
+
+/* One part of the rows for iom_oneshot_score: the points of a row are
+ * points[dataset * stride + offence], its indices into the part's own words. */
+typedef struct {
+    int64_t first, n;
+    const int32_t *dataset;
+    const int32_t *offence;
+    const int64_t *points;
+    int64_t stride;      /* offences in the table (the offence indices lie below it) */
+    int64_t n_datasets;  /* rows of the table */
+} iom_points_part;
+
+/* Score n rows once: the first repeated event id (its row in *repeat, -1 if
+ * none), and the sums of the rows dated in (low, high] by nominal. With
+ * threads > 1 the helper thread looks for the repeat and sums one half of the
+ * nominals, the calling thread the other half. Returns IOM_OK, IOM_ENOMEM,
+ * IOM_EOVERFLOW (a sum past the int64 range) or IOM_EINDEX (a dataset or
+ * offence index outside the points table; its row in *repeat). */
+int iom_oneshot_score(int64_t n, const int64_t *event_id, const int64_t *nominal_id,
+                      const int32_t *day, int parts, const iom_points_part *part, int32_t low,
+                      int32_t high, int threads, int64_t *repeat, iom_sums *sums,
+                      iom_day_counts *counts);
+
+/* The first row whose id an earlier row has (-1 if none; each id >= 0), into
+ * *repeat. Returns IOM_OK or IOM_ENOMEM. */
+int iom_first_repeat(int64_t n, const int64_t *ids, int64_t *repeat);
+
+/* The sums' nominals and points, in table order, into ids[count], points[count]. */
+void iom_sums_items(const iom_sums *sums, int64_t *ids, int64_t *points);
+void iom_sums_free(iom_sums *sums);
+
+#endif

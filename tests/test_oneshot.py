@@ -1,0 +1,380 @@
+"""The one-shot score (:mod:`iomscore.oneshot`) against the engine and the reference.
+
+What ``iomscore score`` gives must be what a new engine that ingests the same batch
+gives, and the reference's result: the rows, the counts, and for a batch at fault
+the same error (the same message, naming the same row and field). A CSV file read
+by the plain reader must give what the general reader gives, whatever its
+spelling; the plain reader may only decline a file, never read it otherwise.
+"""
+
+from __future__ import annotations
+
+import datetime
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from strategies import (
+    INPUT_FORMS,
+    as_of_dates,
+    columns,
+    events_of,
+    reference_rows,
+    rows,
+    small_weights,
+    thresholds_st,
+    weight_tables,
+    window_years_st,
+)
+
+from iomscore import Engine, EventError, Weights, _core, oneshot
+from iomscore.batch import encode_events
+from iomscore.eventfile import read_events
+from iomscore.oneshot import score_events, score_file
+
+# --------------------------------------------------------------------------------- helpers
+
+
+def engine_way(events, weights, as_of, years=2, thresholds=(250, 500, 1000), label=None):
+    """What the engine makes of a batch: (rows, counts), or the EventError it raises."""
+    kwargs = {} if label is None else {"label": label}
+    engine = Engine(weights, as_of, window_years=years, thresholds=thresholds)
+    try:
+        batch = encode_events(events, weights, **kwargs)
+        report = engine.ingest_encoded(batch, future="skip", **kwargs)
+    except EventError as exc:
+        return str(exc)
+    counts = (report.received, report.taken, report.expired, report.future, len(report.changes))
+    return engine.scores().rows(), counts
+
+
+def oneshot_way(run):
+    """The same of a one-shot call."""
+    try:
+        shot = run()
+    except EventError as exc:
+        return str(exc)
+    counts = (shot.received, shot.taken, shot.expired, shot.future, shot.banded)
+    return shot.scores.rows(), counts
+
+
+def file_way(path: Path, weights, as_of, years=2):
+    """The engine's way with a file: the general reader, then the engine."""
+    try:
+        table, label = read_events(path)
+    except EventError as exc:
+        return str(exc)
+    return engine_way(table, weights, as_of, years, label=label)
+
+
+class ReadCount:
+    """Counts the calls of the general reader (to know the plain reader took a file)."""
+
+    def __init__(self, monkeypatch):
+        self.calls = 0
+        real = oneshot.read_events
+
+        def counted(*args, **kwargs):
+            self.calls += 1
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(oneshot, "read_events", counted)
+
+
+# ------------------------------------------------------------------------ score_events
+
+
+@given(
+    data=st.data(),
+    as_of=as_of_dates,
+    years=window_years_st,
+    weights=weight_tables(),
+    thresholds=thresholds_st,
+    form=st.sampled_from(sorted(INPUT_FORMS)),
+    threads=st.sampled_from((1, 2)),
+)
+def test_score_events_is_the_engine_and_the_reference(
+    data, as_of, years, weights, thresholds, form, threads
+):
+    batch = data.draw(rows(as_of, years, weights, future=True, min_size=0))
+    events = INPUT_FORMS[form](batch)
+    got = oneshot_way(
+        lambda: score_events(
+            events, weights, as_of, window_years=years, thresholds=thresholds, threads=threads
+        )
+    )
+    assert got == engine_way(events, weights, as_of, years, thresholds)
+    assert got[0] == reference_rows(events_of(batch), weights, as_of, years, thresholds)
+
+
+@given(data=st.data(), as_of=as_of_dates, threads=st.sampled_from((1, 2)))
+def test_a_repeated_id_is_named_as_the_engine_names_it(data, as_of, threads):
+    weights = small_weights()
+    batch = data.draw(rows(as_of, 2, weights, min_size=2, max_size=40))
+    events = columns(batch)
+    first = data.draw(st.integers(0, len(batch) - 1))
+    second = data.draw(st.integers(0, len(batch) - 1).filter(lambda i: i != first))
+    events["event_id"][second] = events["event_id"][first]
+    got = oneshot_way(lambda: score_events(events, weights, as_of, threads=threads))
+    assert isinstance(got, str) and "repeats" in got
+    assert got == engine_way(events, weights, as_of)
+
+
+def big_columns(rng: np.random.Generator, n: int, weights: Weights, as_of: datetime.date):
+    """``n`` events with shuffled unique ids over a few thousand nominals."""
+    ids = rng.permutation(np.arange(10**9, 10**9 + 3 * n, 3, dtype=np.int64))
+    days = np.datetime64(as_of, "D") - rng.integers(0, 900, n)
+    return {
+        "event_id": ids,
+        "nominal_id": rng.integers(1_000, 5_000, n),
+        "dataset": np.array(weights.datasets)[rng.integers(0, len(weights.datasets), n)],
+        "offence": np.array(weights.offences)[rng.integers(0, len(weights.offences), n)],
+        "date": days,
+    }
+
+
+AS_OF = datetime.date(2026, 11, 26)
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    where=st.sampled_from(("ends", "start", "end", "middle", "near")),
+    form=st.sampled_from(("arrays", "csv", "parquet")),
+    threads=st.sampled_from((1, 2)),
+)
+def test_duplicates_at_both_ends_of_a_large_batch(seed, where, form, threads):
+    """A batch large enough to be split between threads (and a CSV file into two
+    parts): a repeat anywhere is found and named as the engine names it."""
+    weights = small_weights()
+    rng = np.random.default_rng(seed)
+    n = 150_000
+    events = big_columns(rng, n, weights, AS_OF)
+    first, second = {
+        "ends": (0, n - 1),
+        "start": (0, 1),
+        "end": (n - 2, n - 1),
+        "middle": (n // 2 - 1, n // 2 + 1),
+        "near": (int(rng.integers(0, n - 1)), n - 1),
+    }[where]
+    events["event_id"][second] = events["event_id"][first]
+    with tempfile.TemporaryDirectory() as folder:
+        if form == "arrays":
+            got = oneshot_way(lambda: score_events(events, weights, AS_OF, threads=threads))
+            expected = engine_way(events, weights, AS_OF)
+        else:
+            path = write(Path(folder), events, form)
+            got = oneshot_way(lambda: score_file(path, weights, AS_OF, threads=threads))
+            expected = file_way(path, weights, AS_OF)
+    assert isinstance(got, str) and "repeats" in got
+    assert got == expected
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_large_batch_scores_as_the_engine(threads, tmp_path, monkeypatch):
+    weights = small_weights()
+    events = big_columns(np.random.default_rng(5), 150_000, weights, AS_OF)
+    expected = engine_way(events, weights, AS_OF)
+    reads = ReadCount(monkeypatch)
+    assert oneshot_way(lambda: score_events(events, weights, AS_OF, threads=threads)) == expected
+    for form in ("csv", "parquet"):
+        path = write(tmp_path, events, form)
+        got = oneshot_way(lambda path=path: score_file(path, weights, AS_OF, threads=threads))
+        assert got == expected
+    assert reads.calls == 0  # both files read by their own paths, not the general reader
+
+
+# ---------------------------------------------------------------------------- files
+
+
+def write(folder: Path, events: dict, form: str) -> Path:
+    """The events as a CSV file (plain text, ISO dates) or a Parquet file."""
+    table = pa.table(
+        {
+            "event_id": pa.array(events["event_id"], pa.int64()),
+            "nominal_id": pa.array(events["nominal_id"], pa.int64()),
+            "dataset": pa.array([str(d) for d in events["dataset"]], pa.string()),
+            "offence": pa.array([str(o) for o in events["offence"]], pa.string()),
+            "date": pa.array(np.asarray(events["date"], dtype="datetime64[D]")),
+        }
+    )
+    if form == "parquet":
+        path = folder / "events.parquet"
+        pq.write_table(table, path)
+        return path
+    path = folder / "events.csv"
+    lines = ["event_id,nominal_id,dataset,offence,date"]
+    lines += [
+        f"{e},{m},{d},{o},{day}"
+        for e, m, d, o, day in zip(*(table.column(i).to_pylist() for i in range(5)), strict=True)
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+# How each field of a CSV row may be written: the plain form, and others the
+# loading rule takes (README, "The loading rule") that the plain reader declines.
+ID_SPELLINGS = ("{}", " {}", "{} ", '"{}"', "+{}", "{}.0", "{}.", "\t{}")
+DATE_SPELLINGS = ("{}", " {}", '"{}"', "{} 00:00", "{}T00:00:00", "{} ")
+TEXT_SPELLINGS = ("{}", '"{}"', " {}")
+
+
+@st.composite
+def csv_files(draw, weights: Weights, as_of: datetime.date):
+    """A CSV file's text and the rows it holds, each field spelled as an export may
+    spell it, the columns in any order, with or without an extra column, a byte
+    order mark, CRLF line ends and a last newline."""
+    batch = draw(rows(as_of, 2, weights, future=True, min_size=1, max_size=25))
+    plain = draw(st.booleans())
+
+    def spell(options, value):
+        form = "{}" if plain else draw(st.sampled_from(options))
+        return form.format(value)
+
+    order = draw(st.permutations(["event_id", "nominal_id", "dataset", "offence", "date"]))
+    extra = draw(st.sampled_from((None, "note", "source")))
+    header = list(order) + ([extra] if extra else [])
+    lines = [",".join(header)]
+    for row in batch:
+        e = row.event
+        fields = {
+            "event_id": spell(ID_SPELLINGS, e.event_id),
+            "nominal_id": spell(ID_SPELLINGS, e.nominal_id),
+            "dataset": spell(TEXT_SPELLINGS, e.dataset),
+            "offence": spell(TEXT_SPELLINGS, row.offence_text),
+            "date": spell(DATE_SPELLINGS, e.date.isoformat()),
+        }
+        values = [fields[name] for name in order]
+        if extra:
+            values.append(draw(st.sampled_from(("", "x", "a b", '"q,1"'))))
+        lines.append(",".join(values))
+    newline = draw(st.sampled_from(("\n", "\r\n")))
+    text = newline.join(lines) + (newline if draw(st.booleans()) else "")
+    bom = draw(st.booleans())
+    return ("\ufeff" if bom else "") + text, batch, plain
+
+
+@given(data=st.data(), as_of=st.sampled_from((AS_OF, datetime.date(2024, 2, 29))))
+def test_a_csv_file_scores_as_the_general_reader_reads_it(data, as_of):
+    weights = small_weights()
+    text, batch, plain = data.draw(csv_files(weights, as_of))
+    with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
+        path = Path(folder) / "events.csv"
+        path.write_bytes(text.encode("utf-8"))
+        expected = file_way(path, weights, as_of)
+        reads = ReadCount(patch)
+        got = oneshot_way(lambda: score_file(path, weights, as_of))
+    assert got == expected
+    assert got[0] == reference_rows(events_of(batch), weights, as_of)
+    short = all(max(r.event.event_id, r.event.nominal_id) < 10**18 for r in batch)
+    if plain and short:  # 19 digits and more are the general reader's
+        assert reads.calls == 0
+
+
+def test_the_plain_reader_takes_a_plain_file(tmp_path, monkeypatch):
+    """A check that the plain reader is used at all: a plain file never reaches the
+    general reader, a file it declines does."""
+    weights = small_weights()
+    events = big_columns(np.random.default_rng(1), 2_000, weights, AS_OF)
+    path = write(tmp_path, events, "csv")
+    reads = ReadCount(monkeypatch)
+    expected = engine_way(events, weights, AS_OF)
+    assert oneshot_way(lambda: score_file(path, weights, AS_OF)) == expected
+    assert reads.calls == 0
+    text = path.read_text().replace("\n", "\r\n", 5).replace(",2", ', "2', 0)
+    lines = text.split("\n")
+    lines[7] = lines[7].replace(",", ",+", 1)  # "+123": the rule takes it, the plain reader not
+    path.write_text("\n".join(lines))
+    assert oneshot_way(lambda: score_file(path, weights, AS_OF)) == expected
+    assert reads.calls == 1
+
+
+# What a damaged row may hold: (field, value) put into one row of a plain file.
+DAMAGE = (
+    ("date", "2023-02-29"),
+    ("date", "0000-01-01"),
+    ("date", "2024-13-01"),
+    ("date", ""),
+    ("date", "2024-01-01 10:30"),
+    ("event_id", "0x10"),
+    ("event_id", "-5"),
+    ("event_id", "99999999999999999999"),
+    ("event_id", "1e3"),
+    ("event_id", ""),
+    ("nominal_id", "12a"),
+    ("offence", "999/99"),
+    ("offence", "2801"),
+    ("offence", ""),
+    ("dataset", "arrests"),
+    ("dataset", "é"),
+)
+
+
+@given(
+    data=st.data(),
+    damage=st.lists(st.sampled_from(DAMAGE), min_size=1, max_size=3),
+    threads=st.sampled_from((1, 2)),
+)
+def test_a_damaged_csv_file_is_refused_as_the_engine_refuses_it(data, damage, threads):
+    weights = small_weights()
+    batch = data.draw(rows(AS_OF, 2, weights, min_size=3, max_size=20))
+    names = ["event_id", "nominal_id", "dataset", "offence", "date"]
+    table = [
+        [
+            str(r.event.event_id),
+            str(r.event.nominal_id),
+            r.event.dataset,
+            r.offence_text,
+            r.event.date.isoformat(),
+        ]
+        for r in batch
+    ]
+    for field, value in damage:
+        table[data.draw(st.integers(0, len(table) - 1))][names.index(field)] = value
+    text = "\n".join([",".join(names)] + [",".join(row) for row in table]) + "\n"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "events.csv"
+        path.write_bytes(text.encode("utf-8"))
+        expected = file_way(path, weights, AS_OF)
+        got = oneshot_way(lambda: score_file(path, weights, AS_OF, threads=threads))
+    assert got == expected
+
+
+# --------------------------------------------------------------------- the compiled part
+
+
+def test_read_plain_csv_declines_what_is_not_plain():
+    header = b"event_id,nominal_id,dataset,offence,date\n"
+    good = header + b"1,7,arrest,028/01,2024-01-02\n2,7,dip,028/01,2024-01-03\n"
+    read = _core.read_plain_csv(good, len(header), 5, [0, 1, 2, 3, 4])
+    assert read is not None
+    event_id, nominal_id, day, dataset, offence, parts = read
+    assert event_id.tolist() == [1, 2] and nominal_id.tolist() == [7, 7]
+    assert day.tolist() == [19724, 19725]
+    assert parts == [(0, 2, [b"arrest", b"dip"], [b"028/01"])]
+    assert dataset.tolist() == [0, 1] and offence.tolist() == [0, 0]
+    for bad in (
+        b"1,7,arrest,028/01,2024-01-02\n\n",  # a blank line
+        b"1,7,arr\xc3\xa9st,028/01,2024-01-02\n",  # not ASCII
+        b"1,7,arrest,028/01\n",  # a field short
+        b"1,7,arrest,028/01,2024-01-02,x\n",  # a field over
+        b'1,7,ar"rest,028/01,2024-01-02\n',  # a quote inside
+        b"1,7,arrest,028/01,2024-01-02\r",  # a lone CR
+        b"1234567890123456789,7,arrest,028/01,2024-01-02\n",  # 19 digits
+        b"1,7,arrest,028/01,2023-02-29\n",  # no such day
+    ):
+        assert _core.read_plain_csv(header + bad, len(header), 5, [0, 1, 2, 3, 4]) is None, bad
+
+
+def test_score_once_refuses_an_index_outside_its_table():
+    one = np.array([5], np.int64)
+    with pytest.raises(IndexError, match="row 0"):
+        _core.score_once(
+            one, one, np.array([10], np.int32), np.array([0], np.int32),
+            np.array([3], np.int32), [(0, 1, np.zeros((1, 3), np.int64))], 0, 20,
+        )  # fmt: skip
