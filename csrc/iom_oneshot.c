@@ -48,7 +48,10 @@ int iom_csv_count(const char *buf, int64_t begin, int64_t end, int parts, iom_cs
                                 (size_t)(end - begin - (end - begin) / 2));
         if (nl != NULL) split = nl - buf + 1;
     }
-    memset(out, 0, 2 * sizeof *out);
+    for (int k = 0; k < 2; k++) { /* the words stay: a file is read a chunk at a time */
+        out[k].lines = out[k].first_row = 0;
+        out[k].rc = IOM_OK;
+    }
     out[0].begin = begin;
     out[0].end = split;
     out[1].begin = split;
@@ -361,89 +364,169 @@ static int64_t table_slots(int64_t n) {
     return cap;
 }
 
-typedef struct {
-    int64_t n;
-    const int64_t *ids;
-    int64_t repeat;
-    int rc;
-} idset_job;
+/* Ids are marked in pages of a bitmap, each page 2**18 ids (32 KiB), made as
+ * ids reach them: ids of a sequence (as most exports have) take a bit each and
+ * a few pages. When the pages would take more than a hash table of the ids
+ * (16 bytes an id, and 64 MiB at least), the ids move to the hash table. */
+#define IOM_PAGE_SHIFT 18
+#define IOM_PAGE_WORDS ((int64_t)1 << (IOM_PAGE_SHIFT - 6))
+#define IOM_PAGES_MIN_BYTES ((int64_t)64 << 20)
 
-/* Ids within 64 bits a row of each other (a sequence's ids, as most exports
- * have) are marked in a bitmap: at most 8 bytes a row, and a mark is one bit
- * where the hash table would probe. */
-#define IOM_BITMAP_BITS_PER_ROW 64
-
-static int64_t first_marked(const int64_t *ids, int64_t n, int64_t low, uint64_t *bits) {
-    for (int64_t i = 0; i < n; i++) {
-        if (i + IOM_TABLE_AHEAD < n) IOM_PREFETCH(&bits[(uint64_t)(ids[i + IOM_TABLE_AHEAD] - low) >> 6]);
-        uint64_t at = (uint64_t)(ids[i] - low), bit = 1ull << (at & 63);
-        if (bits[at >> 6] & bit) return i;
-        bits[at >> 6] |= bit;
+static int dir_grow(iom_idset *s) {
+    int64_t cap = s->dir_cap ? s->dir_cap * 2 : 64;
+    int64_t *key = calloc((size_t)cap, sizeof *key);
+    uint64_t **page = calloc((size_t)cap, sizeof *page);
+    if (!key || !page) {
+        free(key);
+        free(page);
+        return IOM_ENOMEM;
     }
-    return -1;
+    for (int64_t i = 0; i < s->dir_cap; i++) {
+        if (!s->dir_key[i]) continue;
+        uint64_t h = iom_mix(s->dir_key[i]) & (uint64_t)(cap - 1);
+        while (key[h]) h = (h + 1) & (uint64_t)(cap - 1);
+        key[h] = s->dir_key[i];
+        page[h] = s->dir_page[i];
+    }
+    free(s->dir_key);
+    free(s->dir_page);
+    s->dir_key = key;
+    s->dir_page = page;
+    s->dir_cap = cap;
+    return IOM_OK;
 }
 
-static int64_t first_hashed(const int64_t *ids, int64_t n, uint64_t *keys, uint64_t mask) {
-    for (int64_t i = 0; i < n; i++) {
-        if (i + IOM_TABLE_AHEAD < n) IOM_PREFETCH(&keys[iom_mix(ids[i + IOM_TABLE_AHEAD]) & mask]);
-        uint64_t key = (uint64_t)ids[i] + 1;
-        for (uint64_t h = iom_mix(ids[i]) & mask;; h = (h + 1) & mask) {
-            if (keys[h] == 0) {
-                keys[h] = key;
-                break;
-            }
-            if (keys[h] == key) return i;
-        }
+/* The page holding id (made if new), or NULL if memory ran out. */
+static uint64_t *page_of(iom_idset *s, int64_t id) {
+    int64_t key = (id >> IOM_PAGE_SHIFT) + 1;
+    if (key == s->last_key) return s->last_page;
+    if (2 * (s->pages + 1) > s->dir_cap && dir_grow(s) != IOM_OK) return NULL;
+    uint64_t mask = (uint64_t)s->dir_cap - 1, h = iom_mix(key) & mask;
+    while (s->dir_key[h] && s->dir_key[h] != key) h = (h + 1) & mask;
+    if (!s->dir_key[h]) {
+        uint64_t *page = calloc((size_t)IOM_PAGE_WORDS, sizeof *page);
+        if (!page) return NULL;
+        s->dir_key[h] = key;
+        s->dir_page[h] = page;
+        s->pages++;
     }
-    return -1;
+    s->last_key = key;
+    s->last_page = s->dir_page[h];
+    return s->last_page;
 }
 
-static void *first_repeat(void *arg) {
-    idset_job *job = arg;
-    const int64_t *ids = job->ids;
-    int64_t n = job->n, low = INT64_MAX, high = -1;
-    job->repeat = -1;
-    job->rc = IOM_OK;
-    if (n < 2) return NULL;
-    for (int64_t i = 0; i < n; i++) {
-        low = ids[i] < low ? ids[i] : low;
-        high = ids[i] > high ? ids[i] : high;
-    }
-    uint64_t span = (uint64_t)(high - low) + 1;
+static int hash_grow(iom_idset *s, int64_t cap) {
     void *raw;
-    if (span / IOM_BITMAP_BITS_PER_ROW <= (uint64_t)n) {
-        uint64_t *bits = iom_alloc_lines((size_t)((span + 63) / 64) * sizeof *bits, &raw);
-        if (!bits) {
-            job->rc = IOM_ENOMEM;
-            return NULL;
-        }
-        job->repeat = first_marked(ids, n, low, bits);
-    } else {
-        int64_t cap = table_slots(n);
-        uint64_t *keys = iom_alloc_lines((size_t)cap * sizeof *keys, &raw);
-        if (!keys) {
-            job->rc = IOM_ENOMEM;
-            return NULL;
-        }
-        job->repeat = first_hashed(ids, n, keys, (uint64_t)cap - 1);
+    uint64_t *keys = iom_alloc_lines((size_t)cap * sizeof *keys, &raw);
+    if (!keys) return IOM_ENOMEM;
+    const uint64_t mask = (uint64_t)cap - 1;
+    for (int64_t i = 0; i < s->cap; i++) {
+        uint64_t key = s->keys[i];
+        if (!key) continue;
+        uint64_t h = iom_mix((int64_t)(key - 1)) & mask;
+        while (keys[h]) h = (h + 1) & mask;
+        keys[h] = key;
     }
-    free(raw);
-    return NULL;
+    free(s->keys_raw);
+    s->keys_raw = raw;
+    s->keys = keys;
+    s->cap = cap;
+    return IOM_OK;
+}
+
+/* Put id in the hash table: 1 if it was there already. */
+static int hash_put(iom_idset *s, int64_t id) {
+    const uint64_t mask = (uint64_t)s->cap - 1, key = (uint64_t)id + 1;
+    for (uint64_t h = iom_mix(id) & mask;; h = (h + 1) & mask) {
+        if (s->keys[h] == key) return 1;
+        if (!s->keys[h]) {
+            s->keys[h] = key;
+            return 0;
+        }
+    }
+}
+
+/* Move the ids from the pages to a hash table. */
+static int to_hash(iom_idset *s, int64_t more) {
+    if (hash_grow(s, table_slots(s->count + more)) != IOM_OK) return IOM_ENOMEM;
+    for (int64_t i = 0; i < s->dir_cap; i++) {
+        if (!s->dir_key[i]) continue;
+        const uint64_t *page = s->dir_page[i];
+        int64_t base = (s->dir_key[i] - 1) << IOM_PAGE_SHIFT;
+        for (int64_t w = 0; w < IOM_PAGE_WORDS; w++)
+            for (uint64_t bits = page[w]; bits; bits &= bits - 1)
+                hash_put(s, base + w * 64 + __builtin_ctzll(bits));
+        free(s->dir_page[i]);
+    }
+    free(s->dir_key);
+    free(s->dir_page);
+    s->dir_key = NULL;
+    s->dir_page = NULL;
+    s->dir_cap = s->pages = 0;
+    s->last_key = 0;
+    s->hashed = 1;
+    return IOM_OK;
+}
+
+int iom_idset_add(iom_idset *s, int64_t n, const int64_t *ids, int64_t *repeat) {
+    *repeat = -1;
+    int64_t i = 0;
+    while (i < n && !s->hashed) {
+        int64_t bytes = (s->pages + 1) * IOM_PAGE_WORDS * 8;
+        if (bytes > IOM_PAGES_MIN_BYTES && bytes > 16 * (s->count + (n - i))) {
+            if (to_hash(s, n - i) != IOM_OK) return IOM_ENOMEM;
+            break;
+        }
+        /* mark ids until a new page would be needed past the budget check */
+        int64_t before = s->pages;
+        for (; i < n && s->pages == before; i++) {
+            uint64_t *page = page_of(s, ids[i]);
+            if (!page) return IOM_ENOMEM;
+            uint64_t at = (uint64_t)ids[i] & ((1u << IOM_PAGE_SHIFT) - 1), bit = 1ull << (at & 63);
+            if (page[at >> 6] & bit) {
+                *repeat = i;
+                return IOM_OK;
+            }
+            page[at >> 6] |= bit;
+            s->count++;
+        }
+    }
+    if (i < n && table_slots(s->count + (n - i)) > s->cap &&
+        hash_grow(s, table_slots(s->count + (n - i))) != IOM_OK)
+        return IOM_ENOMEM;
+    const uint64_t mask = (uint64_t)s->cap - 1;
+    for (; i < n; i++) {
+        if (i + IOM_TABLE_AHEAD < n) IOM_PREFETCH(&s->keys[iom_mix(ids[i + IOM_TABLE_AHEAD]) & mask]);
+        if (hash_put(s, ids[i])) {
+            *repeat = i;
+            return IOM_OK;
+        }
+        s->count++;
+    }
+    return IOM_OK;
+}
+
+void iom_idset_free(iom_idset *s) {
+    for (int64_t i = 0; i < s->dir_cap; i++) free(s->dir_page[i]);
+    free(s->dir_key);
+    free(s->dir_page);
+    free(s->keys_raw);
+    memset(s, 0, sizeof *s);
 }
 
 int iom_first_repeat(int64_t n, const int64_t *ids, int64_t *repeat) {
-    idset_job job = {n, ids, -1, IOM_OK};
-    first_repeat(&job);
-    *repeat = job.repeat;
-    return job.rc;
+    iom_idset s;
+    memset(&s, 0, sizeof s);
+    int rc = iom_idset_add(&s, n, ids, repeat);
+    iom_idset_free(&s);
+    return rc;
 }
 
 /* ---- sums by nominal ----------------------------------------------------------------- */
 
-/* The nominals are split in two halves by a bit of their hash, one table each,
- * so that two threads sum without sharing a slot: each reads every row and
- * takes its half's. */
-static int half_of(int64_t nominal_id) { return (int)(iom_mix(nominal_id) >> 63); }
+/* The nominals are split in two halves by the top bit of their hash, one
+ * table each, so that two threads sum without sharing a slot: each reads every
+ * row and takes its half's. */
 
 static int table_grow(iom_sum_table *m, int64_t cap) {
     void *raw;
@@ -467,7 +550,6 @@ static int table_grow(iom_sum_table *m, int64_t cap) {
 }
 
 typedef struct {
-    int64_t n;
     const int64_t *nominal_id;
     const int32_t *day;
     int parts;
@@ -480,14 +562,28 @@ typedef struct {
     int rc;
 } sums_job;
 
+/* Each row's hash is taken once, IOM_TABLE_AHEAD rows ahead (when its slot is
+ * prefetched, if the row is this half's), and kept in a ring until the row. */
+#define IOM_RING 32
+
 static int sum_part(sums_job *job, const iom_points_part *part) {
     const int32_t *dataset = part->dataset, *offence = part->offence, *day = job->day;
     const int64_t *points = part->points, stride = part->stride, *nominal_id = job->nominal_id;
     const int32_t low = job->low, high = job->high;
     const int count = job->half == 0;
+    const uint64_t half = (uint64_t)job->half;
     iom_sum_table *m = job->table;
+    uint64_t ring[IOM_RING];
     int64_t end = part->first + part->n;
+    for (int64_t j = part->first; j < end && j < part->first + IOM_TABLE_AHEAD; j++)
+        ring[j & (IOM_RING - 1)] = iom_mix(nominal_id[j]);
     for (int64_t i = part->first; i < end; i++) {
+        int64_t ahead = i + IOM_TABLE_AHEAD;
+        if (ahead < end) {
+            uint64_t h = iom_mix(nominal_id[ahead]);
+            ring[ahead & (IOM_RING - 1)] = h;
+            if (h >> 63 == half) IOM_PREFETCH(&m->slots[2 * (h & (uint64_t)(m->cap - 1))]);
+        }
         int32_t d = day[i];
         if (d <= low || d > high) {
             if (count) {
@@ -497,9 +593,8 @@ static int sum_part(sums_job *job, const iom_points_part *part) {
             continue;
         }
         job->counts.taken += count;
-        if (i + IOM_TABLE_AHEAD < end)
-            IOM_PREFETCH(&m->slots[2 * (iom_mix(nominal_id[i + IOM_TABLE_AHEAD]) & (uint64_t)(m->cap - 1))]);
-        if (half_of(nominal_id[i]) != job->half) continue;
+        uint64_t hash = ring[i & (IOM_RING - 1)];
+        if (hash >> 63 != half) continue;
         if ((uint64_t)(uint32_t)dataset[i] >= (uint64_t)part->n_datasets ||
             (uint64_t)(uint32_t)offence[i] >= (uint64_t)stride) {
             job->bad = i;
@@ -509,7 +604,7 @@ static int sum_part(sums_job *job, const iom_points_part *part) {
         const uint64_t mask = (uint64_t)m->cap - 1;
         uint64_t *slots = (uint64_t *)m->slots;
         uint64_t key = (uint64_t)nominal_id[i] + 1;
-        uint64_t h = iom_mix(nominal_id[i]) & mask;
+        uint64_t h = hash & mask;
         while (slots[2 * h] != key && slots[2 * h] != 0) h = (h + 1) & mask;
         if (!slots[2 * h]) {
             slots[2 * h] = key;
@@ -525,36 +620,37 @@ static int sum_part(sums_job *job, const iom_points_part *part) {
 
 static void *sum_half(void *arg) {
     sums_job *job = arg;
-    /* half the rows' nominals, at most 2**16 to start: the table doubles as it fills */
-    int64_t guess = job->n / 2 < (1 << 16) ? job->n / 2 : (1 << 16);
-    job->rc = table_grow(job->table, table_slots(guess));
+    /* the table doubles as it fills, from 2**16 slots */
+    if (!job->table->cap) job->rc = table_grow(job->table, (int64_t)1 << 16);
     for (int k = 0; k < job->parts && job->rc == IOM_OK; k++)
         job->rc = sum_part(job, &job->part[k]);
     return NULL;
 }
 
 typedef struct {
-    idset_job ids;
+    iom_idset *ids;
+    int64_t n;
+    const int64_t *event_id;
+    int64_t repeat;
+    int rc;
     sums_job sums;
 } helper_job;
 
 static void *helper_part(void *arg) {
     helper_job *job = arg;
-    first_repeat(&job->ids);
+    job->rc = iom_idset_add(job->ids, job->n, job->event_id, &job->repeat);
     sum_half(&job->sums);
     return NULL;
 }
 
-int iom_oneshot_score(int64_t n, const int64_t *event_id, const int64_t *nominal_id,
-                      const int32_t *day, int parts, const iom_points_part *part, int32_t low,
-                      int32_t high, int threads, int64_t *repeat, iom_sums *sums,
-                      iom_day_counts *counts) {
-    memset(sums, 0, sizeof *sums);
-    sums_job base = {n, nominal_id, day, parts, part, low, high, 0, NULL, {0, 0, 0}, -1, IOM_OK};
-    helper_job other = {{n, event_id, -1, IOM_OK}, base};
+int iom_oneshot_add(iom_oneshot *s, int64_t n, const int64_t *event_id, const int64_t *nominal_id,
+                    const int32_t *day, int parts, const iom_points_part *part, int32_t low,
+                    int32_t high, int threads, int64_t *repeat) {
+    sums_job base = {nominal_id, day, parts, part, low, high, 0, &s->half[0], {0, 0, 0}, -1,
+                     IOM_OK};
+    helper_job other = {&s->ids, n, event_id, -1, IOM_OK, base};
     other.sums.half = 1;
-    other.sums.table = &sums->half[1];
-    base.table = &sums->half[0];
+    other.sums.table = &s->half[1];
     iom_helper h;
     if (threads > 1 && n >= IOM_SPLIT_ROWS) {
         iom_helper_start(&h, helper_part, &other);
@@ -563,22 +659,24 @@ int iom_oneshot_score(int64_t n, const int64_t *event_id, const int64_t *nominal
     }
     sum_half(&base);
     iom_helper_finish(&h);
-    *counts = base.counts;
-    sums->count = sums->half[0].count + sums->half[1].count;
-    *repeat = other.ids.repeat;
+    s->counts.taken += base.counts.taken;
+    s->counts.before += base.counts.before;
+    s->counts.after += base.counts.after;
+    s->count = s->half[0].count + s->half[1].count;
+    *repeat = other.repeat;
     int rc = base.rc != IOM_OK ? base.rc : other.sums.rc;
     if (rc == IOM_EINDEX) {
         int64_t a = base.bad, b = other.sums.bad;
         *repeat = a < 0 ? b : (b < 0 || a < b ? a : b);
     }
-    return rc != IOM_OK ? rc : other.ids.rc;
+    return rc != IOM_OK ? rc : other.rc;
 }
 
-void iom_sums_items(const iom_sums *sums, int64_t *ids, int64_t *points) {
+void iom_oneshot_items(const iom_oneshot *s, int64_t *ids, int64_t *points) {
     int64_t j = 0;
     for (int k = 0; k < 2; k++) {
-        const uint64_t *slots = (const uint64_t *)sums->half[k].slots;
-        for (int64_t i = 0; i < sums->half[k].cap; i++) {
+        const uint64_t *slots = (const uint64_t *)s->half[k].slots;
+        for (int64_t i = 0; i < s->half[k].cap; i++) {
             if (!slots[2 * i]) continue;
             ids[j] = (int64_t)(slots[2 * i] - 1);
             points[j++] = (int64_t)slots[2 * i + 1];
@@ -586,8 +684,9 @@ void iom_sums_items(const iom_sums *sums, int64_t *ids, int64_t *points) {
     }
 }
 
-void iom_sums_free(iom_sums *sums) {
-    free(sums->half[0].raw);
-    free(sums->half[1].raw);
-    memset(sums, 0, sizeof *sums);
+void iom_oneshot_free(iom_oneshot *s) {
+    iom_idset_free(&s->ids);
+    free(s->half[0].raw);
+    free(s->half[1].raw);
+    memset(s, 0, sizeof *s);
 }

@@ -73,7 +73,9 @@ typedef struct {
 
 /* Split buf[begin, end) into `parts` (1 or 2) parts of whole lines and count
  * each part's lines, in parallel. Returns 1 if every byte is ASCII (below
- * 0x80), else 0 (the reader then takes no part of the file). */
+ * 0x80), else 0 (the reader then takes no part of the file). A file is read a
+ * chunk at a time with the same two parts: each part's words stay from one
+ * chunk to the next (zero the parts once, before the first chunk). */
 int iom_csv_count(const char *buf, int64_t begin, int64_t end, int parts, iom_csv_part *out);
 
 /* Read each part's records into rows (part k from its first_row), in
@@ -84,12 +86,30 @@ int iom_csv_parse(const char *buf, const iom_csv_layout *layout, int parts, iom_
 
 void iom_csv_part_free(iom_csv_part *part);
 
-/* The ids seen (each >= 0), in an open-addressed table. */
+/* The ids seen (each >= 0): pages of a bitmap while the ids are dense, a hash
+ * table once they are not (see iom_oneshot.c). Zeroed to start. */
 typedef struct {
-    int64_t *keys; /* -1: empty */
+    int64_t *dir_key;    /* page number + 1 by directory slot; 0: empty */
+    uint64_t **dir_page; /* by directory slot */
+    int64_t dir_cap, pages;
+    int64_t last_key;    /* the page last used, and its bits */
+    uint64_t *last_page;
+    uint64_t *keys;      /* the hash table: id + 1; 0: empty */
+    void *keys_raw;
     int64_t cap;
-    int64_t count;
+    int64_t count;       /* ids held */
+    int hashed;
 } iom_idset;
+
+/* Add ids[0, n): *repeat is the first index whose id was held already (by an
+ * earlier call or an earlier index), -1 if none; the ids after it are not
+ * added. Returns IOM_OK or IOM_ENOMEM. */
+int iom_idset_add(iom_idset *s, int64_t n, const int64_t *ids, int64_t *repeat);
+void iom_idset_free(iom_idset *s);
+
+/* The first row whose id an earlier row has (-1 if none; each id >= 0), into
+ * *repeat. Returns IOM_OK or IOM_ENOMEM. */
+int iom_first_repeat(int64_t n, const int64_t *ids, int64_t *repeat);
 
 /* The points of counting events by nominal (each id >= 0), in two tables:
  * the nominals split in halves by their hash, a thread each. */
@@ -100,11 +120,6 @@ typedef struct {
     int64_t count;
 } iom_sum_table;
 
-typedef struct {
-    iom_sum_table half[2];
-    int64_t count;
-} iom_sums;
-
 /* What a batch's rows are, by date: counting (in the window), before the
  * window, after as_of. */
 typedef struct {
@@ -113,7 +128,7 @@ typedef struct {
     int64_t after;
 } iom_day_counts;
 
-/* One part of the rows for iom_oneshot_score: the points of a row are
+/* One part of the rows for iom_oneshot_add: the points of a row are
  * points[dataset * stride + offence], its indices into the part's own words. */
 typedef struct {
     int64_t first, n;
@@ -124,23 +139,28 @@ typedef struct {
     int64_t n_datasets;  /* rows of the table */
 } iom_points_part;
 
-/* Score n rows once: the first repeated event id (its row in *repeat, -1 if
- * none), and the sums of the rows dated in (low, high] by nominal. With
- * threads > 1 the helper thread looks for the repeat and sums one half of the
- * nominals, the calling thread the other half. Returns IOM_OK, IOM_ENOMEM,
- * IOM_EOVERFLOW (a sum past the int64 range) or IOM_EINDEX (a dataset or
- * offence index outside the points table; its row in *repeat). */
-int iom_oneshot_score(int64_t n, const int64_t *event_id, const int64_t *nominal_id,
-                      const int32_t *day, int parts, const iom_points_part *part, int32_t low,
-                      int32_t high, int threads, int64_t *repeat, iom_sums *sums,
-                      iom_day_counts *counts);
+/* A score taken once, a batch of rows at a time: the event ids seen, the sums
+ * by nominal and the rows by date. Zeroed to start. */
+typedef struct {
+    iom_idset ids;
+    iom_sum_table half[2];
+    iom_day_counts counts;
+    int64_t count; /* nominals */
+} iom_oneshot;
 
-/* The first row whose id an earlier row has (-1 if none; each id >= 0), into
- * *repeat. Returns IOM_OK or IOM_ENOMEM. */
-int iom_first_repeat(int64_t n, const int64_t *ids, int64_t *repeat);
+/* Add n rows: *repeat is the first row whose event id was seen before (-1 if
+ * none: the sums are then not to be used), and the rows dated in (low, high]
+ * are summed by nominal. With threads > 1 the helper thread marks the ids and
+ * sums one half of the nominals, the calling thread the other half. Returns
+ * IOM_OK, IOM_ENOMEM, IOM_EOVERFLOW (a sum past the int64 range) or
+ * IOM_EINDEX (a dataset or offence index outside its table; its row in
+ * *repeat). */
+int iom_oneshot_add(iom_oneshot *s, int64_t n, const int64_t *event_id, const int64_t *nominal_id,
+                    const int32_t *day, int parts, const iom_points_part *part, int32_t low,
+                    int32_t high, int threads, int64_t *repeat);
 
-/* The sums' nominals and points, in table order, into ids[count], points[count]. */
-void iom_sums_items(const iom_sums *sums, int64_t *ids, int64_t *points);
-void iom_sums_free(iom_sums *sums);
+/* The nominals and their points, in table order, into ids[count], points[count]. */
+void iom_oneshot_items(const iom_oneshot *s, int64_t *ids, int64_t *points);
+void iom_oneshot_free(iom_oneshot *s);
 
 #endif

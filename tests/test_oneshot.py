@@ -348,16 +348,20 @@ def test_a_damaged_csv_file_is_refused_as_the_engine_refuses_it(data, damage, th
 # --------------------------------------------------------------------- the compiled part
 
 
-def test_read_plain_csv_declines_what_is_not_plain():
+def read_plain(data: bytes, begin: int):
+    reader = _core.PlainCsv(data, 5, [0, 1, 2, 3, 4])
+    return reader, reader.read(begin, len(data))
+
+
+def test_the_plain_reader_declines_what_is_not_plain():
     header = b"event_id,nominal_id,dataset,offence,date\n"
     good = header + b"1,7,arrest,028/01,2024-01-02\n2,7,dip,028/01,2024-01-03\n"
-    read = _core.read_plain_csv(good, len(header), 5, [0, 1, 2, 3, 4])
-    assert read is not None
-    event_id, nominal_id, day, dataset, offence, parts = read
-    assert event_id.tolist() == [1, 2] and nominal_id.tolist() == [7, 7]
-    assert day.tolist() == [19724, 19725]
-    assert parts == [(0, 2, [b"arrest", b"dip"], [b"028/01"])]
-    assert dataset.tolist() == [0, 1] and offence.tolist() == [0, 0]
+    reader, read = read_plain(good, len(header))
+    assert read == (2, [(0, 0, 2)])
+    assert reader.event_id[:2].tolist() == [1, 2] and reader.nominal_id[:2].tolist() == [7, 7]
+    assert reader.day[:2].tolist() == [19724, 19725]
+    assert reader.words(0, 0) == [b"arrest", b"dip"] and reader.words(0, 1) == [b"028/01"]
+    assert reader.dataset[:2].tolist() == [0, 1] and reader.offence[:2].tolist() == [0, 0]
     for bad in (
         b"1,7,arrest,028/01,2024-01-02\n\n",  # a blank line
         b"1,7,arr\xc3\xa9st,028/01,2024-01-02\n",  # not ASCII
@@ -368,13 +372,78 @@ def test_read_plain_csv_declines_what_is_not_plain():
         b"1234567890123456789,7,arrest,028/01,2024-01-02\n",  # 19 digits
         b"1,7,arrest,028/01,2023-02-29\n",  # no such day
     ):
-        assert _core.read_plain_csv(header + bad, len(header), 5, [0, 1, 2, 3, 4]) is None, bad
+        assert read_plain(header + bad, len(header))[1] is None, bad
 
 
-def test_score_once_refuses_an_index_outside_its_table():
+def test_the_plain_reader_keeps_its_words_from_chunk_to_chunk():
+    header = b"event_id,nominal_id,dataset,offence,date\n"
+    first = b"1,7,arrest,028/01,2024-01-02\n"
+    second = b"2,7,dip,028/01,2024-01-03\n3,8,arrest,105/01,2024-01-03\n"
+    data = header + first + second
+    reader = _core.PlainCsv(data, 5, [0, 1, 2, 3, 4], threads=1)
+    assert reader.read(len(header), len(header) + len(first)) == (1, [(0, 0, 1)])
+    assert reader.read(len(header) + len(first), len(data)) == (2, [(0, 0, 2)])
+    assert reader.words(0, 0) == [b"arrest", b"dip"]
+    assert reader.words(0, 1, since=1) == [b"105/01"]
+    assert reader.dataset[:2].tolist() == [1, 0] and reader.offence[:2].tolist() == [0, 1]
+
+
+def test_one_shot_sums_refuse_an_index_outside_their_table():
     one = np.array([5], np.int64)
+    sums = _core.OneShotSums()
     with pytest.raises(IndexError, match="row 0"):
-        _core.score_once(
+        sums.add(
             one, one, np.array([10], np.int32), np.array([0], np.int32),
             np.array([3], np.int32), [(0, 1, np.zeros((1, 3), np.int64))], 0, 20,
         )  # fmt: skip
+
+
+@given(
+    ids=st.lists(st.integers(0, 2**63 - 1) | st.integers(0, 5_000), max_size=300),
+    cut=st.integers(0, 300),
+)
+def test_the_id_set_finds_the_first_repeat_across_batches(ids, cut):
+    """``OneShotSums`` over two batches, against a plain set; ids dense or sparse (the
+    set moves from bitmap pages to a hash table)."""
+    seen, expected = set(), -1
+    for row, value in enumerate(ids):
+        if value in seen:
+            expected = row
+            break
+        seen.add(value)
+    ids = np.array(ids, np.int64)
+    cut = min(cut, ids.size)
+    sums, found = _core.OneShotSums(), -1
+    for first, part in ((0, ids[:cut]), (cut, ids[cut:])):
+        n = part.size
+        zeros32 = np.zeros(n, np.int32)
+        repeat = sums.add(part, part, zeros32, zeros32, zeros32,
+                          [(0, n, np.zeros((1, 1), np.int64))], 0, 1)  # fmt: skip
+        if repeat >= 0:
+            found = first + repeat
+            break
+    assert found == expected
+    assert _core.first_repeat(ids) == expected
+
+
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.integers(-(2**63), 2**63 - 1), st.integers(-(2**63), 2**63 - 1), st.integers(0, 3)
+        ),
+        max_size=50,
+    )
+)
+def test_score_rows_are_written_as_plain_text(rows):
+    """The C formatter of score files against an f-string, for any int64."""
+    names = ("NONE", "LOW", "MEDIUM", "HIGH")
+    columns = [np.array([r[i] for r in rows], dtype) for i, dtype in enumerate(
+        (np.int64, np.int64, np.int8))]  # fmt: skip
+    expected = "".join(f"{n},{s},{names[b]}\n" for n, s, b in rows).encode()
+    assert _core.format_scores(*columns) == expected
+
+
+def test_a_band_code_outside_the_four_is_refused():
+    one = np.array([1], np.int64)
+    with pytest.raises(ValueError, match="row 0"):
+        _core.format_scores(one, one, np.array([4], np.int8))

@@ -10,14 +10,15 @@ from typing_extensions import disjoint_base
 
 __all__ = [
     "EventStore",
+    "OneShotSums",
+    "PlainCsv",
     "by_day",
     "compose_kinds",
     "csr_matvec",
     "first_repeat",
+    "format_scores",
     "group_positions",
     "offer_latest",
-    "read_plain_csv",
-    "score_once",
     "settle_groups",
 ]
 
@@ -212,24 +213,47 @@ def compose_kinds(
 
 _Int64s: TypeAlias = npt.NDArray[np.int64]
 _Int32s: TypeAlias = npt.NDArray[np.int32]
-_FileParts: TypeAlias = list[tuple[int, int, list[bytes], list[bytes]]]
 
-def read_plain_csv(
-    data: bytes | bytearray | memoryview | mmap,
-    begin: int,
-    n_fields: int,
-    fields: Sequence[int],
-    threads: int = 2,
-) -> tuple[_Int64s, _Int64s, _Int32s, _Int32s, _Int32s, _FileParts] | None: ...
-def score_once(
-    event_id: _Int64s,
-    nominal_id: _Int64s,
-    day: _Int32s,
-    dataset: _Int32s,
-    offence: _Int32s,
-    parts: Sequence[tuple[int, int, npt.NDArray[np.int64]]],
-    low: int,
-    high: int,
-    threads: int = 2,
-) -> tuple[int, _Int64s, _Int64s, int, int, int]: ...
+@disjoint_base
+class PlainCsv:
+    def __init__(
+        self,
+        data: bytes | bytearray | memoryview | mmap,
+        n_fields: int,
+        fields: Sequence[int],
+        threads: int = 2,
+    ) -> None: ...
+    @property
+    def event_id(self) -> _Int64s: ...
+    @property
+    def nominal_id(self) -> _Int64s: ...
+    @property
+    def day(self) -> _Int32s: ...
+    @property
+    def dataset(self) -> _Int32s: ...
+    @property
+    def offence(self) -> _Int32s: ...
+    def read(self, begin: int, end: int) -> tuple[int, list[tuple[int, int, int]]] | None: ...
+    def words(self, part: int, column: int, since: int = 0) -> list[bytes]: ...
+
+@disjoint_base
+class OneShotSums:
+    def __init__(self) -> None: ...
+    def add(
+        self,
+        event_id: _Int64s,
+        nominal_id: _Int64s,
+        day: _Int32s,
+        dataset: _Int32s,
+        offence: _Int32s,
+        parts: Sequence[tuple[int, int, npt.NDArray[np.int64]]],
+        low: int,
+        high: int,
+        threads: int = 2,
+    ) -> int: ...
+    @property
+    def counts(self) -> tuple[int, int, int]: ...
+    def items(self) -> tuple[_Int64s, _Int64s]: ...
+
 def first_repeat(ids: _Int64s) -> int: ...
+def format_scores(nominal_id: _Int64s, score: _Int64s, band: npt.NDArray[np.int8]) -> bytes: ...

@@ -30,8 +30,8 @@ from ._cstore cimport (
     iom_store_records, iom_store_set_parallel_min, iom_store_set_threads,
     iom_store_memory, iom_store_set_use_pages, iom_store_stats,
     IOM_EINDEX, iom_csv_count, iom_csv_parse, iom_csv_part, iom_csv_part_free, iom_csv_layout,
-    iom_csv_rows, iom_day_counts, iom_first_repeat, iom_oneshot_score, iom_points_part, iom_sums, iom_sums_free,
-    iom_sums_items,
+    iom_csv_rows, iom_first_repeat, iom_oneshot, iom_oneshot_add, iom_oneshot_free,
+    iom_oneshot_items, iom_points_part, iom_words, IOM_FORMAT_ROW_BYTES, iom_format_scores,
 )
 
 cnp.import_array()
@@ -39,8 +39,8 @@ cnp.import_array()
 _DAYS = np.dtype("datetime64[D]")  # made once: a view by a dtype string parses it each time
 
 __all__ = [
-    "EventStore", "by_day", "compose_kinds", "csr_matvec", "first_repeat", "group_positions",
-    "offer_latest", "read_plain_csv", "score_once", "settle_groups",
+    "EventStore", "OneShotSums", "PlainCsv", "by_day", "compose_kinds", "csr_matvec",
+    "first_repeat", "format_scores", "group_positions", "offer_latest", "settle_groups",
 ]
 
 
@@ -1195,182 +1195,218 @@ def compose_kinds(const int32_t[::1] dataset_rows not None,
 
 
 # -- scoring once (csrc/iom_oneshot.h) -------------------------------------------------------
-def read_plain_csv(const unsigned char[::1] data not None, Py_ssize_t begin, int n_fields,
-                   fields, threads=2):
-    """The five columns of a CSV export read straight from its bytes, ``data[begin:]``
-    being the records after the header line; ``None`` unless every byte is ASCII and
-    every record is of the plain form ``csrc/iom_oneshot.h`` describes (the caller then
-    reads the file the general way, which names a fault's line and field).
+from libc.string cimport memset
+
+
+cdef class PlainCsv:
+    """A plain CSV export read straight from its bytes, a chunk of whole lines at a
+    time, into buffers reused from one chunk to the next (``csrc/iom_oneshot.h``
+    describes the plain form; a file not of it is for the general reader, which names
+    the line and field at fault).
 
     Parameters
     ----------
     data : bytes-like
-        The whole file.
-    begin : int
-        Where the first record starts (bytes).
+        The whole file (kept alive by the reader).
     n_fields : int
         Fields per record (the header's), at most 256.
     fields : sequence of 5 int
         The field (0-based) of event_id, nominal_id, dataset, offence and date.
     threads : {1, 2}
-
-    Returns
-    -------
-    None, or (event_id, nominal_id, day, dataset, offence, parts)
-        int64, int64 and int32 (days since 1970-01-01) columns, and each row's index
-        into the distinct text of its part of the file: int32 dataset and offence.
-        ``parts`` lists ``(first_row, rows, dataset_words, offence_words)``, the words
-        as bytes.
     """
-    cdef int n_threads = _check_threads(threads)
+
     cdef iom_csv_part part[2]
     cdef iom_csv_layout layout
-    cdef iom_csv_rows rows
-    cdef int64_t end = data.shape[0], n, k
-    cdef int ascii, rc
-    cdef const char *buf = <const char *>&data[0] if end else NULL
-    if n_fields < 1 or n_fields > 256 or len(fields) != 5 or begin < 0 or begin > end:
-        raise ValueError("read_plain_csv: a bad layout")
-    layout.n_fields = n_fields
-    for k in range(5):
-        if not 0 <= fields[k] < n_fields:
-            raise ValueError("read_plain_csv: a field outside the record")
-        layout.field[k] = fields[k]
-    if begin == end:
-        return None
-    with nogil:
-        ascii = iom_csv_count(buf, begin, end, n_threads, part)
-    if not ascii:
-        return None
-    n = part[0].lines + part[1].lines
-    event_id = np.empty(n, np.int64)
-    nominal_id = np.empty(n, np.int64)
-    day = np.empty(n, np.int32)
-    dataset = np.empty(n, np.int32)
-    offence = np.empty(n, np.int32)
-    cdef int64_t[::1] e = event_id, m = nominal_id
-    cdef int32_t[::1] d = day, ds = dataset, of = offence
-    if n == 0:
-        return None
-    rows.event_id = &e[0]
-    rows.nominal_id = &m[0]
-    rows.day = &d[0]
-    rows.dataset = &ds[0]
-    rows.offence = &of[0]
-    try:
+    cdef object data
+    cdef const unsigned char[::1] view
+    cdef int threads
+    cdef readonly object event_id, nominal_id, day, dataset, offence
+
+    def __cinit__(self, *args, **kwargs):
+        memset(self.part, 0, sizeof(self.part))
+
+    def __init__(self, data not None, int n_fields, fields, threads=2):
+        self.threads = _check_threads(threads)
+        if n_fields < 1 or n_fields > 256 or len(fields) != 5:
+            raise ValueError("PlainCsv: a bad layout")
+        self.layout.n_fields = n_fields
+        for k in range(5):
+            if not 0 <= fields[k] < n_fields:
+                raise ValueError("PlainCsv: a field outside the record")
+            self.layout.field[k] = fields[k]
+        self.data = data
+        self.view = data
+        self._buffers(0)
+
+    def __dealloc__(self):
+        iom_csv_part_free(&self.part[0])
+        iom_csv_part_free(&self.part[1])
+
+    def _buffers(self, int64_t n):
+        self.event_id = np.empty(n, np.int64)
+        self.nominal_id = np.empty(n, np.int64)
+        self.day = np.empty(n, np.int32)
+        self.dataset = np.empty(n, np.int32)
+        self.offence = np.empty(n, np.int32)
+
+    def read(self, int64_t begin, int64_t end):
+        """Read the records of ``data[begin:end]`` (whole lines) into the buffers
+        (``event_id``, ``nominal_id``, ``day`` as days since 1970-01-01, and
+        ``dataset``, ``offence`` as indices into the words of each row's part).
+
+        Returns
+        -------
+        None, or (rows, parts)
+            ``None`` unless every byte is ASCII and every record plain; else the
+            records read and each part's ``(part, first_row, rows)`` in the buffers.
+        """
+        cdef int64_t size = self.view.shape[0], n
+        cdef int ascii, rc
+        cdef iom_csv_rows rows
+        if not 0 <= begin <= end <= size:
+            raise ValueError("PlainCsv.read: a range outside the data")
+        if begin == end:
+            return 0, []
+        cdef const char *buf = <const char *>&self.view[0]
         with nogil:
-            rc = iom_csv_parse(buf, &layout, n_threads, part, &rows)
+            ascii = iom_csv_count(buf, begin, end, self.threads, self.part)
+        if not ascii:
+            return None
+        n = self.part[0].lines + self.part[1].lines
+        if n > self.event_id.shape[0]:
+            self._buffers(n)
+        cdef int64_t[::1] e = self.event_id, m = self.nominal_id
+        cdef int32_t[::1] d = self.day, ds = self.dataset, of = self.offence
+        rows.event_id = &e[0]
+        rows.nominal_id = &m[0]
+        rows.day = &d[0]
+        rows.dataset = &ds[0]
+        rows.offence = &of[0]
+        with nogil:
+            rc = iom_csv_parse(buf, &self.layout, self.threads, self.part, &rows)
         if rc == IOM_ENOMEM:
             raise MemoryError("iomscore: out of memory reading a CSV file")
-        if part[0].fault >= 0 or part[1].fault >= 0:
+        if self.part[0].fault >= 0 or self.part[1].fault >= 0:
             return None
-        parts = []
-        for k in range(2):
-            if part[k].lines == 0:
-                continue
-            words = tuple(
-                [bytes(data[part[k].words[w].start[i]:part[k].words[w].start[i]
-                            + part[k].words[w].len[i]])
-                 for i in range(part[k].words[w].count)]
-                for w in range(2)
-            )
-            parts.append((int(part[k].first_row), int(part[k].lines), words[0], words[1]))
-        return event_id, nominal_id, day, dataset, offence, parts
-    finally:
-        iom_csv_part_free(&part[0])
-        iom_csv_part_free(&part[1])
+        parts = [(k, int(self.part[k].first_row), int(self.part[k].lines))
+                 for k in range(2) if self.part[k].lines]
+        return int(n), parts
+
+    def words(self, int part, int column, int64_t since=0):
+        """The distinct text of ``column`` (0: dataset, 1: offence) met by ``part`` of
+        each chunk so far, from the ``since``-th, as bytes: a row's index is its place
+        in this list."""
+        if part not in (0, 1) or column not in (0, 1):
+            raise ValueError("PlainCsv.words: part and column are 0 or 1")
+        cdef iom_words *w = &self.part[part].words[column]
+        return [bytes(self.view[w.start[i]:w.start[i] + w.len[i]])
+                for i in range(since, w.count)]
 
 
-def score_once(const int64_t[::1] event_id not None, const int64_t[::1] nominal_id not None,
-               const int32_t[::1] day not None, const int32_t[::1] dataset not None,
-               const int32_t[::1] offence not None, parts, int32_t low, int32_t high,
-               threads=2):
-    """Score rows once, with no store: the nominals with an event dated in
-    ``(low, high]`` (day numbers) and the sum of those events' points.
+cdef class OneShotSums:
+    """A score taken once, a batch of rows at a time: the event ids seen (to find a
+    repeat), the points of the counting events summed by nominal, and the rows by
+    date (``csrc/iom_oneshot.h``)."""
 
-    Parameters
-    ----------
-    event_id, nominal_id : int64 arrays
-        Each id >= 0.
-    day : int32 array
-        Days since 1970-01-01.
-    dataset, offence : int32 arrays
-        Each row's row and column in the points table of its part.
-    parts : sequence of (first_row, rows, points)
-        Consecutive parts covering every row, each with its 2-D int64 points table.
-    threads : {1, 2}
-        With 2, the search for a repeated event id runs beside the sums.
+    cdef iom_oneshot state
 
-    Returns
-    -------
-    (repeat, nominal_ids, points, taken, before, after)
-        ``repeat``: the first row whose event id an earlier row has, or -1 (the sums
-        are then not to be used); the nominals and their points in no order
-        (int64); the rows counting, dated on or before ``low``, and after ``high``.
+    def __cinit__(self):
+        memset(&self.state, 0, sizeof(self.state))
 
-    Raises
-    ------
-    OverflowError
-        A sum past the int64 range.
-    IndexError
-        A dataset or offence index outside its part's table.
-    """
-    cdef int n_threads = _check_threads(threads)
-    cdef int64_t n = event_id.shape[0], repeat = -1, covered = 0
-    cdef int rc, n_parts = len(parts), k
-    cdef iom_sums sums
-    cdef iom_day_counts counts
-    if (nominal_id.shape[0] != n or day.shape[0] != n or dataset.shape[0] != n
-            or offence.shape[0] != n):
-        raise ValueError("score_once: the columns differ in length")
-    tables = []
-    cdef iom_points_part *c_parts = <iom_points_part *>malloc(max(n_parts, 1) * sizeof(iom_points_part))
-    if c_parts == NULL:
-        raise MemoryError()
-    cdef const int64_t[:, ::1] table
-    try:
-        for k in range(n_parts):
-            first, count, points = parts[k]
-            points = np.ascontiguousarray(points, dtype=np.int64)
-            if points.ndim != 2 or first != covered or count < 0:
-                raise ValueError("score_once: parts must be consecutive, each with a 2-D table")
-            tables.append(points)
-            table = points
-            c_parts[k].first = first
-            c_parts[k].n = count
-            c_parts[k].dataset = &dataset[0] if n else NULL
-            c_parts[k].offence = &offence[0] if n else NULL
-            c_parts[k].points = &table[0, 0] if table.shape[0] * table.shape[1] else NULL
-            c_parts[k].stride = table.shape[1]
-            c_parts[k].n_datasets = table.shape[0]
-            covered += count
-        if covered != n:
-            raise ValueError("score_once: the parts do not cover the rows")
-        with nogil:
-            rc = iom_oneshot_score(n, &event_id[0] if n else NULL,
-                                   &nominal_id[0] if n else NULL, &day[0] if n else NULL,
-                                   n_parts, c_parts, low, high, n_threads, &repeat, &sums,
-                                   &counts)
-    finally:
-        free(c_parts)
-    try:
+    def __dealloc__(self):
+        iom_oneshot_free(&self.state)
+
+    def add(self, const int64_t[::1] event_id not None, const int64_t[::1] nominal_id not None,
+            const int32_t[::1] day not None, const int32_t[::1] dataset not None,
+            const int32_t[::1] offence not None, parts, int32_t low, int32_t high,
+            threads=2):
+        """Add rows: the nominals with an event dated in ``(low, high]`` (day numbers)
+        get its points.
+
+        Parameters
+        ----------
+        event_id, nominal_id : int64 arrays
+            Each id >= 0.
+        day : int32 array
+            Days since 1970-01-01.
+        dataset, offence : int32 arrays
+            Each row's row and column in the points table of its part.
+        parts : sequence of (first_row, rows, points)
+            Consecutive parts from row 0 (rows past the last part are not read), each
+            with its 2-D int64 points table.
+        threads : {1, 2}
+
+        Returns
+        -------
+        int
+            The first row whose event id was seen before (by this call or an earlier
+            one), or -1; after a repeat the sums are not to be used.
+
+        Raises
+        ------
+        OverflowError
+            A sum past the int64 range.
+        IndexError
+            A dataset or offence index outside its part's table.
+        """
+        cdef int n_threads = _check_threads(threads)
+        cdef int64_t n = event_id.shape[0], repeat = -1, covered = 0, rows = 0
+        cdef int rc, n_parts = len(parts), k
+        if (nominal_id.shape[0] < n or day.shape[0] < n or dataset.shape[0] < n
+                or offence.shape[0] < n):
+            raise ValueError("OneShotSums.add: the columns are shorter than event_id")
+        tables = []
+        cdef iom_points_part *c_parts = <iom_points_part *>malloc(
+            max(n_parts, 1) * sizeof(iom_points_part))
+        if c_parts == NULL:
+            raise MemoryError()
+        cdef const int64_t[:, ::1] table
+        try:
+            for k in range(n_parts):
+                first, count, points = parts[k]
+                points = np.ascontiguousarray(points, dtype=np.int64)
+                if points.ndim != 2 or first != covered or count < 0 or first + count > n:
+                    raise ValueError("OneShotSums.add: parts must be consecutive rows, "
+                                     "each with a 2-D table")
+                tables.append(points)
+                table = points
+                c_parts[k].first = first
+                c_parts[k].n = count
+                c_parts[k].dataset = &dataset[0] if n else NULL
+                c_parts[k].offence = &offence[0] if n else NULL
+                c_parts[k].points = &table[0, 0] if table.shape[0] * table.shape[1] else NULL
+                c_parts[k].stride = table.shape[1]
+                c_parts[k].n_datasets = table.shape[0]
+                covered += count
+            rows = covered
+            with nogil:
+                rc = iom_oneshot_add(&self.state, rows, &event_id[0] if n else NULL,
+                                     &nominal_id[0] if n else NULL, &day[0] if n else NULL,
+                                     n_parts, c_parts, low, high, n_threads, &repeat)
+        finally:
+            free(c_parts)
         if rc == IOM_ENOMEM:
             raise MemoryError("iomscore: out of memory scoring the rows")
         if rc == IOM_EOVERFLOW:
             raise OverflowError("iomscore: a score would exceed the int64 range")
         if rc == IOM_EINDEX:
-            raise IndexError(f"score_once: row {repeat}: an index outside its points table")
-        ids = np.empty(sums.count, np.int64)
-        points = np.empty(sums.count, np.int64)
-        _sums_items(&sums, ids, points)
-        return int(repeat), ids, points, counts.taken, counts.before, counts.after
-    finally:
-        iom_sums_free(&sums)
+            raise IndexError(f"OneShotSums.add: row {repeat}: an index outside its points table")
+        return int(repeat)
 
+    @property
+    def counts(self):
+        """Rows added so far: (counting, dated on or before low, dated after high)."""
+        return (int(self.state.counts.taken), int(self.state.counts.before),
+                int(self.state.counts.after))
 
-cdef void _sums_items(iom_sums *sums, int64_t[::1] ids, int64_t[::1] points):
-    if ids.shape[0]:
-        iom_sums_items(sums, &ids[0], &points[0])
+    def items(self):
+        """The nominals summed so far and their points (int64 arrays, in no order)."""
+        ids = np.empty(self.state.count, np.int64)
+        points = np.empty(self.state.count, np.int64)
+        cdef int64_t[::1] i = ids, p = points
+        if self.state.count:
+            iom_oneshot_items(&self.state, &i[0], &p[0])
+        return ids, points
 
 
 def first_repeat(const int64_t[::1] ids not None):
@@ -1385,3 +1421,20 @@ def first_repeat(const int64_t[::1] ids not None):
     if rc == IOM_ENOMEM:
         raise MemoryError("iomscore: out of memory checking ids")
     return int(repeat)
+
+
+def format_scores(const int64_t[::1] nominal_id not None, const int64_t[::1] score not None,
+                  const int8_t[::1] band not None):
+    """Score rows as CSV text, ``nominal_id,score,band`` a line (no header), bytes.
+    ``band`` holds codes 0 to 3 (NONE, LOW, MEDIUM, HIGH)."""
+    cdef int64_t n = nominal_id.shape[0], written
+    if score.shape[0] != n or band.shape[0] != n:
+        raise ValueError("format_scores: the columns differ in length")
+    out = np.empty(max(n, 1) * IOM_FORMAT_ROW_BYTES, np.uint8)
+    cdef uint8_t[::1] o = out
+    with nogil:
+        written = iom_format_scores(n, &nominal_id[0] if n else NULL, &score[0] if n else NULL,
+                                    &band[0] if n else NULL, <char *>&o[0])
+    if written < 0:
+        raise ValueError(f"format_scores: row {-1 - written}: a band code outside 0 to 3")
+    return out[:written].tobytes()

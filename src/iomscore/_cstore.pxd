@@ -142,13 +142,14 @@ cdef extern from "iom_oneshot.h" nogil:
         int32_t *offence
         int32_t *day
 
-    ctypedef struct iom_sums:
-        int64_t count
-
     ctypedef struct iom_day_counts:
         int64_t taken
         int64_t before
         int64_t after
+
+    ctypedef struct iom_oneshot:
+        iom_day_counts counts
+        int64_t count
 
     ctypedef struct iom_points_part:
         int64_t first
@@ -163,10 +164,16 @@ cdef extern from "iom_oneshot.h" nogil:
     int iom_csv_parse(const char *buf, const iom_csv_layout *layout, int parts,
                       iom_csv_part *part, const iom_csv_rows *rows)
     void iom_csv_part_free(iom_csv_part *part)
-    int iom_oneshot_score(int64_t n, const int64_t *event_id, const int64_t *nominal_id,
-                          const int32_t *day, int parts, const iom_points_part *part,
-                          int32_t low, int32_t high, int threads, int64_t *repeat,
-                          iom_sums *sums, iom_day_counts *counts)
     int iom_first_repeat(int64_t n, const int64_t *ids, int64_t *repeat)
-    void iom_sums_items(const iom_sums *sums, int64_t *ids, int64_t *points)
-    void iom_sums_free(iom_sums *sums)
+    int iom_oneshot_add(iom_oneshot *s, int64_t n, const int64_t *event_id,
+                        const int64_t *nominal_id, const int32_t *day, int parts,
+                        const iom_points_part *part, int32_t low, int32_t high, int threads,
+                        int64_t *repeat)
+    void iom_oneshot_items(const iom_oneshot *s, int64_t *ids, int64_t *points)
+    void iom_oneshot_free(iom_oneshot *s)
+
+
+cdef extern from "iom_format.h" nogil:
+    int IOM_FORMAT_ROW_BYTES
+    int64_t iom_format_scores(int64_t n, const int64_t *nominal_id, const int64_t *score,
+                              const int8_t *band, char *out)

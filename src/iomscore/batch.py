@@ -33,6 +33,7 @@ __all__ = [
     "distinct_ids",
     "encode_events",
     "offence_lookup",
+    "repeat_error",
     "repeated_id_error",
     "row_label",
     "sorted_with_rows",
@@ -475,9 +476,14 @@ def repeated_id_error(
 ) -> EventError:
     """The error for row ``second``, whose id an earlier row has: names both rows."""
     first = int(np.flatnonzero(ids[:second] == ids[second])[0])
-    return _fail(
-        label, second, field, f"{field} {int(ids[second])} repeats {label(first)} within the batch"
-    )
+    return repeat_error(int(ids[second]), first, second, label, field)
+
+
+def repeat_error(
+    value: int, first: int, second: int, label: RowLabel, field: str = "event_id"
+) -> EventError:
+    """The error for row ``second``, whose id ``value`` row ``first`` has already."""
+    return _fail(label, second, field, f"{field} {value} repeats {label(first)} within the batch")
 
 
 def encode_events(events: object, weights: Weights, *, label: RowLabel = row_label) -> EncodedBatch:

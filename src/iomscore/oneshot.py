@@ -22,7 +22,7 @@ import codecs
 import datetime
 import mmap
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +38,7 @@ from .batch import (
     checked_columns,
     dataset_lookup,
     offence_lookup,
+    repeat_error,
     repeated_id_error,
     row_label,
 )
@@ -59,6 +60,9 @@ _ASCII_SUPERSETS = frozenset(
 _BOM = codecs.BOM_UTF8
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _INT64_MAX = 2**63 - 1
+# The plain reader reads a file a chunk at a time (bytes): its buffers, reused from
+# one chunk to the next, hold about 600,000 rows.
+_CHUNK_BYTES = 32 << 20
 
 
 @dataclass(frozen=True)
@@ -185,16 +189,22 @@ def score_events(
     event_id, nominal_id, dataset_codes, dataset_rows, offence_codes, offence_rows, day = columns
     table = settings.weights.points[np.ix_(dataset_codes, offence_codes)]
     stage("score")
-    return _score(
-        settings,
-        label,
+    sums = _core.OneShotSums()
+    low, high = settings.days
+    repeat = sums.add(
         event_id,
         nominal_id,
         day,
         np.asarray(dataset_rows, dtype=np.int32),
         np.asarray(offence_rows, dtype=np.int32),
         [(0, len(event_id), table)],
+        low,
+        high,
+        settings.threads,
     )
+    if repeat >= 0:
+        raise repeated_id_error(event_id, repeat, label)
+    return _result(settings, sums, len(event_id))
 
 
 def score_file(
@@ -258,24 +268,9 @@ def _quiet(_name: str) -> None:
     """No progress to show."""
 
 
-def _score(
-    settings: _Settings,
-    label: RowLabel,
-    event_id: np.ndarray,
-    nominal_id: np.ndarray,
-    day: np.ndarray,
-    dataset_rows: np.ndarray,
-    offence_rows: np.ndarray,
-    parts: list[tuple[int, int, np.ndarray]],
-) -> OneShot:
-    low, high = settings.days
-    repeat, ids, points, taken, before, after = _core.score_once(
-        event_id, nominal_id, day, dataset_rows, offence_rows, parts, low, high,
-        settings.threads,
-    )  # fmt: skip
-    if repeat >= 0:
-        raise repeated_id_error(event_id, repeat, label)
-    ids, points = _rule6(ids, points)
+def _result(settings: _Settings, sums: _core.OneShotSums, received: int) -> OneShot:
+    """The OneShot of rows summed, in rule 6's order."""
+    ids, points = _rule6(*sums.items())
     scores = ScoreTable(
         ids,
         points,
@@ -284,7 +279,51 @@ def _score(
         settings.weights.name,
         settings.weights.sha256,
     )
-    return OneShot(scores, len(event_id), taken, before, after)
+    taken, before, after = sums.counts
+    return OneShot(scores, received, taken, before, after)
+
+
+class _Pending:
+    """A fault found part way through a file that streams (a repeated event id, a sum
+    past the int64 range): raised only once every later row has been read and found
+    plain, since the general reader checks every field of every row first and would
+    report a fault there instead."""
+
+    def __init__(self) -> None:
+        self.repeat: tuple[int, int] | None = None  # (row, event id)
+        self.overflow: OverflowError | None = None
+
+    @property
+    def any(self) -> bool:
+        return self.repeat is not None or self.overflow is not None
+
+    def add(self, sums: _core.OneShotSums, row0: int, *args: object) -> None:
+        """Add a batch of rows (``OneShotSums.add``'s arguments) from row ``row0``,
+        unless a fault is pending."""
+        if self.any:
+            return
+        try:
+            repeat = sums.add(*args)
+        except OverflowError as exc:
+            self.overflow = exc
+            return
+        if repeat >= 0:
+            self.repeat = (row0 + repeat, int(args[0][repeat]))  # type: ignore[index]
+
+    def raise_(self, label: RowLabel, id_chunks: Callable[[], Iterator[np.ndarray]]) -> None:
+        """Raise the pending fault: a repeat names its first row too, found by reading
+        the event ids again from the start."""
+        if self.overflow is not None:
+            raise self.overflow
+        assert self.repeat is not None
+        second, value = self.repeat
+        at = 0
+        for ids in id_chunks():
+            hits = np.flatnonzero(ids == value)
+            if hits.size:
+                raise repeat_error(value, at + int(hits[0]), second, label)
+            at += ids.size
+        raise AssertionError("a repeated event id not found again")  # pragma: no cover
 
 
 def _rule6(ids: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -328,8 +367,9 @@ def _plain_csv(
             data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError):  # missing, a directory, empty: the general reader says
         return None
-    with data:
-        return _read_plain(data, path, name, settings, stage)
+    # Not closed here: the readers hold views of it (a traceback too, after a
+    # fault); it is unmapped when the last of them goes.
+    return _read_plain(data, path, name, settings, stage)
 
 
 def _read_plain(
@@ -348,32 +388,98 @@ def _read_plain(
     if len(names) > 256:
         return None
     fields = [names.index(column) for column in COLUMNS]
-    read = _core.read_plain_csv(data, newline + 1, len(names), fields, settings.threads)
-    if read is None:
-        return None
-    event_id, nominal_id, day, dataset_rows, offence_rows, file_parts = read
-    stage("check")
-    parts = []
-    dataset_code = _memo(dataset_lookup(settings.weights))
-    offence_code = _memo(offence_lookup(settings.weights))
-    for first, rows, dataset_words, offence_words in file_parts:
-        dataset_codes = [dataset_code(word.decode("ascii")) for word in dataset_words]
-        offence_codes = [offence_code(word.decode("ascii")) for word in offence_words]
-        if any(isinstance(code, str) for code in dataset_codes + offence_codes):
-            return None  # a value the engine refuses: the general reader names its line
-        table = settings.weights.points[np.ix_(dataset_codes, offence_codes)]
-        parts.append((first, rows, table))
-    stage("score")
-    return _score(
-        settings,
-        csv_line_label(path),
-        event_id,
-        nominal_id,
-        day,
-        dataset_rows,
-        offence_rows,
-        parts,
-    )
+    low, high = settings.days
+    reader = _core.PlainCsv(data, len(names), fields, settings.threads)
+    sums, pending = _core.OneShotSums(), _Pending()
+    tables = (_PartTable(settings.weights), _PartTable(settings.weights))
+    row0 = 0
+    for begin, end in _chunks(data, newline + 1):
+        got = reader.read(begin, end)
+        if got is None:
+            return None
+        rows, file_parts = got
+        stage("check")
+        parts = []
+        for k, first, count in file_parts:
+            table = tables[k].update(reader, k)
+            if table is None:
+                return None  # a value the engine refuses: the general reader names its line
+            parts.append((first, count, table))
+        stage("score")
+        pending.add(
+            sums,
+            row0,
+            reader.event_id[:rows],
+            reader.nominal_id,
+            reader.day,
+            reader.dataset,
+            reader.offence,
+            parts,
+            low,
+            high,
+            settings.threads,
+        )
+        row0 += rows
+        _let_go(data, begin, end)
+    label = csv_line_label(path)
+    if pending.any:
+
+        def id_chunks() -> Iterator[np.ndarray]:
+            again = _core.PlainCsv(data, len(names), fields, settings.threads)
+            for begin, end in _chunks(data, newline + 1):
+                rows, _ = again.read(begin, end)
+                yield again.event_id[:rows]
+
+        pending.raise_(label, id_chunks)
+    return _result(settings, sums, row0)
+
+
+def _chunks(data: mmap.mmap, begin: int) -> Iterator[tuple[int, int]]:
+    """``data[begin:]`` in ranges of about ``_CHUNK_BYTES``, each of whole lines."""
+    size = len(data)
+    while begin < size:
+        end = min(begin + _CHUNK_BYTES, size)
+        if end < size:
+            newline = data.find(b"\n", end)
+            end = size if newline < 0 else newline + 1
+        yield begin, end
+        begin = end
+
+
+def _let_go(data: mmap.mmap, begin: int, end: int) -> None:
+    """Unmap the pages of a chunk read (they stay in the page cache): the process's
+    resident memory holds a chunk of the file, not all of it."""
+    page = mmap.PAGESIZE
+    start, stop = begin // page * page, end // page * page
+    if stop > start and hasattr(mmap, "MADV_DONTNEED"):
+        data.madvise(mmap.MADV_DONTNEED, start, stop - start)
+
+
+class _PartTable:
+    """The points table of one part of a file read a chunk at a time: a row for each
+    dataset name and a column for each offence text the part has met, in the order
+    it met them (the reader's words)."""
+
+    def __init__(self, weights: Weights) -> None:
+        self._weights = weights
+        self._codes: tuple[list[int], list[int]] = ([], [])
+        self._lookup = (_memo(dataset_lookup(weights)), _memo(offence_lookup(weights)))
+        self._table = np.zeros((0, 0), np.int64)
+
+    def update(self, reader: _core.PlainCsv, part: int) -> np.ndarray | None:
+        """The table with the words met since the last call; ``None`` if one is refused."""
+        grown = False
+        for column in (0, 1):
+            codes = self._codes[column]
+            for word in reader.words(part, column, len(codes)):
+                code = self._lookup[column](word.decode("ascii"))
+                if isinstance(code, str):
+                    return None
+                codes.append(code)
+                grown = True
+        if grown:
+            self._table = self._weights.points[np.ix_(*self._codes)]
+        return self._table
 
 
 # -- Parquet, a row group at a time -------------------------------------------------------
@@ -404,99 +510,155 @@ def _parquet_groups(
         and (pa.types.is_date32(kinds["date"]) or "date" in text)
     ):
         return None
-    n = source.metadata.num_rows
-    columns = _GroupColumns(n, settings.weights)
+    low, high = settings.days
+    columns = _GroupColumns(settings.weights)
+    sums, pending = _core.OneShotSums(), _Pending()
+    whole = [(0, 0, settings.weights.points)]
+    row0 = 0
+    stage("check")
     try:
         source = pq.ParquetFile(path, read_dictionary=text)
-        at = 0
         for group in range(source.num_row_groups):
             table = source.read_row_group(group, use_threads=settings.threads > 1)
             table.select([names.index(c) for c in COLUMNS]).validate(full=True)
-            if not columns.take(table, at):
+            got = columns.take(table)
+            if got is None:
                 return None
-            at += table.num_rows
+            stage("score")
+            n = got[0].size
+            whole[0] = (0, n, settings.weights.points)
+            pending.add(sums, row0, *got, whole, low, high, settings.threads)
+            row0 += n
     except (pa.ArrowException, OSError, ValueError, IndexError):
         return None
-    if at != n:
-        return None
-    stage("score")
-    return _score(
-        settings,
-        parquet_row_label(path),
-        columns.event_id,
-        columns.nominal_id,
-        columns.day,
-        columns.dataset,
-        columns.offence,
-        [(0, n, settings.weights.points)],
-    )
+    label = parquet_row_label(path)
+    if pending.any:
+
+        def id_chunks() -> Iterator[np.ndarray]:
+            for group in range(source.num_row_groups):
+                ids = source.read_row_group(group, columns=["event_id"]).column(0)
+                yield _numpy(ids).astype(np.int64, copy=False)
+
+        pending.raise_(label, id_chunks)
+    return _result(settings, sums, row0)
 
 
 class _GroupColumns:
-    """The batch's arrays, filled a row group at a time; dataset and offence as their
-    rows and columns in the weight table."""
+    """A row group's columns as the arrays ``OneShotSums.add`` takes: dataset and
+    offence as their rows and columns in the weight table, each text value looked up
+    once for the whole file."""
 
-    def __init__(self, n: int, weights: Weights) -> None:
-        self.event_id = np.empty(n, np.int64)
-        self.nominal_id = np.empty(n, np.int64)
-        self.day = np.empty(n, np.int32)
-        self.dataset = np.empty(n, np.int32)
-        self.offence = np.empty(n, np.int32)
-        self._codes = {
-            "dataset": _memo(dataset_lookup(weights)),
-            "offence": _memo(offence_lookup(weights)),
+    def __init__(self, weights: Weights) -> None:
+        datasets, offences = dataset_lookup(weights), offence_lookup(weights)
+        self._text = {
+            "dataset": _Values(lambda values: _codes_of(values, datasets)),
+            "offence": _Values(lambda values: _codes_of(values, offences)),
+            "date": _Values(_parse_days),
         }
 
-    def take(self, table: object, at: int) -> bool:
-        """Copy a row group's columns in from row ``at``; False at any fault."""
+    def take(self, table: object) -> tuple[np.ndarray, ...] | None:
+        """``(event_id, nominal_id, day, dataset, offence)``; ``None`` at any fault."""
         import pyarrow as pa
 
-        for name, out in (("event_id", self.event_id), ("nominal_id", self.nominal_id)):
-            position = at
-            for chunk in table.column(name).chunks:  # type: ignore[attr-defined]
-                if chunk.null_count:
-                    return False
-                ids = chunk.to_numpy()
-                if ids.size and (int(ids.min()) < 0 or int(ids.max()) > _INT64_MAX):
-                    return False
-                out[position : position + ids.size] = ids
-                position += ids.size
-        for name, out in (("dataset", self.dataset), ("offence", self.offence)):
-            chunks = table.column(name).chunks  # type: ignore[attr-defined]
-            if not self._text(chunks, at, out, self._codes[name]):
-                return False
-        position = at
-        for chunk in table.column("date").chunks:  # type: ignore[attr-defined]
-            if chunk.null_count:
-                return False
-            if pa.types.is_dictionary(chunk.type):  # dates as text: each value parsed once
-                try:
-                    values = _day_column(chunk.dictionary, "date", row_label)
-                except EventError:
-                    return False
-                days = values[chunk.indices.to_numpy()]
-            else:
-                days = chunk.cast(pa.int32()).to_numpy()
-                if days.size and (days.min() < _FIRST_DAY or days.max() > _LAST_DAY):
-                    return False
-            self.day[position : position + days.size] = days
-            position += days.size
-        return True
+        out = []
+        for name in ("event_id", "nominal_id"):
+            column = table.column(name)  # type: ignore[attr-defined]
+            if column.null_count:
+                return None
+            ids = _numpy(column)
+            if ids.size and (int(ids.min()) < 0 or int(ids.max()) > _INT64_MAX):
+                return None
+            out.append(ids.astype(np.int64, copy=False))
+        date = table.column("date")  # type: ignore[attr-defined]
+        if date.null_count:
+            return None
+        if pa.types.is_dictionary(date.type):  # dates as text: each value parsed once
+            days = self._text["date"].rows(date)
+        else:
+            days = _numpy(date.cast(pa.int32()))
+            if days.size and (days.min() < _FIRST_DAY or days.max() > _LAST_DAY):
+                return None
+        if days is None:
+            return None
+        out.append(np.ascontiguousarray(days, dtype=np.int32))
+        for name in ("dataset", "offence"):
+            codes = self._text[name].rows(table.column(name))  # type: ignore[attr-defined]
+            if codes is None:
+                return None
+            out.append(codes)
+        return tuple(out)
 
-    @staticmethod
-    def _text(chunks: list, at: int, out: np.ndarray, code: Callable[[str], int | str]) -> bool:
-        """Dictionary chunks' rows as the codes of their values (each value looked up
-        once); False if a value is refused or missing."""
-        for chunk in chunks:
+
+class _Values:
+    """The codes of a text column's distinct values across a file's row groups: each
+    value decoded once (``decode``: texts to int32 codes, or ``None`` to refuse), each
+    group's dictionary matched against the values known so far in one call."""
+
+    def __init__(self, decode: Callable[[list], np.ndarray | None]) -> None:
+        import pyarrow as pa
+
+        self._decode = decode
+        self._known = pa.nulls(0, pa.string())  # pa.array([]) would import pandas
+        self._codes = np.empty(0, np.int32)
+
+    def rows(self, column: object) -> np.ndarray | None:
+        """A dictionary column's rows as codes; ``None`` if a value is missing or refused."""
+        parts = []
+        for chunk in column.chunks:  # type: ignore[attr-defined]
             if chunk.null_count or chunk.dictionary.null_count:
-                return False
-            codes = [code(value) for value in chunk.dictionary.to_pylist()]
-            if any(isinstance(c, str) for c in codes):
-                return False
-            indices = chunk.indices.to_numpy()
-            out[at : at + indices.size] = np.asarray(codes, dtype=np.int32)[indices]
-            at += indices.size
-        return True
+                return None
+            codes = self._of(chunk.dictionary)
+            if codes is None:
+                return None
+            parts.append(codes[_view(chunk.indices)])
+        if len(parts) == 1:
+            return parts[0]
+        return np.concatenate(parts) if parts else np.empty(0, np.int32)
+
+    def _of(self, dictionary: object) -> np.ndarray | None:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        values = dictionary.cast(pa.string())  # type: ignore[attr-defined]
+        at = pc.index_in(values, value_set=self._known)
+        if at.null_count:
+            new = values.filter(at.is_null())
+            codes = self._decode(new.to_pylist())
+            if codes is None:
+                return None
+            self._known = pa.concat_arrays([self._known, new])
+            self._codes = np.concatenate([self._codes, codes])
+            at = pc.index_in(values, value_set=self._known)
+        return self._codes[_view(at)]
+
+
+def _numpy(column: object) -> np.ndarray:
+    """A chunked column of integers without nulls as one numpy array."""
+    chunks = [_view(chunk) for chunk in column.chunks]  # type: ignore[attr-defined]
+    return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
+
+
+def _view(array: object) -> np.ndarray:
+    """An Arrow array of integers without nulls, seen as numpy's: its data buffer, not
+    ``Array.to_numpy``, which imports pandas (a fifth of a second at start)."""
+    dtype = np.dtype(str(array.type))  # type: ignore[attr-defined]
+    data = array.buffers()[1]  # type: ignore[attr-defined]
+    offset = array.offset * dtype.itemsize  # type: ignore[attr-defined]
+    return np.frombuffer(data, dtype, len(array), offset)  # type: ignore[arg-type]
+
+
+def _codes_of(values: list, lookup: Callable[[str], int | str]) -> np.ndarray | None:
+    codes = [lookup(value) for value in values]
+    if any(isinstance(code, str) for code in codes):
+        return None
+    return np.asarray(codes, dtype=np.int32)
+
+
+def _parse_days(values: list) -> np.ndarray | None:
+    try:
+        return _day_column(values, "date", row_label).astype(np.int32)
+    except EventError:
+        return None
 
 
 def _memo(lookup: Callable[[str], int | str]) -> Callable[[str], int | str]:

@@ -269,24 +269,13 @@ class ScoreTable:
 
     def write_csv(self, target: str | os.PathLike[str] | TextIO | None = None) -> None:
         """Write ``nominal_id,score,band`` (stdout when ``target`` is None)."""
-        import pyarrow as pa
-        import pyarrow.csv as pacsv
+        from ._core import format_scores
 
-        table = pa.table(
-            {
-                "nominal_id": self.nominal_id,
-                "score": self.score,
-                "band": pa.DictionaryArray.from_arrays(
-                    pa.array(self.band, pa.int8()), pa.array(BAND_NAMES)
-                ).dictionary_decode(),
-            }
+        data = b"nominal_id,score,band\n" + format_scores(
+            np.ascontiguousarray(self.nominal_id, dtype=np.int64),
+            np.ascontiguousarray(self.score, dtype=np.int64),
+            np.ascontiguousarray(self.band, dtype=np.int8),
         )
-        # The header is written here: pyarrow would quote it.
-        options = pacsv.WriteOptions(quoting_style="none", include_header=False)
-        sink = pa.BufferOutputStream()
-        sink.write(b"nominal_id,score,band\n")
-        pacsv.write_csv(table, sink, options)
-        data = sink.getvalue().to_pybytes()
         if target is None or isinstance(target, io.TextIOBase | TextIO):
             stream = sys.stdout if target is None else target
             stream.write(data.decode("utf-8"))
