@@ -524,10 +524,6 @@ int iom_first_repeat(int64_t n, const int64_t *ids, int64_t *repeat) {
 
 /* ---- sums by nominal ----------------------------------------------------------------- */
 
-/* The nominals are split in two halves by the top bit of their hash, one
- * table each, so that two threads sum without sharing a slot: each reads every
- * row and takes its half's. */
-
 static int table_grow(iom_sum_table *m, int64_t cap) {
     void *raw;
     uint64_t *slots = iom_alloc_lines((size_t)cap * 2 * sizeof *slots, &raw);
@@ -552,26 +548,20 @@ static int table_grow(iom_sum_table *m, int64_t cap) {
 typedef struct {
     const int64_t *nominal_id;
     const int32_t *day;
-    int parts;
-    const iom_points_part *part;
     int32_t low, high;
-    int half;
     iom_sum_table *table;
-    iom_day_counts counts; /* counted by half 0 only */
-    int64_t bad;           /* a row whose index lies outside its table */
-    int rc;
+    iom_day_counts counts;
+    int64_t bad; /* a row whose index lies outside its table */
 } sums_job;
 
-/* Each row's hash is taken once, IOM_TABLE_AHEAD rows ahead (when its slot is
- * prefetched, if the row is this half's), and kept in a ring until the row. */
+/* Each counting row's hash is taken once, IOM_TABLE_AHEAD rows ahead (when its
+ * slot is prefetched), and kept in a ring until the row. */
 #define IOM_RING 32
 
 static int sum_part(sums_job *job, const iom_points_part *part) {
     const int32_t *dataset = part->dataset, *offence = part->offence, *day = job->day;
     const int64_t *points = part->points, stride = part->stride, *nominal_id = job->nominal_id;
     const int32_t low = job->low, high = job->high;
-    const int count = job->half == 0;
-    const uint64_t half = (uint64_t)job->half;
     iom_sum_table *m = job->table;
     uint64_t ring[IOM_RING];
     int64_t end = part->first + part->n;
@@ -582,19 +572,15 @@ static int sum_part(sums_job *job, const iom_points_part *part) {
         if (ahead < end) {
             uint64_t h = iom_mix(nominal_id[ahead]);
             ring[ahead & (IOM_RING - 1)] = h;
-            if (h >> 63 == half) IOM_PREFETCH(&m->slots[2 * (h & (uint64_t)(m->cap - 1))]);
+            IOM_PREFETCH(&m->slots[2 * (h & (uint64_t)(m->cap - 1))]);
         }
         int32_t d = day[i];
         if (d <= low || d > high) {
-            if (count) {
-                job->counts.before += d <= low;
-                job->counts.after += d > high;
-            }
+            job->counts.before += d <= low;
+            job->counts.after += d > high;
             continue;
         }
-        job->counts.taken += count;
-        uint64_t hash = ring[i & (IOM_RING - 1)];
-        if (hash >> 63 != half) continue;
+        job->counts.taken++;
         if ((uint64_t)(uint32_t)dataset[i] >= (uint64_t)part->n_datasets ||
             (uint64_t)(uint32_t)offence[i] >= (uint64_t)stride) {
             job->bad = i;
@@ -604,7 +590,7 @@ static int sum_part(sums_job *job, const iom_points_part *part) {
         const uint64_t mask = (uint64_t)m->cap - 1;
         uint64_t *slots = (uint64_t *)m->slots;
         uint64_t key = (uint64_t)nominal_id[i] + 1;
-        uint64_t h = hash & mask;
+        uint64_t h = ring[i & (IOM_RING - 1)] & mask;
         while (slots[2 * h] != key && slots[2 * h] != 0) h = (h + 1) & mask;
         if (!slots[2 * h]) {
             slots[2 * h] = key;
@@ -618,75 +604,55 @@ static int sum_part(sums_job *job, const iom_points_part *part) {
     return IOM_OK;
 }
 
-static void *sum_half(void *arg) {
-    sums_job *job = arg;
-    /* the table doubles as it fills, from 2**16 slots */
-    if (!job->table->cap) job->rc = table_grow(job->table, (int64_t)1 << 16);
-    for (int k = 0; k < job->parts && job->rc == IOM_OK; k++)
-        job->rc = sum_part(job, &job->part[k]);
-    return NULL;
-}
-
 typedef struct {
     iom_idset *ids;
     int64_t n;
     const int64_t *event_id;
     int64_t repeat;
     int rc;
-    sums_job sums;
-} helper_job;
+} ids_job;
 
-static void *helper_part(void *arg) {
-    helper_job *job = arg;
+static void *mark_ids(void *arg) {
+    ids_job *job = arg;
     job->rc = iom_idset_add(job->ids, job->n, job->event_id, &job->repeat);
-    sum_half(&job->sums);
     return NULL;
 }
 
 int iom_oneshot_add(iom_oneshot *s, int64_t n, const int64_t *event_id, const int64_t *nominal_id,
                     const int32_t *day, int parts, const iom_points_part *part, int32_t low,
                     int32_t high, int threads, int64_t *repeat) {
-    sums_job base = {nominal_id, day, parts, part, low, high, 0, &s->half[0], {0, 0, 0}, -1,
-                     IOM_OK};
-    helper_job other = {&s->ids, n, event_id, -1, IOM_OK, base};
-    other.sums.half = 1;
-    other.sums.table = &s->half[1];
+    ids_job ids = {&s->ids, n, event_id, -1, IOM_OK};
     iom_helper h;
     if (threads > 1 && n >= IOM_SPLIT_ROWS) {
-        iom_helper_start(&h, helper_part, &other);
+        iom_helper_start(&h, mark_ids, &ids);
     } else {
-        iom_helper_here(&h, helper_part, &other);
+        iom_helper_here(&h, mark_ids, &ids);
     }
-    sum_half(&base);
+    sums_job sums = {nominal_id, day, low, high, &s->sums, {0, 0, 0}, -1};
+    int rc = s->sums.cap ? IOM_OK : table_grow(&s->sums, (int64_t)1 << 16);
+    for (int k = 0; k < parts && rc == IOM_OK; k++) rc = sum_part(&sums, &part[k]);
     iom_helper_finish(&h);
-    s->counts.taken += base.counts.taken;
-    s->counts.before += base.counts.before;
-    s->counts.after += base.counts.after;
-    s->count = s->half[0].count + s->half[1].count;
-    *repeat = other.repeat;
-    int rc = base.rc != IOM_OK ? base.rc : other.sums.rc;
-    if (rc == IOM_EINDEX) {
-        int64_t a = base.bad, b = other.sums.bad;
-        *repeat = a < 0 ? b : (b < 0 || a < b ? a : b);
-    }
-    return rc != IOM_OK ? rc : other.rc;
+    s->counts.taken += sums.counts.taken;
+    s->counts.before += sums.counts.before;
+    s->counts.after += sums.counts.after;
+    *repeat = rc == IOM_EINDEX ? sums.bad : ids.repeat;
+    return rc != IOM_OK ? rc : ids.rc;
 }
 
+int64_t iom_oneshot_count(const iom_oneshot *s) { return s->sums.count; }
+
 void iom_oneshot_items(const iom_oneshot *s, int64_t *ids, int64_t *points) {
+    const uint64_t *slots = (const uint64_t *)s->sums.slots;
     int64_t j = 0;
-    for (int k = 0; k < 2; k++) {
-        const uint64_t *slots = (const uint64_t *)s->half[k].slots;
-        for (int64_t i = 0; i < s->half[k].cap; i++) {
-            if (!slots[2 * i]) continue;
-            ids[j] = (int64_t)(slots[2 * i] - 1);
-            points[j++] = (int64_t)slots[2 * i + 1];
-        }
+    for (int64_t i = 0; i < s->sums.cap; i++) {
+        if (!slots[2 * i]) continue;
+        ids[j] = (int64_t)(slots[2 * i] - 1);
+        points[j++] = (int64_t)slots[2 * i + 1];
     }
 }
 
 void iom_oneshot_free(iom_oneshot *s) {
     iom_idset_free(&s->ids);
-    free(s->half[0].raw);
-    free(s->half[1].raw);
+    free(s->sums.raw);
     memset(s, 0, sizeof *s);
 }

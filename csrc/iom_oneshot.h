@@ -111,8 +111,7 @@ void iom_idset_free(iom_idset *s);
  * *repeat. Returns IOM_OK or IOM_ENOMEM. */
 int iom_first_repeat(int64_t n, const int64_t *ids, int64_t *repeat);
 
-/* The points of counting events by nominal (each id >= 0), in two tables:
- * the nominals split in halves by their hash, a thread each. */
+/* The points of counting events by nominal (each id >= 0). */
 typedef struct {
     int64_t *slots; /* key + 1, sum pairs; key 0: empty */
     void *raw;      /* what to free */
@@ -143,15 +142,14 @@ typedef struct {
  * by nominal and the rows by date. Zeroed to start. */
 typedef struct {
     iom_idset ids;
-    iom_sum_table half[2];
+    iom_sum_table sums;
     iom_day_counts counts;
-    int64_t count; /* nominals */
 } iom_oneshot;
 
 /* Add n rows: *repeat is the first row whose event id was seen before (-1 if
  * none: the sums are then not to be used), and the rows dated in (low, high]
- * are summed by nominal. With threads > 1 the helper thread marks the ids and
- * sums one half of the nominals, the calling thread the other half. Returns
+ * are summed by nominal. With threads > 1 the helper thread marks the ids
+ * while the calling thread sums. Returns
  * IOM_OK, IOM_ENOMEM, IOM_EOVERFLOW (a sum past the int64 range) or
  * IOM_EINDEX (a dataset or offence index outside its table; its row in
  * *repeat). */
@@ -159,6 +157,8 @@ int iom_oneshot_add(iom_oneshot *s, int64_t n, const int64_t *event_id, const in
                     const int32_t *day, int parts, const iom_points_part *part, int32_t low,
                     int32_t high, int threads, int64_t *repeat);
 
+/* How many nominals have a sum. */
+int64_t iom_oneshot_count(const iom_oneshot *s);
 /* The nominals and their points, in table order, into ids[count], points[count]. */
 void iom_oneshot_items(const iom_oneshot *s, int64_t *ids, int64_t *points);
 void iom_oneshot_free(iom_oneshot *s);

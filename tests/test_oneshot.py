@@ -447,3 +447,82 @@ def test_a_band_code_outside_the_four_is_refused():
     one = np.array([1], np.int64)
     with pytest.raises(ValueError, match="row 0"):
         _core.format_scores(one, one, np.array([4], np.int8))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    chunk=st.sampled_from((64, 1000, 4096)),
+    repeat=st.sampled_from((None, "early", "late")),
+    damage=st.sampled_from((None, ("date", "2023-02-30"), ("offence", "999/99"))),
+    threads=st.sampled_from((1, 2)),
+)
+def test_a_csv_file_read_a_small_chunk_at_a_time(seed, chunk, repeat, damage, threads):
+    """The plain reader's chunks (made small here): words met in later chunks, a repeat
+    whose first row is chunks back, and a fault after a repeat, which the general
+    reader reports first (it checks every field of every row before the ids)."""
+    weights = small_weights()
+    rng = np.random.default_rng(seed)
+    n = 400
+    events = big_columns(rng, n, weights, AS_OF)
+    if repeat == "early":
+        events["event_id"][5] = events["event_id"][2]
+    elif repeat == "late":
+        events["event_id"][n - 1] = events["event_id"][0]
+    with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
+        path = write(Path(folder), events, "csv")
+        if damage is not None:
+            lines = path.read_text().split("\n")
+            fields = lines[300].split(",")
+            fields[["event_id", "nominal_id", "dataset", "offence", "date"].index(damage[0])] = (
+                damage[1]
+            )
+            lines[300] = ",".join(fields)
+            path.write_text("\n".join(lines))
+        expected = file_way(path, weights, AS_OF)
+        patch.setattr(oneshot, "_CHUNK_BYTES", chunk)
+        got = oneshot_way(lambda: score_file(path, weights, AS_OF, threads=threads))
+    assert got == expected
+    if repeat is not None and damage is None:
+        assert "repeats" in got
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    group=st.sampled_from((50, 128, 1000)),
+    repeat=st.sampled_from((None, "early", "late")),
+    text_dates=st.booleans(),
+    bad_date=st.booleans(),
+)
+def test_a_parquet_file_read_a_row_group_at_a_time(seed, group, repeat, text_dates, bad_date):
+    """Row groups with dictionaries of their own (values met in later groups), dates as
+    a date column or as text, a repeat whose first row is groups back, and a bad date
+    after a repeat (which the general reader reports first)."""
+    weights = small_weights()
+    rng = np.random.default_rng(seed)
+    n = 400
+    events = big_columns(rng, n, weights, AS_OF)
+    if repeat == "early":
+        events["event_id"][5] = events["event_id"][2]
+    elif repeat == "late":
+        events["event_id"][n - 1] = events["event_id"][0]
+    dates = np.asarray(events["date"], dtype="datetime64[D]")
+    date = pa.array(dates.astype(str)) if text_dates else pa.array(dates)
+    if text_dates and bad_date:
+        date = pa.array([*dates[:300].astype(str), "2023-02-30", *dates[301:].astype(str)])
+    table = pa.table(
+        {
+            "event_id": events["event_id"],
+            "nominal_id": events["nominal_id"],
+            "dataset": pa.array([str(d) for d in events["dataset"]]),
+            "offence": pa.array([str(o) for o in events["offence"]]),
+            "date": date,
+        }
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "events.parquet"
+        pq.write_table(table, path, row_group_size=group)
+        expected = file_way(path, weights, AS_OF)
+        got = oneshot_way(lambda: score_file(path, weights, AS_OF))
+    assert got == expected

@@ -31,7 +31,7 @@ from ._cstore cimport (
     iom_store_memory, iom_store_set_use_pages, iom_store_stats,
     IOM_EINDEX, iom_csv_count, iom_csv_parse, iom_csv_part, iom_csv_part_free, iom_csv_layout,
     iom_csv_rows, iom_first_repeat, iom_oneshot, iom_oneshot_add, iom_oneshot_free,
-    iom_oneshot_items, iom_points_part, iom_words, IOM_FORMAT_ROW_BYTES, iom_format_scores,
+    iom_oneshot_count, iom_oneshot_items, iom_points_part, iom_words, IOM_FORMAT_ROW_BYTES, iom_format_scores,
 )
 
 cnp.import_array()
@@ -1401,10 +1401,11 @@ cdef class OneShotSums:
 
     def items(self):
         """The nominals summed so far and their points (int64 arrays, in no order)."""
-        ids = np.empty(self.state.count, np.int64)
-        points = np.empty(self.state.count, np.int64)
+        cdef int64_t n = iom_oneshot_count(&self.state)
+        ids = np.empty(n, np.int64)
+        points = np.empty(n, np.int64)
         cdef int64_t[::1] i = ids, p = points
-        if self.state.count:
+        if n:
             iom_oneshot_items(&self.state, &i[0], &p[0])
         return ids, points
 

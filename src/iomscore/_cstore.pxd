@@ -149,7 +149,6 @@ cdef extern from "iom_oneshot.h" nogil:
 
     ctypedef struct iom_oneshot:
         iom_day_counts counts
-        int64_t count
 
     ctypedef struct iom_points_part:
         int64_t first
@@ -169,6 +168,7 @@ cdef extern from "iom_oneshot.h" nogil:
                         const int64_t *nominal_id, const int32_t *day, int parts,
                         const iom_points_part *part, int32_t low, int32_t high, int threads,
                         int64_t *repeat)
+    int64_t iom_oneshot_count(const iom_oneshot *s)
     void iom_oneshot_items(const iom_oneshot *s, int64_t *ids, int64_t *points)
     void iom_oneshot_free(iom_oneshot *s)
 
