@@ -396,10 +396,27 @@ static int dir_grow(iom_idset *s) {
     return IOM_OK;
 }
 
+/* Pages whose numbers lie in a window of this many are found by their number,
+ * without the directory's hash: the window (32 KiB of pointers) covers 2**30
+ * ids around the first id met. */
+#define IOM_NEAR_PAGES ((int64_t)4096)
+
+static uint64_t **near_slot(const iom_idset *s, int64_t key) {
+    uint64_t at = (uint64_t)(key - s->near_base);
+    return s->near && at < (uint64_t)IOM_NEAR_PAGES ? &s->near[at] : NULL;
+}
+
 /* The page holding id (made if new), or NULL if memory ran out. */
 static uint64_t *page_of(iom_idset *s, int64_t id) {
     int64_t key = (id >> IOM_PAGE_SHIFT) + 1;
-    if (key == s->last_key) return s->last_page;
+    uint64_t **near = near_slot(s, key);
+    if (near && *near) return *near;
+    if (!s->near) {
+        s->near = calloc((size_t)IOM_NEAR_PAGES, sizeof *s->near);
+        if (!s->near) return NULL;
+        s->near_base = key > IOM_NEAR_PAGES / 2 ? key - IOM_NEAR_PAGES / 2 : 0;
+        near = near_slot(s, key);
+    }
     if (2 * (s->pages + 1) > s->dir_cap && dir_grow(s) != IOM_OK) return NULL;
     uint64_t mask = (uint64_t)s->dir_cap - 1, h = iom_mix(key) & mask;
     while (s->dir_key[h] && s->dir_key[h] != key) h = (h + 1) & mask;
@@ -410,9 +427,8 @@ static uint64_t *page_of(iom_idset *s, int64_t id) {
         s->dir_page[h] = page;
         s->pages++;
     }
-    s->last_key = key;
-    s->last_page = s->dir_page[h];
-    return s->last_page;
+    if (near) *near = s->dir_page[h];
+    return s->dir_page[h];
 }
 
 static int hash_grow(iom_idset *s, int64_t cap) {
@@ -460,10 +476,11 @@ static int to_hash(iom_idset *s, int64_t more) {
     }
     free(s->dir_key);
     free(s->dir_page);
+    free(s->near);
     s->dir_key = NULL;
     s->dir_page = NULL;
+    s->near = NULL;
     s->dir_cap = s->pages = 0;
-    s->last_key = 0;
     s->hashed = 1;
     return IOM_OK;
 }
@@ -480,6 +497,12 @@ int iom_idset_add(iom_idset *s, int64_t n, const int64_t *ids, int64_t *repeat) 
         /* mark ids until a new page would be needed past the budget check */
         int64_t before = s->pages;
         for (; i < n && s->pages == before; i++) {
+            if (i + IOM_TABLE_AHEAD < n) { /* the word of a near page, ahead */
+                int64_t next = ids[i + IOM_TABLE_AHEAD];
+                uint64_t **ahead = near_slot(s, (next >> IOM_PAGE_SHIFT) + 1);
+                if (ahead && *ahead)
+                    IOM_PREFETCH(&(*ahead)[(next & ((1 << IOM_PAGE_SHIFT) - 1)) >> 6]);
+            }
             uint64_t *page = page_of(s, ids[i]);
             if (!page) return IOM_ENOMEM;
             uint64_t at = (uint64_t)ids[i] & ((1u << IOM_PAGE_SHIFT) - 1), bit = 1ull << (at & 63);
@@ -510,6 +533,7 @@ void iom_idset_free(iom_idset *s) {
     for (int64_t i = 0; i < s->dir_cap; i++) free(s->dir_page[i]);
     free(s->dir_key);
     free(s->dir_page);
+    free(s->near);
     free(s->keys_raw);
     memset(s, 0, sizeof *s);
 }

@@ -92,8 +92,8 @@ typedef struct {
     int64_t *dir_key;    /* page number + 1 by directory slot; 0: empty */
     uint64_t **dir_page; /* by directory slot */
     int64_t dir_cap, pages;
-    int64_t last_key;    /* the page last used, and its bits */
-    uint64_t *last_page;
+    uint64_t **near;     /* the pages of a window of page numbers, by number - near_base */
+    int64_t near_base;   /* (a cache of the directory: most ids of a file are near) */
     uint64_t *keys;      /* the hash table: id + 1; 0: empty */
     void *keys_raw;
     int64_t cap;

@@ -526,3 +526,30 @@ def test_a_parquet_file_read_a_row_group_at_a_time(seed, group, repeat, text_dat
         expected = file_way(path, weights, AS_OF)
         got = oneshot_way(lambda: score_file(path, weights, AS_OF))
     assert got == expected
+
+
+@pytest.mark.parametrize("where", [None, "middle", "last", "across"])
+def test_the_id_set_moves_sparse_ids_to_a_hash_table(where):
+    """Ids a page or more apart (one page of bits each) pass the pages' budget of
+    64 MiB after about 2,000 ids: the set moves them to a hash table, finding a repeat
+    before, during and after the move."""
+    rng = np.random.default_rng(7)
+    ids = rng.permutation(np.arange(5_000, dtype=np.int64)) * (1 << 20) + 12345
+    expected = -1
+    if where == "middle":
+        ids[1_000] = ids[10]
+        expected = 1_000
+    elif where in ("last", "across"):
+        ids[-1] = ids[3_000]
+        expected = ids.size - 1
+    assert _core.first_repeat(ids) == expected
+    cut = 2_500 if where == "across" else ids.size
+    sums, found = _core.OneShotSums(), -1
+    for first, part in ((0, ids[:cut]), (cut, ids[cut:])):
+        zeros32 = np.zeros(part.size, np.int32)
+        table = [(0, part.size, np.zeros((1, 1), np.int64))]
+        repeat = sums.add(part, part, zeros32, zeros32, zeros32, table, 0, 1)
+        if repeat >= 0:
+            found = first + repeat
+            break
+    assert found == expected
