@@ -165,7 +165,21 @@ static int64_t word_index(iom_words *w, const char *buf, int64_t s, int64_t n, i
     return v;
 }
 
-static void words_free(iom_words *w) {
+int iom_intern(const char *data, const void *offsets, int wide, int64_t n, iom_words *words,
+               int32_t *out) {
+    const int32_t *narrow = offsets;
+    const int64_t *broad = offsets;
+    int64_t end = wide ? broad[n] : narrow[n];
+    for (int64_t i = 0; i < n; i++) {
+        int64_t s = wide ? broad[i] : narrow[i], t = wide ? broad[i + 1] : narrow[i + 1];
+        int64_t v = word_index(words, data, s, t - s, end);
+        if (v < 0) return v == -2 ? IOM_ENOMEM : IOM_ETOOMANY;
+        out[i] = (int32_t)v;
+    }
+    return IOM_OK;
+}
+
+void iom_words_free(iom_words *w) {
     free(w->slot);
     free(w->start);
     free(w->len);
@@ -175,8 +189,8 @@ static void words_free(iom_words *w) {
 }
 
 void iom_csv_part_free(iom_csv_part *part) {
-    words_free(&part->words[0]);
-    words_free(&part->words[1]);
+    iom_words_free(&part->words[0]);
+    iom_words_free(&part->words[1]);
 }
 
 /* ---- values -------------------------------------------------------------------------- */

@@ -86,6 +86,14 @@ int iom_csv_parse(const char *buf, const iom_csv_layout *layout, int parts, iom_
 
 void iom_csv_part_free(iom_csv_part *part);
 
+/* The words of a text column held as Arrow does (the bytes of row i are
+ * data[offsets[i], offsets[i + 1]), offsets of 4 bytes, or 8 if wide): each
+ * row's index into the distinct words, in the order met, into out[n]. Returns
+ * IOM_OK, IOM_ENOMEM, or IOM_ETOOMANY past IOM_CSV_MAX_WORDS distinct words. */
+int iom_intern(const char *data, const void *offsets, int wide, int64_t n, iom_words *words,
+               int32_t *out);
+void iom_words_free(iom_words *words);
+
 /* The ids seen (each >= 0): pages of a bitmap while the ids are dense, a hash
  * table once they are not (see iom_oneshot.c). Zeroed to start. */
 typedef struct {

@@ -18,6 +18,7 @@ __all__ = [
     "first_repeat",
     "format_scores",
     "group_positions",
+    "intern_text",
     "offer_latest",
     "settle_groups",
 ]
@@ -257,3 +258,6 @@ class OneShotSums:
 
 def first_repeat(ids: _Int64s) -> int: ...
 def format_scores(nominal_id: _Int64s, score: _Int64s, band: npt.NDArray[np.int8]) -> bytes: ...
+def intern_text(
+    data: bytes | bytearray | memoryview, offsets: npt.NDArray[np.int32] | npt.NDArray[np.int64]
+) -> tuple[_Int32s, list[bytes]] | None: ...

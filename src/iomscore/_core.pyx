@@ -31,7 +31,8 @@ from ._cstore cimport (
     iom_store_memory, iom_store_set_use_pages, iom_store_stats,
     IOM_EINDEX, iom_csv_count, iom_csv_parse, iom_csv_part, iom_csv_part_free, iom_csv_layout,
     iom_csv_rows, iom_first_repeat, iom_oneshot, iom_oneshot_add, iom_oneshot_free,
-    iom_oneshot_count, iom_oneshot_items, iom_points_part, iom_words, IOM_FORMAT_ROW_BYTES, iom_format_scores,
+    iom_oneshot_count, iom_oneshot_items, iom_points_part, iom_words, iom_intern, iom_words_free,
+    IOM_ETOOMANY, IOM_FORMAT_ROW_BYTES, iom_format_scores,
 )
 
 cnp.import_array()
@@ -40,7 +41,8 @@ _DAYS = np.dtype("datetime64[D]")  # made once: a view by a dtype string parses 
 
 __all__ = [
     "EventStore", "OneShotSums", "PlainCsv", "by_day", "compose_kinds", "csr_matvec",
-    "first_repeat", "format_scores", "group_positions", "offer_latest", "settle_groups",
+    "first_repeat", "format_scores", "group_positions", "intern_text", "offer_latest",
+    "settle_groups",
 ]
 
 
@@ -1439,3 +1441,43 @@ def format_scores(const int64_t[::1] nominal_id not None, const int64_t[::1] sco
     if written < 0:
         raise ValueError(f"format_scores: row {-1 - written}: a band code outside 0 to 3")
     return out[:written].tobytes()
+
+
+def intern_text(const unsigned char[::1] data not None, offsets not None):
+    """The distinct words of a text column held as Arrow does (row ``i`` is
+    ``data[offsets[i]:offsets[i + 1]]``; ``offsets`` int32 or int64), and each row's
+    index into them (int32), the words in the order met, as bytes; ``None`` past
+    65,536 distinct words. One pass in C: a word of up to 16 bytes is hashed and
+    compared as two machine words."""
+    cdef iom_words words
+    cdef int rc, wide
+    cdef const int32_t[::1] narrow
+    cdef const int64_t[::1] broad
+    cdef const void *at
+    memset(&words, 0, sizeof(words))
+    offsets = np.ascontiguousarray(offsets)
+    if offsets.dtype == np.int64:
+        wide = 1
+        broad = offsets
+        at = &broad[0] if broad.shape[0] else NULL
+    else:
+        wide = 0
+        narrow = offsets.astype(np.int32, copy=False)
+        at = &narrow[0] if narrow.shape[0] else NULL
+    cdef int64_t n = offsets.shape[0] - 1, i
+    if n < 0 or (n and (offsets[0] < 0 or offsets[n] > data.shape[0] or offsets[0] > offsets[n])):
+        raise ValueError("intern_text: offsets outside the data")
+    index = np.empty(max(n, 0), np.int32)
+    cdef int32_t[::1] out = index
+    cdef const char *buf = <const char *>&data[0] if data.shape[0] else <const char *>""
+    try:
+        with nogil:
+            rc = iom_intern(buf, at, wide, n, &words, &out[0] if n else NULL)
+        if rc == IOM_ENOMEM:
+            raise MemoryError("iomscore: out of memory reading a text column")
+        if rc == IOM_ETOOMANY:
+            return None
+        return index, [bytes(data[words.start[i]:words.start[i] + words.len[i]])
+                       for i in range(words.count)]
+    finally:
+        iom_words_free(&words)

@@ -163,6 +163,9 @@ cdef extern from "iom_oneshot.h" nogil:
     int iom_csv_parse(const char *buf, const iom_csv_layout *layout, int parts,
                       iom_csv_part *part, const iom_csv_rows *rows)
     void iom_csv_part_free(iom_csv_part *part)
+    int iom_intern(const char *data, const void *offsets, int wide, int64_t n,
+                   iom_words *words, int32_t *out)
+    void iom_words_free(iom_words *words)
     int iom_first_repeat(int64_t n, const int64_t *ids, int64_t *repeat)
     int iom_oneshot_add(iom_oneshot *s, int64_t n, const int64_t *event_id,
                         const int64_t *nominal_id, const int32_t *day, int parts,

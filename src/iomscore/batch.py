@@ -234,18 +234,40 @@ def _encode_text(
             if arrow.type == pa.null() and len(arrow) == 0:
                 return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int32)
             raise _fail(label, None, field, f"values of type {arrow.type} are not text")
-        arrow = arrow.dictionary_encode()
-    dictionary = arrow.dictionary.to_pylist()
+        interned = _intern(arrow)
+        if interned is None:  # more distinct values than the C table takes
+            arrow = arrow.dictionary_encode()
+        else:
+            rows, dictionary = interned
+    if pa.types.is_dictionary(arrow.type):
+        dictionary = arrow.dictionary.to_pylist()
+        rows = arrow.indices.to_numpy(zero_copy_only=False)
     codes = np.empty(len(dictionary), dtype=np.int64)
     for i, value in enumerate(dictionary):
         mapped = lookup(value) if isinstance(value, str) else f"{value!r} is not text"
         if isinstance(mapped, str):
-            used = np.asarray(pc.equal(arrow.indices, i).fill_null(False))
-            if used.any():
-                raise _fail(label, int(np.flatnonzero(used)[0]), field, mapped)
+            used = np.flatnonzero(rows == i)
+            if used.size:
+                raise _fail(label, int(used[0]), field, mapped)
             mapped = 0  # an unused dictionary entry (a subset of a larger table)
         codes[i] = mapped
-    return codes, arrow.indices.to_numpy(zero_copy_only=False)
+    return codes, rows
+
+
+def _intern(arrow: pa.Array) -> tuple[np.ndarray, list[str]] | None:
+    """A text column's distinct values, in the order met, and each row's index into
+    them (``_core.intern_text``: one pass in C over Arrow's buffers, several times
+    faster than ``dictionary_encode`` for short words); ``None`` past 65,536 values."""
+    width = 8 if pa.types.is_large_string(arrow.type) else 4
+    _, offsets, data = arrow.buffers()  # no nulls: the caller refused them
+    dtype = np.dtype(f"int{8 * width}")
+    starts = np.frombuffer(offsets, dtype, len(arrow) + 1, arrow.offset * width)
+    text = np.frombuffer(b"" if data is None else data, np.uint8)
+    interned = _core.intern_text(text, starts)
+    if interned is None:
+        return None
+    rows, words = interned
+    return rows, [word.decode("utf-8") for word in words]
 
 
 def _day_column(values: object, field: str, label: RowLabel) -> np.ndarray:

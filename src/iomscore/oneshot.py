@@ -500,8 +500,8 @@ def _parquet_groups(
     except (pa.ArrowException, OSError, ValueError, IndexError):
         return None
     names = schema.names
-    if any(names.count(column) != 1 for column in COLUMNS):
-        return None
+    if len(set(names)) != len(names) or any(column not in names for column in COLUMNS):
+        return None  # a name twice (pyarrow reads no such file whole) or a column missing
     kinds = {name: schema.field(name).type for name in COLUMNS}
     text = [name for name in ("dataset", "offence", "date") if pa.types.is_string(kinds[name])]
     if not (
