@@ -172,6 +172,8 @@ int iom_intern(const char *data, const void *offsets, int wide, int64_t n, iom_w
     int64_t end = wide ? broad[n] : narrow[n];
     for (int64_t i = 0; i < n; i++) {
         int64_t s = wide ? broad[i] : narrow[i], t = wide ? broad[i + 1] : narrow[i + 1];
+        if (t < s || t > end) return IOM_EINDEX;
+        if (t - s > IOM_CSV_MAX_LINE) return IOM_ETOOMANY; /* for dictionary_encode */
         int64_t v = word_index(words, data, s, t - s, end);
         if (v < 0) return v == -2 ? IOM_ENOMEM : IOM_ETOOMANY;
         out[i] = (int32_t)v;
@@ -345,7 +347,7 @@ static void *parse_part(void *arg) {
             part->rc = IOM_ENOMEM;
             return NULL;
         }
-        if (!ok) {
+        if (!ok || p - record > IOM_CSV_MAX_LINE) {
             part->fault = record - buf;
             return NULL;
         }
@@ -381,10 +383,10 @@ static int64_t table_slots(int64_t n) {
 /* Ids are marked in pages of a bitmap, each page 2**18 ids (32 KiB), made as
  * ids reach them: ids of a sequence (as most exports have) take a bit each and
  * a few pages. When the pages would take more than a hash table of the ids
- * (16 bytes an id, and 64 MiB at least), the ids move to the hash table. */
+ * (16 bytes an id, and 1 MiB at least), the ids move to the hash table. */
 #define IOM_PAGE_SHIFT 18
 #define IOM_PAGE_WORDS ((int64_t)1 << (IOM_PAGE_SHIFT - 6))
-#define IOM_PAGES_MIN_BYTES ((int64_t)64 << 20)
+#define IOM_PAGES_MIN_BYTES ((int64_t)1 << 20)
 
 static int dir_grow(iom_idset *s) {
     int64_t cap = s->dir_cap ? s->dir_cap * 2 : 64;

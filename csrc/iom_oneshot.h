@@ -32,6 +32,9 @@
  * them). */
 #define IOM_CSV_MAX_FIELDS 256
 #define IOM_CSV_MAX_WORDS 65536
+/* Most bytes a record may take: pyarrow's reader (the general one) refuses a
+ * record longer than its block of 1 MiB, so the plain reader does too. */
+#define IOM_CSV_MAX_LINE ((int64_t)1 << 20)
 
 /* The distinct values of a text column in one part: each the bytes
  * buf[start, start + len). */
@@ -89,7 +92,9 @@ void iom_csv_part_free(iom_csv_part *part);
 /* The words of a text column held as Arrow does (the bytes of row i are
  * data[offsets[i], offsets[i + 1]), offsets of 4 bytes, or 8 if wide): each
  * row's index into the distinct words, in the order met, into out[n]. Returns
- * IOM_OK, IOM_ENOMEM, or IOM_ETOOMANY past IOM_CSV_MAX_WORDS distinct words. */
+ * IOM_OK, IOM_ENOMEM, IOM_ETOOMANY past IOM_CSV_MAX_WORDS distinct words or
+ * for a word over IOM_CSV_MAX_LINE bytes, or IOM_EINDEX for offsets that go
+ * back or past the data. */
 int iom_intern(const char *data, const void *offsets, int wide, int64_t n, iom_words *words,
                int32_t *out);
 void iom_words_free(iom_words *words);

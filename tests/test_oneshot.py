@@ -175,11 +175,16 @@ def test_duplicates_at_both_ends_of_a_large_batch(seed, where, form, threads):
     assert got == expected
 
 
+@pytest.mark.parametrize("chunk", [None, 2 << 20])
 @pytest.mark.parametrize("threads", [1, 2])
-def test_a_large_batch_scores_as_the_engine(threads, tmp_path, monkeypatch):
+def test_a_large_batch_scores_as_the_engine(threads, chunk, tmp_path, monkeypatch):
+    """150,000 rows (a CSV file of 6 MB): in one chunk, or in chunks of 2 MiB, each
+    split between two parts whose words are kept from chunk to chunk."""
     weights = small_weights()
     events = big_columns(np.random.default_rng(5), 150_000, weights, AS_OF)
     expected = engine_way(events, weights, AS_OF)
+    if chunk is not None:
+        monkeypatch.setattr(oneshot, "_CHUNK_BYTES", chunk)
     reads = ReadCount(monkeypatch)
     assert oneshot_way(lambda: score_events(events, weights, AS_OF, threads=threads)) == expected
     for form in ("csv", "parquet"):
@@ -286,8 +291,9 @@ def test_the_plain_reader_takes_a_plain_file(tmp_path, monkeypatch):
     expected = engine_way(events, weights, AS_OF)
     assert oneshot_way(lambda: score_file(path, weights, AS_OF)) == expected
     assert reads.calls == 0
-    text = path.read_text().replace("\n", "\r\n", 5).replace(",2", ', "2', 0)
-    lines = text.split("\n")
+    lines = path.read_text().replace("\n", "\r\n", 5).split("\n")
+    first = lines[3].split(",")
+    lines[3] = ",".join([f'"{first[0]}"', *first[1:3], f'"{first[3]}"', first[4]])  # quoted
     lines[7] = lines[7].replace(",", ",+", 1)  # "+123": the rule takes it, the plain reader not
     path.write_text("\n".join(lines))
     assert oneshot_way(lambda: score_file(path, weights, AS_OF)) == expected
@@ -481,8 +487,10 @@ def test_a_csv_file_read_a_small_chunk_at_a_time(seed, chunk, repeat, damage, th
             path.write_text("\n".join(lines))
         expected = file_way(path, weights, AS_OF)
         patch.setattr(oneshot, "_CHUNK_BYTES", chunk)
+        reads = ReadCount(patch)
         got = oneshot_way(lambda: score_file(path, weights, AS_OF, threads=threads))
     assert got == expected
+    assert reads.calls == (damage is not None)  # the plain reader took every plain file
     if repeat is not None and damage is None:
         assert "repeats" in got
 
@@ -520,18 +528,20 @@ def test_a_parquet_file_read_a_row_group_at_a_time(seed, group, repeat, text_dat
             "date": date,
         }
     )
-    with tempfile.TemporaryDirectory() as folder:
+    with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
         path = Path(folder) / "events.parquet"
         pq.write_table(table, path, row_group_size=group)
         expected = file_way(path, weights, AS_OF)
+        reads = ReadCount(patch)
         got = oneshot_way(lambda: score_file(path, weights, AS_OF))
     assert got == expected
+    assert reads.calls == (text_dates and bad_date)  # the row groups took every good file
 
 
 @pytest.mark.parametrize("where", [None, "middle", "last", "across"])
 def test_the_id_set_moves_sparse_ids_to_a_hash_table(where):
-    """Ids a page or more apart (one page of bits each) pass the pages' budget of
-    64 MiB after about 2,000 ids: the set moves them to a hash table, finding a repeat
+    """Ids a page or more apart (one page of bits each) soon pass the pages' budget
+    (1 MiB, or 16 bytes an id): the set moves them to a hash table, finding a repeat
     before, during and after the move."""
     rng = np.random.default_rng(7)
     ids = rng.permutation(np.arange(5_000, dtype=np.int64)) * (1 << 20) + 12345
@@ -553,3 +563,22 @@ def test_the_id_set_moves_sparse_ids_to_a_hash_table(where):
             found = first + repeat
             break
     assert found == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # a lone CR in the header ends its line for the general reader
+        "x\r,event_id,nominal_id,dataset,offence,date\n1,1,arrest,028/01,2024-01-01\n",
+        # a record over 1 MiB, which pyarrow's reader (the general one) refuses
+        "event_id,nominal_id,dataset,offence,date,note\n"
+        "1,1,arrest,028/01,2024-01-01,x\n2,1,arrest,028/01,2024-01-02," + "y" * (1 << 20) + "\n",
+    ],
+    ids=["lone CR in the header", "a record over 1 MiB"],
+)
+def test_what_the_general_reader_refuses_the_plain_reader_declines(text, tmp_path):
+    weights = small_weights()
+    path = tmp_path / "events.csv"
+    path.write_text(text)
+    expected = file_way(path, weights, AS_OF)
+    assert oneshot_way(lambda: score_file(path, weights, AS_OF)) == expected

@@ -1232,6 +1232,8 @@ cdef class PlainCsv:
         if n_fields < 1 or n_fields > 256 or len(fields) != 5:
             raise ValueError("PlainCsv: a bad layout")
         self.layout.n_fields = n_fields
+        if len(set(fields)) != 5:
+            raise ValueError("PlainCsv: the five columns need five fields")
         for k in range(5):
             if not 0 <= fields[k] < n_fields:
                 raise ValueError("PlainCsv: a field outside the record")
@@ -1447,7 +1449,7 @@ def intern_text(const unsigned char[::1] data not None, offsets not None):
     """The distinct words of a text column held as Arrow does (row ``i`` is
     ``data[offsets[i]:offsets[i + 1]]``; ``offsets`` int32 or int64), and each row's
     index into them (int32), the words in the order met, as bytes; ``None`` past
-    65,536 distinct words. One pass in C: a word of up to 16 bytes is hashed and
+    65,536 distinct words or for a word over 1 MiB. One pass in C: a word of up to 16 bytes is hashed and
     compared as two machine words."""
     cdef iom_words words
     cdef int rc, wide
@@ -1477,6 +1479,8 @@ def intern_text(const unsigned char[::1] data not None, offsets not None):
             raise MemoryError("iomscore: out of memory reading a text column")
         if rc == IOM_ETOOMANY:
             return None
+        if rc == IOM_EINDEX:
+            raise ValueError("intern_text: offsets that go back or past the data")
         return index, [bytes(data[words.start[i]:words.start[i] + words.len[i]])
                        for i in range(words.count)]
     finally:

@@ -257,7 +257,8 @@ def _encode_text(
 def _intern(arrow: pa.Array) -> tuple[np.ndarray, list[str]] | None:
     """A text column's distinct values, in the order met, and each row's index into
     them (``_core.intern_text``: one pass in C over Arrow's buffers, several times
-    faster than ``dictionary_encode`` for short words); ``None`` past 65,536 values."""
+    faster than ``dictionary_encode`` for short words); ``None`` past 65,536 values
+    or for a value over 1 MiB."""
     width = 8 if pa.types.is_large_string(arrow.type) else 4
     _, offsets, data = arrow.buffers()  # no nulls: the caller refused them
     dtype = np.dtype(f"int{8 * width}")

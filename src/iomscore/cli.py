@@ -28,6 +28,7 @@ import contextlib
 import csv
 import dataclasses
 import datetime
+import hashlib
 import io
 import os
 import re
@@ -380,7 +381,7 @@ def _score_once(args: argparse.Namespace) -> int:
     finally:
         stages.close()
         if digest is not None:
-            digest.wait()
+            digest.stop()
     _err(str(shot))
     _err(_band_summary(result))
     _err(clock.text())
@@ -398,30 +399,41 @@ class _ScoreSettings:
 
 
 class _Digest:
-    """A file's SHA-256, taken on a thread of its own (hashlib lets go of the GIL)."""
+    """A file's SHA-256, taken on a thread of its own (hashlib lets go of the GIL), a
+    MiB at a time so that it can stop early when the command fails."""
 
     def __init__(self, path: str) -> None:
         import threading
 
         self._path = path
         self._value: str | None = None
-        self._error: OSError | None = None
+        self._error: BaseException | None = None
+        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="iomscore-sha256", daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         try:
-            self._value = file_sha256(self._path)
-        except OSError as exc:  # the reader reports the file's own fault
+            digest = hashlib.sha256()
+            with open(self._path, "rb") as handle:
+                while not self._stop.is_set() and (piece := handle.read(1 << 20)):
+                    digest.update(piece)
+            self._value = digest.hexdigest()
+        except BaseException as exc:  # raised in the command's thread, by hexdigest
             self._error = exc
 
-    def wait(self) -> None:
+    def stop(self) -> None:
+        """Stop hashing (the command failed) and wait for the thread."""
+        self._stop.set()
         self._thread.join()
 
     def hexdigest(self) -> str:
-        self.wait()
-        if self._value is None:
+        self._thread.join()
+        if isinstance(self._error, OSError):
             raise FileAccessError.from_os_error(self._error, Path(self._path), "events file")
+        if self._error is not None:
+            raise self._error
+        assert self._value is not None
         return self._value
 
 

@@ -10,8 +10,10 @@ while a second thread looks for a repeated event id. The result is the engine's
 it against the engine and the reference).
 
 A CSV file is read straight from its bytes by a reader of the plain form a police
-export has (ASCII, one record a line, ids of digits, dates ``YYYY-MM-DD``); the
-text of the dataset and offence columns is looked up once per distinct value. A
+export has (ASCII, one record a line, ids of digits, dates ``YYYY-MM-DD``), 32 MB
+at a time into buffers reused from chunk to chunk; the text of the dataset and
+offence columns is looked up once per distinct value. A Parquet file is read a
+row group at a time. So memory stays about the same whatever the file's size. A
 file of any other form, or with a fault, is read the general way
 (:func:`iomscore.eventfile.read_events`), which names the line and field at fault.
 """
@@ -42,7 +44,7 @@ from .batch import (
     repeated_id_error,
     row_label,
 )
-from .calendar import day_number, window_start
+from .calendar import MAX_WINDOW_YEARS, day_number, window_start
 from .engine import Engine, _as_date, _check_thresholds, _check_weights
 from .errors import EngineError, EventError
 from .eventfile import csv_line_label, parquet_row_label, read_events
@@ -128,8 +130,8 @@ def _settings(
     if as_of is None:
         raise EngineError("as_of is required: the date the scores are for (YYYY-MM-DD)")
     day = _as_date(as_of)
-    if type(window_years) is not int or not 1 <= window_years <= 10:
-        raise EngineError("window_years must be an integer from 1 to 10")
+    if type(window_years) is not int or not 1 <= window_years <= MAX_WINDOW_YEARS:
+        raise EngineError(f"window_years must be an integer from 1 to {MAX_WINDOW_YEARS}")
     Engine._check_calendar(day, window_years, 0)
     if threads is None:
         threads = 2 if (os.cpu_count() or 1) >= 2 else 1
@@ -380,8 +382,8 @@ def _read_plain(
     if newline < 0:
         return None
     header = data[skip:newline]
-    if b'"' in header or not header.isascii():
-        return None
+    if b'"' in header or b"\r" in header.rstrip(b"\r") or not header.isascii():
+        return None  # quotes, or a lone CR (which ends a line for the general reader)
     names = [name.strip() for name in header.decode("ascii").split(",")]
     if len(set(names)) != len(names) or any(column not in names for column in COLUMNS):
         return None
