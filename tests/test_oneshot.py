@@ -455,6 +455,17 @@ def test_a_band_code_outside_the_four_is_refused():
         _core.format_scores(one, one, np.array([4], np.int8))
 
 
+def small_with_repeat(seed: int, repeat: str | None, weights: Weights) -> dict:
+    """400 events: an id repeated near the start ("early"), the first row's id repeated
+    by the last ("late"), or none."""
+    events = big_columns(np.random.default_rng(seed), 400, weights, AS_OF)
+    if repeat == "early":
+        events["event_id"][5] = events["event_id"][2]
+    elif repeat == "late":
+        events["event_id"][-1] = events["event_id"][0]
+    return events
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     seed=st.integers(0, 2**32 - 1),
@@ -468,13 +479,7 @@ def test_a_csv_file_read_a_small_chunk_at_a_time(seed, chunk, repeat, damage, th
     whose first row is chunks back, and a fault after a repeat, which the general
     reader reports first (it checks every field of every row before the ids)."""
     weights = small_weights()
-    rng = np.random.default_rng(seed)
-    n = 400
-    events = big_columns(rng, n, weights, AS_OF)
-    if repeat == "early":
-        events["event_id"][5] = events["event_id"][2]
-    elif repeat == "late":
-        events["event_id"][n - 1] = events["event_id"][0]
+    events = small_with_repeat(seed, repeat, weights)
     with tempfile.TemporaryDirectory() as folder, pytest.MonkeyPatch.context() as patch:
         path = write(Path(folder), events, "csv")
         if damage is not None:
@@ -508,13 +513,7 @@ def test_a_parquet_file_read_a_row_group_at_a_time(seed, group, repeat, text_dat
     a date column or as text, a repeat whose first row is groups back, and a bad date
     after a repeat (which the general reader reports first)."""
     weights = small_weights()
-    rng = np.random.default_rng(seed)
-    n = 400
-    events = big_columns(rng, n, weights, AS_OF)
-    if repeat == "early":
-        events["event_id"][5] = events["event_id"][2]
-    elif repeat == "late":
-        events["event_id"][n - 1] = events["event_id"][0]
+    events = small_with_repeat(seed, repeat, weights)
     dates = np.asarray(events["date"], dtype="datetime64[D]")
     date = pa.array(dates.astype(str)) if text_dates else pa.array(dates)
     if text_dates and bad_date:
