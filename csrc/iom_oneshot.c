@@ -17,6 +17,19 @@
 /* Rows ahead at which a hash table's slot is prefetched. */
 #define IOM_TABLE_AHEAD 16
 
+/* fn(mine) on the calling thread and fn(other) on the helper if split, else both
+ * on the calling thread (an empty part's job does nothing). */
+static void run_pair(void *(*fn)(void *), void *mine, void *other, int split) {
+    iom_helper h;
+    if (split) {
+        iom_helper_start(&h, fn, other);
+    } else {
+        iom_helper_here(&h, fn, other);
+    }
+    fn(mine);
+    iom_helper_finish(&h);
+}
+
 /* ---- counting lines ------------------------------------------------------------------ */
 
 typedef struct {
@@ -57,15 +70,7 @@ int iom_csv_count(const char *buf, int64_t begin, int64_t end, int parts, iom_cs
     out[1].begin = split;
     out[1].end = end;
     count_job jobs[2] = {{buf, &out[0], split == end, 0}, {buf, &out[1], 1, 0}};
-    if (split < end) {
-        iom_helper h;
-        iom_helper_start(&h, count_part, &jobs[1]);
-        count_part(&jobs[0]);
-        iom_helper_finish(&h);
-    } else {
-        count_part(&jobs[0]);
-        jobs[1].ascii = 1;
-    }
+    run_pair(count_part, &jobs[0], &jobs[1], split < end);
     out[1].first_row = out[0].lines;
     for (int k = 0; k < 2; k++) out[k].fault = -1;
     return jobs[0].ascii && jobs[1].ascii;
@@ -359,14 +364,7 @@ static void *parse_part(void *arg) {
 int iom_csv_parse(const char *buf, const iom_csv_layout *layout, int parts, iom_csv_part *part,
                   const iom_csv_rows *rows) {
     parse_job jobs[2] = {{buf, layout, &part[0], rows}, {buf, layout, &part[1], rows}};
-    if (parts > 1 && part[1].end > part[1].begin) {
-        iom_helper h;
-        iom_helper_start(&h, parse_part, &jobs[1]);
-        parse_part(&jobs[0]);
-        iom_helper_finish(&h);
-    } else {
-        parse_part(&jobs[0]);
-    }
+    run_pair(parse_part, &jobs[0], &jobs[1], parts > 1 && part[1].end > part[1].begin);
     return part[0].rc != IOM_OK ? part[0].rc : part[1].rc;
 }
 

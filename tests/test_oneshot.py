@@ -581,3 +581,24 @@ def test_what_the_general_reader_refuses_the_plain_reader_declines(text, tmp_pat
     path.write_text(text)
     expected = file_way(path, weights, AS_OF)
     assert oneshot_way(lambda: score_file(path, weights, AS_OF)) == expected
+
+
+@given(
+    words=st.lists(
+        st.text(max_size=20) | st.sampled_from(("028/01", "arrest", "x" * 17)), max_size=60
+    ),
+    large=st.booleans(),
+)
+def test_text_is_interned_as_a_dict_would(words, large):
+    """``_core.intern_text`` (Arrow's string buffers, any UTF-8, words over 16 bytes)
+    against its plain twin: the distinct words in the order met and each row's index."""
+    seen: dict[str, int] = {}
+    expected = [seen.setdefault(word, len(seen)) for word in words]
+    arrow = pa.array(words, pa.large_string() if large else pa.string())
+    _, offsets, data = arrow.buffers()
+    width = 8 if large else 4
+    starts = np.frombuffer(offsets, np.dtype(f"int{8 * width}"), len(words) + 1)
+    text = np.frombuffer(b"" if data is None else data, np.uint8)
+    rows, values = _core.intern_text(text, starts)
+    assert rows.tolist() == expected
+    assert [value.decode("utf-8") for value in values] == list(seen)

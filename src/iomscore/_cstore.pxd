@@ -115,8 +115,6 @@ cdef extern from "iom_matrix.h" nogil:
 
 
 cdef extern from "iom_oneshot.h" nogil:
-    int IOM_CSV_COLUMNS
-
     ctypedef struct iom_words:
         int64_t count
         int64_t *start

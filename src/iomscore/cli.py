@@ -28,7 +28,6 @@ import contextlib
 import csv
 import dataclasses
 import datetime
-import hashlib
 import io
 import os
 import re
@@ -414,11 +413,7 @@ class _Digest:
 
     def _run(self) -> None:
         try:
-            digest = hashlib.sha256()
-            with open(self._path, "rb") as handle:
-                while not self._stop.is_set() and (piece := handle.read(1 << 20)):
-                    digest.update(piece)
-            self._value = digest.hexdigest()
+            self._value = file_sha256(self._path, self._stop)
         except BaseException as exc:  # raised in the command's thread, by hexdigest
             self._error = exc
 

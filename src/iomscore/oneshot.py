@@ -27,6 +27,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -121,7 +122,7 @@ class _Settings:
 
 def _settings(
     weights: Weights | None,
-    as_of: datetime.date | str,
+    as_of: datetime.date | str | None,
     window_years: int,
     thresholds: Sequence[int],
     threads: int | None,
@@ -299,7 +300,7 @@ class _Pending:
     def any(self) -> bool:
         return self.repeat is not None or self.overflow is not None
 
-    def add(self, sums: _core.OneShotSums, row0: int, *args: object) -> None:
+    def add(self, sums: _core.OneShotSums, row0: int, *args: Any) -> None:
         """Add a batch of rows (``OneShotSums.add``'s arguments) from row ``row0``,
         unless a fault is pending."""
         if self.any:
@@ -310,7 +311,7 @@ class _Pending:
             self.overflow = exc
             return
         if repeat >= 0:
-            self.repeat = (row0 + repeat, int(args[0][repeat]))  # type: ignore[index]
+            self.repeat = (row0 + repeat, int(args[0][repeat]))
 
     def raise_(self, label: RowLabel, id_chunks: Callable[[], Iterator[np.ndarray]]) -> None:
         """Raise the pending fault: a repeat names its first row too, found by reading
@@ -429,8 +430,9 @@ def _read_plain(
         def id_chunks() -> Iterator[np.ndarray]:
             again = _core.PlainCsv(data, len(names), fields, settings.threads)
             for begin, end in _chunks(data, newline + 1):
-                rows, _ = again.read(begin, end)
-                yield again.event_id[:rows]
+                read = again.read(begin, end)
+                assert read is not None  # the same bytes were read once already
+                yield again.event_id[: read[0]]
 
         pending.raise_(label, id_chunks)
     return _result(settings, sums, row0)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,11 +22,15 @@ __all__ = ["METADATA_KEY", "file_sha256", "read_parquet_metadata", "sidecar_path
 METADATA_KEY = "iomscore"
 
 
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    """The SHA-256 of a file's bytes, as 64 hex digits (read in 1 MiB pieces)."""
+def file_sha256(path: str | os.PathLike[str], stop: threading.Event | None = None) -> str | None:
+    """The SHA-256 of a file's bytes, as 64 hex digits (read in 1 MiB pieces); ``None``
+    if ``stop`` is set before the end (a hash taken on a thread of its own, for a
+    command that failed meanwhile)."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         while piece := handle.read(1 << 20):
+            if stop is not None and stop.is_set():
+                return None
             digest.update(piece)
     return digest.hexdigest()
 
