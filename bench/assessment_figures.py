@@ -198,7 +198,11 @@ def check_peer(peer: dict[str, np.ndarray], engine_with: Any, engine_without: An
 class Run:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.case = case = peers.make_case(args.nominals, args.events, extra_days=1, seed=2026)
+        # the convenient case as generated (its figures' runs used it): ids are permuted
+        # below unless --ascending-ids
+        self.case = case = peers.make_case(
+            args.nominals, args.events, extra_days=1, seed=2026, ascending_ids=True, codes="mix"
+        )
         inside = case.events.date > np.datetime64(window_start(case.as_of, 2), "D")
         events = case.events.take(np.flatnonzero(inside))
         ids = np.ascontiguousarray(events.event_id)

@@ -92,15 +92,6 @@ def same_scores(a, b) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-def spread_codes(n: int, weights: Weights, seed: int) -> np.ndarray:
-    """``n`` offence indices over every code of ``weights``, the k-th commonest with a
-    share proportional to 1/k (codes ranked at random): most codes are used."""
-    rng = np.random.default_rng(seed)
-    share = 1.0 / np.arange(1, len(weights.offences) + 1)
-    ranked = rng.permutation(len(weights.offences))
-    return ranked[rng.choice(share.size, size=n, p=share / share.sum())]
-
-
 def write_export(path: Path, columns: dict[str, np.ndarray], text_dates: bool) -> None:
     """Write the events as another tool writes Parquet (DuckDB, plain text columns)."""
     import duckdb
@@ -152,7 +143,11 @@ class Run:
 
     def __init__(self, args: argparse.Namespace, root: Path) -> None:
         self.args, self.root = args, root
-        self.case = case = peers.make_case(args.nominals, args.events, extra_days=1, seed=2026)
+        # the convenient case as generated: the script permutes the ids and spreads the
+        # codes itself, each with its switch
+        self.case = case = peers.make_case(
+            args.nominals, args.events, extra_days=1, seed=2026, ascending_ids=True, codes="mix"
+        )
         weights = case.weights
         # the rows inside the window at as_of (the cohort's first day is on its
         # boundary: an engine would not take them, so the export leaves them out)
@@ -167,7 +162,7 @@ class Run:
             table_index = np.array([weights.offence_index(o) for o in events.offences])
             offence = table_index[events.offence_index]
         else:
-            offence = spread_codes(len(events), weights, seed=7)
+            offence = peers.spread_codes(len(events), len(weights.offences), seed=7)
         day = (events.date - np.datetime64("1970-01-01", "D")).astype(np.int32)
         self.batch = EncodedBatch(
             ids,

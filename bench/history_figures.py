@@ -8,9 +8,10 @@ A national cohort (``peers.make_case``) is loaded into two engines, one keeping
 the archive (``history_years=2``) and one not (``history_years=0``); both then
 advance ``--days`` days, each day ingesting a synthetic day of ``--per-day``
 events (``Case.synthetic_days``), so the archive holds about a year of events
-that left the window. ``make_case`` makes ascending event ids (it has no switch for
-that); here they are permuted across the loaded rows (an export's ids in no particular order) unless
-``--ascending-ids``. The days' events are pre-encoded, in both engines.
+that left the window. The cohort is made with ascending event ids and the synthetic
+mix's 109 codes (``make_case``'s convenient case, which the recorded runs used);
+the ids are permuted across the loaded rows (an export's ids in no particular
+order) unless ``--ascending-ids``. The days' events are pre-encoded, in both engines.
 
 The figures (goals from issue 22):
 
@@ -296,7 +297,11 @@ class Run:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
         self.rng = np.random.default_rng(11)
-        self.case = case = peers.make_case(args.nominals, args.events, extra_days=1, seed=2026)
+        # the convenient case as generated (its figures' runs used it): ids are permuted
+        # below unless --ascending-ids
+        self.case = case = peers.make_case(
+            args.nominals, args.events, extra_days=1, seed=2026, ascending_ids=True, codes="mix"
+        )
         # the rows inside the window at as_of (the cohort's first day is on its
         # boundary: an engine would not take them, so no peer is given them either)
         inside = case.events.date > np.datetime64(window_start(case.as_of, 2), "D")

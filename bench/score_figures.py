@@ -53,6 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "src"), str(ROOT / "bench")]
 
 from bench_timing import head_commit  # noqa: E402
+from peers import spread_codes  # noqa: E402
 
 from iomscore import synth  # noqa: E402
 from iomscore.calendar import window_start  # noqa: E402
@@ -66,15 +67,6 @@ SPAN_DAYS = 1000
 # --------------------------------------------------------------------------------------------
 # The export
 # --------------------------------------------------------------------------------------------
-
-
-def spread_codes(n: int, n_codes: int, seed: int) -> np.ndarray:
-    """``n`` offence indices over ``n_codes`` codes, the k-th commonest with a share
-    proportional to 1/k (codes ranked at random): most codes are used."""
-    rng = np.random.default_rng(seed)
-    share = 1.0 / np.arange(1, n_codes + 1)
-    ranked = rng.permutation(n_codes)
-    return ranked[rng.choice(share.size, size=n, p=share / share.sum())]
 
 
 def write_files(folder: Path, nominals: int, events: int) -> dict[str, Path]:
@@ -235,13 +227,14 @@ def _read_alone_job(events: Path, _weights: Path, _out: Path, fmt: str) -> str:
         )
     return textwrap.dedent(
         f"""
-        import mmap
         from iomscore import _core
-        with open('{events}', 'rb') as handle:
-            data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-        begin = data.find(b'\\n') + 1
-        reader = _core.PlainCsv(data, 5, [0, 1, 2, 3, 4])
-        assert reader.read(begin, len(data)) is not None
+        from iomscore.oneshot import _Lines
+        with open('{events}', 'rb', buffering=0) as handle:
+            lines = _Lines(handle)
+            _, newline, _ = lines.first()
+            reader = _core.PlainCsv(5, [0, 1, 2, 3, 4])
+            for data, begin, end in lines.chunks(newline + 1):
+                assert reader.read(data, begin, end) is not None
         """
     )
 

@@ -143,6 +143,20 @@ static int words_grow(iom_words *w) {
     return IOM_OK;
 }
 
+/* Room for n more bytes of values: 0, -1 past IOM_CSV_MAX_WORD_BYTES, -2 if
+ * memory ran out. */
+static int words_room(iom_words *w, int64_t n) {
+    if (w->used + n <= w->room) return 0;
+    if (w->used + n > IOM_CSV_MAX_WORD_BYTES) return -1;
+    int64_t room = w->room ? w->room : 4096;
+    while (room < w->used + n) room *= 2;
+    char *bytes = realloc(w->bytes, (size_t)room);
+    if (!bytes) return -2;
+    w->bytes = bytes;
+    w->room = room;
+    return 0;
+}
+
 /* The index of buf[s, s + n) among the words (added if new); -1 if there are
  * too many words, -2 if memory ran out. */
 static int64_t word_index(iom_words *w, const char *buf, int64_t s, int64_t n, int64_t end) {
@@ -157,12 +171,16 @@ static int64_t word_index(iom_words *w, const char *buf, int64_t s, int64_t n, i
         if (v < 0) break;
         if (w->len[v] == n && w->head[2 * v] == k.head[0] && w->head[2 * v + 1] == k.head[1] &&
             (n <= IOM_SHORT_WORD ||
-             memcmp(buf + w->start[v], buf + s, (size_t)n) == 0))
+             memcmp(w->bytes + w->start[v], buf + s, (size_t)n) == 0))
             return v;
     }
+    int room = words_room(w, n);
+    if (room < 0) return room;
+    if (n) memcpy(w->bytes + w->used, buf + s, (size_t)n);
     int64_t v = w->count++;
     w->slot[h] = (int32_t)(v + 1);
-    w->start[v] = s;
+    w->start[v] = w->used;
+    w->used += n;
     w->len[v] = (int32_t)n;
     w->head[2 * v] = k.head[0];
     w->head[2 * v + 1] = k.head[1];
@@ -188,6 +206,7 @@ int iom_intern(const char *data, const void *offsets, int wide, int64_t n, iom_w
 
 void iom_words_free(iom_words *w) {
     free(w->slot);
+    free(w->bytes);
     free(w->start);
     free(w->len);
     free(w->head);

@@ -36,13 +36,20 @@
  * record longer than its block of 1 MiB, so the plain reader does too. */
 #define IOM_CSV_MAX_LINE ((int64_t)1 << 20)
 
+/* Most bytes the distinct values of one column may take in all (more are a
+ * fault, as too many words are). */
+#define IOM_CSV_MAX_WORD_BYTES ((int64_t)64 << 20)
+
 /* The distinct values of a text column in one part: each the bytes
- * buf[start, start + len). */
+ * bytes[start, start + len), a copy of the value's first occurrence (so a
+ * file read a buffer at a time can reuse its buffer). */
 typedef struct {
     int64_t count;
     int64_t cap;     /* slots of the hash table, a power of 2 */
     int32_t *slot;   /* value index + 1 by hash slot; 0: empty */
-    int64_t *start;  /* by value */
+    char *bytes;     /* the values, one after another */
+    int64_t used, room; /* bytes of `bytes` used and allocated */
+    int64_t *start;  /* by value, into bytes */
     int32_t *len;    /* by value */
     uint64_t *head;  /* by value: its first 16 bytes, zero-padded (two words) */
     uint64_t *hash;  /* by value */
@@ -92,7 +99,8 @@ void iom_csv_part_free(iom_csv_part *part);
 /* The words of a text column held as Arrow does (the bytes of row i are
  * data[offsets[i], offsets[i + 1]), offsets of 4 bytes, or 8 if wide): each
  * row's index into the distinct words, in the order met, into out[n]. Returns
- * IOM_OK, IOM_ENOMEM, IOM_ETOOMANY past IOM_CSV_MAX_WORDS distinct words or
+ * IOM_OK, IOM_ENOMEM, IOM_ETOOMANY past IOM_CSV_MAX_WORDS distinct words (or
+ * IOM_CSV_MAX_WORD_BYTES of them) or
  * for a word over IOM_CSV_MAX_LINE bytes, or IOM_EINDEX for offsets that go
  * back or past the data. */
 int iom_intern(const char *data, const void *offsets, int wide, int64_t n, iom_words *words,

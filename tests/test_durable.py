@@ -777,3 +777,28 @@ def test_only_a_durable_engine_writes_a_table_out_on_reweight(tmp_path, monkeypa
         assert written == ["doubled"]  # once: the journal and the records share it
     with Engine.open(tmp_path / "eng") as engine:
         assert engine.weights.sha256 == DOUBLED.sha256
+
+
+def test_a_section_is_read_in_place_and_its_arrays_checked(tmp_path):
+    """A snapshot's arrays are views of the file's bytes (no copy of a national
+    snapshot's 400 MB), read-only; a section whose checksum holds but whose arrays do
+    not (cut short, another dtype, two dimensions) is a StateError naming it."""
+    import numpy as np
+
+    from iomscore import durable
+
+    ids, days = np.arange(5, dtype="<i8") * 7, np.arange(5, dtype="<i4")
+    good = durable._arrays_bytes([ids, days], ["<i8", "<i4"])
+    got = durable._arrays_from(memoryview(good), ["<i8", "<i4"], tmp_path, "live")
+    assert [a.tolist() for a in got] == [ids.tolist(), days.tolist()]
+    assert not got[0].flags.writeable
+    assert np.shares_memory(got[0], np.frombuffer(good, np.uint8))
+    square = durable._arrays_bytes([np.zeros((2, 2), "<i8")], ["<i8"])
+    for bad, dtypes in (
+        (good[:-4], ["<i8", "<i4"]),  # cut short
+        (good, ["<i8", "<i8"]),  # another dtype
+        (square, ["<i8"]),  # two dimensions
+        (b"\x00" * 64, ["<i8"]),  # not an array
+    ):
+        with pytest.raises(StateError, match="section 'live' does not hold its arrays"):
+            durable._arrays_from(memoryview(bad), dtypes, tmp_path, "live")

@@ -10,6 +10,7 @@ spelling; the plain reader may only decline a file, never read it otherwise.
 from __future__ import annotations
 
 import datetime
+import os
 import tempfile
 from pathlib import Path
 
@@ -32,7 +33,7 @@ from strategies import (
     window_years_st,
 )
 
-from iomscore import Engine, EventError, Weights, _core, oneshot
+from iomscore import Engine, EventError, FileAccessError, Weights, _core, oneshot
 from iomscore.batch import encode_events
 from iomscore.eventfile import read_events
 from iomscore.oneshot import score_events, score_file
@@ -355,8 +356,8 @@ def test_a_damaged_csv_file_is_refused_as_the_engine_refuses_it(data, damage, th
 
 
 def read_plain(data: bytes, begin: int):
-    reader = _core.PlainCsv(data, 5, [0, 1, 2, 3, 4])
-    return reader, reader.read(begin, len(data))
+    reader = _core.PlainCsv(5, [0, 1, 2, 3, 4])
+    return reader, reader.read(data, begin, len(data))
 
 
 def test_the_plain_reader_declines_what_is_not_plain():
@@ -385,10 +386,12 @@ def test_the_plain_reader_keeps_its_words_from_chunk_to_chunk():
     header = b"event_id,nominal_id,dataset,offence,date\n"
     first = b"1,7,arrest,028/01,2024-01-02\n"
     second = b"2,7,dip,028/01,2024-01-03\n3,8,arrest,105/01,2024-01-03\n"
-    data = header + first + second
-    reader = _core.PlainCsv(data, 5, [0, 1, 2, 3, 4], threads=1)
-    assert reader.read(len(header), len(header) + len(first)) == (1, [(0, 0, 1)])
-    assert reader.read(len(header) + len(first), len(data)) == (2, [(0, 0, 2)])
+    buffer = bytearray(header + first)
+    reader = _core.PlainCsv(5, [0, 1, 2, 3, 4], threads=1)
+    assert reader.read(buffer, len(header), len(buffer)) == (1, [(0, 0, 1)])
+    # the next chunk comes in the same buffer, over the first: the words are copies
+    buffer[:] = second[: len(buffer)].ljust(len(buffer), b"\n")
+    assert reader.read(second, 0, len(second)) == (2, [(0, 0, 2)])
     assert reader.words(0, 0) == [b"arrest", b"dip"]
     assert reader.words(0, 1, since=1) == [b"105/01"]
     assert reader.dataset[:2].tolist() == [1, 0] and reader.offence[:2].tolist() == [0, 1]
@@ -498,6 +501,97 @@ def test_a_csv_file_read_a_small_chunk_at_a_time(seed, chunk, repeat, damage, th
     assert reads.calls == (damage is not None)  # the plain reader took every plain file
     if repeat is not None and damage is None:
         assert "repeats" in got
+
+
+@pytest.mark.parametrize("change", ["cut short", "written on", "replaced"])
+@pytest.mark.parametrize("form", ["plain csv", "general csv", "parquet"])
+def test_a_file_that_changes_while_read_is_refused(change, form, tmp_path, monkeypatch):
+    """An export still being written, or rewritten, while it is scored: the file read
+    is not the file named (and, read through a mapping, a file cut short would have
+    ended the process). The change is made after the first chunk (the plain reader)
+    or just before the general reader reads; a FileAccessError says so, naming the
+    file, and no scores are given."""
+    weights = small_weights()
+    events = small_with_repeat(3, None, weights)
+    path = write(tmp_path, events, "parquet" if form == "parquet" else "csv")
+    if form == "general csv":  # a quoted header: the plain reader declines it
+        text = path.read_text().split("\n", 1)
+        path.write_text('"event_id",nominal_id,dataset,offence,date\n' + text[1])
+    whole = path.read_bytes()
+
+    def alter() -> None:
+        if change == "cut short":
+            os.truncate(path, len(whole) // 2)
+        elif change == "written on":
+            with open(path, "ab") as handle:
+                handle.write(whole[whole.index(b"\n") + 1 :][:200])
+        else:
+            other = path.with_name("new" + path.suffix)
+            other.write_bytes(whole)
+            os.replace(other, path)
+
+    if form == "plain csv":
+        monkeypatch.setattr(oneshot, "_CHUNK_BYTES", 1024)
+        first = oneshot._Lines.first
+
+        def first_then_alter(self):
+            got = first(self)
+            alter()
+            return got
+
+        monkeypatch.setattr(oneshot._Lines, "first", first_then_alter)
+    else:
+        real = oneshot.read_events if form == "general csv" else oneshot._parquet_groups
+
+        def alter_then_read(*args, **kwargs):
+            alter()
+            return real(*args, **kwargs)
+
+        name = "read_events" if form == "general csv" else "_parquet_groups"
+        monkeypatch.setattr(oneshot, name, alter_then_read)
+    with pytest.raises(FileAccessError, match="changed while it was read") as caught:
+        score_file(path, weights, AS_OF)
+    assert str(path) in str(caught.value)
+
+
+def test_the_command_refuses_a_file_that_changes_before_it_is_hashed(tmp_path, monkeypatch, capsys):
+    """``iomscore score --out`` hashes the input on a thread of its own: a file
+    rewritten after it was scored and before its SHA-256 was taken would put another
+    file's digest in the output's provenance. Exit 2, one line naming the file, and
+    no output file."""
+    from iomscore.cli import main
+
+    events = big_columns(np.random.default_rng(9), 300, Weights.default(), AS_OF)
+    path = write(tmp_path, events, "csv")
+    real = oneshot.score_file
+
+    def score_then_rewrite(*args, **kwargs):
+        shot = real(*args, **kwargs)
+        path.write_bytes(path.read_bytes() + b"\n")
+        return shot
+
+    monkeypatch.setattr(oneshot, "score_file", score_then_rewrite)
+    out = tmp_path / "scores.csv"
+    code = main(["score", str(path), "--as-of", AS_OF.isoformat(), "--out", str(out), "--quiet"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "changed while it was read" in err and str(path) in err
+    assert not out.exists()
+
+
+def test_the_plain_reader_reads_a_file_a_buffer_at_a_time(tmp_path, monkeypatch):
+    """Lines cut by the buffer's end are carried to the next read, a line longer than
+    the buffer grows it, and the last line may lack its newline."""
+    weights = small_weights()
+    events = small_with_repeat(5, None, weights)
+    path = write(tmp_path, events, "csv")
+    path.write_bytes(path.read_bytes().rstrip(b"\n"))  # no newline at the end
+    expected = file_way(path, weights, AS_OF)
+    for chunk in (7, 50, 333, 1 << 20):
+        monkeypatch.setattr(oneshot, "_CHUNK_BYTES", chunk)
+        reads = ReadCount(monkeypatch)
+        assert oneshot_way(lambda: score_file(path, weights, AS_OF)) == expected
+        assert reads.calls == 0, chunk
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])

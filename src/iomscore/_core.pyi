@@ -1,7 +1,6 @@
 """Type stubs for the compiled event store (src/iomscore/_core.pyx)."""
 
 from collections.abc import Callable, Sequence
-from mmap import mmap
 from typing import Literal, TypeAlias, overload
 
 import numpy as np
@@ -217,13 +216,7 @@ _Int32s: TypeAlias = npt.NDArray[np.int32]
 
 @disjoint_base
 class PlainCsv:
-    def __init__(
-        self,
-        data: bytes | bytearray | memoryview | mmap,
-        n_fields: int,
-        fields: Sequence[int],
-        threads: int = 2,
-    ) -> None: ...
+    def __init__(self, n_fields: int, fields: Sequence[int], threads: int = 2) -> None: ...
     @property
     def event_id(self) -> _Int64s: ...
     @property
@@ -234,7 +227,9 @@ class PlainCsv:
     def dataset(self) -> _Int32s: ...
     @property
     def offence(self) -> _Int32s: ...
-    def read(self, begin: int, end: int) -> tuple[int, list[tuple[int, int, int]]] | None: ...
+    def read(
+        self, data: bytes | bytearray | memoryview, begin: int, end: int
+    ) -> tuple[int, list[tuple[int, int, int]]] | None: ...
     def words(self, part: int, column: int, since: int = 0) -> list[bytes]: ...
 
 @disjoint_base

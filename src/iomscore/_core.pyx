@@ -1204,12 +1204,11 @@ cdef class PlainCsv:
     """A plain CSV export read straight from its bytes, a chunk of whole lines at a
     time, into buffers reused from one chunk to the next (``csrc/iom_oneshot.h``
     describes the plain form; a file not of it is for the general reader, which names
-    the line and field at fault).
+    the line and field at fault). The text columns' distinct values are copied as
+    they are met, so each chunk may come in the same buffer.
 
     Parameters
     ----------
-    data : bytes-like
-        The whole file (kept alive by the reader).
     n_fields : int
         Fields per record (the header's), at most 256.
     fields : sequence of 5 int
@@ -1219,15 +1218,13 @@ cdef class PlainCsv:
 
     cdef iom_csv_part part[2]
     cdef iom_csv_layout layout
-    cdef object data
-    cdef const unsigned char[::1] view
     cdef int threads
     cdef readonly object event_id, nominal_id, day, dataset, offence
 
     def __cinit__(self, *args, **kwargs):
         memset(self.part, 0, sizeof(self.part))
 
-    def __init__(self, data not None, int n_fields, fields, threads=2):
+    def __init__(self, int n_fields, fields, threads=2):
         self.threads = _check_threads(threads)
         if n_fields < 1 or n_fields > 256 or len(fields) != 5:
             raise ValueError("PlainCsv: a bad layout")
@@ -1238,8 +1235,6 @@ cdef class PlainCsv:
             if not 0 <= fields[k] < n_fields:
                 raise ValueError("PlainCsv: a field outside the record")
             self.layout.field[k] = fields[k]
-        self.data = data
-        self.view = data
         self._buffers(0)
 
     def __dealloc__(self):
@@ -1253,7 +1248,7 @@ cdef class PlainCsv:
         self.dataset = np.empty(n, np.int32)
         self.offence = np.empty(n, np.int32)
 
-    def read(self, int64_t begin, int64_t end):
+    def read(self, const unsigned char[::1] data not None, int64_t begin, int64_t end):
         """Read the records of ``data[begin:end]`` (whole lines) into the buffers
         (``event_id``, ``nominal_id``, ``day`` as days since 1970-01-01, and
         ``dataset``, ``offence`` as indices into the words of each row's part).
@@ -1264,14 +1259,14 @@ cdef class PlainCsv:
             ``None`` unless every byte is ASCII and every record plain; else the
             records read and each part's ``(part, first_row, rows)`` in the buffers.
         """
-        cdef int64_t size = self.view.shape[0], n
+        cdef int64_t size = data.shape[0], n
         cdef int ascii, rc
         cdef iom_csv_rows rows
         if not 0 <= begin <= end <= size:
             raise ValueError("PlainCsv.read: a range outside the data")
         if begin == end:
             return 0, []
-        cdef const char *buf = <const char *>&self.view[0]
+        cdef const char *buf = <const char *>&data[0]
         with nogil:
             ascii = iom_csv_count(buf, begin, end, self.threads, self.part)
         if not ascii:
@@ -1303,8 +1298,7 @@ cdef class PlainCsv:
         if part not in (0, 1) or column not in (0, 1):
             raise ValueError("PlainCsv.words: part and column are 0 or 1")
         cdef iom_words *w = &self.part[part].words[column]
-        return [bytes(self.view[w.start[i]:w.start[i] + w.len[i]])
-                for i in range(since, w.count)]
+        return [w.bytes[w.start[i]:w.start[i] + w.len[i]] for i in range(since, w.count)]
 
 
 cdef class OneShotSums:
@@ -1481,7 +1475,7 @@ def intern_text(const unsigned char[::1] data not None, offsets not None):
             return None
         if rc == IOM_EINDEX:
             raise ValueError("intern_text: offsets that go back or past the data")
-        return index, [bytes(data[words.start[i]:words.start[i] + words.len[i]])
+        return index, [words.bytes[words.start[i]:words.start[i] + words.len[i]]
                        for i in range(words.count)]
     finally:
         iom_words_free(&words)

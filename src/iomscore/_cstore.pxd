@@ -117,6 +117,7 @@ cdef extern from "iom_matrix.h" nogil:
 cdef extern from "iom_oneshot.h" nogil:
     ctypedef struct iom_words:
         int64_t count
+        char *bytes
         int64_t *start
         int32_t *len
 

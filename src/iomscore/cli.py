@@ -67,7 +67,14 @@ from .errors import (
     RecordError,
     StateError,
 )
-from .eventfile import check_encoding, csv_line_label, parquet_row_label, read_events
+from .eventfile import (
+    check_encoding,
+    check_unchanged,
+    csv_line_label,
+    file_state,
+    parquet_row_label,
+    read_events,
+)
 from .explanation import Explanation, Forecast, Timeline
 from .interventions import AGENCIES
 from .interventions import COLUMNS as INTERVENTION_COLUMNS
@@ -336,6 +343,7 @@ def _score_once(args: argparse.Namespace) -> int:
     from .oneshot import score_events, score_file
 
     stages = Stages(["read", "check", "score", "write"], quiet=args.quiet)
+    before = file_state(args.events)  # the file read and the file hashed are one
     digest = _Digest(args.events) if args.out is not None else None
     try:
         clock = _Clock()
@@ -374,7 +382,9 @@ def _score_once(args: argparse.Namespace) -> int:
         else:
             assert digest is not None
             counts = _score_counts(shot, 0, result)
-            metadata = _score_metadata(args, settings, counts, result, digest=digest.hexdigest())
+            sha256 = digest.hexdigest()
+            check_unchanged(args.events, before)
+            metadata = _score_metadata(args, settings, counts, result, digest=sha256)
             _write_scores(args.out, result, metadata)
         clock.lap("write")
     finally:

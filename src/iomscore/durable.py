@@ -188,15 +188,32 @@ def _arrays_bytes(arrays, dtypes) -> bytes:
     return out.getvalue()
 
 
-def _arrays_from(data: bytes, dtypes, path: Path, name: str) -> tuple[np.ndarray, ...]:
-    source = io.BytesIO(data)
+# An .npy header is at most this long (numpy writes version 1.0 under 64 KiB).
+_NPY_HEAD_MAX = 12 + 65536
+
+
+def _arrays_from(data: memoryview, dtypes, path: Path, name: str) -> tuple[np.ndarray, ...]:
+    """The section's arrays, as they were saved (``.npy`` each), read in place: views
+    of ``data`` (read-only), no copy of a national snapshot's 400 MB."""
     arrays = []
+    at = 0
     try:
         for dtype in dtypes:
-            array = np.load(source, allow_pickle=False)
-            if array.dtype != np.dtype(dtype) or array.ndim != 1:
-                raise ValueError(f"an array of {array.dtype}, expected {dtype}")
-            arrays.append(array)
+            head = io.BytesIO(bytes(data[at : at + _NPY_HEAD_MAX]))
+            version = np.lib.format.read_magic(head)
+            if version == (1, 0):
+                shape, fortran, got = np.lib.format.read_array_header_1_0(head)
+            elif version == (2, 0):
+                shape, fortran, got = np.lib.format.read_array_header_2_0(head)
+            else:
+                raise ValueError(f"an array of .npy format {version}")
+            if got != np.dtype(dtype) or len(shape) != 1 or fortran or shape[0] < 0:
+                raise ValueError(f"an array of {got} and shape {shape}, expected {dtype}")
+            start = at + head.tell()
+            at = start + shape[0] * got.itemsize
+            if at > len(data):
+                raise ValueError("an array cut short")
+            arrays.append(np.frombuffer(data, dtype=got, count=shape[0], offset=start))
     except ValueError as exc:
         raise StateError(f"{path}: section {name!r} does not hold its arrays ({exc})") from None
     if len({a.shape[0] for a in arrays}) > 1:
@@ -239,7 +256,8 @@ def read_snapshot(directory: Path) -> State:
             f"{'a newer' if version > FORMAT_VERSION else 'an older'} iomscore)",
             path=path,
         )
-    sections: dict[str, bytes] = {}
+    sections: dict[str, memoryview] = {}
+    view = memoryview(data)  # sections are read in place, not copied
     at = _SNAPSHOT_HEAD.size
     for k in range(count):
         if at + _SECTION_HEAD.size > len(data):
@@ -247,7 +265,7 @@ def read_snapshot(directory: Path) -> State:
         raw_name, length, digest = _SECTION_HEAD.unpack_from(data, at)
         name = raw_name.rstrip(b"\0").decode("ascii", "replace")
         at += _SECTION_HEAD.size
-        payload = data[at : at + length]
+        payload = view[at : at + length]
         if len(payload) != length:
             raise StateError(f"{path}: section {name!r} is truncated", path=path)
         if hashlib.sha256(payload).digest() != digest:
@@ -257,12 +275,14 @@ def read_snapshot(directory: Path) -> State:
     if at != len(data):
         raise StateError(f"{path}: {len(data) - at} bytes after the last section", path=path)
     if version == 1:  # before assessments
-        sections.setdefault("assessed", _arrays_bytes(_no_assessments(), _ASSESSMENT_DTYPES))
+        sections.setdefault(
+            "assessed", memoryview(_arrays_bytes(_no_assessments(), _ASSESSMENT_DTYPES))
+        )
     for name in _SECTIONS:
         if name not in sections:
             raise StateError(f"{path}: section {name!r} is missing", path=path)
     try:
-        meta = json.loads(sections["meta"])
+        meta = json.loads(bytes(sections["meta"]))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise StateError(f"{path}: section 'meta' is not JSON ({exc})") from None
     return State(

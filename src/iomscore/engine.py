@@ -650,6 +650,7 @@ class Engine:
                     f"than the snapshot's ({expected}) by more than one checkpoint"
                 )
             engine = restore(state, cls, threads, directory, readonly)
+            del state  # the snapshot's bytes (its arrays are views of them), before the replay
             engine._replayed = len(records)
             engine._records_readonly = readonly
             for record in records:

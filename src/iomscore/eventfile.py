@@ -24,10 +24,46 @@ import pyarrow.csv as pacsv
 from .batch import COLUMNS, RowLabel
 from .errors import EventError, FileAccessError, OptionError
 
-__all__ = ["check_encoding", "csv_line_label", "parquet_row_label", "read_events"]
+__all__ = [
+    "check_encoding",
+    "check_unchanged",
+    "csv_line_label",
+    "file_state",
+    "parquet_row_label",
+    "read_events",
+]
 
 _NEWLINE = re.compile(rb"\r\n|\r|\n")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def file_state(path: str | os.PathLike[str]) -> tuple[int, ...] | None:
+    """What says a file is still the one read: its device, inode, size in bytes and
+    time of last change (ns); ``None`` when it cannot be looked at (the reader then
+    reports why)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def check_unchanged(
+    path: str | os.PathLike[str], before: tuple[int, ...] | None, what: str = "events file"
+) -> None:
+    """Raise a :class:`FileAccessError` if the file at ``path`` is no longer the one
+    :func:`file_state` saw as ``before`` (written to, cut short or replaced while it
+    was read): what was read may mix two versions of it, so nothing of it is used."""
+    if before is None:
+        return
+    now = file_state(path)
+    if now != before:
+        size = "gone" if now is None else f"{now[2]:,} bytes"
+        raise FileAccessError(
+            f"{path}: the {what} changed while it was read ({before[2]:,} bytes, now "
+            f"{size}); nothing was scored from it: score it again once it is written",
+            path=path,
+        )
 
 
 def csv_line_label(path: str | os.PathLike[str]) -> RowLabel:

@@ -16,13 +16,18 @@ offence columns is looked up once per distinct value. A Parquet file is read a
 row group at a time. So memory stays about the same whatever the file's size. A
 file of any other form, or with a fault, is read the general way
 (:func:`iomscore.eventfile.read_events`), which names the line and field at fault.
+
+The file is read, not mapped into memory, and its device, inode, size and time
+of change are looked at before and after: a file written to, cut short or
+replaced while it is read (an export still being written) is refused with a
+:class:`~iomscore.errors.FileAccessError`, never scored from a mix of two
+versions (and, mapped, a file cut short would have ended the process).
 """
 
 from __future__ import annotations
 
 import codecs
 import datetime
-import mmap
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -48,7 +53,13 @@ from .batch import (
 from .calendar import MAX_WINDOW_YEARS, day_number, window_start
 from .engine import Engine, _as_date, _check_thresholds, _check_weights
 from .errors import EngineError, EventError
-from .eventfile import csv_line_label, parquet_row_label, read_events
+from .eventfile import (
+    check_unchanged,
+    csv_line_label,
+    file_state,
+    parquet_row_label,
+    read_events,
+)
 from .reference import DEFAULT_THRESHOLDS
 from .results import ScoreTable, band_codes
 from .weights import Weights
@@ -66,6 +77,8 @@ _INT64_MAX = 2**63 - 1
 # The plain reader reads a file a chunk at a time (bytes): its buffers, reused from
 # one chunk to the next, hold about 600,000 rows.
 _CHUNK_BYTES = 32 << 20
+# The longest line the plain reader takes (csrc/iom_oneshot.h, IOM_CSV_MAX_LINE).
+_MAX_LINE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -242,11 +255,27 @@ def score_file(
     EventError
         The file is missing or malformed, or a row is at fault: the message names the
         file, the line (or row) and the field.
+    FileAccessError
+        The file changed while it was read (written to, cut short or replaced): its
+        device, inode, size and time of change are looked at before and after.
     """
     settings = _settings(weights, as_of, window_years, thresholds, threads)
     stage = stage or _quiet
     stage("read")
     path = Path(path)
+    before = file_state(path)
+    try:
+        shot = _score_file(path, encoding, settings, stage)
+    except EventError:
+        check_unchanged(path, before)  # a file cut short reads as a faulty one
+        raise
+    check_unchanged(path, before)
+    return shot
+
+
+def _score_file(
+    path: Path, encoding: str, settings: _Settings, stage: Callable[[str], None]
+) -> OneShot:
     if path.suffix.lower() in _PARQUET_SUFFIXES:
         plain = _parquet_groups(path, settings, stage)
     else:
@@ -366,23 +395,22 @@ def _plain_csv(
     if name not in _ASCII_SUPERSETS:
         return None
     try:
-        with open(path, "rb") as handle:
-            data = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    except (OSError, ValueError):  # missing, a directory, empty: the general reader says
+        with open(path, "rb", buffering=0) as handle:
+            return _read_plain(handle, path, name, settings, stage)
+    except OSError:  # missing, a directory, unreadable: the general reader says
         return None
-    # Not closed here: the readers hold views of it (a traceback too, after a
-    # fault); it is unmapped when the last of them goes.
-    return _read_plain(data, path, name, settings, stage)
 
 
 def _read_plain(
-    data: mmap.mmap, path: Path, encoding: str, settings: _Settings, stage: Callable[[str], None]
+    handle: Any, path: Path, encoding: str, settings: _Settings, stage: Callable[[str], None]
 ) -> OneShot | None:
-    skip = len(_BOM) if encoding == "utf-8" and data[: len(_BOM)] == _BOM else 0
-    newline = data.find(b"\n", skip)
-    if newline < 0:
+    lines = _Lines(handle)
+    first = lines.first()
+    if first is None:
         return None
-    header = data[skip:newline]
+    buffer, newline, _ = first
+    skip = len(_BOM) if encoding == "utf-8" and buffer[: len(_BOM)] == _BOM else 0
+    header = bytes(buffer[skip:newline])
     if b'"' in header or b"\r" in header.rstrip(b"\r") or not header.isascii():
         return None  # quotes, or a lone CR (which ends a line for the general reader)
     names = [name.strip() for name in header.decode("ascii").split(",")]
@@ -392,22 +420,22 @@ def _read_plain(
         return None
     fields = [names.index(column) for column in COLUMNS]
     low, high = settings.days
-    reader = _core.PlainCsv(data, len(names), fields, settings.threads)
+    reader = _core.PlainCsv(len(names), fields, settings.threads)
     sums, pending = _core.OneShotSums(), _Pending()
     tables = (_PartTable(settings.weights), _PartTable(settings.weights))
     row0 = 0
-    for begin, end in _chunks(data, newline + 1):
-        got = reader.read(begin, end)
+    for data, begin, end in lines.chunks(newline + 1):
+        got = reader.read(data, begin, end)
         if got is None:
             return None
         rows, file_parts = got
         stage("check")
         parts = []
-        for k, first, count in file_parts:
+        for k, first_row, count in file_parts:
             table = tables[k].update(reader, k)
             if table is None:
                 return None  # a value the engine refuses: the general reader names its line
-            parts.append((first, count, table))
+            parts.append((first_row, count, table))
         stage("score")
         pending.add(
             sums,
@@ -423,40 +451,92 @@ def _read_plain(
             settings.threads,
         )
         row0 += rows
-        _let_go(data, begin, end)
+    if lines.declined:
+        return None  # a line longer than the buffer: not a plain export's
     label = csv_line_label(path)
     if pending.any:
 
         def id_chunks() -> Iterator[np.ndarray]:
-            again = _core.PlainCsv(data, len(names), fields, settings.threads)
-            for begin, end in _chunks(data, newline + 1):
-                read = again.read(begin, end)
-                assert read is not None  # the same bytes were read once already
+            again = _core.PlainCsv(len(names), fields, settings.threads)
+            lines = _Lines(handle)
+            first = lines.first()
+            assert first is not None  # the same bytes were read once already
+            for data, begin, end in lines.chunks(first[1] + 1):
+                read = again.read(data, begin, end)
+                assert read is not None
                 yield again.event_id[: read[0]]
 
         pending.raise_(label, id_chunks)
     return _result(settings, sums, row0)
 
 
-def _chunks(data: mmap.mmap, begin: int) -> Iterator[tuple[int, int]]:
-    """``data[begin:]`` in ranges of about ``_CHUNK_BYTES``, each of whole lines."""
-    size = len(data)
-    while begin < size:
-        end = min(begin + _CHUNK_BYTES, size)
-        if end < size:
-            newline = data.find(b"\n", end)
-            end = size if newline < 0 else newline + 1
-        yield begin, end
-        begin = end
+class _Lines:
+    """A file read from its start a buffer of whole lines at a time (about
+    ``_CHUNK_BYTES``), into one buffer reused from read to read. The file is read,
+    not mapped: a file cut short while it is read ends early (:func:`score_file`
+    then reports that it changed), where a mapping would end the process."""
 
+    def __init__(self, handle: Any) -> None:
+        handle.seek(0)
+        self._handle = handle
+        self._buffer = bytearray(_CHUNK_BYTES)
+        self._view = memoryview(self._buffer)
+        self._held = 0  # bytes at the buffer's start not yet given out
+        self._eof = False
+        self.declined = False  # a line longer than the plain reader takes
 
-def _let_go(data: mmap.mmap, begin: int, end: int) -> None:
-    """Unmap the pages of a chunk read (they stay in the page cache): the process's
-    resident memory holds a chunk of the file, not all of it."""
-    page = mmap.PAGESIZE
-    start, stop = begin // page * page, end // page * page
-    if stop > start and hasattr(mmap, "MADV_DONTNEED"):
-        data.madvise(mmap.MADV_DONTNEED, start, stop - start)
+    def _fill(self) -> int:
+        """Read until the buffer is full or the file ends; the bytes held."""
+        while self._held < len(self._buffer) and not self._eof:
+            got = self._handle.readinto(self._view[self._held :])
+            if not got:
+                self._eof = True
+            else:
+                self._held += got
+        return self._held
+
+    def _last_newline(self, begin: int) -> int:
+        """The last newline in the bytes held from ``begin`` (read on, the buffer
+        grown, while a line does not fit); -1 past the plain reader's longest line."""
+        while True:
+            newline = self._buffer.rfind(b"\n", begin, self._held)
+            if newline >= 0 or self._eof:
+                return newline
+            if len(self._buffer) - begin > _MAX_LINE:
+                return -1
+            self._view.release()
+            self._buffer.extend(bytes(len(self._buffer)))
+            self._view = memoryview(self._buffer)
+            self._fill()
+
+    def first(self) -> tuple[bytearray, int, int] | None:
+        """The buffer, the offset of the first newline and the bytes held; ``None``
+        for a file whose first line has no newline."""
+        self._fill()
+        if self._last_newline(0) < 0:
+            return None
+        return self._buffer, self._buffer.find(b"\n", 0, self._held), self._held
+
+    def chunks(self, begin: int) -> Iterator[tuple[bytearray, int, int]]:
+        """``(buffer, begin, end)``: each range of whole lines, the last line of the
+        file with or without its newline; the buffer is refilled after each."""
+        while True:
+            if self._eof:
+                end = self._held
+            else:
+                newline = self._last_newline(begin)
+                if newline < 0:
+                    self.declined = True
+                    return
+                end = newline + 1
+            if end > begin:
+                yield self._buffer, begin, end
+            if self._eof and end == self._held:
+                return
+            rest = self._held - end
+            self._buffer[:rest] = bytes(self._view[end : self._held])  # (may overlap)
+            self._held, begin = rest, 0
+            self._fill()
 
 
 class _PartTable:

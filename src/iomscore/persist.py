@@ -156,7 +156,8 @@ def restore(
         store.apply(ids, nominal_ids, kinds, days, action, index)
     engine._archive.append(*state.archived)
     _restore_cohort(engine, records, where)
-    ids, nominal, tool, score, day = state.assessments
+    # (the snapshot's arrays are read-only views of its bytes: the book keeps copies)
+    ids, nominal, tool, score, day = (np.array(a) for a in state.assessments)
     if ids.size:
         n_nom = state.nominals.size
         if (
@@ -181,12 +182,15 @@ def restore(
     rows = records.change_rows(int(meta["generation"]))
     if rows:
         date, nominal, old, new, score, cause = zip(*rows, strict=True)
-        day = np.array([day_number(datetime.date.fromisoformat(d)) for d in date], np.int64)
+        # each distinct date and cause converted once (a national log has 100,000s of rows)
+        days = {d: day_number(datetime.date.fromisoformat(d)) for d in set(date)}
+        day = np.fromiter(map(days.__getitem__, date), np.int64, len(date))
         codes = {name: code for code, name in enumerate(BAND_NAMES)}
-        old_band = np.array([codes[b] for b in old], np.int8)
-        new_band = np.array([codes[b] for b in new], np.int8)
+        old_band = np.fromiter(map(codes.__getitem__, old), np.int8, len(old))
+        new_band = np.fromiter(map(codes.__getitem__, new), np.int8, len(new))
         nominal_id, points = np.array(nominal, np.int64), np.array(score, np.int64)
-        causes = np.array([CAUSES.index(c) for c in cause])
+        cause_codes = {c: CAUSES.index(c) for c in set(cause)}
+        causes = np.fromiter(map(cause_codes.__getitem__, cause), np.int64, len(cause))
         breaks = np.flatnonzero((day[1:] != day[:-1]) | (causes[1:] != causes[:-1])) + 1
         for lo, hi in zip([0, *breaks.tolist()], [*breaks.tolist(), day.size], strict=True):
             engine._changelog.record(
