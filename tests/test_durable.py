@@ -382,9 +382,11 @@ def test_a_flipped_byte_in_a_snapshot_section_names_it(damaged_copy, section):
         (lambda p: p.write_bytes(b"NOTASNAP" + p.read_bytes()[8:]), "bad magic"),
         (
             lambda p: p.write_bytes(
-                p.read_bytes()[:8] + struct.pack("<I", 3) + p.read_bytes()[12:]
+                p.read_bytes()[:8]
+                + struct.pack("<I", iomscore.durable.FORMAT_VERSION + 1)
+                + p.read_bytes()[12:]
             ),
-            "format version 3.*a newer",
+            f"format version {iomscore.durable.FORMAT_VERSION + 1}.*a newer",
         ),
         (lambda p: p.write_bytes(p.read_bytes()[:-10]), "truncated"),
         (lambda p: p.write_bytes(p.read_bytes()[:10]), "too short"),
@@ -788,11 +790,22 @@ def test_a_section_is_read_in_place_and_its_arrays_checked(tmp_path):
     from iomscore import durable
 
     ids, days = np.arange(5, dtype="<i8") * 7, np.arange(5, dtype="<i4")
+    kinds = np.arange(5, dtype="<u2")  # 10 bytes: the next array starts off its alignment
     good = durable._arrays_bytes([ids, days], ["<i8", "<i4"])
     got = durable._arrays_from(memoryview(good), ["<i8", "<i4"], tmp_path, "live")
     assert [a.tolist() for a in got] == [ids.tolist(), days.tolist()]
     assert not got[0].flags.writeable
     assert np.shares_memory(got[0], np.frombuffer(good, np.uint8))
+    # unpadded (formats 1 and 2), an array after an odd length is copied, aligned;
+    # padded (format 3), every array is read in place
+    for pad in (False, True):
+        data = np.frombuffer(
+            durable._arrays_bytes([kinds, ids], ["<u2", "<i8"], pad=pad), np.uint8
+        ).copy()  # (numpy's allocation: aligned, as the snapshot's bytes are)
+        got = durable._arrays_from(memoryview(data), ["<u2", "<i8"], tmp_path, "live", pad)
+        assert [a.tolist() for a in got] == [kinds.tolist(), ids.tolist()]
+        assert all(a.flags.aligned for a in got)
+        assert np.shares_memory(got[1], data) == pad
     square = durable._arrays_bytes([np.zeros((2, 2), "<i8")], ["<i8"])
     for bad, dtypes in (
         (good[:-4], ["<i8", "<i4"]),  # cut short
@@ -802,3 +815,42 @@ def test_a_section_is_read_in_place_and_its_arrays_checked(tmp_path):
     ):
         with pytest.raises(StateError, match="section 'live' does not hold its arrays"):
             durable._arrays_from(memoryview(bad), dtypes, tmp_path, "live")
+
+
+def test_a_format_2_snapshot_opens_and_a_new_one_is_read_in_place(tmp_path):
+    """Snapshots before format 3 (sections and arrays not padded to 16 bytes) open as
+    before; a snapshot written now holds its arrays where they are read in place."""
+    import hashlib
+    import json
+
+    from iomscore import durable
+
+    folder = tmp_path / "engine"
+    with Engine.open(folder, as_of="2028-01-01", create=True) as engine:
+        engine.ingest(
+            event_columns(
+                [
+                    reference.Event(1, 11, "arrest", "028/01", datetime.date(2027, 12, 1)),
+                    reference.Event(2, 12, "dip", "028/01", datetime.date(2027, 12, 2)),
+                    reference.Event(3, 11, "warrant", "028/01", datetime.date(2027, 12, 3)),
+                ]
+            )
+        )
+        engine.checkpoint()
+        expected = engine.scores().rows()
+    state = durable.read_snapshot(folder)
+    assert not any(a.flags.owndata for a in state.live)  # views of the file's bytes
+    sections = [
+        ("meta", json.dumps(state.meta, sort_keys=True).encode("utf-8")),
+        ("nominals", durable._arrays_bytes([state.nominals], ["<i8"])),
+        ("live", durable._arrays_bytes(state.live, durable._EVENT_DTYPES)),
+        ("archived", durable._arrays_bytes(state.archived, durable._EVENT_DTYPES)),
+        ("assessed", durable._arrays_bytes(state.assessments, durable._ASSESSMENT_DTYPES)),
+    ]
+    parts = [struct.pack("<8sII", b"IOMSNAP\0", 2, len(sections))]
+    for name, payload in sections:
+        digest = hashlib.sha256(payload).digest()
+        parts += [struct.pack("<8sQ32s", name.encode("ascii"), len(payload), digest), payload]
+    (folder / SNAPSHOT).write_bytes(b"".join(parts))
+    with Engine.open(folder) as engine:
+        assert engine.scores().rows() == expected

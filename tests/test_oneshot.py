@@ -579,6 +579,38 @@ def test_the_command_refuses_a_file_that_changes_before_it_is_hashed(tmp_path, m
     assert not out.exists()
 
 
+def test_a_file_that_changes_before_a_repeat_is_named_is_refused(tmp_path, monkeypatch):
+    """A repeated id is named by reading the file again: if the file changed before
+    that read, the change is the error, not whatever the second read meets."""
+    weights = small_weights()
+    path = write(tmp_path, small_with_repeat(4, "late", weights), "csv")
+    whole = path.read_bytes()
+    raise_ = oneshot._Pending.raise_
+
+    def cut_then_raise(self, label, id_chunks):
+        os.truncate(path, len(whole) // 3)
+        return raise_(self, label, id_chunks)
+
+    monkeypatch.setattr(oneshot._Pending, "raise_", cut_then_raise)
+    with pytest.raises(FileAccessError, match="changed while it was read"):
+        score_file(path, weights, AS_OF)
+
+
+def test_a_header_only_file_is_scored_as_empty(tmp_path, monkeypatch):
+    """A file of a header alone (with or without its newline): no rows, no scores,
+    by the plain reader whatever its buffer's size."""
+    weights = small_weights()
+    for text in (b"event_id,nominal_id,dataset,offence,date\n",):
+        path = tmp_path / "events.csv"
+        path.write_bytes(text)
+        for chunk in (8, 41, 42, 1 << 20):
+            monkeypatch.setattr(oneshot, "_CHUNK_BYTES", chunk)
+            reads = ReadCount(monkeypatch)
+            shot = score_file(path, weights, AS_OF)
+            assert (shot.received, len(shot.scores.nominal_id)) == (0, 0)
+            assert reads.calls == 0, chunk
+
+
 def test_the_plain_reader_reads_a_file_a_buffer_at_a_time(tmp_path, monkeypatch):
     """Lines cut by the buffer's end are carried to the next read, a line longer than
     the buffer grows it, and the last line may lack its newline."""
@@ -587,7 +619,7 @@ def test_the_plain_reader_reads_a_file_a_buffer_at_a_time(tmp_path, monkeypatch)
     path = write(tmp_path, events, "csv")
     path.write_bytes(path.read_bytes().rstrip(b"\n"))  # no newline at the end
     expected = file_way(path, weights, AS_OF)
-    for chunk in (7, 50, 333, 1 << 20):
+    for chunk in (7, 46, 50, 333, 1 << 20):
         monkeypatch.setattr(oneshot, "_CHUNK_BYTES", chunk)
         reads = ReadCount(monkeypatch)
         assert oneshot_way(lambda: score_file(path, weights, AS_OF)) == expected

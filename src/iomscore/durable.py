@@ -70,10 +70,15 @@ __all__ = [
     "write_snapshot",
 ]
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 #: Versions this iomscore reads: version 1 (before assessments) has no
-#: assessments section and no assessment operations.
-READS_VERSIONS = (1, 2)
+#: assessments section and no assessment operations; before version 3 a
+#: snapshot's sections and arrays were not padded to 16 bytes.
+READS_VERSIONS = (1, 2, 3)
+# Since version 3 every snapshot section, and every array in one, takes a multiple of
+# this many bytes, so each array's data lies at an offset the compiled store can read
+# in place (numpy pads an .npy header to 64 bytes).
+_ALIGN = 16
 SNAPSHOT = "snapshot.iom"
 JOURNAL = "journal.iom"
 LOCK = "LOCK"
@@ -181,10 +186,14 @@ _ASSESSMENT_DTYPES = ("<i8", "<i4", "<i1", "<i8", "<i4")
 _SECTIONS = ("meta", "nominals", "live", "archived", "assessed")
 
 
-def _arrays_bytes(arrays, dtypes) -> bytes:
+def _arrays_bytes(arrays, dtypes, *, pad: bool = False) -> bytes:
+    """The arrays as ``.npy`` blobs one after another; with ``pad``, each padded
+    with zero bytes to a multiple of ``_ALIGN`` (format 3)."""
     out = io.BytesIO()
     for array, dtype in zip(arrays, dtypes, strict=True):
         np.save(out, np.ascontiguousarray(array, dtype=dtype), allow_pickle=False)
+        if pad:
+            out.write(bytes(-out.tell() % _ALIGN))
     return out.getvalue()
 
 
@@ -192,9 +201,12 @@ def _arrays_bytes(arrays, dtypes) -> bytes:
 _NPY_HEAD_MAX = 12 + 65536
 
 
-def _arrays_from(data: memoryview, dtypes, path: Path, name: str) -> tuple[np.ndarray, ...]:
-    """The section's arrays, as they were saved (``.npy`` each), read in place: views
-    of ``data`` (read-only), no copy of a national snapshot's 400 MB."""
+def _arrays_from(
+    data: bytes | memoryview, dtypes, path: Path, name: str, padded: bool = False
+) -> tuple[np.ndarray, ...]:
+    """The section's arrays, as they were saved (``.npy`` each), read in place where
+    they are aligned: read-only views of ``data``, not copies of a national
+    snapshot's 400 MB made by ``np.load``."""
     arrays = []
     at = 0
     try:
@@ -211,9 +223,14 @@ def _arrays_from(data: memoryview, dtypes, path: Path, name: str) -> tuple[np.nd
                 raise ValueError(f"an array of {got} and shape {shape}, expected {dtype}")
             start = at + head.tell()
             at = start + shape[0] * got.itemsize
+            if padded:
+                at += -at % _ALIGN
             if at > len(data):
                 raise ValueError("an array cut short")
-            arrays.append(np.frombuffer(data, dtype=got, count=shape[0], offset=start))
+            array = np.frombuffer(data, dtype=got, count=shape[0], offset=start)
+            # the compiled store reads int64_t * and the like: an array whose offset
+            # in the file leaves it misaligned is copied (the others are read in place)
+            arrays.append(array if array.flags.aligned else array.copy())
     except ValueError as exc:
         raise StateError(f"{path}: section {name!r} does not hold its arrays ({exc})") from None
     if len({a.shape[0] for a in arrays}) > 1:
@@ -223,12 +240,13 @@ def _arrays_from(data: memoryview, dtypes, path: Path, name: str) -> tuple[np.nd
 
 def write_snapshot(directory: Path, state: State) -> int:
     """Write the snapshot whole (temporary name, flush, rename); returns its bytes."""
-    sections = [
-        ("meta", json.dumps(state.meta, sort_keys=True).encode("utf-8")),
-        ("nominals", _arrays_bytes([state.nominals], ["<i8"])),
-        ("live", _arrays_bytes(state.live, _EVENT_DTYPES)),
-        ("archived", _arrays_bytes(state.archived, _EVENT_DTYPES)),
-        ("assessed", _arrays_bytes(state.assessments, _ASSESSMENT_DTYPES)),
+    meta = json.dumps(state.meta, sort_keys=True).encode("utf-8")
+    sections = [  # each a multiple of _ALIGN bytes (JSON allows trailing spaces)
+        ("meta", meta + b" " * (-len(meta) % _ALIGN)),
+        ("nominals", _arrays_bytes([state.nominals], ["<i8"], pad=True)),
+        ("live", _arrays_bytes(state.live, _EVENT_DTYPES, pad=True)),
+        ("archived", _arrays_bytes(state.archived, _EVENT_DTYPES, pad=True)),
+        ("assessed", _arrays_bytes(state.assessments, _ASSESSMENT_DTYPES, pad=True)),
     ]
     parts = [_SNAPSHOT_HEAD.pack(_SNAPSHOT_MAGIC, FORMAT_VERSION, len(sections))]
     for name, payload in sections:
@@ -285,12 +303,15 @@ def read_snapshot(directory: Path) -> State:
         meta = json.loads(bytes(sections["meta"]))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise StateError(f"{path}: section 'meta' is not JSON ({exc})") from None
+    padded = version >= 3
     return State(
         meta=meta,
-        nominals=_arrays_from(sections["nominals"], ["<i8"], path, "nominals")[0],
-        live=_arrays_from(sections["live"], _EVENT_DTYPES, path, "live"),  # type: ignore[arg-type]
-        archived=_arrays_from(sections["archived"], _EVENT_DTYPES, path, "archived"),  # type: ignore[arg-type]
-        assessments=_arrays_from(sections["assessed"], _ASSESSMENT_DTYPES, path, "assessed"),  # type: ignore[arg-type]
+        nominals=_arrays_from(sections["nominals"], ["<i8"], path, "nominals", padded)[0],
+        live=_arrays_from(sections["live"], _EVENT_DTYPES, path, "live", padded),  # type: ignore[arg-type]
+        archived=_arrays_from(sections["archived"], _EVENT_DTYPES, path, "archived", padded),  # type: ignore[arg-type]
+        assessments=_arrays_from(
+            sections["assessed"], _ASSESSMENT_DTYPES, path, "assessed", padded
+        ),  # type: ignore[arg-type]
     )
 
 

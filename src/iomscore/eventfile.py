@@ -39,13 +39,13 @@ _PARQUET_SUFFIXES = (".parquet", ".pq")
 
 def file_state(path: str | os.PathLike[str]) -> tuple[int, ...] | None:
     """What says a file is still the one read: its device, inode, size in bytes and
-    time of last change (ns); ``None`` when it cannot be looked at (the reader then
-    reports why)."""
+    times of last change to its data and to its inode (ns); ``None`` when it cannot
+    be looked at (the reader then reports why)."""
     try:
         st = os.stat(path)
     except OSError:
         return None
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def check_unchanged(

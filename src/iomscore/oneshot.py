@@ -266,8 +266,10 @@ def score_file(
     before = file_state(path)
     try:
         shot = _score_file(path, encoding, settings, stage)
-    except EventError:
-        check_unchanged(path, before)  # a file cut short reads as a faulty one
+    except Exception:
+        # a file cut short reads as a faulty one (or, read again to name a repeated
+        # id, as another file): the change is the error to report
+        check_unchanged(path, before)
         raise
     check_unchanged(path, before)
     return shot
@@ -521,13 +523,13 @@ class _Lines:
         """``(buffer, begin, end)``: each range of whole lines, the last line of the
         file with or without its newline; the buffer is refilled after each."""
         while True:
+            newline = self._last_newline(begin)  # reads on while a line does not fit
             if self._eof:
                 end = self._held
+            elif newline < 0:
+                self.declined = True
+                return
             else:
-                newline = self._last_newline(begin)
-                if newline < 0:
-                    self.declined = True
-                    return
                 end = newline + 1
             if end > begin:
                 yield self._buffer, begin, end
