@@ -522,8 +522,12 @@ int iom_idset_add(iom_idset *s, int64_t n, const int64_t *ids, int64_t *repeat) 
     *repeat = -1;
     int64_t i = 0;
     while (i < n && !s->hashed) {
+        /* Pages while they cost at most 16 bytes an id of the set as it will be
+         * (a file's first batch spreads over every page the file will fill), and
+         * at most 4 KiB an id held so far (ids that make a page each, early). */
         int64_t bytes = (s->pages + 1) * IOM_PAGE_WORDS * 8;
-        if (bytes > IOM_PAGES_MIN_BYTES && bytes > 16 * (s->count + (n - i))) {
+        int64_t held = s->count + (n - i), planned = held > s->expected ? held : s->expected;
+        if (bytes > IOM_PAGES_MIN_BYTES && (bytes > 16 * planned || bytes > 4096 * held)) {
             if (to_hash(s, n - i) != IOM_OK) return IOM_ENOMEM;
             break;
         }

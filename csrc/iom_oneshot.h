@@ -119,6 +119,7 @@ typedef struct {
     void *keys_raw;
     int64_t cap;
     int64_t count;       /* ids held */
+    int64_t expected;    /* ids the caller means to add in all, if known (else 0) */
     int hashed;
 } iom_idset;
 

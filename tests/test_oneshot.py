@@ -688,6 +688,34 @@ def test_the_id_set_moves_sparse_ids_to_a_hash_table(where):
             found = first + repeat
             break
     assert found == expected
+    assert sums._hashed
+
+
+def _add_ids(sums, ids):
+    zeros32 = np.zeros(ids.size, np.int32)
+    table = [(0, ids.size, np.zeros((1, 1), np.int64))]
+    return sums.add(ids, ids, zeros32, zeros32, zeros32, table, 0, 1)
+
+
+@pytest.mark.parametrize("hint", [False, True])
+def test_the_id_set_keeps_pages_for_a_file_it_knows_the_size_of(hint):
+    """A file's first batch (a Parquet row group: 122,880 of 2,000,000 ids twenty
+    apart, in no order) touches every page the whole file will fill, at 40 bytes an
+    id so far: told the file's size, the set keeps its pages (2.5 bytes an id in the
+    end), as it must for a national file (20M ids two apart, which it once moved to
+    a hash table of 300 MB); not told, it moves. Ids a page apart move at once, told
+    or not. The repeat is found either way."""
+    rng = np.random.default_rng(3)
+    ids = rng.permutation(np.arange(2_000_000, dtype=np.int64) * 20 + 10**9)
+    ids[-1] = ids[5]
+    sums = _core.OneShotSums(ids.size if hint else 0)
+    assert _add_ids(sums, ids[:122_880]) == -1
+    assert sums._hashed == (not hint)
+    assert _add_ids(sums, ids[122_880:]) == ids.size - 1 - 122_880
+    assert sums._hashed == (not hint)
+    sparse = _core.OneShotSums(2_000_000 if hint else 0)
+    assert _add_ids(sparse, np.arange(1, 5_000, dtype=np.int64) * (1 << 20)) == -1
+    assert sparse._hashed
 
 
 @pytest.mark.parametrize(

@@ -234,7 +234,7 @@ class PlainCsv:
 
 @disjoint_base
 class OneShotSums:
-    def __init__(self) -> None: ...
+    def __init__(self, expected: int = 0) -> None: ...
     def add(
         self,
         event_id: _Int64s,

@@ -1311,8 +1311,19 @@ cdef class OneShotSums:
     def __cinit__(self):
         memset(&self.state, 0, sizeof(self.state))
 
+    def __init__(self, int64_t expected=0):
+        """``expected``: the rows the caller means to add in all, if known (a file's
+        row count): the id set keeps its pages while they would cost at most 16 bytes
+        an id of the whole set, though the first batch leaves them sparse."""
+        self.state.ids.expected = max(expected, 0)
+
     def __dealloc__(self):
         iom_oneshot_free(&self.state)
+
+    @property
+    def _hashed(self):
+        """Whether the ids seen moved from pages to the hash table (for tests)."""
+        return bool(self.state.ids.hashed)
 
     def add(self, const int64_t[::1] event_id not None, const int64_t[::1] nominal_id not None,
             const int32_t[::1] day not None, const int32_t[::1] dataset not None,

@@ -146,7 +146,12 @@ cdef extern from "iom_oneshot.h" nogil:
         int64_t before
         int64_t after
 
+    ctypedef struct iom_idset:
+        int64_t expected
+        int hashed
+
     ctypedef struct iom_oneshot:
+        iom_idset ids
         iom_day_counts counts
 
     ctypedef struct iom_points_part:

@@ -205,7 +205,7 @@ def score_events(
     event_id, nominal_id, dataset_codes, dataset_rows, offence_codes, offence_rows, day = columns
     table = settings.weights.points[np.ix_(dataset_codes, offence_codes)]
     stage("score")
-    sums = _core.OneShotSums()
+    sums = _core.OneShotSums(len(event_id))
     low, high = settings.days
     repeat = sums.add(
         event_id,
@@ -423,7 +423,7 @@ def _read_plain(
     fields = [names.index(column) for column in COLUMNS]
     low, high = settings.days
     reader = _core.PlainCsv(len(names), fields, settings.threads)
-    sums, pending = _core.OneShotSums(), _Pending()
+    sums, pending = _core.OneShotSums(lines.rows_expected()), _Pending()
     tables = (_PartTable(settings.weights), _PartTable(settings.weights))
     row0 = 0
     for data, begin, end in lines.chunks(newline + 1):
@@ -510,6 +510,13 @@ class _Lines:
             self._buffer.extend(bytes(len(self._buffer)))
             self._view = memoryview(self._buffer)
             self._fill()
+
+    def rows_expected(self) -> int:
+        """About how many lines the file holds: its size over the mean length of the
+        lines in the buffer (a hint, for the id set's choice of pages)."""
+        lines = self._buffer.count(b"\n", 0, self._held)
+        size = os.fstat(self._handle.fileno()).st_size
+        return size * lines // max(self._held, 1)
 
     def first(self) -> tuple[bytearray, int, int] | None:
         """The buffer, the offset of the first newline and the bytes held; ``None``
@@ -598,7 +605,7 @@ def _parquet_groups(
         return None
     low, high = settings.days
     columns = _GroupColumns(settings.weights)
-    sums, pending = _core.OneShotSums(), _Pending()
+    sums, pending = _core.OneShotSums(source.metadata.num_rows), _Pending()
     whole = [(0, 0, settings.weights.points)]
     row0 = 0
     stage("check")
