@@ -272,12 +272,9 @@ def make_case(
     if codes == "table":
         if weights is None:
             raise ValueError("codes='table' needs the shipped weight table")
-        offence = spread_codes(len(full), len(weights.offences), seed + 4)
-        full = dataclasses.replace(
-            full,
-            offence_index=_readonly(offence.astype(np.int16)),
-            offences=tuple(weights.offences),
-        )
+        offence = spread_codes(len(full), len(weights.offences), seed + 4).astype(np.int16)
+        offence.flags.writeable = False  # as the cohort's own arrays
+        full = dataclasses.replace(full, offence_index=offence, offences=tuple(weights.offences))
     if (
         weights is None
         or tuple(weights.datasets) != tuple(full.datasets)
@@ -345,11 +342,6 @@ def spread_codes(n: int, n_codes: int, seed: int) -> np.ndarray:
     share = 1.0 / np.arange(1, n_codes + 1)
     ranked = rng.permutation(n_codes)
     return ranked[rng.choice(share.size, size=n, p=share / share.sum())]
-
-
-def _readonly(array: np.ndarray) -> np.ndarray:
-    array.flags.writeable = False
-    return array
 
 
 def _has(weights: Weights, offence: str) -> bool:

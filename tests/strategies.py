@@ -445,3 +445,29 @@ def assessment_columns(items: Sequence[reference.Assessment]) -> dict[str, list]
         "score": [a.score for a in items],
         "date": [a.date.isoformat() for a in items],
     }
+
+
+def old_snapshot(state, version: int) -> bytes:
+    """The bytes of a snapshot of ``state`` as an earlier iomscore wrote it: format 1
+    (before assessments: no 'assessed' section) or 2 (sections and arrays not
+    padded to 16 bytes)."""
+    import hashlib
+    import json
+    import struct
+
+    from iomscore import durable
+
+    sections = [
+        ("meta", json.dumps(state.meta, sort_keys=True).encode("utf-8")),
+        ("nominals", durable._arrays_bytes([state.nominals], ["<i8"])),
+        ("live", durable._arrays_bytes(state.live, durable._EVENT_DTYPES)),
+        ("archived", durable._arrays_bytes(state.archived, durable._EVENT_DTYPES)),
+    ]
+    if version >= 2:
+        assessed = durable._arrays_bytes(state.assessments, durable._ASSESSMENT_DTYPES)
+        sections.append(("assessed", assessed))
+    parts = [struct.pack("<8sII", b"IOMSNAP\0", version, len(sections))]
+    for name, payload in sections:
+        digest = hashlib.sha256(payload).digest()
+        parts += [struct.pack("<8sQ32s", name.encode("ascii"), len(payload), digest), payload]
+    return b"".join(parts)

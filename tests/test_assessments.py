@@ -25,6 +25,7 @@ from strategies import (
     assessment_tables,
     event_columns,
     make_weights,
+    old_snapshot,
     points_matrices,
 )
 
@@ -444,7 +445,7 @@ def test_a_version_1_directory_opens_with_no_assessments(tmp_path):
         expected = engine.scores().rows()
     state = durable_format.read_snapshot(folder)
     del state.meta["assessment_table"]
-    data = _snapshot_v1(state)
+    data = old_snapshot(state, 1)
     (folder / durable_format.SNAPSHOT).write_bytes(data)
     with Engine.open(folder) as engine:
         assert engine.scores().rows() == expected
@@ -452,24 +453,6 @@ def test_a_version_1_directory_opens_with_no_assessments(tmp_path):
         assert len(engine._book) == 0
         engine.assess(_batch(date=(2, "2027-12-31")))
         assert engine.score(12) == 100  # oasys 99 under the shipped table
-
-
-def _snapshot_v1(state):
-    import hashlib
-    import json
-    import struct
-
-    sections = [
-        ("meta", json.dumps(state.meta, sort_keys=True).encode("utf-8")),
-        ("nominals", durable_format._arrays_bytes([state.nominals], ["<i8"])),
-        ("live", durable_format._arrays_bytes(state.live, durable_format._EVENT_DTYPES)),
-        ("archived", durable_format._arrays_bytes(state.archived, durable_format._EVENT_DTYPES)),
-    ]
-    parts = [struct.pack("<8sII", b"IOMSNAP\0", 1, len(sections))]
-    for name, payload in sections:
-        digest = hashlib.sha256(payload).digest()
-        parts += [struct.pack("<8sQ32s", name.encode("ascii"), len(payload), digest), payload]
-    return b"".join(parts)
 
 
 def test_retract_takes_any_integer_ids_and_refuses_others():

@@ -27,7 +27,14 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from strategies import DATASETS, OFFENCES, assessment_columns, event_columns, make_weights
+from strategies import (
+    DATASETS,
+    OFFENCES,
+    assessment_columns,
+    event_columns,
+    make_weights,
+    old_snapshot,
+)
 
 import iomscore
 from iomscore import Engine, EngineError, StateError, reference
@@ -820,9 +827,6 @@ def test_a_section_is_read_in_place_and_its_arrays_checked(tmp_path):
 def test_a_format_2_snapshot_opens_and_a_new_one_is_read_in_place(tmp_path):
     """Snapshots before format 3 (sections and arrays not padded to 16 bytes) open as
     before; a snapshot written now holds its arrays where they are read in place."""
-    import hashlib
-    import json
-
     from iomscore import durable
 
     folder = tmp_path / "engine"
@@ -840,17 +844,6 @@ def test_a_format_2_snapshot_opens_and_a_new_one_is_read_in_place(tmp_path):
         expected = engine.scores().rows()
     state = durable.read_snapshot(folder)
     assert not any(a.flags.owndata for a in state.live)  # views of the file's bytes
-    sections = [
-        ("meta", json.dumps(state.meta, sort_keys=True).encode("utf-8")),
-        ("nominals", durable._arrays_bytes([state.nominals], ["<i8"])),
-        ("live", durable._arrays_bytes(state.live, durable._EVENT_DTYPES)),
-        ("archived", durable._arrays_bytes(state.archived, durable._EVENT_DTYPES)),
-        ("assessed", durable._arrays_bytes(state.assessments, durable._ASSESSMENT_DTYPES)),
-    ]
-    parts = [struct.pack("<8sII", b"IOMSNAP\0", 2, len(sections))]
-    for name, payload in sections:
-        digest = hashlib.sha256(payload).digest()
-        parts += [struct.pack("<8sQ32s", name.encode("ascii"), len(payload), digest), payload]
-    (folder / SNAPSHOT).write_bytes(b"".join(parts))
+    (folder / SNAPSHOT).write_bytes(old_snapshot(state, 2))
     with Engine.open(folder) as engine:
         assert engine.scores().rows() == expected

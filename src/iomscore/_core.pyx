@@ -214,11 +214,11 @@ def group_positions(const int32_t[::1] keys not None, int64_t n_groups):
     return indptr_arr, positions_arr
 
 
-cdef void _check(int rc) except *:
+cdef void _check(int rc, str doing="while growing the event store") except *:
     if rc == IOM_OK:
         return
     if rc == IOM_ENOMEM:
-        raise MemoryError("iomscore: out of memory while growing the event store")
+        raise MemoryError(f"iomscore: out of memory {doing}")
     if rc == IOM_EOVERFLOW:
         raise OverflowError("iomscore: a score would exceed the int64 range")
     if rc == IOM_ETOOMANY:
@@ -1394,12 +1394,9 @@ cdef class OneShotSums:
                                      n_parts, c_parts, low, high, n_threads, &repeat)
         finally:
             free(c_parts)
-        if rc == IOM_ENOMEM:
-            raise MemoryError("iomscore: out of memory scoring the rows")
-        if rc == IOM_EOVERFLOW:
-            raise OverflowError("iomscore: a score would exceed the int64 range")
         if rc == IOM_EINDEX:
             raise IndexError(f"OneShotSums.add: row {repeat}: an index outside its points table")
+        _check(rc, "scoring the rows")
         return int(repeat)
 
     @property
