@@ -633,11 +633,15 @@ def test_the_plain_reader_reads_a_file_a_buffer_at_a_time(tmp_path, monkeypatch)
     repeat=st.sampled_from((None, "early", "late")),
     text_dates=st.booleans(),
     bad_date=st.booleans(),
+    threads=st.sampled_from((1, 2)),
 )
-def test_a_parquet_file_read_a_row_group_at_a_time(seed, group, repeat, text_dates, bad_date):
+def test_a_parquet_file_read_a_row_group_at_a_time(
+    seed, group, repeat, text_dates, bad_date, threads
+):
     """Row groups with dictionaries of their own (values met in later groups), dates as
     a date column or as text, a repeat whose first row is groups back, and a bad date
-    after a repeat (which the general reader reports first)."""
+    after a repeat (which the general reader reports first); on two threads the next
+    group is read while one is scored, and a bad group stops that read early."""
     weights = small_weights()
     events = small_with_repeat(seed, repeat, weights)
     dates = np.asarray(events["date"], dtype="datetime64[D]")
@@ -658,7 +662,7 @@ def test_a_parquet_file_read_a_row_group_at_a_time(seed, group, repeat, text_dat
         pq.write_table(table, path, row_group_size=group)
         expected = file_way(path, weights, AS_OF)
         reads = ReadCount(patch)
-        got = oneshot_way(lambda: score_file(path, weights, AS_OF))
+        got = oneshot_way(lambda: score_file(path, weights, AS_OF, threads=threads))
     assert got == expected
     assert reads.calls == (text_dates and bad_date)  # the row groups took every good file
 
