@@ -119,23 +119,21 @@ static word_key word_key_of(const char *buf, int64_t s, int64_t n, int64_t end) 
 
 static int words_grow(iom_words *w) {
     int64_t cap = w->cap ? w->cap * 2 : 64;
-    int32_t *slot = calloc((size_t)cap, sizeof *slot);
+    iom_word_slot *slot = aligned_alloc(64, (size_t)cap * sizeof *slot);
     int64_t *start = realloc(w->start, (size_t)(cap / 2) * sizeof *start);
     if (start) w->start = start;
     int32_t *len = realloc(w->len, (size_t)(cap / 2) * sizeof *len);
     if (len) w->len = len;
-    uint64_t *head = realloc(w->head, (size_t)cap * sizeof *head);
-    if (head) w->head = head;
-    uint64_t *hash = realloc(w->hash, (size_t)(cap / 2) * sizeof *hash);
-    if (hash) w->hash = hash;
-    if (!slot || !start || !len || !head || !hash) {
+    if (!slot || !start || !len) {
         free(slot);
         return IOM_ENOMEM;
     }
-    for (int64_t v = 0; v < w->count; v++) {
-        uint64_t h = w->hash[v] & (uint64_t)(cap - 1);
-        while (slot[h]) h = (h + 1) & (uint64_t)(cap - 1);
-        slot[h] = (int32_t)(v + 1);
+    memset(slot, 0, (size_t)cap * sizeof *slot);
+    for (int64_t h = 0; h < w->cap; h++) {
+        if (!w->slot[h].value) continue;
+        uint64_t k = w->slot[h].hash & (uint64_t)(cap - 1);
+        while (slot[k].value) k = (k + 1) & (uint64_t)(cap - 1);
+        slot[k] = w->slot[h];
     }
     free(w->slot);
     w->slot = slot;
@@ -167,24 +165,21 @@ static int64_t word_index(iom_words *w, const char *buf, int64_t s, int64_t n, i
     word_key k = word_key_of(buf, s, n, end);
     uint64_t mask = (uint64_t)w->cap - 1, h = k.hash & mask;
     for (;; h = (h + 1) & mask) {
-        int32_t v = w->slot[h] - 1;
-        if (v < 0) break;
-        if (w->len[v] == n && w->head[2 * v] == k.head[0] && w->head[2 * v + 1] == k.head[1] &&
+        const iom_word_slot *e = &w->slot[h];
+        if (!e->value) break;
+        if (e->head[0] == k.head[0] && e->head[1] == k.head[1] && e->len == n &&
             (n <= IOM_SHORT_WORD ||
-             memcmp(w->bytes + w->start[v], buf + s, (size_t)n) == 0))
-            return v;
+             memcmp(w->bytes + w->start[e->value - 1], buf + s, (size_t)n) == 0))
+            return e->value - 1;
     }
     int room = words_room(w, n);
     if (room < 0) return room;
     if (n) memcpy(w->bytes + w->used, buf + s, (size_t)n);
     int64_t v = w->count++;
-    w->slot[h] = (int32_t)(v + 1);
+    w->slot[h] = (iom_word_slot){{k.head[0], k.head[1]}, k.hash, (int32_t)n, (int32_t)(v + 1)};
     w->start[v] = w->used;
     w->used += n;
     w->len[v] = (int32_t)n;
-    w->head[2 * v] = k.head[0];
-    w->head[2 * v + 1] = k.head[1];
-    w->hash[v] = k.hash;
     return v;
 }
 
@@ -209,8 +204,6 @@ void iom_words_free(iom_words *w) {
     free(w->bytes);
     free(w->start);
     free(w->len);
-    free(w->head);
-    free(w->hash);
     memset(w, 0, sizeof *w);
 }
 

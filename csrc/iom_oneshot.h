@@ -44,15 +44,20 @@
  * bytes[start, start + len), a copy of the value's first occurrence (so a
  * file read a buffer at a time can reuse its buffer). */
 typedef struct {
+    uint64_t head[2]; /* the value's first 16 bytes, zero-padded */
+    uint64_t hash;
+    int32_t len;
+    int32_t value;    /* value index + 1; 0: an empty slot */
+} iom_word_slot;      /* 32 bytes: a lookup reads one line, not three arrays */
+
+typedef struct {
     int64_t count;
     int64_t cap;     /* slots of the hash table, a power of 2 */
-    int32_t *slot;   /* value index + 1 by hash slot; 0: empty */
+    iom_word_slot *slot;
     char *bytes;     /* the values, one after another */
     int64_t used, room; /* bytes of `bytes` used and allocated */
     int64_t *start;  /* by value, into bytes */
     int32_t *len;    /* by value */
-    uint64_t *head;  /* by value: its first 16 bytes, zero-padded (two words) */
-    uint64_t *hash;  /* by value */
 } iom_words;
 
 /* One part of a file: whole lines buf[begin, end), and where its records go. */
