@@ -382,6 +382,32 @@ def test_the_plain_reader_declines_what_is_not_plain():
         assert read_plain(header + bad, len(header))[1] is None, bad
 
 
+@given(
+    fields=st.lists(
+        st.text(alphabet="0123456789/:+-. \t", max_size=21)
+        | st.integers(0, 10**18 - 1).map(str)
+        | st.integers(0, 10**18 - 1).map(lambda v: f"{v:018d}"),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_the_plain_reader_reads_ids_as_int_of_their_digits(fields):
+    """The plain reader's ids against Python's ``int``: 1 to 18 ASCII digits, spaces
+    and tabs around; anything else, and the whole read is declined. Each drawn field
+    is a row's event id and nominal id."""
+    header = b"event_id,nominal_id,dataset,offence,date\n"
+    body = b"".join(f"{field},{field},arrest,028/01,2024-01-02\n".encode() for field in fields)
+    reader, read = read_plain(header + body, len(header))
+    digits = [field.strip(" \t") for field in fields]
+    if all(1 <= len(d) <= 18 and d.isdigit() for d in digits):
+        assert read == (len(fields), [(0, 0, len(fields))])
+        expected = [int(d) for d in digits]
+        assert reader.event_id[: len(fields)].tolist() == expected
+        assert reader.nominal_id[: len(fields)].tolist() == expected
+    else:
+        assert read is None
+
+
 def test_the_plain_reader_keeps_its_words_from_chunk_to_chunk():
     header = b"event_id,nominal_id,dataset,offence,date\n"
     first = b"1,7,arrest,028/01,2024-01-02\n"
