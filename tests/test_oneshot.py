@@ -693,6 +693,32 @@ def test_a_parquet_file_read_a_row_group_at_a_time(
     assert reads.calls == (text_dates and bad_date)  # the row groups took every good file
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_parquet_file_s_other_columns_are_not_read(threads, tmp_path):
+    """An export's other columns, before and between the five, are left unread by both
+    readers: with the bytes of one of them overwritten, the file scores as before."""
+    weights = small_weights()
+    events = big_columns(np.random.default_rng(11), 3_000, weights, AS_OF)
+    path = write(tmp_path, events, "parquet")
+    expected = engine_way(events, weights, AS_OF)
+    table = pq.read_table(path)
+    note = pa.array([f"note {k:06d}" for k in range(len(table))])
+    table = table.add_column(0, "note", note).add_column(3, "source", note)
+    pq.write_table(table, path, row_group_size=1_000, compression="none", use_dictionary=False)
+    meta = pq.ParquetFile(path).metadata
+    data = bytearray(path.read_bytes())
+    for group in range(meta.num_row_groups):
+        chunk = meta.row_group(group).column(3)  # "source"
+        start = chunk.data_page_offset
+        data[start : start + chunk.total_compressed_size] = bytes(chunk.total_compressed_size)
+    path.write_bytes(bytes(data))
+    with pytest.raises(OSError, match="page header"):
+        pq.read_table(path)  # the damage is real: a read of every column fails
+    assert oneshot_way(lambda: score_file(path, weights, AS_OF, threads=threads)) == expected
+    got, label = read_events(path)
+    assert engine_way(got, weights, AS_OF, label=label) == expected
+
+
 @pytest.mark.parametrize("where", [None, "middle", "last", "across"])
 def test_the_id_set_moves_sparse_ids_to_a_hash_table(where):
     """Ids a page or more apart (one page of bits each) soon pass the pages' budget

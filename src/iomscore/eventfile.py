@@ -152,7 +152,12 @@ def _read_parquet(path: Path) -> pa.Table:
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path, columns=None, read_dictionary=["dataset", "offence"])
+        names = pq.ParquetFile(path).schema_arrow.names
+        # Only the five columns are read (an export often has more); with one of them
+        # named twice, every column, so that the caller names the repeat.
+        repeated = any(names.count(name) > 1 for name in COLUMNS)
+        columns = None if repeated else [name for name in names if name in COLUMNS]
+        table = pq.read_table(path, columns=columns, read_dictionary=["dataset", "offence"])
         # A damaged file can hold names or text that are not UTF-8: the columns read are checked.
         used = [i for i, name in enumerate(table.schema.names) if name in COLUMNS]
         table.select(used).validate(full=True)

@@ -611,8 +611,8 @@ def _parquet_groups(
     stage("check")
     try:
         source = pq.ParquetFile(path, read_dictionary=text)
-        for table in _row_groups(source, settings.threads):
-            table.select([names.index(c) for c in COLUMNS]).validate(full=True)
+        for table in _row_groups(source, list(COLUMNS), settings.threads):
+            table.validate(full=True)
             got = columns.take(table)
             if got is None:
                 return None
@@ -635,24 +635,26 @@ def _parquet_groups(
     return _result(settings, sums, row0)
 
 
-def _row_groups(source: Any, threads: int) -> Iterator[Any]:
-    """``source``'s row groups in order. With two threads each group is read on a
-    thread of its own while the caller works on the one before (pyarrow lets go of
-    the GIL as it reads): a national file's job takes about a quarter less time. A
-    caller that stops early waits, on closing this, for the read under way."""
+def _row_groups(source: Any, columns: list[str], threads: int) -> Iterator[Any]:
+    """``source``'s row groups in order, only ``columns`` read (an export often has
+    more). With two threads each group is read on a thread of its own while the
+    caller works on the one before (pyarrow lets go of the GIL as it reads): a
+    national file's job takes about a fifth less time. A caller that stops early
+    waits, on closing this, for the read under way."""
     count = source.num_row_groups
     if threads == 1:
         for group in range(count):
-            yield source.read_row_group(group, use_threads=False)
+            yield source.read_row_group(group, columns=columns, use_threads=False)
         return
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(1, thread_name_prefix="iomscore-parquet") as reader:
-        ahead = reader.submit(source.read_row_group, 0) if count else None
+        ahead = reader.submit(source.read_row_group, 0, columns) if count else None
         for group in range(1, count + 1):
             assert ahead is not None
             table = ahead.result()
-            ahead = reader.submit(source.read_row_group, group) if group < count else None
+            more = group < count
+            ahead = reader.submit(source.read_row_group, group, columns) if more else None
             yield table
 
 
