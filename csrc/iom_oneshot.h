@@ -40,16 +40,17 @@
  * fault, as too many words are). */
 #define IOM_CSV_MAX_WORD_BYTES ((int64_t)64 << 20)
 
-/* The distinct values of a text column in one part: each the bytes
- * bytes[start, start + len), a copy of the value's first occurrence (so a
- * file read a buffer at a time can reuse its buffer). */
+/* A slot of a words' hash table: 32 bytes, so a lookup reads one cache line. */
 typedef struct {
     uint64_t head[2]; /* the value's first 16 bytes, zero-padded */
     uint64_t hash;
     int32_t len;
     int32_t value;    /* value index + 1; 0: an empty slot */
-} iom_word_slot;      /* 32 bytes: a lookup reads one line, not three arrays */
+} iom_word_slot;
 
+/* The distinct values of a text column in one part: each the bytes
+ * bytes[start, start + len), a copy of the value's first occurrence (so a
+ * file read a buffer at a time can reuse its buffer). */
 typedef struct {
     int64_t count;
     int64_t cap;     /* slots of the hash table, a power of 2 */

@@ -152,7 +152,7 @@ def _read_parquet(path: Path) -> pa.Table:
     import pyarrow.parquet as pq
 
     try:
-        names = pq.ParquetFile(path).schema_arrow.names
+        names = pq.read_schema(path).names
         # Only the five columns are read (an export often has more); with one of them
         # named twice, every column, so that the caller names the repeat.
         repeated = any(names.count(name) > 1 for name in COLUMNS)
