@@ -111,20 +111,28 @@ static word_key word_key_of(const char *buf, int64_t s, int64_t n, int64_t end) 
         k.head[0] = load_le(tmp);
         k.head[1] = load_le(tmp + 8);
     }
-    /* two multiplies side by side, the high half folded down: each row's lookup
-     * waits on this hash, where a table of a few thousand values needs no stronger
-     * one (an offence code table's 3,044 words take 1.26 probes on average) */
-    uint64_t h = (k.head[0] * 0x9E3779B97F4A7C15ull) ^ (k.head[1] * 0xC2B2AE3D27D4EB4Full) ^
-                 (uint64_t)n;
-    h ^= h >> 32;
-    for (int64_t i = IOM_SHORT_WORD; i < n; i++) h = (h ^ (unsigned char)p[i]) * 0x100000001B3ull;
+    /* Two multiplies side by side (each row's lookup waits on this hash); a slot
+     * is taken from the product's top bits, which depend on every bit of the
+     * word (word_slot). An offence code table's 3,044 words take 1.18 probes on
+     * average; 50,000 codes OFF00000.. 1.35; words alike in all but their last
+     * bytes, past the first 16 or not, 1.4. */
+    uint64_t h = ((k.head[0] ^ (uint64_t)n) * 0x9E3779B97F4A7C15ull) ^
+                 (k.head[1] * 0xC2B2AE3D27D4EB4Full);
+    for (int64_t i = IOM_SHORT_WORD; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 0x9E3779B97F4A7C15ull;
     k.hash = h;
     return k;
 }
 
+/* The first slot to look in for a hash, in a table of cap slots (a power of 2). */
+static inline uint64_t word_slot(uint64_t hash, int64_t cap) {
+    return hash >> (64 - __builtin_ctzll((uint64_t)cap));
+}
+
 static int words_grow(iom_words *w) {
     int64_t cap = w->cap ? w->cap * 2 : 64;
-    iom_word_slot *slot = aligned_alloc(64, (size_t)cap * sizeof *slot);
+    void *raw = NULL; /* slots on cache lines of their own */
+    iom_word_slot *slot = posix_memalign(&raw, 64, (size_t)cap * sizeof *slot) ? NULL : raw;
     int64_t *start = realloc(w->start, (size_t)(cap / 2) * sizeof *start);
     if (start) w->start = start;
     int32_t *len = realloc(w->len, (size_t)(cap / 2) * sizeof *len);
@@ -136,7 +144,7 @@ static int words_grow(iom_words *w) {
     memset(slot, 0, (size_t)cap * sizeof *slot);
     for (int64_t h = 0; h < w->cap; h++) {
         if (!w->slot[h].value) continue;
-        uint64_t k = w->slot[h].hash & (uint64_t)(cap - 1);
+        uint64_t k = word_slot(w->slot[h].hash, cap);
         while (slot[k].value) k = (k + 1) & (uint64_t)(cap - 1);
         slot[k] = w->slot[h];
     }
@@ -168,7 +176,7 @@ static int64_t word_index(iom_words *w, const char *buf, int64_t s, int64_t n, i
         if (words_grow(w) != IOM_OK) return -2;
     }
     word_key k = word_key_of(buf, s, n, end);
-    uint64_t mask = (uint64_t)w->cap - 1, h = k.hash & mask;
+    uint64_t mask = (uint64_t)w->cap - 1, h = word_slot(k.hash, w->cap);
     for (;; h = (h + 1) & mask) {
         const iom_word_slot *e = &w->slot[h];
         if (!e->value) break;

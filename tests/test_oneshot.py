@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -694,9 +695,11 @@ def test_a_parquet_file_read_a_row_group_at_a_time(
 
 
 @pytest.mark.parametrize("threads", [1, 2])
-def test_a_parquet_file_s_other_columns_are_not_read(threads, tmp_path):
+def test_a_parquet_file_s_other_columns_are_not_read(threads, tmp_path, monkeypatch):
     """An export's other columns, before and between the five, are left unread by both
-    readers: with the bytes of one of them overwritten, the file scores as before."""
+    readers: with the bytes of one of them overwritten, the file scores as before, by
+    the row groups (the general reader not called) and by the general reader; the
+    thread that reads ahead is gone once the file is scored."""
     weights = small_weights()
     events = big_columns(np.random.default_rng(11), 3_000, weights, AS_OF)
     path = write(tmp_path, events, "parquet")
@@ -714,9 +717,41 @@ def test_a_parquet_file_s_other_columns_are_not_read(threads, tmp_path):
     path.write_bytes(bytes(data))
     with pytest.raises(OSError, match="page header"):
         pq.read_table(path)  # the damage is real: a read of every column fails
+    reads = ReadCount(monkeypatch)
     assert oneshot_way(lambda: score_file(path, weights, AS_OF, threads=threads)) == expected
+    assert reads.calls == 0
+    assert not [t for t in threading.enumerate() if t.name.startswith("iomscore-parquet")]
     got, label = read_events(path)
     assert engine_way(got, weights, AS_OF, label=label) == expected
+
+
+def test_a_parquet_file_naming_a_column_twice_is_refused_naming_it(tmp_path):
+    """The general reader looks at the schema before it reads: a repeated column is
+    named, as for a CSV file (pyarrow itself would refuse the whole file)."""
+    weights = small_weights()
+    events = big_columns(np.random.default_rng(12), 50, weights, AS_OF)
+    table = pq.read_table(write(tmp_path, events, "parquet"))
+    path = tmp_path / "twice.parquet"
+    pq.write_table(table.append_column("offence", table.column("offence")), path)
+    expected = f"{path}: the column 'offence' appears 2 times"
+    with pytest.raises(EventError) as caught:
+        read_events(path)
+    assert str(caught.value) == expected
+    assert oneshot_way(lambda: score_file(path, weights, AS_OF)) == expected
+
+
+def test_a_parquet_dataset_directory_is_read_whole(tmp_path):
+    """A directory of Parquet parts named ``*.parquet`` (as Spark and Dask write one) is
+    read as one table by the general reader."""
+    weights = small_weights()
+    events = big_columns(np.random.default_rng(13), 600, weights, AS_OF)
+    table = pq.read_table(write(tmp_path, events, "parquet"))
+    folder = tmp_path / "export.parquet"
+    folder.mkdir()
+    for k, at in enumerate(range(0, 600, 200)):
+        pq.write_table(table.slice(at, 200), folder / f"part-{k}.parquet")
+    expected = engine_way(events, weights, AS_OF)
+    assert oneshot_way(lambda: score_file(folder, weights, AS_OF)) == expected
 
 
 @pytest.mark.parametrize("where", [None, "middle", "last", "across"])

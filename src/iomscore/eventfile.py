@@ -132,7 +132,13 @@ def read_events(
     else:
         table = _read_csv(path, check_encoding(encoding))
         label = csv_line_label(path)
-    names = table.schema.names
+    _check_names(path, table.schema.names)
+    return table.select(list(COLUMNS)), label
+
+
+def _check_names(path: Path, names: list[str]) -> None:
+    """Each of the five columns named once, or an :class:`EventError` naming the
+    first missing or repeated."""
     missing = [name for name in COLUMNS if name not in names]
     if missing:
         raise EventError(
@@ -145,27 +151,35 @@ def read_events(
             f"{path}: the column {repeated[0]!r} appears {names.count(repeated[0])} times",
             field=repeated[0],
         )
-    return table.select(list(COLUMNS)), label
 
 
 def _read_parquet(path: Path) -> pa.Table:
     import pyarrow.parquet as pq
 
+    # Only the five columns are read (an export often has more), once the file's
+    # schema names each of them once; a directory (a dataset) is read whole.
+    columns = None
+    if path.is_file():
+        try:
+            names = pq.read_schema(path).names
+        except (pa.ArrowException, OSError, ValueError, IndexError) as exc:
+            raise _unreadable(path, exc) from None
+        _check_names(path, names)
+        columns = list(COLUMNS)
     try:
-        names = pq.read_schema(path).names
-        # Only the five columns are read (an export often has more); with one of them
-        # named twice, every column, so that the caller names the repeat.
-        repeated = any(names.count(name) > 1 for name in COLUMNS)
-        columns = None if repeated else [name for name in names if name in COLUMNS]
         table = pq.read_table(path, columns=columns, read_dictionary=["dataset", "offence"])
         # A damaged file can hold names or text that are not UTF-8: the columns read are checked.
         used = [i for i, name in enumerate(table.schema.names) if name in COLUMNS]
         table.select(used).validate(full=True)
         return table
     except (pa.ArrowException, OSError, ValueError, IndexError) as exc:
-        # A damaged file can fail in the reader in several ways; all mean "not readable".
-        reason = " ".join(str(exc).split())[:200]
-        raise EventError(f"{path}: not a readable Parquet file ({reason})") from None
+        raise _unreadable(path, exc) from None
+
+
+def _unreadable(path: Path, exc: Exception) -> EventError:
+    """A damaged file can fail in the reader in several ways; all mean "not readable"."""
+    reason = " ".join(str(exc).split())[:200]
+    return EventError(f"{path}: not a readable Parquet file ({reason})")
 
 
 def _read_csv(path: Path, encoding: str) -> pa.Table:
