@@ -85,6 +85,14 @@ for arg in "$@"; do
     case "$arg" in tests/* | bench/*) tests=() ;; esac
 done
 
+# C++ libraries loaded after the runtime (pyarrow's) throw exceptions through it: ASan's
+# interceptor of __cxa_throw finds no real one unless libstdc++ is loaded from the start
+# ("CHECK failed: asan_interceptors.cpp ... real___cxa_throw"), so it is preloaded too.
+if [[ "$kind" == address ]]; then
+    cxx=$("$cc" -print-file-name=libstdc++.so.6)
+    if [[ "$cxx" == /* && -e "$cxx" ]]; then lib="$lib:$cxx"; fi
+fi
+
 env=(
     "PYTHONPATH=$tmp/src"
     "HYPOTHESIS_PROFILE=${HYPOTHESIS_PROFILE:-ci}"
