@@ -211,6 +211,8 @@ def compose_kinds(
     out: npt.NDArray[np.uint16],
 ) -> npt.NDArray[np.uint16]: ...
 
+_CSV_MAX_LINE: int
+
 _Int64s: TypeAlias = npt.NDArray[np.int64]
 _Int32s: TypeAlias = npt.NDArray[np.int32]
 

@@ -32,12 +32,14 @@ from ._cstore cimport (
     IOM_EINDEX, iom_csv_count, iom_csv_parse, iom_csv_part, iom_csv_part_free, iom_csv_layout,
     iom_csv_rows, iom_first_repeat, iom_oneshot, iom_oneshot_add, iom_oneshot_free,
     iom_oneshot_count, iom_oneshot_items, iom_points_part, iom_words, iom_intern, iom_words_free,
-    IOM_ETOOMANY, IOM_FORMAT_ROW_BYTES, iom_format_scores,
+    IOM_ETOOMANY, IOM_FORMAT_ROW_BYTES, iom_format_scores, IOM_CSV_MAX_LINE,
 )
 
 cnp.import_array()
 
 _DAYS = np.dtype("datetime64[D]")  # made once: a view by a dtype string parses it each time
+# The longest line (bytes) the plain CSV reader takes, as oneshot's buffer needs it.
+_CSV_MAX_LINE = IOM_CSV_MAX_LINE
 
 __all__ = [
     "EventStore", "OneShotSums", "PlainCsv", "by_day", "compose_kinds", "csr_matvec",

@@ -115,6 +115,8 @@ cdef extern from "iom_matrix.h" nogil:
 
 
 cdef extern from "iom_oneshot.h" nogil:
+    int64_t IOM_CSV_MAX_LINE
+
     ctypedef struct iom_words:
         int64_t count
         char *bytes

@@ -77,8 +77,6 @@ _INT64_MAX = 2**63 - 1
 # The plain reader reads a file a chunk at a time (bytes): its buffers, reused from
 # one chunk to the next, hold about 600,000 rows.
 _CHUNK_BYTES = 32 << 20
-# The longest line the plain reader takes (csrc/iom_oneshot.h, IOM_CSV_MAX_LINE).
-_MAX_LINE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -504,7 +502,7 @@ class _Lines:
             newline = self._buffer.rfind(b"\n", begin, self._held)
             if newline >= 0 or self._eof:
                 return newline
-            if len(self._buffer) - begin > _MAX_LINE:
+            if len(self._buffer) - begin > _core._CSV_MAX_LINE:
                 return -1
             self._view.release()
             self._buffer.extend(bytes(len(self._buffer)))
@@ -593,8 +591,8 @@ def _parquet_groups(
     except (pa.ArrowException, OSError, ValueError, IndexError):
         return None
     names = schema.names
-    if len(set(names)) != len(names) or any(column not in names for column in COLUMNS):
-        return None  # a name twice (pyarrow reads no such file whole) or a column missing
+    if any(names.count(column) != 1 for column in COLUMNS):
+        return None  # one of the five missing or named twice: the general reader names it
     kinds = {name: schema.field(name).type for name in COLUMNS}
     text = [name for name in ("dataset", "offence", "date") if pa.types.is_string(kinds[name])]
     if not (
