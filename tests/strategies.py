@@ -335,6 +335,28 @@ def arrow_chunks(batch: Sequence[Row]):
     return pa.concat_tables([part(batch[:half]), part(batch[half:])])
 
 
+def arrow_text_chunks(batch: Sequence[Row]):
+    """The batch as a pyarrow Table of plain text columns (the dataset ``string``,
+    the offence ``large_string``) in three chunks of uneven size, each a slice of one
+    table (so its rows start past its buffers' start), as a Parquet file's row
+    groups come."""
+    import pyarrow as pa
+
+    table = pa.table(
+        {
+            "event_id": pa.array([r.event.event_id for r in batch], pa.int64()),
+            "nominal_id": pa.array([r.event.nominal_id for r in batch], pa.int64()),
+            "dataset": pa.array([r.event.dataset for r in batch], pa.string()),
+            "offence": pa.array([r.offence_text for r in batch], pa.large_string()),
+            "date": pa.array([r.event.date for r in batch], pa.date32()),
+        }
+    )
+    first, second = len(batch) // 3, 2 * len(batch) // 3
+    return pa.concat_tables(
+        [table.slice(0, first), table.slice(first, second - first), table.slice(second)]
+    )
+
+
 def pandas_frame(batch: Sequence[Row]):
     """The batch as a pandas DataFrame: categorical dataset, datetime64 dates."""
     import pandas as pd
@@ -357,6 +379,7 @@ INPUT_FORMS = {
     "numpy": numpy_columns,
     "arrow": arrow_table,
     "arrow_chunks": arrow_chunks,
+    "arrow_text_chunks": arrow_text_chunks,
     "pandas": pandas_frame,
 }
 

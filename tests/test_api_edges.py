@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from iomscore import Engine, EngineError, EventError, IomscoreError, Weights
+from iomscore import Engine, EngineError, EventError, IomscoreError, Weights, batch
 from iomscore.batch import encode_events
 
 AS_OF = datetime.date(2024, 2, 29)
@@ -172,3 +172,55 @@ def test_an_unknown_future_policy_is_an_engine_error():
     with pytest.raises(EngineError, match="future must be 'error' or 'skip', not 'maybe'"):
         engine.ingest(events, future="maybe")
     assert len(engine) == 0
+
+
+def _chunked_text_table(offences: list[str], chunk: int) -> pa.Table:
+    """Events 0.. with the given offence text, the text columns plain strings cut into
+    chunks of ``chunk`` rows (as a Parquet file's row groups come)."""
+    n = len(offences)
+    table = pa.table(
+        {
+            "event_id": pa.array(range(n), pa.int64()),
+            "nominal_id": pa.array([k % 7 for k in range(n)], pa.int64()),
+            "dataset": pa.array(["arrest"] * n, pa.string()),
+            "offence": pa.array(offences, pa.string()),
+            "date": pa.array([datetime.date(2024, 1, 1)] * n, pa.date32()),
+        }
+    )
+    return pa.concat_tables([table.slice(k, chunk) for k in range(0, n, chunk)])
+
+
+def test_a_bad_offence_in_a_later_chunk_is_named_by_its_row_in_the_whole_table():
+    offences = ["028/01", "105/01"] * 50
+    offences[97] = "999/99"  # in the fourth chunk; rows are counted from 1
+    table = _chunked_text_table(offences, chunk=30)
+    assert table.column("offence").num_chunks == 4
+    with pytest.raises(EventError, match=r"row 98\b.*offence"):
+        encode_events(table, _weights())
+
+
+def test_a_chunked_text_column_past_the_interning_table_is_read_the_general_way():
+    """Over 65,536 distinct words across the chunks (the C table's limit, reached in
+    the second chunk): the column is encoded by pyarrow's dictionary instead, and the
+    first unknown word is named by its row in the whole table."""
+    good = ["028/01", "105/01"] * 20_000
+    offences = good + [f"NOT-A-CODE-{k}" for k in range(70_000)]
+    table = _chunked_text_table(offences, chunk=50_000)
+    assert table.column("offence").num_chunks == 3
+    assert batch._intern(table.column("offence")) is None  # the C table gave up
+    with pytest.raises(EventError, match=rf"row {len(good) + 1}\b.*offence"):
+        encode_events(table, _weights())
+
+
+def test_a_missing_text_value_in_a_later_chunk_is_named_by_its_row():
+    table = _chunked_text_table(["028/01"] * 90, chunk=40)
+    dataset = pa.chunked_array(
+        [
+            pa.array(["dip"] * 40),
+            pa.array(["dip"] * 5 + [None] + ["dip"] * 34),
+            pa.array(["dip"] * 10),
+        ]
+    )
+    table = table.set_column(2, "dataset", dataset)
+    with pytest.raises(EventError, match=r"row 46\b.*dataset"):
+        encode_events(table, _weights())

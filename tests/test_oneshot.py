@@ -847,6 +847,6 @@ def test_text_is_interned_as_a_dict_would(words, large):
     width = 8 if large else 4
     starts = np.frombuffer(offsets, np.dtype(f"int{8 * width}"), len(words) + 1)
     text = np.frombuffer(b"" if data is None else data, np.uint8)
-    rows, values = _core.intern_text(text, starts)
+    rows, values = _core.intern_text([(text, starts)])
     assert rows.tolist() == expected
     assert [value.decode("utf-8") for value in values] == list(seen)

@@ -1,6 +1,6 @@
 """Type stubs for the compiled event store (src/iomscore/_core.pyx)."""
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Literal, TypeAlias, overload
 
 import numpy as np
@@ -256,5 +256,10 @@ class OneShotSums:
 def first_repeat(ids: _Int64s) -> int: ...
 def format_scores(nominal_id: _Int64s, score: _Int64s, band: npt.NDArray[np.int8]) -> bytes: ...
 def intern_text(
-    data: bytes | bytearray | memoryview, offsets: npt.NDArray[np.int32] | npt.NDArray[np.int64]
+    chunks: Iterable[
+        tuple[
+            bytes | bytearray | memoryview | npt.NDArray[np.uint8],
+            npt.NDArray[np.int32] | npt.NDArray[np.int64],
+        ]
+    ],
 ) -> tuple[_Int32s, list[bytes]] | None: ...

@@ -1449,36 +1449,53 @@ def format_scores(const int64_t[::1] nominal_id not None, const int64_t[::1] sco
     return out[:written].tobytes()
 
 
-def intern_text(const unsigned char[::1] data not None, offsets not None):
-    """The distinct words of a text column held as Arrow does (row ``i`` is
-    ``data[offsets[i]:offsets[i + 1]]``; ``offsets`` int32 or int64), and each row's
-    index into them (int32), the words in the order met, as bytes; ``None`` past
-    65,536 distinct words or for a word over 1 MiB. One pass in C: a word of up to 16 bytes is hashed and
-    compared as two machine words."""
+def intern_text(chunks):
+    """The distinct words of a text column held as Arrow does, in chunks (each a pair
+    ``(data, offsets)``: row ``i`` of a chunk is ``data[offsets[i]:offsets[i + 1]]``;
+    ``offsets`` int32 or int64), and each row's index into them (int32, the chunks'
+    rows one after another), the words in the order met, as bytes; ``None`` past
+    65,536 distinct words or for a word over 1 MiB. One pass in C over every chunk
+    with one table: a word of up to 16 bytes is hashed and compared as two machine
+    words."""
     cdef iom_words words
-    cdef int rc, wide
+    cdef int rc = IOM_OK, wide
+    cdef const unsigned char[::1] data
     cdef const int32_t[::1] narrow
     cdef const int64_t[::1] broad
     cdef const void *at
+    cdef const char *buf
+    cdef int64_t n, i, total = 0, done = 0
+    cdef int32_t[::1] out
+    parts = []
+    for data_obj, offsets in chunks:
+        offsets = np.ascontiguousarray(offsets)
+        if offsets.dtype != np.int64:
+            offsets = offsets.astype(np.int32, copy=False)
+        n = offsets.shape[0] - 1
+        if n < 0 or (n and (offsets[0] < 0 or offsets[n] > len(data_obj)
+                             or offsets[0] > offsets[n])):
+            raise ValueError("intern_text: offsets outside the data")
+        parts.append((data_obj, offsets, n))
+        total += n
+    index = np.empty(total, np.int32)
+    out = index
     memset(&words, 0, sizeof(words))
-    offsets = np.ascontiguousarray(offsets)
-    if offsets.dtype == np.int64:
-        wide = 1
-        broad = offsets
-        at = &broad[0] if broad.shape[0] else NULL
-    else:
-        wide = 0
-        narrow = offsets.astype(np.int32, copy=False)
-        at = &narrow[0] if narrow.shape[0] else NULL
-    cdef int64_t n = offsets.shape[0] - 1, i
-    if n < 0 or (n and (offsets[0] < 0 or offsets[n] > data.shape[0] or offsets[0] > offsets[n])):
-        raise ValueError("intern_text: offsets outside the data")
-    index = np.empty(max(n, 0), np.int32)
-    cdef int32_t[::1] out = index
-    cdef const char *buf = <const char *>&data[0] if data.shape[0] else <const char *>""
     try:
-        with nogil:
-            rc = iom_intern(buf, at, wide, n, &words, &out[0] if n else NULL)
+        for data_obj, offsets, n in parts:
+            data = data_obj
+            wide = offsets.dtype == np.int64
+            if wide:
+                broad = offsets
+                at = &broad[0]
+            else:
+                narrow = offsets
+                at = &narrow[0]
+            buf = <const char *>&data[0] if data.shape[0] else <const char *>""
+            with nogil:
+                rc = iom_intern(buf, at, wide, n, &words, &out[done] if n else NULL)
+            if rc != IOM_OK:
+                break
+            done += n
         if rc == IOM_ENOMEM:
             raise MemoryError("iomscore: out of memory reading a text column")
         if rc == IOM_ETOOMANY:

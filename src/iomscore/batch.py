@@ -217,6 +217,10 @@ def _id_column(values: object, field: str, label: RowLabel, *, signed: bool = Fa
     return arr
 
 
+def _is_text(kind: pa.DataType) -> bool:
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+
+
 def _encode_text(
     values: object, field: str, label: RowLabel, lookup: Callable[[str], int | str]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -225,18 +229,21 @@ def _encode_text(
     ``lookup`` returns the code, or a message explaining why the value is refused.
     Returns the code of each distinct value and each row's index into them.
     """
-    arrow = _to_arrow(values)
+    if isinstance(values, pa.ChunkedArray) and _is_text(values.type):
+        arrow = values  # interned chunk by chunk: the text is not copied into one array
+    else:
+        arrow = _to_arrow(values)
     bad = _first_null(arrow)
     if bad is not None:
         raise _fail(label, bad, field, "missing value")
     if not pa.types.is_dictionary(arrow.type):
-        if not (pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type)):
+        if not _is_text(arrow.type):
             if arrow.type == pa.null() and len(arrow) == 0:
                 return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int32)
             raise _fail(label, None, field, f"values of type {arrow.type} are not text")
         interned = _intern(arrow)
         if interned is None:  # more distinct values than the C table takes
-            arrow = arrow.dictionary_encode()
+            arrow = _to_arrow(arrow).dictionary_encode()
         else:
             rows, dictionary = interned
     if pa.types.is_dictionary(arrow.type):
@@ -254,17 +261,23 @@ def _encode_text(
     return codes, rows
 
 
-def _intern(arrow: pa.Array) -> tuple[np.ndarray, list[str]] | None:
+def _intern(arrow: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, list[str]] | None:
     """A text column's distinct values, in the order met, and each row's index into
     them (``_core.intern_text``: one pass in C over Arrow's buffers, several times
     faster than ``dictionary_encode`` for short words); ``None`` past 65,536 values
-    or for a value over 1 MiB."""
-    width = 8 if pa.types.is_large_string(arrow.type) else 4
-    _, offsets, data = arrow.buffers()  # no nulls: the caller refused them
-    dtype = np.dtype(f"int{8 * width}")
-    starts = np.frombuffer(offsets, dtype, len(arrow) + 1, arrow.offset * width)
-    text = np.frombuffer(b"" if data is None else data, np.uint8)
-    interned = _core.intern_text(text, starts)
+    or for a value over 1 MiB.
+
+    A chunked column (a Parquet file's row groups) is read chunk by chunk into one
+    table: joining the chunks first would copy the column's text and offsets.
+    """
+    chunks = []
+    for chunk in arrow.chunks if isinstance(arrow, pa.ChunkedArray) else [arrow]:
+        width = 8 if pa.types.is_large_string(chunk.type) else 4
+        _, offsets, data = chunk.buffers()  # no nulls: the caller refused them
+        dtype = np.dtype(f"int{8 * width}")
+        starts = np.frombuffer(offsets, dtype, len(chunk) + 1, chunk.offset * width)
+        chunks.append((np.frombuffer(b"" if data is None else data, np.uint8), starts))
+    interned = _core.intern_text(chunks)
     if interned is None:
         return None
     rows, words = interned
@@ -316,8 +329,8 @@ def _day_column(values: object, field: str, label: RowLabel) -> np.ndarray:
         arrow = pc.cast(arrow, pa.date32())
     if not pa.types.is_date32(arrow.type):
         raise _fail(label, None, field, f"values of type {arrow.type} are not dates")
-    days = arrow.cast(pa.int32()).to_numpy(zero_copy_only=False).astype(np.int64)
-    return _days_int32(days, field, label)
+    # int32 day numbers, range-checked as they are (no int64 copy of the column)
+    return _days_int32(arrow.cast(pa.int32()).to_numpy(zero_copy_only=False), field, label)
 
 
 _TICKS_PER_DAY = {"s": 86_400, "ms": 86_400_000, "us": 86_400_000_000, "ns": 86_400_000_000_000}
@@ -366,7 +379,7 @@ def _no_such_day(text: str) -> str:
 
 
 def _days_int32(days: np.ndarray, field: str, label: RowLabel) -> np.ndarray:
-    """int64 day numbers to int32, refusing dates outside the years 1 to 9999."""
+    """Day numbers (any integer type) to int32, refusing dates outside the years 1 to 9999."""
     if days.size and (days.min() < _FIRST_DAY or days.max() > _LAST_DAY):
         bad = (days < _FIRST_DAY) | (days > _LAST_DAY)
         row = int(np.flatnonzero(bad)[0])
