@@ -129,6 +129,28 @@ def test_apply_refuses_a_nominal_index_outside_the_store(bad):
     assert _state(store) == before
 
 
+def test_apply_without_nominal_ids_beside_a_full_index_matches_apply_with_them():
+    """A restored snapshot's path: every row's nominal is in the index, so the ids
+    are not needed (and not gathered)."""
+    with_ids, batch, action, index = _one_row_store()
+    without, _, _, _ = _one_row_store()
+    assert (index >= 0).all()
+    with_ids.apply(batch.event_id, batch.nominal_id, batch.kind, batch.day, action, index)
+    without.apply(batch.event_id, None, batch.kind, batch.day, action, index)
+    assert _state(without) == _state(with_ids)
+
+
+def test_apply_without_nominal_ids_needs_every_nominal_in_the_index():
+    store, batch, action, index = _one_row_store()
+    before = _state(store)
+    with pytest.raises(ValueError, match="only beside a full nominal_index"):
+        store.apply(batch.event_id, None, batch.kind, batch.day, action)
+    index[0] = -1  # a nominal to look up by its id
+    with pytest.raises(ValueError, match="only beside a full nominal_index"):
+        store.apply(batch.event_id, None, batch.kind, batch.day, action, index)
+    assert _state(store) == before
+
+
 def test_the_nominal_index_must_have_a_row_each():
     store, batch, action, index = _one_row_store()
     with pytest.raises(ValueError, match="one entry per row"):

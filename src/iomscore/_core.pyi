@@ -123,7 +123,7 @@ class EventStore:
     def apply(
         self,
         ids: npt.NDArray[np.int64],
-        nominal_ids: npt.NDArray[np.int64],
+        nominal_ids: npt.NDArray[np.int64] | None,
         kinds: npt.NDArray[np.uint16],
         days: npt.NDArray[np.int32],
         action: npt.NDArray[np.int8],

@@ -871,20 +871,23 @@ cdef class EventStore:
         }
 
     # -- changes ---------------------------------------------------------------
-    def apply(self, const int64_t[::1] ids not None, const int64_t[::1] nominal_ids not None,
+    def apply(self, const int64_t[::1] ids not None, const int64_t[::1] nominal_ids,
               const uint16_t[::1] kinds not None, const int32_t[::1] days not None,
               const int8_t[::1] action not None, const int32_t[::1] nominal_index=None):
         """Apply a checked batch (actions: 0 skip, 1 insert, 2 retract, 3 replace).
 
         ``nominal_index``: what :meth:`classify` filled in for these rows on
-        this store, or None to look every nominal up here.
+        this store, or None to look every nominal up here. ``nominal_ids`` may
+        be None when ``nominal_index`` holds every row's nominal (no -1): the
+        ids are then never read (a restored snapshot's events).
         """
         cdef int64_t n = ids.shape[0]
         cdef int rc = IOM_OK
         cdef int64_t bad
         cdef const int32_t *known = NULL
-        if (nominal_ids.shape[0] != n or kinds.shape[0] != n or days.shape[0] != n
-                or action.shape[0] != n):
+        cdef const int64_t *noms = NULL
+        if ((nominal_ids is not None and nominal_ids.shape[0] != n) or kinds.shape[0] != n
+                or days.shape[0] != n or action.shape[0] != n):
             raise ValueError("ids, nominal_ids, kinds, days and action must have one length")
         if nominal_index is not None:
             if nominal_index.shape[0] != n:
@@ -894,9 +897,14 @@ cdef class EventStore:
                 raise ValueError(f"nominal_index[{bad}] is not a nominal of this store")
             if n:
                 known = &nominal_index[0]
+        if nominal_ids is None:
+            if nominal_index is None or (n and np.min(nominal_index) < 0):
+                raise ValueError("nominal_ids may be None only beside a full nominal_index")
+        elif n:
+            noms = &nominal_ids[0]
         with nogil:
             if n:
-                rc = iom_apply(self.s, n, &ids[0], &nominal_ids[0], &kinds[0], &days[0],
+                rc = iom_apply(self.s, n, &ids[0], noms, &kinds[0], &days[0],
                                &action[0], known)
             else:
                 iom_begin(self.s)

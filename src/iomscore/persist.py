@@ -144,16 +144,16 @@ def restore(
     if ids.size:
         if noms.min() < 0 or noms.max() >= state.nominals.size:
             raise StateError(f"{where}: section 'live' names nominals the snapshot lacks")
-        nominal_ids = state.nominals[noms]
-        index = noms.astype(np.int32)
+        index = np.ascontiguousarray(noms, dtype=np.int32)  # (a view when int32 already)
         # The snapshot's events are distinct (it was written from a store, and its
         # checksum holds) and their nominals are held at these indices already:
-        # every row is new, so the lookups of a classify are skipped.
+        # every row is new, so the lookups of a classify are skipped, and the
+        # nominals' ids are not gathered (apply reads them only to look one up).
         status = np.zeros(ids.size, dtype=np.int8)  # IOM_NEW
         action, plan = store.plan(status, days)
         if plan["taken"] != ids.size:
             raise StateError(f"{where}: section 'live' holds events that do not fit its window")
-        store.apply(ids, nominal_ids, kinds, days, action, index)
+        store.apply(ids, None, kinds, days, action, index)
     engine._archive.append(*state.archived)
     _restore_cohort(engine, records, where)
     # (the snapshot's arrays are read-only views of its bytes: the book keeps copies)
