@@ -1105,8 +1105,9 @@ class Engine:
             counted |= self._book.counting(counted.size)
         live = by_id[counted[by_id]]
         points = self._store.scores()[live]
-        # Stable: equal scores keep nominal_id order (rule 6).
-        order = np.argsort(-points, kind="stable")
+        # Stable: equal scores keep nominal_id order (rule 6); one sort of packed keys,
+        # several times faster than a stable argsort
+        order = sorted_with_rows(-points)[1]
         ids = self._store.nominal_ids()[live[order]]
         points = points[order]
         return ScoreTable(
@@ -2416,7 +2417,7 @@ class Engine:
             by_id = self._by_id()
             index = by_id[counted[by_id]]
             scores = points[index]
-            order = np.argsort(-scores, kind="stable")
+            order = sorted_with_rows(-scores)[1]  # stable: ties in nominal_id order
             ordered = scores[order]
             return ScoreTable(
                 store.nominal_ids()[index[order]],
