@@ -1131,7 +1131,7 @@ class Engine:
             if order.size < ids.size:
                 added = ids[order.size :]
                 # the ids are distinct, so any sort orders them so; one of packed keys
-                # is about 6x faster than an argsort (a national load's million: 16 ms)
+                # is several times faster than an argsort
                 new = sorted_with_rows(added)[1]
                 new += order.size  # indices into the store, not into `added`
                 if order.size:

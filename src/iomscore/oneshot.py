@@ -639,8 +639,8 @@ def _row_groups(source: Any, columns: list[str], threads: int) -> Iterator[Any]:
     caller works on the one before (pyarrow lets go of the GIL as it reads): a
     national file's job takes about a fifth less time. That thread decodes the
     group alone (``use_threads=False``): pyarrow's own pool would take the core the
-    caller scores on (about a tenth more time on two cores). A caller that stops
-    early waits, on closing this, for the read under way."""
+    caller scores on. A caller that stops early waits, on closing this, for the read
+    under way."""
     count = source.num_row_groups
     if threads == 1:
         for group in range(count):
