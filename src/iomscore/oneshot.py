@@ -642,14 +642,15 @@ def _row_groups(source: Any, columns: list[str], threads: int) -> Iterator[Any]:
     caller scores on. A caller that stops early waits, on closing this, for the read
     under way."""
     count = source.num_row_groups
-    if threads == 1:
-        for group in range(count):
-            yield source.read_row_group(group, columns=columns, use_threads=False)
-        return
-    from concurrent.futures import ThreadPoolExecutor
 
     def read(group: int) -> Any:
         return source.read_row_group(group, columns=columns, use_threads=False)
+
+    if threads == 1:
+        for group in range(count):
+            yield read(group)
+        return
+    from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(1, thread_name_prefix="iomscore-parquet") as reader:
         ahead = reader.submit(read, 0) if count else None
