@@ -22,8 +22,12 @@ The figures:
    of the Parquet export, ``encode_events``, a new ``Engine`` and
    ``ingest_encoded(future="skip")``: >= 5x (medians, rounds alternating).
    Both engines' ``scores()`` are checked equal first. And, with no goal, the
-   reopen against its floor: the snapshot file read whole and its SHA-256 (the
-   checksum its sections carry), timed after each reopen.
+   reopen against its floor, timed after each reopen: the snapshot file mapped and
+   its SHA-256 (the checksum its sections carry), plus the bytes the reopened
+   engine holds (store and archive) written to fresh memory, one byte a page (the
+   kernel zeroes each page at its first touch; on this VM that runs at 0.4-10
+   GiB/s from one process to the next). The Parquet path over that floor is the
+   best ratio any reopen that builds its engine in memory could reach.
 2. a journaled day's step (advance one day, ingest its events) on a durable
    engine against the same on an in-memory engine, days interleaved, and in
    the same run the cost of one ``fsync`` on this disk (a 100-byte append to a
@@ -49,6 +53,7 @@ import argparse
 import datetime
 import gc
 import hashlib
+import mmap
 import os
 import shutil
 import sqlite3
@@ -267,14 +272,27 @@ class Run:
         ours: list[float] = []
         theirs: list[float] = []
         floors: list[float] = []
+        fresh_floors: list[float] = []
         snapshot = directory / "snapshot.iom"
+        held: list[int] = []  # the reopened engine's bytes, once known
 
         def floor() -> None:
-            """The least a reopen reads: the snapshot file's bytes, and its SHA-256
-            (the checksum its sections carry)."""
+            """The least a reopen does: read the snapshot's bytes (mapped from the
+            page cache, as a reopen maps them) and check them (SHA-256, the checksum
+            its sections carry); and write the bytes the reopened engine holds (its
+            store and archive) to memory the process has not touched before (one
+            byte a page: the kernel zeroes each page at its first touch), timed
+            apart."""
             start = time.perf_counter()
-            hashlib.sha256(snapshot.read_bytes()).digest()
+            with open(snapshot, "rb") as handle:
+                flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+                with mmap.mmap(handle.fileno(), 0, flags=flags, prot=mmap.PROT_READ) as data:
+                    hashlib.sha256(data).digest()
             floors.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            with mmap.mmap(-1, held[0]) as fresh:  # anonymous: pages never touched
+                np.frombuffer(fresh, dtype=np.uint8)[::4096] = 1
+                fresh_floors.append(time.perf_counter() - start)
 
         last: Engine | None = None
         for r in range(self.args.rounds):
@@ -289,6 +307,9 @@ class Run:
                 gc.collect()
             seconds, last = timed(lambda: Engine.open(directory))
             ours.append(seconds)
+            if not held:
+                memory = last.memory()
+                held.append(int(memory["total_bytes"]) + int(memory["archive_bytes"]))
             floor()
             if r % 2 == 0:
                 gc.collect()
@@ -299,8 +320,11 @@ class Run:
         assert last is not None and same_scores(last.scores(), expected)
         o["reopen_ms"], o["parquet_ms"] = ms(ours), ms(theirs)
         o["reopen"] = o["parquet_ms"] / o["reopen_ms"]
-        o["snapshot_read_ms"] = ms(floors)
-        o["reopen_floor"] = o["reopen_ms"] / o["snapshot_read_ms"]
+        o["snapshot_read_ms"], o["fresh_memory_ms"] = ms(floors), ms(fresh_floors)
+        o["reopen_floor_ms"] = o["snapshot_read_ms"] + o["fresh_memory_ms"]
+        o["held_bytes"] = held[0]
+        o["reopen_floor"] = o["reopen_ms"] / o["reopen_floor_ms"]
+        o["reopen_best"] = o["parquet_ms"] / o["reopen_floor_ms"]
         o["snapshot_load_bytes"] = (directory / "snapshot.iom").stat().st_size
         o["export_bytes"] = self.export.stat().st_size
         return last
@@ -439,7 +463,9 @@ ROWS = [
     # key, figure, goal, goal's value, whether higher is better (None: no goal)
     ("reopen", "reopen from a checkpoint vs read, encode and ingest the Parquet export", ">= 5x",
      5.0, True),
-    ("reopen_floor", "reopen vs its floor: reading the snapshot file and its SHA-256", "–",
+    ("reopen_floor", "reopen vs its floor: the snapshot read and checked, the engine's bytes "
+     "written to fresh memory", "–", None, None),
+    ("reopen_best", "floor of the reopen ratio: the Parquet path ÷ the reopen's floor", "–",
      None, None),
     ("day", "a journaled day's step over an in-memory day, in fsyncs", "<= 2 fsyncs", 2.0,
      False),
@@ -477,10 +503,15 @@ def _detail(key: str, o: dict[str, Any]) -> str:
         )
     if key == "reopen_floor":
         return (
-            f"{_n(o['reopen_ms'])} ms vs {_n(o['snapshot_read_ms'])} ms (medians; the file "
-            f"read whole and hashed); the goal's 5x is a reopen in "
-            f"{_n(o['parquet_ms'] / 5)} ms, {o['parquet_ms'] / 5 / o['snapshot_read_ms']:.2f}x "
-            "this floor"
+            f"{_n(o['reopen_ms'])} ms vs {_n(o['reopen_floor_ms'])} ms = the snapshot mapped "
+            f"and hashed {_n(o['snapshot_read_ms'])} + {_mb(o['held_bytes'])} of fresh memory "
+            f"{_n(o['fresh_memory_ms'])} (medians); the goal's 5x is a reopen in "
+            f"{_n(o['parquet_ms'] / 5)} ms"
+        )
+    if key == "reopen_best":
+        return (
+            f"{_n(o['parquet_ms'])} ms vs {_n(o['reopen_floor_ms'])} ms: the most any reopen "
+            "that builds the engine in memory could reach in this run"
         )
     if key == "day_floor":
         return (
@@ -519,7 +550,7 @@ def table(o: dict[str, Any]) -> str:
             continue
         value = o[key]
         unit = {"reopen": "x", "load": "x", "day": " fsyncs", "bytes": " bytes", "day_floor": "x"}
-        unit["reopen_floor"] = "x"
+        unit["reopen_floor"] = unit["reopen_best"] = "x"
         unit = unit.get(key, " ms")
         shown = f"{value:,.0f}{unit}" if value >= 100 else f"{value:.2f}{unit}"
         if target is None:
