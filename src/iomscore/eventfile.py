@@ -17,12 +17,18 @@ import io
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyarrow.csv as pacsv
-
+from ._lazy import LazyModule
 from .batch import COLUMNS, RowLabel
 from .errors import EventError, FileAccessError, OptionError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+else:  # imported on first use (see _lazy)
+    pa = LazyModule("pyarrow")
+    pacsv = LazyModule("pyarrow.csv")
 
 __all__ = [
     "check_encoding",

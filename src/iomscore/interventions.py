@@ -18,11 +18,11 @@ import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
+from ._lazy import LazyModule
 from .batch import (
     RowLabel,
     _check_unique,
@@ -35,6 +35,13 @@ from .batch import (
 )
 from .calendar import from_day_number
 from .errors import EventError, RecordError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+else:  # imported on first use (see _lazy)
+    pa = LazyModule("pyarrow")
+    pc = LazyModule("pyarrow.compute")
 
 __all__ = [
     "AGENCIES",

@@ -43,6 +43,7 @@ from .batch import (
     COLUMNS,
     RowLabel,
     _day_column,
+    arrow_numpy,
     checked_columns,
     dataset_lookup,
     offence_lookup,
@@ -669,8 +670,8 @@ class _GroupColumns:
     def __init__(self, weights: Weights) -> None:
         datasets, offences = dataset_lookup(weights), offence_lookup(weights)
         self._text = {
-            "dataset": _Values(lambda values: _codes_of(values, datasets)),
-            "offence": _Values(lambda values: _codes_of(values, offences)),
+            "dataset": _Values(lambda values: _codes_of(values.to_pylist(), datasets)),
+            "offence": _Values(lambda values: _codes_of(values.to_pylist(), offences)),
             "date": _Values(_parse_days),
         }
 
@@ -710,9 +711,10 @@ class _GroupColumns:
 class _Values:
     """The codes of a text column's distinct values across a file's row groups: each
     value decoded once (``decode``: texts to int32 codes, or ``None`` to refuse), each
-    group's dictionary matched against the values known so far in one call."""
+    group's dictionary matched against the values known so far in one call.
+    ``decode`` is given the new values as an Arrow string array."""
 
-    def __init__(self, decode: Callable[[list], np.ndarray | None]) -> None:
+    def __init__(self, decode: Callable[[object], np.ndarray | None]) -> None:
         import pyarrow as pa
 
         self._decode = decode
@@ -728,7 +730,7 @@ class _Values:
             codes = self._of(chunk.dictionary)
             if codes is None:
                 return None
-            parts.append(codes[_view(chunk.indices)])
+            parts.append(codes[arrow_numpy(chunk.indices)])
         if len(parts) == 1:
             return parts[0]
         return np.concatenate(parts) if parts else np.empty(0, np.int32)
@@ -741,28 +743,19 @@ class _Values:
         at = pc.index_in(values, value_set=self._known)
         if at.null_count:
             new = values.filter(at.is_null())
-            codes = self._decode(new.to_pylist())
+            codes = self._decode(new)
             if codes is None:
                 return None
             self._known = pa.concat_arrays([self._known, new])
             self._codes = np.concatenate([self._codes, codes])
             at = pc.index_in(values, value_set=self._known)
-        return self._codes[_view(at)]
+        return self._codes[arrow_numpy(at)]
 
 
 def _numpy(column: object) -> np.ndarray:
     """A chunked column of integers without nulls as one numpy array."""
-    chunks = [_view(chunk) for chunk in column.chunks]  # type: ignore[attr-defined]
+    chunks = [arrow_numpy(chunk) for chunk in column.chunks]  # type: ignore[attr-defined]
     return chunks[0] if len(chunks) == 1 else np.concatenate(chunks)
-
-
-def _view(array: object) -> np.ndarray:
-    """An Arrow array of integers without nulls, seen as numpy's: its data buffer, not
-    ``Array.to_numpy``, which imports pandas (a fifth of a second at start)."""
-    dtype = np.dtype(str(array.type))  # type: ignore[attr-defined]
-    data = array.buffers()[1]  # type: ignore[attr-defined]
-    offset = array.offset * dtype.itemsize  # type: ignore[attr-defined]
-    return np.frombuffer(data, dtype, len(array), offset)  # type: ignore[arg-type]
 
 
 def _codes_of(values: list, lookup: Callable[[str], int | str]) -> np.ndarray | None:
@@ -772,7 +765,8 @@ def _codes_of(values: list, lookup: Callable[[str], int | str]) -> np.ndarray | 
     return np.asarray(codes, dtype=np.int32)
 
 
-def _parse_days(values: list) -> np.ndarray | None:
+def _parse_days(values: object) -> np.ndarray | None:
+    # an Arrow array, not a list: pa.array(list) would import pandas (a fifth of a second)
     try:
         return _day_column(values, "date", row_label).astype(np.int32)
     except EventError:

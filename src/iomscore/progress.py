@@ -11,8 +11,6 @@ import sys
 from collections.abc import Sequence
 from typing import TextIO
 
-from tqdm import tqdm
-
 __all__ = ["DELAY_SECONDS", "Stages"]
 
 DELAY_SECONDS = 2.0  # seconds before a bar appears; a run shorter than this shows nothing
@@ -38,10 +36,14 @@ class Stages:
         self._names = list(names)
         self._done = 0
         self._delay = DELAY_SECONDS
+        if not self.enabled:  # tqdm is not even imported (a twentieth of a second)
+            self._bar = None
+            return
+        from tqdm import tqdm
+
         self._bar = tqdm(
             total=len(self._names),
             file=stream,
-            disable=not self.enabled,
             delay=DELAY_SECONDS,  # also checked in _draw
             leave=False,
             unit="stage",
@@ -52,6 +54,8 @@ class Stages:
     def begin(self, name: str) -> None:
         """Start the stage ``name``: the stages before it count as done."""
         index = self._names.index(name)
+        if self._bar is None:
+            return
         self._bar.set_description_str(name, refresh=False)
         if index > self._done:
             self._bar.n = index  # counted here, drawn below: a stage change is always shown
@@ -59,14 +63,17 @@ class Stages:
         self._draw()
 
     def _draw(self) -> None:
-        if self.enabled and self._bar._time() - self._bar.start_t >= self._delay:
+        if self._bar is not None and self._bar._time() - self._bar.start_t >= self._delay:
             self._bar.refresh()
 
     def note(self, text: str) -> None:
         """Show ``text`` after the bar (e.g. the day a replay has reached)."""
+        if self._bar is None:
+            return
         self._bar.set_postfix_str(text, refresh=False)
         self._draw()
 
     def close(self) -> None:
         """Remove the bar (it is not left on the terminal)."""
-        self._bar.close()
+        if self._bar is not None:
+            self._bar.close()

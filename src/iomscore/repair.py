@@ -10,15 +10,22 @@ codes of the table is refused, never guessed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 
+from ._lazy import LazyModule
 from .batch import RowLabel
 from .codes import normalize_offence, repair_candidates
 from .errors import EventError, OffenceCodeError
 from .weights import Weights
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+else:  # imported on first use (see _lazy)
+    pa = LazyModule("pyarrow")
+    pc = LazyModule("pyarrow.compute")
 
 __all__ = ["Repair", "known_readings", "repair_offences"]
 
