@@ -49,10 +49,11 @@ import json
 import mmap
 import os
 import struct
+import threading
 import warnings
 import zlib
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -180,6 +181,9 @@ class State:
     live: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     archived: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     assessments: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    #: raises StateError if a section whose check was deferred is damaged
+    #: (``read_snapshot(check_later=True)``); a no-op otherwise
+    check: Callable[[], None] = field(default=lambda: None, repr=False)
 
 
 _EVENT_DTYPES = ("<i8", "<i4", "<u2", "<i4")
@@ -280,10 +284,19 @@ def _mapped(path: Path, what: str) -> bytes | mmap.mmap:
         raise StateError(f"{path}: cannot read the {what} ({exc.strerror})", path=path) from None
 
 
-def read_snapshot(directory: Path) -> State:
+#: The sections a reopen may check on a thread while it reads the records (they hold
+#: nearly all of a snapshot's bytes).
+_LARGE_SECTIONS = ("live", "archived")
+
+
+def read_snapshot(directory: Path, *, check_later: bool = False) -> State:
     """Read and check the snapshot: each section's checksum, then its contents.
 
     The arrays returned are read-only views of a map of the file (see ``_mapped``).
+    With ``check_later``, the checksums of the live and archived events are taken on
+    a thread, and ``State.check()`` waits for them: the caller must call it before
+    it uses those arrays. (The checksum runs while the caller reads the records
+    database: hashlib lets go of the interpreter's lock.)
     """
     path = directory / SNAPSHOT
     data = _mapped(path, "snapshot")
@@ -300,6 +313,7 @@ def read_snapshot(directory: Path) -> State:
             path=path,
         )
     sections: dict[str, memoryview] = {}
+    deferred: list[tuple[str, memoryview, bytes]] = []
     view = memoryview(data)  # sections are read in place, not copied
     at = _SNAPSHOT_HEAD.size
     for k in range(count):
@@ -311,8 +325,10 @@ def read_snapshot(directory: Path) -> State:
         payload = view[at : at + length]
         if len(payload) != length:
             raise StateError(f"{path}: section {name!r} is truncated", path=path)
-        if hashlib.sha256(payload).digest() != digest:
-            raise StateError(f"{path}: section {name!r} is damaged (checksum mismatch)", path=path)
+        if check_later and name in _LARGE_SECTIONS:
+            deferred.append((name, payload, digest))
+        elif hashlib.sha256(payload).digest() != digest:
+            raise _damaged(path, name)
         sections[name] = payload
         at += length
     if at != len(data):
@@ -329,15 +345,46 @@ def read_snapshot(directory: Path) -> State:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise StateError(f"{path}: section 'meta' is not JSON ({exc})") from None
     padded = version >= 3
-    return State(
-        meta=meta,
-        nominals=_arrays_from(sections["nominals"], ["<i8"], path, "nominals", padded)[0],
-        live=_arrays_from(sections["live"], _EVENT_DTYPES, path, "live", padded),  # type: ignore[arg-type]
-        archived=_arrays_from(sections["archived"], _EVENT_DTYPES, path, "archived", padded),  # type: ignore[arg-type]
-        assessments=_arrays_from(
-            sections["assessed"], _ASSESSMENT_DTYPES, path, "assessed", padded
-        ),  # type: ignore[arg-type]
-    )
+    check = _checking(path, deferred)
+    try:
+        return State(
+            meta=meta,
+            nominals=_arrays_from(sections["nominals"], ["<i8"], path, "nominals", padded)[0],
+            live=_arrays_from(sections["live"], _EVENT_DTYPES, path, "live", padded),  # type: ignore[arg-type]
+            archived=_arrays_from(sections["archived"], _EVENT_DTYPES, path, "archived", padded),  # type: ignore[arg-type]
+            assessments=_arrays_from(
+                sections["assessed"], _ASSESSMENT_DTYPES, path, "assessed", padded
+            ),  # type: ignore[arg-type]
+            check=check,
+        )
+    except Exception:  # a header the damage broke (numpy's parse raises what it meets)
+        check()  # named as damage to its section, as a check before the parse would
+        raise
+
+
+def _damaged(path: Path, name: str) -> StateError:
+    return StateError(f"{path}: section {name!r} is damaged (checksum mismatch)", path=path)
+
+
+def _checking(path: Path, sections: list[tuple[str, memoryview, bytes]]) -> Callable[[], None]:
+    """Start the checksums of ``sections`` (name, payload, digest) on a thread; the
+    function returned waits for them and raises for the first damaged one."""
+    if not sections:
+        return lambda: None
+    damaged: list[str] = []
+
+    def run() -> None:
+        damaged.extend(n for n, data, digest in sections if hashlib.sha256(data).digest() != digest)
+
+    thread = threading.Thread(target=run, name="iomscore-snapshot-check", daemon=True)
+    thread.start()
+
+    def check() -> None:
+        thread.join()
+        if damaged:
+            raise _damaged(path, damaged[0])
+
+    return check
 
 
 def _no_assessments() -> tuple[np.ndarray, ...]:

@@ -638,7 +638,7 @@ class Engine:
         fd = None if readonly else durable.lock_directory(directory)
         try:
             for _ in range(100):  # a reader may meet a checkpoint half done: read again
-                state = durable.read_snapshot(directory)
+                state = durable.read_snapshot(directory, check_later=True)
                 generation, records, end = durable.Journal.read(directory)
                 expected = state.meta.get("generation")
                 if generation == expected or not readonly:

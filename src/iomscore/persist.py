@@ -17,7 +17,7 @@ import numpy as np
 
 from ._version import __version__
 from .assessments import AssessmentBatch, AssessmentTable
-from .batch import EncodedBatch
+from .batch import EncodedBatch, sorted_with_rows
 from .calendar import day_number, from_day_number
 from .changelog import CAUSES
 from .durable import FORMAT_VERSION, SNAPSHOT, Record, State
@@ -38,6 +38,10 @@ def capture(engine: Engine, generation: int) -> State:
     store = engine._store
     kinds = store.event_kinds()
     live = np.flatnonzero(kinds != 0xFFFF)
+    # in event-id order: a reopen's apply then fills the id index in sequence, where
+    # the store's slot order sends it to the id pages at random (bench/README.md)
+    ids, order = sorted_with_rows(store.event_ids()[live])
+    live = live[order]
     residue = store.event_days()[live].astype(np.int64)
     days = store.as_of - ((store.as_of - residue) & 0xFFFF)
     archive = engine._archive
@@ -63,7 +67,7 @@ def capture(engine: Engine, generation: int) -> State:
         },
         nominals=store.nominal_ids().copy(),
         live=(
-            store.event_ids()[live],
+            ids,
             store.event_nominals()[live],
             kinds[live],
             days.astype(np.int32),
@@ -138,6 +142,27 @@ def restore(
             raise StateError(f"{where}: section 'tables' holds a table whose SHA-256 differs")
     engine._tables = tables
     engine._history = history
+    # the change log before the events: read while the snapshot's check runs
+    rows = records.change_rows(int(meta["generation"]))
+    if rows:
+        date, nominal, old, new, score, cause = zip(*rows, strict=True)
+        # each distinct date and cause converted once (a national log has 100,000s of rows)
+        days = {d: day_number(datetime.date.fromisoformat(d)) for d in set(date)}
+        day = np.fromiter(map(days.__getitem__, date), np.int64, len(date))
+        codes = {name: code for code, name in enumerate(BAND_NAMES)}
+        old_band = np.fromiter(map(codes.__getitem__, old), np.int8, len(old))
+        new_band = np.fromiter(map(codes.__getitem__, new), np.int8, len(new))
+        nominal_id, points = np.array(nominal, np.int64), np.array(score, np.int64)
+        cause_codes = {c: CAUSES.index(c) for c in set(cause)}
+        causes = np.fromiter(map(cause_codes.__getitem__, cause), np.int64, len(cause))
+        breaks = np.flatnonzero((day[1:] != day[:-1]) | (causes[1:] != causes[:-1])) + 1
+        for lo, hi in zip([0, *breaks.tolist()], [*breaks.tolist(), day.size], strict=True):
+            engine._changelog.record(
+                int(day[lo]),
+                cause[lo],
+                BandChanges(nominal_id[lo:hi], old_band[lo:hi], new_band[lo:hi], points[lo:hi]),
+            )
+    state.check()  # (read_snapshot(check_later=True)): before the events are used
     store = engine._store
     store.add_nominals(np.ascontiguousarray(state.nominals))
     ids, noms, kinds, days = state.live
@@ -179,25 +204,6 @@ def restore(
             n_nom,
         )
         store.add_scores(noms, delta, True)
-    rows = records.change_rows(int(meta["generation"]))
-    if rows:
-        date, nominal, old, new, score, cause = zip(*rows, strict=True)
-        # each distinct date and cause converted once (a national log has 100,000s of rows)
-        days = {d: day_number(datetime.date.fromisoformat(d)) for d in set(date)}
-        day = np.fromiter(map(days.__getitem__, date), np.int64, len(date))
-        codes = {name: code for code, name in enumerate(BAND_NAMES)}
-        old_band = np.fromiter(map(codes.__getitem__, old), np.int8, len(old))
-        new_band = np.fromiter(map(codes.__getitem__, new), np.int8, len(new))
-        nominal_id, points = np.array(nominal, np.int64), np.array(score, np.int64)
-        cause_codes = {c: CAUSES.index(c) for c in set(cause)}
-        causes = np.fromiter(map(cause_codes.__getitem__, cause), np.int64, len(cause))
-        breaks = np.flatnonzero((day[1:] != day[:-1]) | (causes[1:] != causes[:-1])) + 1
-        for lo, hi in zip([0, *breaks.tolist()], [*breaks.tolist(), day.size], strict=True):
-            engine._changelog.record(
-                int(day[lo]),
-                cause[lo],
-                BandChanges(nominal_id[lo:hi], old_band[lo:hi], new_band[lo:hi], points[lo:hi]),
-            )
     engine._version += 1
     return engine
 
