@@ -398,8 +398,9 @@ def test_a_flipped_byte_in_a_snapshot_section_names_it(damaged_copy, section, wh
             state.check()
 
 
-def test_a_snapshot_holds_its_live_events_in_event_id_order(tmp_path):
-    # what lets a reopen fill the id index in sequence (bench/README.md)
+def test_a_snapshot_holds_its_live_events_by_day_then_event_id(tmp_path):
+    # what lets a reopen fill each day's slots, and the id index where ids follow the
+    # date, in sequence (bench/README.md)
     folder = tmp_path / "engine"
     ids = np.random.default_rng(5).permutation(np.arange(1, 2_001, dtype=np.int64) * 7)
     with Engine.open(folder, weights=BASE, as_of=START, create=True) as engine:
@@ -415,9 +416,10 @@ def test_a_snapshot_holds_its_live_events_in_event_id_order(tmp_path):
         engine.retract(ids[:100])  # dead slots are left out
         engine.checkpoint()
         expected = engine.scores().rows()
-    live = iomscore.durable.read_snapshot(folder).live[0]
-    assert live.size == ids.size - 100
-    assert np.array_equal(live, np.sort(ids[100:]))
+    live, _, _, days = iomscore.durable.read_snapshot(folder).live
+    assert np.array_equal(np.sort(live), np.sort(ids[100:]))  # dead slots are left out
+    assert np.array_equal(np.lexsort((live, days)), np.arange(live.size))
+    assert np.unique(days).size > 100  # (the order is not one day's)
     with Engine.open(folder) as engine:
         assert engine.scores().rows() == expected
 
@@ -886,3 +888,17 @@ def test_a_format_2_snapshot_opens_and_a_new_one_is_read_in_place(tmp_path):
     (folder / SNAPSHOT).write_bytes(old_snapshot(state, 2))
     with Engine.open(folder) as engine:
         assert engine.scores().rows() == expected
+
+
+@given(st.data(), st.sampled_from([2**20, 2**40, 2**63 - 1]))
+def test_the_snapshot_order_is_by_day_then_id(data, top):
+    # one sort of packed keys where day and id fit beside each other, else two sorts
+    from iomscore.persist import _by_day_then_id
+
+    ids = np.array(data.draw(st.lists(st.integers(0, top), unique=True, max_size=60)), np.int64)
+    days = np.array(
+        data.draw(st.lists(st.integers(20_000, 21_200), min_size=ids.size, max_size=ids.size)),
+        np.int64,
+    )
+    order = _by_day_then_id(days, ids)
+    assert np.array_equal(order, np.lexsort((ids, days)))
