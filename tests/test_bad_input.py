@@ -14,6 +14,7 @@ import re
 import threading
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from strategies import (
     DATASETS,
@@ -159,6 +160,23 @@ def test_float_id_arrays(engine):
     assert state(engine) == before
     cols["nominal_id"] = np.array([1.0, 1.0, 2.0, 3.0])  # whole floats are whole numbers
     assert engine.ingest(cols).taken == 4
+
+
+@pytest.mark.parametrize("field", ["event_id", "nominal_id", "date"])
+def test_a_null_in_a_dictionary_column_s_dictionary_is_a_missing_value(engine, field):
+    # the array's own nulls are none: the null is a dictionary value some rows point to
+    before = state(engine)
+    cols = good_columns()
+    if field == "date":  # (the dates as date32, not text)
+        values = pa.array(np.array(cols[field], dtype="datetime64[D]"), pa.date32())
+    else:
+        values = pa.array(cols[field], pa.int64())
+    dictionary = pa.concat_arrays([values[:2], pa.nulls(1, values.type), values[3:]])
+    cols[field] = pa.DictionaryArray.from_arrays(pa.array([0, 1, 2, 3], pa.int32()), dictionary)
+    with pytest.raises(EventError, match="missing") as info:
+        engine.ingest(cols)
+    assert (info.value.row, info.value.field) == (2, field)
+    assert state(engine) == before
 
 
 @pytest.mark.parametrize("column", ["event_id", "nominal_id", "dataset", "offence", "date"])

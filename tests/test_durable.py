@@ -398,9 +398,32 @@ def test_a_flipped_byte_in_a_snapshot_section_names_it(damaged_copy, section, wh
             state.check()
 
 
+def test_a_deferred_check_that_cannot_finish_refuses_the_snapshot(damaged_copy, monkeypatch):
+    # fail closed: a section whose checksum was never taken is not taken either
+    import hashlib
+    import threading
+    import types
+
+    def sha256(data=b""):
+        if threading.current_thread().name == "iomscore-snapshot-check":
+            raise OSError(5, "Input/output error")
+        return hashlib.sha256(data)
+
+    copy, _ = damaged_copy
+    directory = copy("unchecked")
+    monkeypatch.setattr(iomscore.durable, "hashlib", types.SimpleNamespace(sha256=sha256))
+    state = iomscore.durable.read_snapshot(directory, check_later=True)
+    with pytest.raises(StateError, match=r"checksums could not be taken.*Input/output error"):
+        state.check()
+    with pytest.raises(StateError, match="checksums could not be taken"):
+        Engine.open(directory)
+    monkeypatch.undo()
+    Engine.open(directory).close()  # the directory itself is sound
+
+
 def test_a_snapshot_holds_its_live_events_by_day_then_event_id(tmp_path):
     # what lets a reopen fill each day's slots, and the id index where ids follow the
-    # date, in sequence (bench/README.md)
+    # date, in sequence (bench/README.md; ids close enough to pack beside their days)
     folder = tmp_path / "engine"
     ids = np.random.default_rng(5).permutation(np.arange(1, 2_001, dtype=np.int64) * 7)
     with Engine.open(folder, weights=BASE, as_of=START, create=True) as engine:
@@ -890,15 +913,24 @@ def test_a_format_2_snapshot_opens_and_a_new_one_is_read_in_place(tmp_path):
         assert engine.scores().rows() == expected
 
 
-@given(st.data(), st.sampled_from([2**20, 2**40, 2**63 - 1]))
-def test_the_snapshot_order_is_by_day_then_id(data, top):
-    # one sort of packed keys where day and id fit beside each other, else two sorts
-    from iomscore.persist import _by_day_then_id
+@given(st.data(), st.sampled_from([2**20, 2**40, 2**63 - 1]), st.sampled_from([1_200, 65_535]))
+def test_the_snapshot_order_is_by_day_then_id(data, top, last_day):
+    # by day then id where day, id and row fit in one key; else by day, in store order
+    from iomscore.persist import _snapshot_order
 
     ids = np.array(data.draw(st.lists(st.integers(0, top), unique=True, max_size=60)), np.int64)
-    days = np.array(
-        data.draw(st.lists(st.integers(20_000, 21_200), min_size=ids.size, max_size=ids.size)),
-        np.int64,
+    day = st.integers(20_000, 20_000 + last_day)
+    days = np.array(data.draw(st.lists(day, min_size=ids.size, max_size=ids.size)), np.int64)
+    order = _snapshot_order(days, ids)
+    fits = (
+        max(int(days.max() - days.min()), 1).bit_length()
+        + max(int(ids.max() - ids.min()), 1).bit_length()
+        + max(ids.size - 1, 1).bit_length()
+        <= 62
+        if ids.size
+        else True
     )
-    order = _by_day_then_id(days, ids)
-    assert np.array_equal(order, np.lexsort((ids, days)))
+    if fits:
+        assert np.array_equal(order, np.lexsort((ids, days)))
+    else:
+        assert np.array_equal(order, np.argsort(days, kind="stable"))

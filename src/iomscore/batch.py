@@ -165,15 +165,17 @@ def _to_arrow(values: object) -> pa.Array:
 
 def arrow_numpy(array: pa.Array) -> np.ndarray:
     """A null-free Arrow array of fixed-width numbers or booleans as numpy's, read
-    from its data buffer (a view; booleans unpacked from their bits). Other types
-    go through ``to_numpy``.
+    from its data buffer (a read-only view; booleans unpacked from their bits).
+    Other types, and an array with nulls, go through ``to_numpy``.
 
     Not ``Array.to_numpy`` or ``np.asarray``: they import pandas, a fifth of a
     second in a new process.
     """
     kind = array.type
     n, offset = len(array), array.offset
-    if n == 0 or pa.types.is_null(kind):
+    if array.null_count or pa.types.is_null(kind):  # (callers check for nulls first)
+        return array.to_numpy(zero_copy_only=False)
+    if n == 0:
         return np.empty(0, bool if pa.types.is_boolean(kind) else np.int64)
     data = array.buffers()[1]
     if pa.types.is_boolean(kind):
@@ -190,7 +192,9 @@ def arrow_numpy(array: pa.Array) -> np.ndarray:
     else:  # another type (decimal, text, ...): whatever numpy makes of it
         return array.to_numpy(zero_copy_only=False)
     dtype = np.dtype(f"{code}{kind.bit_width // 8}")
-    return np.frombuffer(data, dtype, n, offset * dtype.itemsize)  # type: ignore[arg-type]
+    view = np.frombuffer(data, dtype, n, offset * dtype.itemsize)  # type: ignore[arg-type]
+    view.flags.writeable = False  # the caller's Arrow memory, as to_numpy leaves it
+    return view
 
 
 def _first_null(arr: pa.Array) -> int | None:
@@ -208,11 +212,11 @@ def _id_column(values: object, field: str, label: RowLabel, *, signed: bool = Fa
         arrow = _to_arrow(values)
         if len(arrow) == 0:
             return np.empty(0, dtype=np.int64)
+        if pa.types.is_dictionary(arrow.type):  # first: its dictionary may hold a null
+            arrow = arrow.dictionary_decode()
         bad = _first_null(arrow)
         if bad is not None:
             raise _fail(label, bad, field, "missing value")
-        if pa.types.is_dictionary(arrow.type):
-            arrow = arrow.dictionary_decode()
         if pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type):
             ok = arrow_numpy(pc.match_substring_regex(arrow, _INT_TEXT))
             if not ok.all():
@@ -340,11 +344,11 @@ def _day_column(values: object, field: str, label: RowLabel) -> np.ndarray:
     arrow = _to_arrow(values)
     if len(arrow) == 0:
         return np.empty(0, dtype=np.int32)
+    if pa.types.is_dictionary(arrow.type):  # first: its dictionary may hold a null
+        arrow = arrow.dictionary_decode()
     bad = _first_null(arrow)
     if bad is not None:
         raise _fail(label, bad, field, "missing date")
-    if pa.types.is_dictionary(arrow.type):
-        arrow = arrow.dictionary_decode()
     if pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type):
         arrow = _date_text(arrow, field, label)
     if pa.types.is_timestamp(arrow.type):

@@ -42,6 +42,7 @@ last or not.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import io
@@ -262,22 +263,37 @@ def write_snapshot(directory: Path, state: State) -> int:
     return len(data)
 
 
+#: madvise(MADV_POPULATE_READ), Linux 5.14 and later (Python 3.11 lacks the name):
+#: reads the file's pages into the map now, and reports a read error as an error,
+#: where MAP_POPULATE ignores it and the first read of the page ends with SIGBUS.
+_POPULATE_READ = getattr(mmap, "MADV_POPULATE_READ", 22)
+
+
 def _mapped(path: Path, what: str) -> bytes | mmap.mmap:
     """The file's bytes as a read-only map of the page cache (no copy into fresh
-    memory, which the kernel must first zero), or as bytes when it is empty.
+    memory, which the kernel must first zero), or read as bytes where it cannot be
+    mapped (an empty file, a file system without maps, a kernel without
+    MADV_POPULATE_READ).
 
     Only for a file that is replaced by a rename and never changed in place (the
-    snapshot): a map of a file that another process cuts short ends this one with
-    SIGBUS when the lost pages are read.
+    snapshot): a map of a file that another process cuts short or rewrites in place
+    ends this one with SIGBUS, or shows it the new bytes.
     """
     try:
         with open(path, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
-            if size == 0:
-                return b""
-            # MAP_POPULATE: the pages are mapped in one call, not a fault each
-            flags = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
-            return mmap.mmap(handle.fileno(), size, flags=flags, prot=mmap.PROT_READ)
+            try:
+                data = mmap.mmap(handle.fileno(), size, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
+            except (OSError, ValueError):  # empty, or a file system without maps
+                return path.read_bytes()
+            try:
+                data.madvise(_POPULATE_READ)
+            except OSError as exc:
+                data.close()
+                if exc.errno != errno.EINVAL:  # a read error: EIO, ENOMEM, ...
+                    raise
+                return path.read_bytes()  # an older kernel: read it
+            return data
     except FileNotFoundError:
         raise StateError(f"{path}: the {what} is missing", path=path) from None
     except OSError as exc:
@@ -372,9 +388,18 @@ def _checking(path: Path, sections: list[tuple[str, memoryview, bytes]]) -> Call
     if not sections:
         return lambda: None
     damaged: list[str] = []
+    failed: list[Exception] = []
+    checked: list[bool] = []  # appended last: a thread that stopped short leaves it empty
 
     def run() -> None:
-        damaged.extend(n for n, data, digest in sections if hashlib.sha256(data).digest() != digest)
+        try:
+            for name, data, digest in sections:
+                if hashlib.sha256(data).digest() != digest:
+                    damaged.append(name)
+        except Exception as exc:  # reported by check(), on the caller's thread
+            failed.append(exc)
+            return
+        checked.append(True)
 
     thread = threading.Thread(target=run, name="iomscore-snapshot-check", daemon=True)
     thread.start()
@@ -383,6 +408,11 @@ def _checking(path: Path, sections: list[tuple[str, memoryview, bytes]]) -> Call
         thread.join()
         if damaged:
             raise _damaged(path, damaged[0])
+        if not checked:  # fail closed: an unchecked section is not taken
+            cause = f" ({failed[0]})" if failed else ""
+            raise StateError(
+                f"{path}: its sections' checksums could not be taken{cause}", path=path
+            )
 
     return check
 

@@ -643,6 +643,7 @@ class Engine:
                 expected = state.meta.get("generation")
                 if generation == expected or not readonly:
                     break
+                state.check()  # its checksums taken before it is dropped: no thread outlives it
                 time.sleep(0.01)
             if generation > expected:
                 raise StateError(

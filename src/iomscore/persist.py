@@ -43,8 +43,8 @@ def capture(engine: Engine, generation: int) -> State:
     ids = store.event_ids()[live]
     # by day, then id: a reopen's apply fills each day's slots in sequence, and the id
     # index in sequence where ids follow the date, as an export's do; a day's expiry
-    # then reads its slots in sequence (bench/README.md)
-    order = _by_day_then_id(days, ids)
+    # then reads its slots in sequence (bench/README.md; _snapshot_order)
+    order = _snapshot_order(days, ids)
     live, days, ids = live[order], days[order], ids[order]
     archive = engine._archive
     archived = archive.columns(archive.dated(-(2**62), 2**62))
@@ -79,21 +79,25 @@ def capture(engine: Engine, generation: int) -> State:
     )
 
 
-def _by_day_then_id(days: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """The order of events by day, then by event id: one sort of packed keys when a
-    day (16 bits: the store's days are a 16-bit ring) and an id fit in 62 bits beside
-    each other, else a sort by id and a stable sort by day (by radix, 16 bits)."""
+def _snapshot_order(days: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The order of a snapshot's live events: by day, and within a day by event id
+    when day, id and row number fit in one 62-bit key (one sort of packed keys),
+    else in the store's order (a stable sort of the days, 16 bits: by radix). Either
+    way a reopen fills each day's slots in sequence; ids far apart (more than
+    2**62 over the days' and the rows' bits) are kept in a hash table, where their
+    order does not matter."""
     if ids.size == 0:
         return np.empty(0, np.int64)
-    within = days - days.min()
+    within = days - days.min()  # the store's days are a 16-bit ring
     id_low = int(ids.min())
     id_bits = max(int(ids.max()) - id_low, 1).bit_length()
-    if id_bits <= 46:
+    day_bits = max(int(within.max()), 1).bit_length()
+    row_bits = max(ids.size - 1, 1).bit_length()
+    if day_bits + id_bits + row_bits <= 62:  # what sorted_with_rows packs
         keys = within.astype(np.int64) << id_bits
         keys |= ids.astype(np.int64) - id_low
         return sorted_with_rows(keys)[1]
-    order = sorted_with_rows(ids)[1]
-    return order[np.argsort(within[order].astype(np.uint16), kind="stable")]
+    return np.argsort(within.astype(np.uint16), kind="stable").astype(np.int64)
 
 
 def restore(
