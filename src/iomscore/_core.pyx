@@ -244,11 +244,12 @@ cdef object _view(object owner, const void *ptr, int64_t n, int typenum, cnp.npy
     return arr
 
 
-cdef int64_t _first_outside(const int32_t[::1] index, int64_t n_nom) noexcept nogil:
-    """The first entry of ``index`` that is neither -1 nor below n_nom, or -1."""
+cdef int64_t _first_outside(const int32_t[::1] index, int32_t low, int64_t n_nom) noexcept nogil:
+    """The first entry of ``index`` outside [low, n_nom), or -1 (``low`` -1 lets a
+    row's nominal be looked up)."""
     cdef int64_t i
     for i in range(index.shape[0]):
-        if index[i] < -1 or index[i] >= n_nom:
+        if index[i] < low or index[i] >= n_nom:
             return i
     return -1
 
@@ -889,18 +890,21 @@ cdef class EventStore:
         if ((nominal_ids is not None and nominal_ids.shape[0] != n) or kinds.shape[0] != n
                 or days.shape[0] != n or action.shape[0] != n):
             raise ValueError("ids, nominal_ids, kinds, days and action must have one length")
+        if nominal_ids is None and nominal_index is None:
+            raise ValueError("nominal_ids may be None only beside a full nominal_index")
         if nominal_index is not None:
             if nominal_index.shape[0] != n:
                 raise ValueError("nominal_index must have one entry per row")
-            bad = _first_outside(nominal_index, self._n_nominals())
+            # without the ids, every row's nominal must be in the index: no -1
+            bad = _first_outside(nominal_index, 0 if nominal_ids is None else -1,
+                                 self._n_nominals())
+            if bad >= 0 and nominal_ids is None and nominal_index[bad] == -1:
+                raise ValueError("nominal_ids may be None only beside a full nominal_index")
             if bad >= 0:  # one from another store could point outside the records
                 raise ValueError(f"nominal_index[{bad}] is not a nominal of this store")
             if n:
                 known = &nominal_index[0]
-        if nominal_ids is None:
-            if nominal_index is None or (n and np.min(nominal_index) < 0):
-                raise ValueError("nominal_ids may be None only beside a full nominal_index")
-        elif n:
+        if nominal_ids is not None and n:
             noms = &nominal_ids[0]
         with nogil:
             if n:

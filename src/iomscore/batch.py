@@ -181,14 +181,12 @@ def arrow_numpy(array: pa.Array) -> np.ndarray:
     if pa.types.is_boolean(kind):
         bits = np.frombuffer(data, np.uint8)  # type: ignore[arg-type]
         return np.unpackbits(bits, count=offset + n, bitorder="little")[offset:].view(bool)
-    if pa.types.is_signed_integer(kind):
+    if pa.types.is_signed_integer(kind) or pa.types.is_date32(kind):  # date32: int32 days
         code = "i"
     elif pa.types.is_unsigned_integer(kind):
         code = "u"
     elif pa.types.is_floating(kind):
         code = "f"
-    elif pa.types.is_date32(kind):
-        code = "i"
     else:  # another type (decimal, text, ...): whatever numpy makes of it
         return array.to_numpy(zero_copy_only=False)
     dtype = np.dtype(f"{code}{kind.bit_width // 8}")

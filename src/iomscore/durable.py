@@ -285,14 +285,14 @@ def _mapped(path: Path, what: str) -> bytes | mmap.mmap:
             try:
                 data = mmap.mmap(handle.fileno(), size, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
             except (OSError, ValueError):  # empty, or a file system without maps
-                return path.read_bytes()
+                return handle.read()
             try:
                 data.madvise(_POPULATE_READ)
             except OSError as exc:
                 data.close()
                 if exc.errno != errno.EINVAL:  # a read error: EIO, ENOMEM, ...
                     raise
-                return path.read_bytes()  # an older kernel: read it
+                return handle.read()  # an older kernel: the same open file, read
             return data
     except FileNotFoundError:
         raise StateError(f"{path}: the {what} is missing", path=path) from None
